@@ -1,0 +1,40 @@
+// One-step set-up for a fresh machine: npm packages, then the Debian packages that the
+// tests and the demo use (only when running as root and only when missing).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+
+function npmInstallIfNeeded() {
+  const marker = join(root, 'node_modules', '.package-lock.json');
+  const manifest = join(root, 'package.json');
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(manifest).mtimeMs) return;
+  console.error('setup: installing npm packages');
+  execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+}
+
+// command on PATH -> Debian package that provides it
+const debianPackages = JSON.parse(readFileSync(join(root, 'scripts', 'debian-packages.json'), 'utf8'));
+
+function has(command) {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+function aptInstallIfNeeded() {
+  if (process.getuid?.() !== 0) return;
+  const missing = [...new Set(Object.entries(debianPackages).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg))];
+  if (missing.length === 0) return;
+  console.error(`setup: installing Debian packages: ${missing.join(' ')}`);
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const update = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+  if (update.status !== 0) console.error('setup: apt-get update failed; trying the install anyway');
+  const install = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env,
+  });
+  if (install.status !== 0) console.error(`setup: apt-get install failed; tests that need ${missing.join(', ')} will skip`);
+}
+
+npmInstallIfNeeded();
+aptInstallIfNeeded();

@@ -1,0 +1,87 @@
+// The ObjectStore contract. One interface for every backend (embedded WAL, etcd, a real
+// kube-apiserver): revisions are global and monotonic like etcd's, updates are compare-and-swap
+// on metadata.resourceVersion, deletes honour finalizers, and watches resume from a revision.
+// Errors are StatusErrors (api/errors.ts) with the Kubernetes reason and code.
+import type { KindInfo } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
+
+export interface ListOptions {
+  /** Only objects in this namespace (namespaced kinds). Absent = all namespaces. */
+  namespace?: string;
+  /** Kubernetes label selector syntax: `a=b,c!=d,e in (f,g),!h`. */
+  labelSelector?: string;
+  /** Kubernetes field selector syntax: `metadata.name=x,spec.nodeName=n,status.phase!=Bound`. */
+  fieldSelector?: string;
+}
+
+export interface ListResult<T extends KubeObject = KubeObject> {
+  items: T[];
+  /** The store revision the list was read at; a watch from it misses nothing. */
+  resourceVersion: string;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface WatchEvent<T extends KubeObject = KubeObject> {
+  type: WatchEventType;
+  object: T;
+}
+
+export interface WatchOptions extends ListOptions {
+  /**
+   * Deliver every change after this revision. Absent or "0": first an ADDED event for every
+   * current object, then changes. A revision older than the store keeps answers 410 Gone.
+   */
+  resourceVersion?: string;
+}
+
+export interface Watch {
+  stop(): void;
+}
+
+export interface WriteOptions {
+  /** 'status' writes only .status (the status subresource); otherwise .status is kept as stored. */
+  subresource?: 'status';
+}
+
+export interface DeleteOptions {
+  /** Fail with 409 Conflict unless the stored object has this uid. */
+  uid?: string;
+  /** Fail with 409 Conflict unless the stored object has this resourceVersion. */
+  resourceVersion?: string;
+}
+
+export interface ObjectStore {
+  get<T extends KubeObject = KubeObject>(kind: KindInfo, namespace: string | undefined, name: string): Promise<T>;
+  list<T extends KubeObject = KubeObject>(kind: KindInfo, options?: ListOptions): Promise<ListResult<T>>;
+  /** Assigns uid, creationTimestamp, resourceVersion, generation, and a name from generateName. */
+  create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T>;
+  /**
+   * Replaces the object. With metadata.resourceVersion set it is a compare-and-swap (409 on
+   * mismatch); without, last write wins. Removing the last finalizer of an object that has a
+   * deletionTimestamp removes the object.
+   */
+  update<T extends KubeObject>(kind: KindInfo, obj: T, options?: WriteOptions): Promise<T>;
+  /** RFC 7386 JSON merge patch, applied atomically against the current object. */
+  patch<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    mergePatch: unknown,
+    options?: WriteOptions,
+  ): Promise<T>;
+  /**
+   * Deletes the object, or, while it has finalizers, sets deletionTimestamp and keeps it.
+   * Returns the object as it was last stored.
+   */
+  delete<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    options?: DeleteOptions,
+  ): Promise<T>;
+  watch(kind: KindInfo, options: WatchOptions, onEvent: (event: WatchEvent) => void): Promise<Watch>;
+  /** The current revision of the whole store. */
+  currentRevision(): Promise<string>;
+  close(): Promise<void>;
+}
