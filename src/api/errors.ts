@@ -36,14 +36,16 @@ export interface Status {
 }
 
 export class StatusError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: StatusReason,
-    message: string,
-    readonly details?: Status['details'],
-  ) {
+  readonly code: number;
+  readonly reason: StatusReason;
+  readonly details: Status['details'] | undefined;
+
+  constructor(code: number, reason: StatusReason, message: string, details?: Status['details']) {
     super(message);
     this.name = 'StatusError';
+    this.code = code;
+    this.reason = reason;
+    this.details = details;
   }
 
   toStatus(): Status {

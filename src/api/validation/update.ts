@@ -1,0 +1,163 @@
+// Update rules: what may change once an object exists (the API server's ValidateXUpdate).
+import { type FieldError, fieldError, root } from '../field-errors.js';
+import type { KubeObject } from '../meta.js';
+import { parseQuantity } from '../quantity.js';
+import type {
+  CSIDriver,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  StatefulSet,
+  StorageClass,
+  VolumeAttachment,
+} from '../types.js';
+import { persistentVolumeSources } from '../types.js';
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
+}
+
+/** Key-sorted copy, so that field order never counts as a change. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+function pvUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError[] {
+  const errs: FieldError[] = [];
+  for (const source of persistentVolumeSources) {
+    if (!same(pv.spec[source], old.spec[source])) {
+      errs.push(fieldError.forbidden(root('spec').child('persistentvolumesource').value, 'spec.persistentvolumesource is immutable after creation'));
+      break;
+    }
+  }
+  if (old.spec.volumeMode !== undefined && !same(pv.spec.volumeMode, old.spec.volumeMode)) {
+    errs.push(fieldError.invalid(root('spec').child('volumeMode').value, pv.spec.volumeMode, 'field is immutable'));
+  }
+  if (old.spec.nodeAffinity !== undefined && !same(pv.spec.nodeAffinity, old.spec.nodeAffinity)) {
+    errs.push(fieldError.invalid(root('spec').child('nodeAffinity').value, pv.spec.nodeAffinity ?? {}, 'field is immutable once set'));
+  }
+  return errs;
+}
+
+function pvcUpdate(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim): FieldError[] {
+  const errs: FieldError[] = [];
+  const newStorage = pvc.spec.resources?.requests?.['storage'];
+  const oldStorage = old.spec.resources?.requests?.['storage'];
+  // Compare everything but requests.storage; volumeName may be set once (binding).
+  const strip = (s: Record<string, unknown> & PersistentVolumeClaim['spec'], volumeName: string | undefined) => ({
+    ...s,
+    volumeName,
+    resources: { ...s.resources, requests: { ...s.resources?.requests, storage: undefined } },
+  });
+  const volumeName = old.spec.volumeName ? old.spec.volumeName : pvc.spec.volumeName;
+  const storageClassName = old.spec.storageClassName === undefined ? pvc.spec.storageClassName : old.spec.storageClassName;
+  const comparable = (s: PersistentVolumeClaim['spec']) => strip({ ...s, storageClassName } as PersistentVolumeClaim['spec'], volumeName);
+  if (!same(comparable(pvc.spec), comparable(old.spec))) {
+    errs.push(
+      fieldError.forbidden(
+        'spec',
+        'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+      ),
+    );
+  }
+  if (newStorage !== undefined && oldStorage !== undefined && !same(newStorage, oldStorage)) {
+    try {
+      const grows = parseQuantity(newStorage).compare(parseQuantity(oldStorage));
+      if (grows < 0 && old.status?.phase === 'Bound') {
+        errs.push(fieldError.forbidden('spec.resources.requests.storage', 'field can not be less than status.capacity'));
+      } else if (old.status?.phase !== 'Bound') {
+        errs.push(
+          fieldError.forbidden(
+            'spec',
+            'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+          ),
+        );
+      }
+    } catch {
+      // an unparsable quantity is reported by the create-time validation of the new object
+    }
+  }
+  return errs;
+}
+
+function scUpdate(sc: StorageClass, old: StorageClass): FieldError[] {
+  const errs: FieldError[] = [];
+  if (!same(sc.parameters ?? {}, old.parameters ?? {})) errs.push(fieldError.forbidden('parameters', 'updates to parameters are forbidden.'));
+  if (sc.provisioner !== old.provisioner) errs.push(fieldError.forbidden('provisioner', 'updates to provisioner are forbidden.'));
+  if (sc.reclaimPolicy !== old.reclaimPolicy) errs.push(fieldError.forbidden('reclaimPolicy', 'updates to reclaimPolicy are forbidden.'));
+  if (sc.volumeBindingMode !== old.volumeBindingMode) errs.push(fieldError.invalid('volumeBindingMode', sc.volumeBindingMode, 'field is immutable'));
+  return errs;
+}
+
+function podUpdate(pod: Pod, old: Pod): FieldError[] {
+  const images = (s: Pod['spec']) => ({
+    ...s,
+    // nodeName may be set once (binding); images may change, as in Kubernetes
+    nodeName: old.spec.nodeName || pod.spec.nodeName,
+    containers: (s.containers ?? []).map((c) => ({ ...c, image: undefined })),
+    initContainers: (s.initContainers ?? []).map((c) => ({ ...c, image: undefined })),
+  });
+  if (same(images(pod.spec), images(old.spec))) return [];
+  return [
+    fieldError.forbidden(
+      'spec',
+      'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
+    ),
+  ];
+}
+
+function stsUpdate(sts: StatefulSet, old: StatefulSet): FieldError[] {
+  const mutable = (s: StatefulSet['spec']) => ({
+    ...s,
+    replicas: undefined,
+    template: undefined,
+    updateStrategy: undefined,
+    persistentVolumeClaimRetentionPolicy: undefined,
+    minReadySeconds: undefined,
+    ordinals: undefined,
+    revisionHistoryLimit: undefined,
+  });
+  if (same(mutable(sts.spec), mutable(old.spec))) return [];
+  return [
+    fieldError.forbidden(
+      'spec',
+      "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+    ),
+  ];
+}
+
+export function validateUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
+  switch (obj.kind) {
+    case 'PersistentVolume':
+      return pvUpdate(obj as PersistentVolume, old as PersistentVolume);
+    case 'PersistentVolumeClaim':
+      return pvcUpdate(obj as PersistentVolumeClaim, old as PersistentVolumeClaim);
+    case 'StorageClass':
+      return scUpdate(obj as StorageClass, old as StorageClass);
+    case 'Pod':
+      return podUpdate(obj as Pod, old as Pod);
+    case 'StatefulSet':
+      return stsUpdate(obj as StatefulSet, old as StatefulSet);
+    case 'VolumeAttachment': {
+      const va = obj as VolumeAttachment;
+      return same(va.spec, (old as VolumeAttachment).spec) ? [] : [fieldError.invalid('spec', va.spec, 'field is immutable')];
+    }
+    case 'CSIDriver': {
+      const d = obj as CSIDriver;
+      const o = old as CSIDriver;
+      return d.spec.attachRequired === o.spec.attachRequired
+        ? []
+        : [fieldError.invalid('spec.attachRequired', d.spec.attachRequired, 'field is immutable')];
+    }
+    default:
+      return [];
+  }
+}
