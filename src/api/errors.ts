@@ -65,7 +65,11 @@ export class StatusError extends Error {
 /** `persistentvolumeclaims "x" not found` — resource is the plural, as Kubernetes prints it. */
 export function notFound(resource: string, name: string, group = ''): StatusError {
   const qualified = group ? `${resource}.${group}` : resource;
-  return new StatusError(404, 'NotFound', `${qualified} "${name}" not found`, { name, group, kind: resource });
+  return new StatusError(404, 'NotFound', `${qualified} "${name}" not found`, {
+    name,
+    group,
+    kind: resource,
+  });
 }
 
 export function alreadyExists(resource: string, name: string, group = ''): StatusError {
@@ -79,12 +83,11 @@ export function alreadyExists(resource: string, name: string, group = ''): Statu
 
 export function conflict(resource: string, name: string, why: string, group = ''): StatusError {
   const qualified = group ? `${resource}.${group}` : resource;
-  return new StatusError(
-    409,
-    'Conflict',
-    `Operation cannot be fulfilled on ${qualified} "${name}": ${why}`,
-    { name, group, kind: resource },
-  );
+  return new StatusError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified} "${name}": ${why}`, {
+    name,
+    group,
+    kind: resource,
+  });
 }
 
 export function gone(message: string): StatusError {

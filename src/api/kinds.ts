@@ -68,7 +68,8 @@ export function apiVersionOf(info: KindInfo): string {
 const byApiVersionKind = new Map(kinds.map((k) => [`${apiVersionOf(k)}/${k.kind}`, k]));
 const byResourceName = new Map<string, KindInfo>();
 for (const k of kinds) {
-  for (const name of [k.plural, k.singular, k.kind.toLowerCase(), ...k.shortNames]) byResourceName.set(name, k);
+  for (const name of [k.plural, k.singular, k.kind.toLowerCase(), ...k.shortNames])
+    byResourceName.set(name, k);
 }
 
 export function kindFor(apiVersion: string, kindName: string): KindInfo | undefined {

@@ -50,7 +50,11 @@ export function parseManifests(text: string, source: string): ManifestDocument[]
     const problem = doc.errors[0];
     if (problem) {
       const at = problem.linePos?.[0];
-      out.push({ index, line: at?.line ?? line, error: `${where(source, index, at?.line ?? line)}: ${problem.message.split('\n')[0]}` });
+      out.push({
+        index,
+        line: at?.line ?? line,
+        error: `${where(source, index, at?.line ?? line)}: ${problem.message.split('\n')[0]}`,
+      });
       return;
     }
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
@@ -70,7 +74,11 @@ export function parseManifests(text: string, source: string): ManifestDocument[]
       return;
     }
     const error = checkKind(value);
-    out.push(error ? { index, line, error: `${where(source, index, line)}: ${error}` } : { index, line, object: value as KubeObject });
+    out.push(
+      error
+        ? { index, line, error: `${where(source, index, line)}: ${error}` }
+        : { index, line, object: value as KubeObject },
+    );
   });
   return out;
 }

@@ -176,7 +176,12 @@ export const persistentVolumeClaim = z.strictObject({
   status: loose.optional(),
 });
 
-const volumeMount = z.looseObject({ name: str, mountPath: str, readOnly: bool.optional(), subPath: str.optional() });
+const volumeMount = z.looseObject({
+  name: str,
+  mountPath: str,
+  readOnly: bool.optional(),
+  subPath: str.optional(),
+});
 const container = z.looseObject({
   name: str,
   image: str.optional(),
@@ -202,7 +207,9 @@ const podVolume = z.looseObject({
   rbd: rbdPodSource.optional(),
 });
 
-const nodeAffinity = z.looseObject({ requiredDuringSchedulingIgnoredDuringExecution: nodeSelector.optional() });
+const nodeAffinity = z.looseObject({
+  requiredDuringSchedulingIgnoredDuringExecution: nodeSelector.optional(),
+});
 export const podSpec = z.looseObject({
   volumes: z.array(podVolume).optional(),
   containers: z.array(container).optional(),
@@ -221,7 +228,13 @@ export const pod = z.strictObject({
   status: loose.optional(),
 });
 
-const plain = z.strictObject({ apiVersion: str, kind: str, metadata: objectMeta, spec: loose.optional(), status: loose.optional() });
+const plain = z.strictObject({
+  apiVersion: str,
+  kind: str,
+  metadata: objectMeta,
+  spec: loose.optional(),
+  status: loose.optional(),
+});
 
 export const secret = z.strictObject({
   apiVersion: str,

@@ -116,6 +116,10 @@ export function parseLabelSelector(text: string): ParsedLabelSelector {
     if (tokens[pos]?.kind !== '(') return fail(`found ${describe(tokens[pos])}, expected: '('`);
     pos++;
     const values: string[] = [];
+    if (tokens[pos]?.kind === ')') {
+      pos++;
+      return values; // rejected below: in/notin need values
+    }
     for (;;) {
       const token = tokens[pos];
       if (token?.kind === 'id') {
@@ -137,7 +141,7 @@ export function parseLabelSelector(text: string): ParsedLabelSelector {
     let requirement: LabelRequirement;
     if (tokens[pos]?.kind === 'op' && (tokens[pos] as { text: string }).text === '!') {
       pos++;
-      requirement = { key: identifier('identifier after \'!\''), operator: '!', values: [] };
+      requirement = { key: identifier("identifier after '!'"), operator: '!', values: [] };
     } else {
       const key = identifier('identifier');
       const token = tokens[pos];
@@ -151,7 +155,8 @@ export function parseLabelSelector(text: string): ParsedLabelSelector {
         const next = tokens[pos];
         const value = next?.kind === 'id' ? next.text : '';
         if (next?.kind === 'id') pos++;
-        const operator = token.text === '==' ? '=' : token.text === '>' ? 'gt' : token.text === '<' ? 'lt' : token.text;
+        const operator =
+          token.text === '==' ? '=' : token.text === '>' ? 'gt' : token.text === '<' ? 'lt' : token.text;
         requirement = { key, operator, values: [value] };
       } else {
         return fail(`found ${describe(token)}, expected: in, notin, =, ==, !=, gt, lt`);
@@ -238,13 +243,19 @@ export function labelSelectorMatcher(selector: LabelSelector | undefined | null)
     switch (expr.operator) {
       case 'In':
       case 'NotIn':
-        if (values.length === 0) fail(`values: Required value: must be specified when \`operator\` is 'In' or 'NotIn'`);
+        if (values.length === 0)
+          fail(`values: Required value: must be specified when \`operator\` is 'In' or 'NotIn'`);
         requirements.push({ key: expr.key, operator: expr.operator === 'In' ? 'in' : 'notin', values });
         break;
       case 'Exists':
       case 'DoesNotExist':
-        if (values.length > 0) fail(`values: Forbidden: may not be specified when \`operator\` is 'Exists' or 'DoesNotExist'`);
-        requirements.push({ key: expr.key, operator: expr.operator === 'Exists' ? 'exists' : '!', values: [] });
+        if (values.length > 0)
+          fail(`values: Forbidden: may not be specified when \`operator\` is 'Exists' or 'DoesNotExist'`);
+        requirements.push({
+          key: expr.key,
+          operator: expr.operator === 'Exists' ? 'exists' : '!',
+          values: [],
+        });
         break;
       default:
         fail(`"${String(expr.operator)}" is not a valid label selector operator`);

@@ -170,7 +170,9 @@ export interface PodSpec extends Open {
   initContainers?: Container[];
   nodeName?: string;
   nodeSelector?: Record<string, string>;
-  affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: NodeSelector } & Open } & Open;
+  affinity?: {
+    nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: NodeSelector } & Open;
+  } & Open;
   schedulerName?: string;
   serviceAccountName?: string;
 }
@@ -305,7 +307,10 @@ export interface StatefulSet extends KubeObject {
     template: { metadata?: ObjectMeta; spec: PodSpec } & Open;
     volumeClaimTemplates?: PersistentVolumeClaimTemplate[];
     podManagementPolicy?: 'OrderedReady' | 'Parallel';
-    persistentVolumeClaimRetentionPolicy?: { whenDeleted?: 'Retain' | 'Delete'; whenScaled?: 'Retain' | 'Delete' };
+    persistentVolumeClaimRetentionPolicy?: {
+      whenDeleted?: 'Retain' | 'Delete';
+      whenScaled?: 'Retain' | 'Delete';
+    };
   } & Open;
   status?: { replicas?: number; readyReplicas?: number; currentReplicas?: number } & Open;
 }

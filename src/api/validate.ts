@@ -75,7 +75,7 @@ function throwIfInvalid(obj: KubeObject, info: KindInfo, errs: FieldError[]): vo
  * Checks a create: throws StatusError 400 (wrong types, unknown fields), 404 (unknown kind) or
  * 422 (reason Invalid, causes naming each field). Returns the defaulted object.
  */
-export function prepareCreate(raw: KubeObject | unknown): KubeObject {
+export function prepareCreate(raw: unknown): KubeObject {
   const { object, info } = decodeObject(raw);
   applyDefaults(object, info);
   throwIfInvalid(object, info, validateObject(object, info));
@@ -83,7 +83,7 @@ export function prepareCreate(raw: KubeObject | unknown): KubeObject {
 }
 
 /** Checks an update against the stored object (immutable fields, ...). Returns the defaulted object. */
-export function prepareUpdate(raw: KubeObject | unknown, old: KubeObject): KubeObject {
+export function prepareUpdate(raw: unknown, old: KubeObject): KubeObject {
   const { object, info } = decodeObject(raw);
   applyDefaults(object, info);
   throwIfInvalid(object, info, [...validateObject(object, info), ...validateUpdate(object, old)]);

@@ -24,7 +24,8 @@ export function validateObjectMeta(
     errs.push(fieldError.required(path.child('name').value, 'name or generateName is required'));
   }
   if (meta.name) {
-    for (const e of nameCheck(meta.name)) errs.push(fieldError.invalid(path.child('name').value, meta.name, e));
+    for (const e of nameCheck(meta.name))
+      errs.push(fieldError.invalid(path.child('name').value, meta.name, e));
   }
   if (meta.generateName) {
     // the random suffix is added later; check the prefix as a name without its trailing '-'
@@ -45,7 +46,8 @@ export function validateObjectMeta(
     }
   }
   (meta.finalizers ?? []).forEach((f, i) => {
-    for (const e of qualifiedNameErrors(f)) errs.push(fieldError.invalid(path.child('finalizers').index(i).value, f, e));
+    for (const e of qualifiedNameErrors(f))
+      errs.push(fieldError.invalid(path.child('finalizers').index(i).value, f, e));
   });
   return errs;
 }
@@ -71,19 +73,23 @@ export function validateLabelSelector(sel: LabelSelector | undefined, path: Fiel
     }
     const hasValues = (req.values ?? []).length > 0;
     if ((req.operator === 'In' || req.operator === 'NotIn') && !hasValues) {
-      errs.push(fieldError.required(p.child('values').value, 'must be specified when `operator` is \'In\' or \'NotIn\''));
+      errs.push(
+        fieldError.required(p.child('values').value, "must be specified when `operator` is 'In' or 'NotIn'"),
+      );
     }
     if ((req.operator === 'Exists' || req.operator === 'DoesNotExist') && hasValues) {
       errs.push(
-        fieldError.forbidden(p.child('values').value, 'may not be specified when `operator` is \'Exists\' or \'DoesNotExist\''),
+        fieldError.forbidden(
+          p.child('values').value,
+          "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+        ),
       );
     }
-    for (const e of qualifiedNameErrors(req.key ?? '')) errs.push(fieldError.invalid(p.child('key').value, req.key, e));
+    for (const e of qualifiedNameErrors(req.key ?? ''))
+      errs.push(fieldError.invalid(p.child('key').value, req.key, e));
   });
   return errs;
 }
-
-const nodeOperators = ['DoesNotExist', 'Exists', 'Gt', 'In', 'Lt', 'NotIn'];
 
 function validateNodeRequirement(req: NodeSelectorRequirement, p: FieldPath): FieldError[] {
   const errs: FieldError[] = [];
@@ -92,25 +98,40 @@ function validateNodeRequirement(req: NodeSelectorRequirement, p: FieldPath): Fi
     case 'In':
     case 'NotIn':
       if (values.length === 0) {
-        errs.push(fieldError.required(p.child('values').value, 'must be specified when `operator` is \'In\' or \'NotIn\''));
+        errs.push(
+          fieldError.required(
+            p.child('values').value,
+            "must be specified when `operator` is 'In' or 'NotIn'",
+          ),
+        );
       }
       break;
     case 'Exists':
     case 'DoesNotExist':
       if (values.length > 0) {
         errs.push(
-          fieldError.forbidden(p.child('values').value, 'may not be specified when `operator` is \'Exists\' or \'DoesNotExist\''),
+          fieldError.forbidden(
+            p.child('values').value,
+            "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
+          ),
         );
       }
       break;
     case 'Gt':
     case 'Lt':
-      if (values.length !== 1) errs.push(fieldError.required(p.child('values').value, 'must be specified single value when `operator` is \'Lt\' or \'Gt\''));
+      if (values.length !== 1)
+        errs.push(
+          fieldError.required(
+            p.child('values').value,
+            "must be specified single value when `operator` is 'Lt' or 'Gt'",
+          ),
+        );
       break;
     default:
       errs.push(fieldError.invalid(p.child('operator').value, req.operator, 'not a valid selector operator'));
   }
-  for (const e of qualifiedNameErrors(req.key ?? '')) errs.push(fieldError.invalid(p.child('key').value, req.key, e));
+  for (const e of qualifiedNameErrors(req.key ?? ''))
+    errs.push(fieldError.invalid(p.child('key').value, req.key, e));
   return errs;
 }
 
@@ -118,7 +139,9 @@ export function validateNodeSelector(sel: NodeSelector | undefined, path: FieldP
   if (!sel) return [];
   const terms = sel.nodeSelectorTerms ?? [];
   if (terms.length === 0) {
-    return [fieldError.required(path.child('nodeSelectorTerms').value, 'must have at least one node selector term')];
+    return [
+      fieldError.required(path.child('nodeSelectorTerms').value, 'must have at least one node selector term'),
+    ];
   }
   const errs: FieldError[] = [];
   terms.forEach((term, i) => {
@@ -128,11 +151,19 @@ export function validateNodeSelector(sel: NodeSelector | undefined, path: FieldP
     );
     (term.matchFields ?? []).forEach((req, j) => {
       const fp = p.child('matchFields').index(j);
-      if (req.key !== 'metadata.name') errs.push(fieldError.invalid(fp.child('key').value, req.key, 'not a valid field selector key'));
+      if (req.key !== 'metadata.name')
+        errs.push(fieldError.invalid(fp.child('key').value, req.key, 'not a valid field selector key'));
       if (req.operator !== 'In' && req.operator !== 'NotIn') {
-        errs.push(fieldError.invalid(fp.child('operator').value, req.operator, 'not a valid selector operator'));
+        errs.push(
+          fieldError.invalid(fp.child('operator').value, req.operator, 'not a valid selector operator'),
+        );
       } else if ((req.values ?? []).length !== 1) {
-        errs.push(fieldError.required(fp.child('values').value, "must be only one value when `operator` is 'In' or 'NotIn' for node field selector"));
+        errs.push(
+          fieldError.required(
+            fp.child('values').value,
+            "must be only one value when `operator` is 'In' or 'NotIn' for node field selector",
+          ),
+        );
       }
     });
   });
@@ -140,7 +171,11 @@ export function validateNodeSelector(sel: NodeSelector | undefined, path: FieldP
 }
 
 /** Parses a quantity field; on failure adds the Kubernetes error for that field. */
-export function quantityAt(value: string | number, path: FieldPath, errs: FieldError[]): Quantity | undefined {
+export function quantityAt(
+  value: string | number,
+  path: FieldPath,
+  errs: FieldError[],
+): Quantity | undefined {
   try {
     return parseQuantity(value);
   } catch (e) {
@@ -156,7 +191,8 @@ export function validateEnum(
   path: FieldPath,
   errs: FieldError[],
 ): void {
-  if (value !== undefined && !supported.includes(value)) errs.push(fieldError.notSupported(path.value, value, supported));
+  if (value !== undefined && !supported.includes(value))
+    errs.push(fieldError.notSupported(path.value, value, supported));
 }
 
 export function subdomainAt(value: string | undefined, path: FieldPath, errs: FieldError[]): void {

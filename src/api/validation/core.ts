@@ -9,10 +9,18 @@ export function validateSecret(secret: Secret): FieldError[] {
   const errs: FieldError[] = [];
   for (const [key, value] of Object.entries(secret.data ?? {})) {
     if (!secretKeyRe.test(key)) {
-      errs.push(fieldError.invalid(root('data').value, key, "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"));
+      errs.push(
+        fieldError.invalid(
+          root('data').value,
+          key,
+          "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+        ),
+      );
     }
     if (value.length % 4 !== 0 || !base64Re.test(value)) {
-      errs.push(fieldError.invalid(root('data').key(key).value, '<secret contents redacted>', 'illegal base64 data'));
+      errs.push(
+        fieldError.invalid(root('data').key(key).value, '<secret contents redacted>', 'illegal base64 data'),
+      );
     }
   }
   return errs;
@@ -32,7 +40,9 @@ export function validateEvent(event: Event): FieldError[] {
 export function validateLease(lease: Lease): FieldError[] {
   const d = lease.spec?.leaseDurationSeconds;
   if (d !== undefined && d <= 0) {
-    return [fieldError.invalid(root('spec').child('leaseDurationSeconds').value, d, 'must be greater than 0')];
+    return [
+      fieldError.invalid(root('spec').child('leaseDurationSeconds').value, d, 'must be greater than 0'),
+    ];
   }
   return [];
 }

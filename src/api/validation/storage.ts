@@ -21,11 +21,20 @@ import {
   validateNodeSelector,
 } from './common.js';
 
-export const accessModes: readonly AccessMode[] = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
+export const accessModes: readonly AccessMode[] = [
+  'ReadOnlyMany',
+  'ReadWriteMany',
+  'ReadWriteOnce',
+  'ReadWriteOncePod',
+];
 const volumeModes = ['Block', 'Filesystem'];
 const pvReclaimPolicies = ['Delete', 'Recycle', 'Retain'];
 
-function validateAccessModes(modes: readonly string[] | undefined, path: FieldPath, errs: FieldError[]): void {
+function validateAccessModes(
+  modes: readonly string[] | undefined,
+  path: FieldPath,
+  errs: FieldError[],
+): void {
   if (!modes || modes.length === 0) {
     errs.push(fieldError.required(path.value, 'at least 1 access mode is required'));
     return;
@@ -70,7 +79,9 @@ function validatePersistentSource(pv: PersistentVolume, errs: FieldError[]): voi
   const present = Object.keys(spec).filter(
     (k) =>
       (persistentVolumeSources as readonly string[]).includes(k) ||
-      /^(awsElasticBlockStore|azureDisk|azureFile|cephfs|cinder|fc|flocker|gcePersistentDisk|glusterfs|iscsi|photonPersistentDisk|portworxVolume|quobyte|scaleIO|storageos|vsphereVolume)$/.test(k),
+      /^(awsElasticBlockStore|azureDisk|azureFile|cephfs|cinder|fc|flocker|gcePersistentDisk|glusterfs|iscsi|photonPersistentDisk|portworxVolume|quobyte|scaleIO|storageos|vsphereVolume)$/.test(
+        k,
+      ),
   );
   if (present.length === 0) errs.push(fieldError.required(path.value, 'must specify a volume type'));
   for (const extra of present.slice(1)) {
@@ -80,7 +91,8 @@ function validatePersistentSource(pv: PersistentVolume, errs: FieldError[]): voi
   if (spec.local) {
     const p = path.child('local').child('path');
     requiredString(spec.local.path, p, errs);
-    if (spec.local.path && !isAbsolutePath(spec.local.path)) errs.push(fieldError.invalid(p.value, spec.local.path, 'must be an absolute path'));
+    if (spec.local.path && !isAbsolutePath(spec.local.path))
+      errs.push(fieldError.invalid(p.value, spec.local.path, 'must be an absolute path'));
     if (!spec.nodeAffinity?.required) {
       errs.push(fieldError.required(path.child('nodeAffinity').value, 'Local volume requires node affinity'));
     }
@@ -89,10 +101,12 @@ function validatePersistentSource(pv: PersistentVolume, errs: FieldError[]): voi
     requiredString(spec.nfs.server, path.child('nfs').child('server'), errs);
     const p = path.child('nfs').child('path');
     requiredString(spec.nfs.path, p, errs);
-    if (spec.nfs.path && !isAbsolutePath(spec.nfs.path)) errs.push(fieldError.invalid(p.value, spec.nfs.path, 'must be an absolute path'));
+    if (spec.nfs.path && !isAbsolutePath(spec.nfs.path))
+      errs.push(fieldError.invalid(p.value, spec.nfs.path, 'must be an absolute path'));
   }
   if (spec.rbd) {
-    if ((spec.rbd.monitors ?? []).length === 0) errs.push(fieldError.required(path.child('rbd').child('monitors').value));
+    if ((spec.rbd.monitors ?? []).length === 0)
+      errs.push(fieldError.required(path.child('rbd').child('monitors').value));
     requiredString(spec.rbd.image, path.child('rbd').child('image'), errs);
   }
   if (spec.flexVolume) requiredString(spec.flexVolume.driver, path.child('flexVolume').child('driver'), errs);
@@ -100,7 +114,8 @@ function validatePersistentSource(pv: PersistentVolume, errs: FieldError[]): voi
     const p = path.child('csi');
     requiredString(spec.csi.driver, p.child('driver'), errs);
     if (spec.csi.driver) {
-      for (const e of csiDriverNameErrors(spec.csi.driver)) errs.push(fieldError.invalid(p.child('driver').value, spec.csi.driver, e));
+      for (const e of csiDriverNameErrors(spec.csi.driver))
+        errs.push(fieldError.invalid(p.child('driver').value, spec.csi.driver, e));
     }
     requiredString(spec.csi.volumeHandle, p.child('volumeHandle'), errs);
   }
@@ -116,27 +131,43 @@ export function validatePersistentVolume(pv: PersistentVolume): FieldError[] {
     errs.push(fieldError.required(path.child('capacity').value));
   } else {
     for (const key of Object.keys(capacity)) {
-      if (key !== 'storage') errs.push(fieldError.notSupported(path.child('capacity').value, key, ['storage']));
+      if (key !== 'storage')
+        errs.push(fieldError.notSupported(path.child('capacity').value, key, ['storage']));
     }
     if (capacity.storage !== undefined) {
       validatePositiveQuantity(capacity.storage, path.child('capacity').key('storage'), errs);
     }
   }
-  validateEnum(spec.persistentVolumeReclaimPolicy, pvReclaimPolicies, path.child('persistentVolumeReclaimPolicy'), errs);
+  validateEnum(
+    spec.persistentVolumeReclaimPolicy,
+    pvReclaimPolicies,
+    path.child('persistentVolumeReclaimPolicy'),
+    errs,
+  );
   validateEnum(spec.volumeMode, volumeModes, path.child('volumeMode'), errs);
   subdomainAt(spec.storageClassName, path.child('storageClassName'), errs);
   if (spec.nodeAffinity?.required) {
-    errs.push(...validateNodeSelector(spec.nodeAffinity.required, path.child('nodeAffinity').child('required')));
+    errs.push(
+      ...validateNodeSelector(spec.nodeAffinity.required, path.child('nodeAffinity').child('required')),
+    );
   }
   validatePersistentSource({ ...pv, spec }, errs);
   if (spec.persistentVolumeReclaimPolicy === 'Recycle' && spec.hostPath?.path === '/') {
-    errs.push(fieldError.forbidden(path.child('persistentVolumeReclaimPolicy').value, "may not be 'recycle' for a hostPath mount of '/'"));
+    errs.push(
+      fieldError.forbidden(
+        path.child('persistentVolumeReclaimPolicy').value,
+        "may not be 'recycle' for a hostPath mount of '/'",
+      ),
+    );
   }
   return errs;
 }
 
 /** Claim spec rules; `path` lets StatefulSet templates report under their own path. */
-export function validateClaimSpec(spec: PersistentVolumeClaimSpec | undefined, path: FieldPath): FieldError[] {
+export function validateClaimSpec(
+  spec: PersistentVolumeClaimSpec | undefined,
+  path: FieldPath,
+): FieldError[] {
   const errs: FieldError[] = [];
   const s = spec ?? {};
   validateAccessModes(s.accessModes, path.child('accessModes'), errs);
@@ -162,7 +193,9 @@ const bindingModes = ['Immediate', 'WaitForFirstConsumer'];
 export function validateStorageClass(sc: StorageClass): FieldError[] {
   const errs: FieldError[] = [];
   if (!sc.provisioner) errs.push(fieldError.required('provisioner'));
-  else for (const e of qualifiedNameErrors(sc.provisioner)) errs.push(fieldError.invalid('provisioner', sc.provisioner, e));
+  else
+    for (const e of qualifiedNameErrors(sc.provisioner))
+      errs.push(fieldError.invalid('provisioner', sc.provisioner, e));
   validateEnum(sc.reclaimPolicy, reclaimPolicies, root('reclaimPolicy'), errs);
   validateEnum(sc.volumeBindingMode, bindingModes, root('volumeBindingMode'), errs);
   const paramCount = Object.keys(sc.parameters ?? {}).length;
@@ -170,11 +203,19 @@ export function validateStorageClass(sc: StorageClass): FieldError[] {
   (sc.allowedTopologies ?? []).forEach((term, i) => {
     const p = root('allowedTopologies').index(i);
     const exprs = term.matchLabelExpressions ?? [];
-    if (exprs.length === 0) errs.push(fieldError.required(p.child('matchLabelExpressions').value, 'must have at least one topology selector requirement'));
+    if (exprs.length === 0)
+      errs.push(
+        fieldError.required(
+          p.child('matchLabelExpressions').value,
+          'must have at least one topology selector requirement',
+        ),
+      );
     exprs.forEach((expr, j) => {
       const ep = p.child('matchLabelExpressions').index(j);
-      for (const e of qualifiedNameErrors(expr.key ?? '')) errs.push(fieldError.invalid(ep.child('key').value, expr.key, e));
-      if ((expr.values ?? []).length === 0) errs.push(fieldError.required(ep.child('values').value, 'must specify as least one value'));
+      for (const e of qualifiedNameErrors(expr.key ?? ''))
+        errs.push(fieldError.invalid(ep.child('key').value, expr.key, e));
+      if ((expr.values ?? []).length === 0)
+        errs.push(fieldError.required(ep.child('values').value, 'must specify as least one value'));
     });
   });
   return errs;
@@ -186,13 +227,19 @@ export function validateVolumeAttachment(va: VolumeAttachment): FieldError[] {
   const path = root('spec');
   requiredString(spec.attacher, path.child('attacher'), errs);
   if (spec.attacher) {
-    for (const e of csiDriverNameErrors(spec.attacher)) errs.push(fieldError.invalid(path.child('attacher').value, spec.attacher, e));
+    for (const e of csiDriverNameErrors(spec.attacher))
+      errs.push(fieldError.invalid(path.child('attacher').value, spec.attacher, e));
   }
   requiredString(spec.nodeName, path.child('nodeName'), errs);
   const source = spec.source ?? {};
   const count = (source.persistentVolumeName ? 1 : 0) + (source.inlineVolumeSpec ? 1 : 0);
   if (count !== 1) {
-    errs.push(fieldError.required(path.child('source').value, 'must specify exactly one of inlineVolumeSpec and persistentVolumeName'));
+    errs.push(
+      fieldError.required(
+        path.child('source').value,
+        'must specify exactly one of inlineVolumeSpec and persistentVolumeName',
+      ),
+    );
   }
   return errs;
 }
@@ -202,7 +249,12 @@ export function validateCSIDriver(d: CSIDriver): FieldError[] {
   const name = d.metadata.name ?? '';
   for (const e of csiDriverNameErrors(name)) errs.push(fieldError.invalid('metadata.name', name, e));
   const spec = d.spec ?? {};
-  validateEnum(spec.fsGroupPolicy, ['File', 'None', 'ReadWriteOnceWithFSType'], root('spec').child('fsGroupPolicy'), errs);
+  validateEnum(
+    spec.fsGroupPolicy,
+    ['File', 'None', 'ReadWriteOnceWithFSType'],
+    root('spec').child('fsGroupPolicy'),
+    errs,
+  );
   (spec.volumeLifecycleModes ?? []).forEach((m, i) =>
     validateEnum(m, ['Ephemeral', 'Persistent'], root('spec').child('volumeLifecycleModes').index(i), errs),
   );
@@ -219,7 +271,13 @@ export function validateCSINode(n: CSINode): FieldError[] {
     if (d.name && seen.has(d.name)) errs.push(fieldError.duplicate(p.child('name').value, d.name));
     seen.add(d.name);
     if (d.allocatable?.count !== undefined && d.allocatable.count < 0) {
-      errs.push(fieldError.invalid(p.child('allocatable').child('count').value, d.allocatable.count, 'must be greater than or equal to 0'));
+      errs.push(
+        fieldError.invalid(
+          p.child('allocatable').child('count').value,
+          d.allocatable.count,
+          'must be greater than or equal to 0',
+        ),
+      );
     }
   });
   return errs;

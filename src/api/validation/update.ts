@@ -34,15 +34,28 @@ function pvUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError[] {
   const errs: FieldError[] = [];
   for (const source of persistentVolumeSources) {
     if (!same(pv.spec[source], old.spec[source])) {
-      errs.push(fieldError.forbidden(root('spec').child('persistentvolumesource').value, 'spec.persistentvolumesource is immutable after creation'));
+      errs.push(
+        fieldError.forbidden(
+          root('spec').child('persistentvolumesource').value,
+          'spec.persistentvolumesource is immutable after creation',
+        ),
+      );
       break;
     }
   }
   if (old.spec.volumeMode !== undefined && !same(pv.spec.volumeMode, old.spec.volumeMode)) {
-    errs.push(fieldError.invalid(root('spec').child('volumeMode').value, pv.spec.volumeMode, 'field is immutable'));
+    errs.push(
+      fieldError.invalid(root('spec').child('volumeMode').value, pv.spec.volumeMode, 'field is immutable'),
+    );
   }
   if (old.spec.nodeAffinity !== undefined && !same(pv.spec.nodeAffinity, old.spec.nodeAffinity)) {
-    errs.push(fieldError.invalid(root('spec').child('nodeAffinity').value, pv.spec.nodeAffinity ?? {}, 'field is immutable once set'));
+    errs.push(
+      fieldError.invalid(
+        root('spec').child('nodeAffinity').value,
+        pv.spec.nodeAffinity ?? {},
+        'field is immutable once set',
+      ),
+    );
   }
   return errs;
 }
@@ -52,14 +65,19 @@ function pvcUpdate(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim): Fiel
   const newStorage = pvc.spec.resources?.requests?.['storage'];
   const oldStorage = old.spec.resources?.requests?.['storage'];
   // Compare everything but requests.storage; volumeName may be set once (binding).
-  const strip = (s: Record<string, unknown> & PersistentVolumeClaim['spec'], volumeName: string | undefined) => ({
+  const strip = (
+    s: Record<string, unknown> & PersistentVolumeClaim['spec'],
+    volumeName: string | undefined,
+  ) => ({
     ...s,
     volumeName,
     resources: { ...s.resources, requests: { ...s.resources?.requests, storage: undefined } },
   });
   const volumeName = old.spec.volumeName ? old.spec.volumeName : pvc.spec.volumeName;
-  const storageClassName = old.spec.storageClassName === undefined ? pvc.spec.storageClassName : old.spec.storageClassName;
-  const comparable = (s: PersistentVolumeClaim['spec']) => strip({ ...s, storageClassName } as PersistentVolumeClaim['spec'], volumeName);
+  const storageClassName =
+    old.spec.storageClassName === undefined ? pvc.spec.storageClassName : old.spec.storageClassName;
+  const comparable = (s: PersistentVolumeClaim['spec']) =>
+    strip({ ...s, storageClassName } as PersistentVolumeClaim['spec'], volumeName);
   if (!same(comparable(pvc.spec), comparable(old.spec))) {
     errs.push(
       fieldError.forbidden(
@@ -72,7 +90,12 @@ function pvcUpdate(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim): Fiel
     try {
       const grows = parseQuantity(newStorage).compare(parseQuantity(oldStorage));
       if (grows < 0 && old.status?.phase === 'Bound') {
-        errs.push(fieldError.forbidden('spec.resources.requests.storage', 'field can not be less than status.capacity'));
+        errs.push(
+          fieldError.forbidden(
+            'spec.resources.requests.storage',
+            'field can not be less than status.capacity',
+          ),
+        );
       } else if (old.status?.phase !== 'Bound') {
         errs.push(
           fieldError.forbidden(
@@ -90,10 +113,14 @@ function pvcUpdate(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim): Fiel
 
 function scUpdate(sc: StorageClass, old: StorageClass): FieldError[] {
   const errs: FieldError[] = [];
-  if (!same(sc.parameters ?? {}, old.parameters ?? {})) errs.push(fieldError.forbidden('parameters', 'updates to parameters are forbidden.'));
-  if (sc.provisioner !== old.provisioner) errs.push(fieldError.forbidden('provisioner', 'updates to provisioner are forbidden.'));
-  if (sc.reclaimPolicy !== old.reclaimPolicy) errs.push(fieldError.forbidden('reclaimPolicy', 'updates to reclaimPolicy are forbidden.'));
-  if (sc.volumeBindingMode !== old.volumeBindingMode) errs.push(fieldError.invalid('volumeBindingMode', sc.volumeBindingMode, 'field is immutable'));
+  if (!same(sc.parameters ?? {}, old.parameters ?? {}))
+    errs.push(fieldError.forbidden('parameters', 'updates to parameters are forbidden.'));
+  if (sc.provisioner !== old.provisioner)
+    errs.push(fieldError.forbidden('provisioner', 'updates to provisioner are forbidden.'));
+  if (sc.reclaimPolicy !== old.reclaimPolicy)
+    errs.push(fieldError.forbidden('reclaimPolicy', 'updates to reclaimPolicy are forbidden.'));
+  if (sc.volumeBindingMode !== old.volumeBindingMode)
+    errs.push(fieldError.invalid('volumeBindingMode', sc.volumeBindingMode, 'field is immutable'));
   return errs;
 }
 
@@ -148,7 +175,9 @@ export function validateUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
       return stsUpdate(obj as StatefulSet, old as StatefulSet);
     case 'VolumeAttachment': {
       const va = obj as VolumeAttachment;
-      return same(va.spec, (old as VolumeAttachment).spec) ? [] : [fieldError.invalid('spec', va.spec, 'field is immutable')];
+      return same(va.spec, (old as VolumeAttachment).spec)
+        ? []
+        : [fieldError.invalid('spec', va.spec, 'field is immutable')];
     }
     case 'CSIDriver': {
       const d = obj as CSIDriver;

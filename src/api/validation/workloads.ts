@@ -6,10 +6,36 @@ import { validateLabelSelector, validateLabels, validateNodeSelector } from './c
 
 /** Pod volume sources Kubernetes knows; a volume must name exactly one. */
 const podVolumeSources = [
-  'hostPath', 'emptyDir', 'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'secret', 'nfs', 'iscsi',
-  'glusterfs', 'persistentVolumeClaim', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc',
-  'azureFile', 'configMap', 'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'projected',
-  'portworxVolume', 'scaleIO', 'storageos', 'csi', 'ephemeral', 'image',
+  'hostPath',
+  'emptyDir',
+  'gcePersistentDisk',
+  'awsElasticBlockStore',
+  'gitRepo',
+  'secret',
+  'nfs',
+  'iscsi',
+  'glusterfs',
+  'persistentVolumeClaim',
+  'rbd',
+  'flexVolume',
+  'cinder',
+  'cephfs',
+  'flocker',
+  'downwardAPI',
+  'fc',
+  'azureFile',
+  'configMap',
+  'vsphereVolume',
+  'quobyte',
+  'azureDisk',
+  'photonPersistentDisk',
+  'projected',
+  'portworxVolume',
+  'scaleIO',
+  'storageos',
+  'csi',
+  'ephemeral',
+  'image',
 ];
 
 function validateContainers(
@@ -28,7 +54,8 @@ function validateContainers(
     const p = path.index(i);
     if (!c.name) errs.push(fieldError.required(p.child('name').value));
     else {
-      for (const e of dns1123LabelErrors(c.name)) errs.push(fieldError.invalid(p.child('name').value, c.name, e));
+      for (const e of dns1123LabelErrors(c.name))
+        errs.push(fieldError.invalid(p.child('name').value, c.name, e));
       if (seen.has(c.name)) errs.push(fieldError.duplicate(p.child('name').value, c.name));
       seen.add(c.name);
     }
@@ -39,7 +66,9 @@ function validateContainers(
       else if (!volumeNames.has(m.name)) errs.push(fieldError.notFound(mp.child('name').value, m.name));
       if (!m.mountPath) errs.push(fieldError.required(mp.child('mountPath').value));
       if (m.subPath && (m.subPath.startsWith('/') || m.subPath.split('/').includes('..'))) {
-        errs.push(fieldError.invalid(mp.child('subPath').value, m.subPath, "must be a relative path without '..'"));
+        errs.push(
+          fieldError.invalid(mp.child('subPath').value, m.subPath, "must be a relative path without '..'"),
+        );
       }
     });
     (c.volumeDevices ?? []).forEach((d, j) => {
@@ -56,28 +85,33 @@ export function validatePodSpec(
   claimTemplateNames: readonly string[] = [],
 ): FieldError[] {
   const errs: FieldError[] = [];
-  const s = spec ?? ({ containers: [] } as PodSpec);
+  const s = spec ?? { containers: [] };
   const names = new Set<string>();
   (s.volumes ?? []).forEach((v, i) => {
     const p = path.child('volumes').index(i);
     if (!v.name) errs.push(fieldError.required(p.child('name').value));
     else {
-      for (const e of dns1123LabelErrors(v.name)) errs.push(fieldError.invalid(p.child('name').value, v.name, e));
+      for (const e of dns1123LabelErrors(v.name))
+        errs.push(fieldError.invalid(p.child('name').value, v.name, e));
       if (names.has(v.name)) errs.push(fieldError.duplicate(p.child('name').value, v.name));
       names.add(v.name);
     }
     const sources = Object.keys(v).filter((k) => podVolumeSources.includes(k));
     if (sources.length === 0) errs.push(fieldError.required(p.value, 'must specify a volume type'));
-    for (const extra of sources.slice(1)) errs.push(fieldError.forbidden(p.child(extra).value, 'may not specify more than 1 volume type'));
+    for (const extra of sources.slice(1))
+      errs.push(fieldError.forbidden(p.child(extra).value, 'may not specify more than 1 volume type'));
     if (v.persistentVolumeClaim && !v.persistentVolumeClaim.claimName) {
       errs.push(fieldError.required(p.child('persistentVolumeClaim').child('claimName').value));
     }
-    if (v.hostPath && !v.hostPath.path) errs.push(fieldError.required(p.child('hostPath').child('path').value));
+    if (v.hostPath && !v.hostPath.path)
+      errs.push(fieldError.required(p.child('hostPath').child('path').value));
     if (v.nfs && !v.nfs.server) errs.push(fieldError.required(p.child('nfs').child('server').value));
     if (v.nfs && !v.nfs.path) errs.push(fieldError.required(p.child('nfs').child('path').value));
-    if (v.rbd && (v.rbd.monitors ?? []).length === 0) errs.push(fieldError.required(p.child('rbd').child('monitors').value));
+    if (v.rbd && (v.rbd.monitors ?? []).length === 0)
+      errs.push(fieldError.required(p.child('rbd').child('monitors').value));
     if (v.rbd && !v.rbd.image) errs.push(fieldError.required(p.child('rbd').child('image').value));
-    if (v.flexVolume && !v.flexVolume.driver) errs.push(fieldError.required(p.child('flexVolume').child('driver').value));
+    if (v.flexVolume && !v.flexVolume.driver)
+      errs.push(fieldError.required(p.child('flexVolume').child('driver').value));
     if (v.csi && !v.csi.driver) errs.push(fieldError.required(p.child('csi').child('driver').value));
   });
   const mountable = new Set([...names, ...claimTemplateNames]);
@@ -119,27 +153,54 @@ export function validateStatefulSet(sts: StatefulSet): FieldError[] {
   const spec = sts.spec;
   const path = root('spec');
   if (spec.replicas !== undefined && spec.replicas < 0) {
-    errs.push(fieldError.invalid(path.child('replicas').value, spec.replicas, 'must be greater than or equal to 0'));
+    errs.push(
+      fieldError.invalid(path.child('replicas').value, spec.replicas, 'must be greater than or equal to 0'),
+    );
   }
-  if (spec.podManagementPolicy !== undefined && !['OrderedReady', 'Parallel'].includes(spec.podManagementPolicy)) {
-    errs.push(fieldError.notSupported(path.child('podManagementPolicy').value, spec.podManagementPolicy, ['OrderedReady', 'Parallel']));
+  if (
+    spec.podManagementPolicy !== undefined &&
+    !['OrderedReady', 'Parallel'].includes(spec.podManagementPolicy)
+  ) {
+    errs.push(
+      fieldError.notSupported(path.child('podManagementPolicy').value, spec.podManagementPolicy, [
+        'OrderedReady',
+        'Parallel',
+      ]),
+    );
   }
   const retention = spec.persistentVolumeClaimRetentionPolicy;
   for (const key of ['whenDeleted', 'whenScaled'] as const) {
     const v = retention?.[key];
     if (v !== undefined && v !== 'Retain' && v !== 'Delete') {
-      errs.push(fieldError.notSupported(path.child('persistentVolumeClaimRetentionPolicy').child(key).value, v, ['Delete', 'Retain']));
+      errs.push(
+        fieldError.notSupported(path.child('persistentVolumeClaimRetentionPolicy').child(key).value, v, [
+          'Delete',
+          'Retain',
+        ]),
+      );
     }
   }
   const selector = spec.selector;
   const selectorEmpty =
-    !selector || (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0);
-  if (selectorEmpty) errs.push(fieldError.invalid(path.child('selector').value, selector ?? {}, 'empty selector is invalid for statefulset'));
+    !selector ||
+    (Object.keys(selector.matchLabels ?? {}).length === 0 && (selector.matchExpressions ?? []).length === 0);
+  if (selectorEmpty)
+    errs.push(
+      fieldError.invalid(
+        path.child('selector').value,
+        selector ?? {},
+        'empty selector is invalid for statefulset',
+      ),
+    );
   else errs.push(...validateLabelSelector(selector, path.child('selector')));
   const templateLabels = spec.template?.metadata?.labels ?? {};
   if (!selectorEmpty && !selectorMatches(selector, templateLabels)) {
     errs.push(
-      fieldError.invalid(path.child('template').child('metadata').child('labels').value, templateLabels, '`selector` does not match template `labels`'),
+      fieldError.invalid(
+        path.child('template').child('metadata').child('labels').value,
+        templateLabels,
+        '`selector` does not match template `labels`',
+      ),
     );
   }
   const claimNames = (spec.volumeClaimTemplates ?? []).map((t) => t.metadata?.name ?? '').filter(Boolean);
@@ -149,7 +210,8 @@ export function validateStatefulSet(sts: StatefulSet): FieldError[] {
     const p = path.child('volumeClaimTemplates').index(i);
     const name = t.metadata?.name;
     if (!name) errs.push(fieldError.required(p.child('metadata').child('name').value));
-    else if (templateNames.has(name)) errs.push(fieldError.duplicate(p.child('metadata').child('name').value, name));
+    else if (templateNames.has(name))
+      errs.push(fieldError.duplicate(p.child('metadata').child('name').value, name));
     else templateNames.add(name);
   });
   return errs;

@@ -9,7 +9,21 @@ import { prepareCreate } from '../../../src/api/validate.js';
 import { readSeed, seedsAvailable } from '../../helpers/seeds.js';
 import { skipUnless } from '../../helpers/skip.js';
 
-const validSeeds = ['M12', 'M13', 'M15', 'M24', 'M26', 'M32', 'M40', 'M41', 'M43', 'M44', 'M45', 'M46', 'M48'];
+const validSeeds = [
+  'M12',
+  'M13',
+  'M15',
+  'M24',
+  'M26',
+  'M32',
+  'M40',
+  'M41',
+  'M43',
+  'M44',
+  'M45',
+  'M46',
+  'M48',
+];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
@@ -36,7 +50,7 @@ function setAt(root: Json, path: (string | number)[], replacement: Json | undefi
   return copy;
 }
 
-const replacement: fc.Arbitrary<Json | undefined> = fc.oneof(
+const replacement = fc.oneof(
   fc.constant(undefined),
   fc.constant(null),
   fc.boolean(),
@@ -46,8 +60,10 @@ const replacement: fc.Arbitrary<Json | undefined> = fc.oneof(
   fc.constant([]),
   fc.constant({}),
   fc.constant([{}]),
-  fc.dictionary(fc.constantFrom('name', 'path', 'storage', 'bogus'), fc.string({ maxLength: 4 }), { maxKeys: 2 }),
-);
+  fc.dictionary(fc.constantFrom('name', 'path', 'storage', 'bogus'), fc.string({ maxLength: 4 }), {
+    maxKeys: 2,
+  }),
+) as fc.Arbitrary<Json | undefined>;
 
 describe('validation under random mutation (fast-check)', function () {
   let objects: KubeObject[] = [];
@@ -75,7 +91,8 @@ describe('validation under random mutation (fast-check)', function () {
             assert.ok([400, 404, 422].includes(e.code), e.message);
             const causes = e.details?.causes ?? [];
             if (e.code === 422) assert.ok(causes.length > 0 && causes.every((c) => c.field), e.message);
-            if (e.code === 400) assert.ok(causes.length > 0 || /missing|not a map/.test(e.message), e.message);
+            if (e.code === 400)
+              assert.ok(causes.length > 0 || /missing|not a map/.test(e.message), e.message);
             if (e.code === 404) assert.match(e.message, /^no matches for kind/);
           }
         },

@@ -71,12 +71,18 @@ metadata: {name: x}
   });
 
   it('reads YAML 1.1 scalars as kubectl does', function () {
-    const [obj] = loadManifests('apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {x: yes}}\n', 'y.yaml');
+    const [obj] = loadManifests(
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: a, labels: {x: yes}}\n',
+      'y.yaml',
+    );
     assert.equal(obj?.metadata.labels?.['x'], true as unknown as string);
   });
 
   it('rejects duplicate keys', function () {
-    const docs = parseManifests('apiVersion: v1\nkind: Namespace\nkind: Pod\nmetadata: {name: a}\n', 'd.yaml');
+    const docs = parseManifests(
+      'apiVersion: v1\nkind: Namespace\nkind: Pod\nmetadata: {name: a}\n',
+      'd.yaml',
+    );
     assert.match(docs[0]?.error ?? '', /d\.yaml: document 1 \(line 3\)/);
   });
 });

@@ -16,7 +16,9 @@ type Expect =
 
 const kindMissing = { load: "Object 'Kind' is missing" };
 const notAMap = { load: 'Object is not a map' };
-const noMatch = (kind: string, version: string) => ({ load: `no matches for kind "${kind}" in version "${version}"` });
+const noMatch = (kind: string, version: string) => ({
+  load: `no matches for kind "${kind}" in version "${version}"`,
+});
 
 const expected: Record<string, Expect[]> = {
   M01: ['ok'],
@@ -69,7 +71,8 @@ const expected: Record<string, Expect[]> = {
     {
       code: 422,
       field: 'metadata.name',
-      message: 'Pod "pv-recycler-" is invalid: metadata.name: Invalid value: "pv-recycler-": a lowercase RFC 1123 subdomain',
+      message:
+        'Pod "pv-recycler-" is invalid: metadata.name: Invalid value: "pv-recycler-": a lowercase RFC 1123 subdomain',
     },
   ],
   M24: ['ok'],
@@ -137,7 +140,10 @@ describe('seed manifests (table)', function () {
 
   it('covers every repaired seed manifest', function () {
     const ids = seedFiles().map((f) => f.replace('.repaired.yaml', ''));
-    assert.deepEqual(ids.filter((id) => !(id in expected)), []);
+    assert.deepEqual(
+      ids.filter((id) => !(id in expected)),
+      [],
+    );
   });
 
   for (const [id, docs] of Object.entries(expected)) {
@@ -148,7 +154,7 @@ describe('seed manifests (table)', function () {
         const want = docs[i]!;
         if (typeof want === 'object' && 'load' in want) {
           assert.ok(doc.error?.includes(want.load), `document ${i + 1}: ${doc.error}`);
-          assert.match(doc.error, new RegExp(`^${id}: document ${doc.index} \\(line \\d+\\): `));
+          assert.match(doc.error ?? '', new RegExp(`^${id}: document ${doc.index} \\(line \\d+\\): `));
           return;
         }
         assert.equal(doc.error, undefined, `document ${i + 1} loads`);
@@ -206,7 +212,8 @@ describe('seed manifests (table)', function () {
     delete pv.spec.rbd['imageformat'];
     delete pv.spec.rbd['imagefeatures'];
     assert.throws(() => prepareCreate(pv), {
-      message: 'PersistentVolume "pv-colume" is invalid: spec.accessModes: Required value: at least 1 access mode is required',
+      message:
+        'PersistentVolume "pv-colume" is invalid: spec.accessModes: Required value: at least 1 access mode is required',
     });
   });
 });

@@ -9,7 +9,12 @@ const pv = (spec: Record<string, unknown>, name = 'pv1'): KubeObject => ({
   apiVersion: 'v1',
   kind: 'PersistentVolume',
   metadata: { name },
-  spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/tmp/x' }, ...spec },
+  spec: {
+    capacity: { storage: '1Gi' },
+    accessModes: ['ReadWriteOnce'],
+    hostPath: { path: '/tmp/x' },
+    ...spec,
+  },
 });
 const pvc = (spec: Record<string, unknown>, name = 'claim1'): KubeObject => ({
   apiVersion: 'v1',
@@ -24,7 +29,10 @@ const sc = (fields: Record<string, unknown>): KubeObject => ({
   provisioner: 'local.csi.berth.io',
   ...fields,
 });
-const pod = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: 'p' }): KubeObject => ({
+const pod = (
+  spec: Record<string, unknown>,
+  metadata: Record<string, unknown> = { name: 'p' },
+): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
   metadata,
@@ -66,7 +74,10 @@ const cases: Case[] = [
   },
   {
     name: 'PVC with a bad selector operator and volume mode',
-    obj: pvc({ selector: { matchExpressions: [{ key: 'a', operator: 'Is', values: ['b'] }] }, volumeMode: 'Raw' }),
+    obj: pvc({
+      selector: { matchExpressions: [{ key: 'a', operator: 'Is', values: ['b'] }] },
+      volumeMode: 'Raw',
+    }),
     want: { code: 422, fields: ['spec.selector.matchExpressions[0].operator', 'spec.volumeMode'] },
   },
   {
@@ -121,7 +132,11 @@ const cases: Case[] = [
   },
   {
     name: 'PV node affinity without terms, and with a bad operator',
-    obj: pv({ nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'Near' }] }] } } }),
+    obj: pv({
+      nodeAffinity: {
+        required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'Near' }] }] },
+      },
+    }),
     want: 'PersistentVolume "pv1" is invalid: spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].operator: Invalid value: "Near": not a valid selector operator',
   },
   {
@@ -141,7 +156,9 @@ const cases: Case[] = [
   },
   {
     name: 'StorageClass topology term without values',
-    obj: sc({ allowedTopologies: [{ matchLabelExpressions: [{ key: 'topology.kubernetes.io/zone', values: [] }] }] }),
+    obj: sc({
+      allowedTopologies: [{ matchLabelExpressions: [{ key: 'topology.kubernetes.io/zone', values: [] }] }],
+    }),
     want: { code: 422, fields: ['allowedTopologies[0].matchLabelExpressions[0].values'] },
   },
   {
@@ -155,7 +172,10 @@ const cases: Case[] = [
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: '' } }],
       containers: [{ name: 'c', image: 'i', volumeMounts: [{ name: 'other', mountPath: '/d' }] }],
     }),
-    want: { code: 422, fields: ['spec.volumes[0].persistentVolumeClaim.claimName', 'spec.containers[0].volumeMounts[0].name'] },
+    want: {
+      code: 422,
+      fields: ['spec.volumes[0].persistentVolumeClaim.claimName', 'spec.containers[0].volumeMounts[0].name'],
+    },
   },
   {
     name: 'Pod with duplicate volumes and a volume with two sources',
@@ -188,7 +208,12 @@ const cases: Case[] = [
       apiVersion: 'storage.k8s.io/v1',
       kind: 'CSINode',
       metadata: { name: 'node-1' },
-      spec: { drivers: [{ name: 'a.b', nodeID: 'n' }, { name: 'a.b', nodeID: 'n' }] },
+      spec: {
+        drivers: [
+          { name: 'a.b', nodeID: 'n' },
+          { name: 'a.b', nodeID: 'n' },
+        ],
+      },
     },
     want: { code: 422, fields: ['spec.drivers[1].name'] },
   },
@@ -220,11 +245,7 @@ function check(err: unknown, want: Case['want']): boolean {
     return true;
   }
   assert.equal(e.code, want.code, e.message);
-  assert.deepEqual(
-    (e.details?.causes ?? []).map((c) => c.field).sort(),
-    [...want.fields].sort(),
-    e.message,
-  );
+  assert.deepEqual((e.details?.causes ?? []).map((c) => c.field).sort(), [...want.fields].sort(), e.message);
   return true;
 }
 
@@ -235,25 +256,42 @@ function withoutUndefined(obj: KubeObject): KubeObject {
 describe('validation (table)', function () {
   for (const tc of cases) {
     it(tc.name, function () {
-      assert.throws(() => prepareCreate(withoutUndefined(tc.obj)), (e) => check(e, tc.want));
+      assert.throws(
+        () => prepareCreate(withoutUndefined(tc.obj)),
+        (e) => check(e, tc.want),
+      );
     });
   }
 });
 
 describe('defaulting', function () {
   it('defaults a static PV, a claim, a class, a CSIDriver and a StatefulSet like the API server', function () {
-    const v = prepareCreate(pv({})) as KubeObject & { spec: Record<string, unknown>; status: Record<string, unknown> };
+    const v = prepareCreate(pv({})) as KubeObject & {
+      spec: Record<string, unknown>;
+      status: Record<string, unknown>;
+    };
     assert.equal(v.spec['persistentVolumeReclaimPolicy'], 'Retain');
     assert.equal(v.spec['volumeMode'], 'Filesystem');
     assert.equal(v.status['phase'], 'Pending');
-    const c = prepareCreate({ ...pvc({}), metadata: { name: 'c' } }) as KubeObject & { spec: Record<string, unknown> };
+    const c = prepareCreate({ ...pvc({}), metadata: { name: 'c' } }) as KubeObject & {
+      spec: Record<string, unknown>;
+    };
     assert.equal(c.metadata.namespace, 'default');
     assert.equal(c.spec['volumeMode'], 'Filesystem');
-    assert.equal(c.spec['storageClassName'], undefined, 'unset stays unset (admission picks the default class)');
+    assert.equal(
+      c.spec['storageClassName'],
+      undefined,
+      'unset stays unset (admission picks the default class)',
+    );
     const s = prepareCreate(sc({}));
     assert.equal(s['reclaimPolicy'], 'Delete');
     assert.equal(s['volumeBindingMode'], 'Immediate');
-    const d = prepareCreate({ apiVersion: 'storage.k8s.io/v1', kind: 'CSIDriver', metadata: { name: 'x.y' }, spec: {} });
+    const d = prepareCreate({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'CSIDriver',
+      metadata: { name: 'x.y' },
+      spec: {},
+    });
     assert.deepEqual(d['spec'], {
       attachRequired: true,
       podInfoOnMount: false,
@@ -265,16 +303,24 @@ describe('defaulting', function () {
   });
 
   it('keeps fields berth does not model through a round trip', function () {
-    const p = pod({ containers: [{ name: 'c', image: 'i', env: [{ name: 'A', value: '1' }] }], restartPolicy: 'Never' });
+    const p = pod({
+      containers: [{ name: 'c', image: 'i', env: [{ name: 'A', value: '1' }] }],
+      restartPolicy: 'Never',
+    });
     const out = prepareCreate(structuredClone(p)) as KubeObject & { spec: Record<string, unknown> };
     assert.equal(out.spec['restartPolicy'], 'Never');
     assert.deepEqual((out.spec['containers'] as { env: unknown }[])[0]!.env, [{ name: 'A', value: '1' }]);
-    const claim = pvc({ dataSource: { kind: 'VolumeSnapshot', name: 's', apiGroup: 'snapshot.storage.k8s.io' } });
-    assert.deepEqual((prepareCreate(claim) as KubeObject & { spec: Record<string, unknown> }).spec['dataSource'], {
-      kind: 'VolumeSnapshot',
-      name: 's',
-      apiGroup: 'snapshot.storage.k8s.io',
+    const claim = pvc({
+      dataSource: { kind: 'VolumeSnapshot', name: 's', apiGroup: 'snapshot.storage.k8s.io' },
     });
+    assert.deepEqual(
+      (prepareCreate(claim) as KubeObject & { spec: Record<string, unknown> }).spec['dataSource'],
+      {
+        kind: 'VolumeSnapshot',
+        name: 's',
+        apiGroup: 'snapshot.storage.k8s.io',
+      },
+    );
   });
 });
 
@@ -284,13 +330,15 @@ describe('update rules', function () {
   it('a claim may grow its request once bound, and may not change anything else', function () {
     const old = stored(pvc({})) as KubeObject & { status: Record<string, unknown> };
     old.status['phase'] = 'Bound';
-    const grown = structuredClone(old) as KubeObject & { spec: { resources: { requests: Record<string, string> } } };
+    const grown = structuredClone(old) as unknown as KubeObject & {
+      spec: { resources: { requests: Record<string, string> } };
+    };
     grown.spec.resources.requests['storage'] = '2Gi';
     prepareUpdate(grown, old);
     const shrunk = structuredClone(grown);
     shrunk.spec.resources.requests['storage'] = '512Mi';
     assert.throws(() => prepareUpdate(shrunk, old), /spec.resources.requests.storage: Forbidden/);
-    const changed = structuredClone(old) as KubeObject & { spec: Record<string, unknown> };
+    const changed = structuredClone(old) as unknown as KubeObject & { spec: Record<string, unknown> };
     changed.spec['accessModes'] = ['ReadWriteMany'];
     assert.throws(() => prepareUpdate(changed, old), {
       message:
