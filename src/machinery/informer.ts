@@ -1,0 +1,287 @@
+// A list+watch cache of one kind (optionally narrowed by namespace and selectors) over the
+// ObjectStore contract, like client-go's shared informer: list, then watch from the list's
+// revision; when the store answers 410 Expired, list again and deliver only the differences.
+// Handlers see onAdd/onUpdate/onDelete; readers use get/list and named indexes. A periodic resync
+// re-delivers onUpdate(obj, obj) for every cached object so level-triggered controllers re-check.
+// Cached objects are shared: callers must not mutate them (structuredClone before editing).
+import type { KindInfo } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
+import { objectKey } from '../api/meta.js';
+import { isStatusError } from '../api/errors.js';
+import type { ListOptions, ObjectStore, Watch, WatchEvent } from '../store/types.js';
+import type { Clock, TimerHandle } from './clock.js';
+import { sleep, systemClock } from './clock.js';
+import type { IndexFunc } from './indexed-cache.js';
+import { IndexedCache } from './indexed-cache.js';
+import type { Logger } from './logger.js';
+import { silentLogger } from './logger.js';
+
+/** The cache key of an object: "namespace/name", or "name" for cluster-scoped objects. */
+export function keyOf(obj: { metadata: { namespace?: string; name?: string } }): string {
+  return objectKey(obj);
+}
+
+export interface InformerHandlers<T extends KubeObject> {
+  onAdd?(obj: T): void;
+  onUpdate?(oldObj: T, newObj: T): void;
+  onDelete?(obj: T): void;
+}
+
+/**
+ * Handlers that enqueue the key of every added, updated (including resync) and deleted object:
+ * the usual wiring of an informer to a controller. `keyFn` may map to another key (a UID, an owner).
+ */
+export function enqueueOnChange<T extends KubeObject>(
+  enqueue: (key: string) => void,
+  keyFn: (obj: T) => string | undefined = keyOf,
+): InformerHandlers<T> {
+  const add = (obj: T): void => {
+    const key = keyFn(obj);
+    if (key !== undefined && key !== '') enqueue(key);
+  };
+  return { onAdd: add, onUpdate: (_old, obj) => add(obj), onDelete: add };
+}
+
+export interface InformerOptions {
+  store: ObjectStore;
+  kind: KindInfo;
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Re-deliver every cached object as onUpdate(obj, obj) this often; 0 = never. Default 0. */
+  resyncMs?: number;
+  /** Longest wait between retries when list or watch fails for a reason other than 410. */
+  maxRetryMs?: number;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export class Informer<T extends KubeObject = KubeObject> {
+  private readonly store: ObjectStore;
+  private readonly kind: KindInfo;
+  private readonly selection: ListOptions;
+  private readonly resyncMs: number;
+  private readonly maxRetryMs: number;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+
+  private readonly cache: IndexedCache<T>;
+  private readonly handlers: InformerHandlers<T>[] = [];
+
+  private resourceVersion = '';
+  private synced = false;
+  private syncWaiters: (() => void)[] = [];
+  private started = false;
+  private stopped = false;
+  private watch: Watch | undefined;
+  /** Events from a watch whose token is not current are late arrivals from a replaced watch. */
+  private watchToken = 0;
+  private resyncTimer: TimerHandle | undefined;
+  private readonly stopController = new AbortController();
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(options: InformerOptions) {
+    this.store = options.store;
+    this.kind = options.kind;
+    this.selection = {
+      ...(options.namespace !== undefined ? { namespace: options.namespace } : {}),
+      ...(options.labelSelector !== undefined ? { labelSelector: options.labelSelector } : {}),
+      ...(options.fieldSelector !== undefined ? { fieldSelector: options.fieldSelector } : {}),
+    };
+    this.resyncMs = options.resyncMs ?? 0;
+    this.maxRetryMs = options.maxRetryMs ?? 30_000;
+    this.clock = options.clock ?? systemClock;
+    this.log = (options.logger ?? silentLogger).child({ informer: options.kind.plural });
+    this.cache = new IndexedCache<T>((index, key, err) =>
+      this.log.error('index function failed', { index, key, err }),
+    );
+  }
+
+  /** Adds handlers. Added after the first sync, they are first told onAdd for every cached object. */
+  addHandler(handlers: InformerHandlers<T>): void {
+    this.handlers.push(handlers);
+    if (this.synced)
+      for (const obj of this.cache.values()) this.call(handlers, 'onAdd', () => handlers.onAdd?.(obj));
+  }
+
+  /** Adds an index; `fn` returns the values an object is filed under. */
+  addIndex(name: string, fn: IndexFunc<T>): void {
+    this.cache.addIndex(name, fn);
+  }
+
+  /** Objects filed under `value` in index `name`. */
+  byIndex(name: string, value: string): T[] {
+    return this.cache.byIndex(name, value);
+  }
+
+  get(namespace: string | undefined, name: string): T | undefined {
+    return this.cache.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  getByKey(key: string): T | undefined {
+    return this.cache.get(key);
+  }
+
+  list(): T[] {
+    return this.cache.values();
+  }
+
+  /** The revision the cache reflects (the last list or watch event). */
+  lastSyncResourceVersion(): string {
+    return this.resourceVersion;
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  /** Resolves after the first list has filled the cache (or at once after stop()). */
+  waitForSync(): Promise<void> {
+    if (this.synced || this.stopped) return Promise.resolve();
+    return new Promise((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  /** Starts list+watch in the background; failures are logged and retried, never thrown. */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    this.loop = this.listAndWatch(true);
+    this.scheduleResync();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stopController.abort(new Error('informer stopped'));
+    this.resyncTimer?.cancel();
+    this.watchToken++;
+    this.watch?.stop();
+    this.watch = undefined;
+    for (const resolve of this.syncWaiters.splice(0)) resolve();
+    await this.loop;
+  }
+
+  /** (Re)establishes the watch, listing first when asked or when the store says our revision expired. */
+  private async listAndWatch(needList: boolean): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        if (needList) {
+          const result = await this.store.list<T>(this.kind, this.selection);
+          if (this.stopped) return;
+          this.replace(result.items);
+          this.resourceVersion = result.resourceVersion;
+          needList = false;
+        }
+        const token = ++this.watchToken;
+        const watch = await this.store.watch(
+          this.kind,
+          { ...this.selection, resourceVersion: this.resourceVersion },
+          (event) => this.onWatchEvent(token, event),
+        );
+        if (this.stopped || token !== this.watchToken) {
+          watch.stop();
+          return;
+        }
+        this.watch = watch;
+        this.log.debug('watching', { resourceVersion: this.resourceVersion });
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        failures++;
+        if (isExpired(err)) {
+          needList = true;
+          // The first expiry is routine (we fell behind the store's history): relist at once.
+          if (failures === 1) {
+            this.log.info('watch revision expired; relisting', { resourceVersion: this.resourceVersion });
+            continue;
+          }
+        }
+        const delay = Math.min(1000 * 2 ** (failures - 1), this.maxRetryMs);
+        this.log.warn('list/watch failed; retrying', { err, failures, retryInMs: delay });
+        try {
+          await sleep(this.clock, delay, this.stopController.signal);
+        } catch {
+          return; // stopped
+        }
+      }
+    }
+  }
+
+  private onWatchEvent(token: number, event: WatchEvent): void {
+    if (token !== this.watchToken || this.stopped) return;
+    const obj = event.object as T;
+    const key = keyOf(obj);
+    if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+    const old = this.cache.get(key);
+    switch (event.type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        this.cache.put(key, obj);
+        if (old) this.emitUpdate(old, obj);
+        else this.emitAdd(obj);
+        break;
+      case 'DELETED':
+        this.cache.remove(key);
+        this.emitDelete(obj);
+        break;
+    }
+  }
+
+  /** Replaces the cache with a fresh list and tells handlers what changed since the old one. */
+  private replace(items: T[]): void {
+    const fresh = new Map(items.map((obj) => [keyOf(obj), obj]));
+    for (const [key, old] of this.cache.entries()) {
+      if (!fresh.has(key)) {
+        this.cache.remove(key);
+        this.emitDelete(old);
+      }
+    }
+    for (const [key, obj] of fresh) {
+      const old = this.cache.get(key);
+      this.cache.put(key, obj);
+      if (!old) this.emitAdd(obj);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emitUpdate(old, obj);
+    }
+    if (!this.synced) {
+      this.synced = true;
+      for (const resolve of this.syncWaiters.splice(0)) resolve();
+    }
+  }
+
+  private scheduleResync(): void {
+    if (this.resyncMs <= 0 || this.stopped) return;
+    this.resyncTimer = this.clock.setTimeout(() => {
+      if (this.stopped) return;
+      if (this.synced) for (const obj of this.cache.values()) this.emitUpdate(obj, obj);
+      this.scheduleResync();
+    }, this.resyncMs);
+  }
+
+  private emitAdd(obj: T): void {
+    for (const h of this.handlers) this.call(h, 'onAdd', () => h.onAdd?.(obj));
+  }
+
+  private emitUpdate(oldObj: T, newObj: T): void {
+    for (const h of this.handlers) this.call(h, 'onUpdate', () => h.onUpdate?.(oldObj, newObj));
+  }
+
+  private emitDelete(obj: T): void {
+    for (const h of this.handlers) this.call(h, 'onDelete', () => h.onDelete?.(obj));
+  }
+
+  /** A throwing handler is logged; it must not break the cache or the other handlers. */
+  private call(_h: InformerHandlers<T>, what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error('informer handler failed', { handler: what, err });
+    }
+  }
+}
+
+function isExpired(err: unknown): boolean {
+  return (
+    isStatusError(err, 'Expired') || isStatusError(err, 'Gone') || (isStatusError(err) && err.code === 410)
+  );
+}
