@@ -90,3 +90,27 @@ export function resolveResource(name: string): KindInfo | undefined {
 export function kindByGroupPlural(group: string, plural: string): KindInfo | undefined {
   return kinds.find((k) => k.group === group && k.plural === plural);
 }
+
+/** The KindInfo of a kind berth serves, by Kind name (unique across groups here). */
+export function kindNamed(kindName: string): KindInfo {
+  const info = kinds.find((k) => k.kind === kindName);
+  if (!info) throw new Error(`berth does not serve kind ${kindName}`);
+  return info;
+}
+
+/** The kinds controllers use most, by their kubectl short names. */
+export const K = {
+  pv: kindNamed('PersistentVolume'),
+  pvc: kindNamed('PersistentVolumeClaim'),
+  pod: kindNamed('Pod'),
+  node: kindNamed('Node'),
+  namespace: kindNamed('Namespace'),
+  secret: kindNamed('Secret'),
+  event: kindNamed('Event'),
+  sc: kindNamed('StorageClass'),
+  va: kindNamed('VolumeAttachment'),
+  csidriver: kindNamed('CSIDriver'),
+  csinode: kindNamed('CSINode'),
+  sts: kindNamed('StatefulSet'),
+  lease: kindNamed('Lease'),
+} as const;

@@ -9,7 +9,10 @@ export interface CapabilityOptions {
 }
 
 /** One CSI access mode for a set of Kubernetes access modes (external-provisioner/attacher rules). */
-export function csiAccessMode(modes: readonly KubeAccessMode[], options: CapabilityOptions = {}): AccessModeName {
+export function csiAccessMode(
+  modes: readonly KubeAccessMode[],
+  options: CapabilityOptions = {},
+): AccessModeName {
   if (modes.includes('ReadWriteMany')) return 'MULTI_NODE_MULTI_WRITER';
   if (modes.includes('ReadOnlyMany')) return 'MULTI_NODE_READER_ONLY';
   if (modes.includes('ReadWriteOncePod')) {

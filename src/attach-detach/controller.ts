@@ -1,0 +1,163 @@
+// The attach/detach controller: one reconcile per node, from informer caches, creating and
+// deleting VolumeAttachments as decideAttachments says. It never talks to a driver: the
+// attacher sidecar (attacher.ts) acts on the VolumeAttachments.
+import { isStatusError } from '../api/errors.js';
+import { K, type KindInfo } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
+import type {
+  CSIDriver,
+  Node,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  VolumeAttachment,
+} from '../api/types.js';
+import { Controller, type EventRecorder, Informer, type Logger, silentLogger } from '../machinery/index.js';
+import type { ObjectStore } from '../store/types.js';
+import { type AttachAction, decideAttachments } from './decide.js';
+import { attachmentName } from './names.js';
+
+export interface AttachDetachDeps {
+  store: ObjectStore;
+  recorder?: EventRecorder;
+  log?: Logger;
+  workers?: number;
+  resyncMs?: number;
+}
+
+export class AttachDetachController {
+  private readonly store: ObjectStore;
+  private readonly recorder: EventRecorder | undefined;
+  private readonly log: Logger;
+  private readonly pods: Informer<Pod>;
+  private readonly claims: Informer<PersistentVolumeClaim>;
+  private readonly volumes: Informer<PersistentVolume>;
+  private readonly drivers: Informer<CSIDriver>;
+  private readonly attachments: Informer<VolumeAttachment>;
+  private readonly nodes: Informer<Node>;
+  private readonly controller: Controller;
+
+  constructor(deps: AttachDetachDeps) {
+    this.store = deps.store;
+    this.recorder = deps.recorder;
+    this.log = deps.log ?? silentLogger;
+    const informer = <T extends KubeObject>(kind: KindInfo) =>
+      new Informer<T>({ store: deps.store, kind, logger: this.log, resyncMs: deps.resyncMs ?? 0 });
+    this.pods = informer<Pod>(K.pod);
+    this.claims = informer<PersistentVolumeClaim>(K.pvc);
+    this.volumes = informer<PersistentVolume>(K.pv);
+    this.drivers = informer<CSIDriver>(K.csidriver);
+    this.attachments = informer<VolumeAttachment>(K.va);
+    this.nodes = informer<Node>(K.node);
+    this.pods.addIndex('node', (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
+    this.pods.addIndex('claim', (p) =>
+      (p.spec.volumes ?? []).flatMap((v) =>
+        v.persistentVolumeClaim
+          ? [`${p.metadata.namespace ?? 'default'}/${v.persistentVolumeClaim.claimName}`]
+          : [],
+      ),
+    );
+    this.controller = new Controller({
+      name: 'attach-detach',
+      reconcile: (node) => this.reconcileNode(node),
+      workers: deps.workers ?? 2,
+      logger: this.log,
+    });
+    const enqueueNode = (node: string | undefined) => {
+      if (node) this.controller.enqueue(node);
+    };
+    const enqueuePodsOfClaim = (key: string) => {
+      for (const pod of this.pods.byIndex('claim', key)) enqueueNode(pod.spec.nodeName);
+    };
+    const onChange = <T>(fn: (obj: T) => void) => ({
+      onAdd: fn,
+      onUpdate: (_o: T, n: T) => fn(n),
+      onDelete: fn,
+    });
+    this.pods.addHandler(onChange((p: Pod) => enqueueNode(p.spec.nodeName)));
+    this.attachments.addHandler(onChange((va: VolumeAttachment) => enqueueNode(va.spec.nodeName)));
+    this.nodes.addHandler(onChange((n: Node) => enqueueNode(n.metadata.name)));
+    this.claims.addHandler(
+      onChange((c: PersistentVolumeClaim) =>
+        enqueuePodsOfClaim(`${c.metadata.namespace}/${c.metadata.name}`),
+      ),
+    );
+    this.volumes.addHandler(
+      onChange((pv: PersistentVolume) => {
+        const ref = pv.spec.claimRef;
+        if (ref?.name) enqueuePodsOfClaim(`${ref.namespace ?? 'default'}/${ref.name}`);
+      }),
+    );
+    this.drivers.addHandler(
+      onChange(() => {
+        for (const n of new Set(this.pods.list().map((p) => p.spec.nodeName))) enqueueNode(n);
+      }),
+    );
+  }
+
+  private informers() {
+    return [this.pods, this.claims, this.volumes, this.drivers, this.attachments, this.nodes];
+  }
+
+  async start(): Promise<void> {
+    for (const i of this.informers()) i.start();
+    await Promise.all(this.informers().map((i) => i.waitForSync()));
+    this.controller.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.controller.stop();
+    await Promise.all(this.informers().map((i) => i.stop()));
+  }
+
+  whenIdle(): Promise<void> {
+    return this.controller.whenIdle();
+  }
+
+  private async reconcileNode(node: string): Promise<void> {
+    const actions = decideAttachments({
+      node,
+      nodeObject: this.nodes.get(undefined, node),
+      pods: this.pods.byIndex('node', node),
+      claim: (ns, name) => this.claims.get(ns, name),
+      volume: (name) => this.volumes.get(undefined, name),
+      driver: (name) => this.drivers.get(undefined, name),
+      attachments: this.attachments.list(),
+    });
+    for (const action of actions) await this.apply(action);
+  }
+
+  private async apply(action: AttachAction): Promise<void> {
+    switch (action.kind) {
+      case 'CreateAttachment': {
+        const a = action.attachment;
+        const va: VolumeAttachment = {
+          apiVersion: 'storage.k8s.io/v1',
+          kind: 'VolumeAttachment',
+          metadata: { name: attachmentName(a.volumeHandle, a.driver, a.node) },
+          spec: { attacher: a.driver, nodeName: a.node, source: { persistentVolumeName: a.pv } },
+        };
+        try {
+          await this.store.create(K.va, va);
+          this.log.info('created VolumeAttachment', { name: va.metadata.name, pv: a.pv, node: a.node });
+        } catch (e) {
+          if (!isStatusError(e, 'AlreadyExists')) throw e;
+        }
+        return;
+      }
+      case 'DeleteAttachment':
+        try {
+          await this.store.delete(K.va, undefined, action.name);
+          this.log.info('deleting VolumeAttachment', { name: action.name });
+        } catch (e) {
+          if (!isStatusError(e, 'NotFound')) throw e;
+        }
+        return;
+      case 'Event': {
+        const pod = this.pods.get(action.ref.namespace, action.ref.name ?? '');
+        if (pod) this.recorder?.event(pod, action.type, action.reason, action.message);
+        return;
+      }
+    }
+  }
+}
