@@ -52,7 +52,11 @@ export interface DeleteOptions {
 }
 
 export interface ObjectStore {
-  get<T extends KubeObject = KubeObject>(kind: KindInfo, namespace: string | undefined, name: string): Promise<T>;
+  get<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T>;
   list<T extends KubeObject = KubeObject>(kind: KindInfo, options?: ListOptions): Promise<ListResult<T>>;
   /** Assigns uid, creationTimestamp, resourceVersion, generation, and a name from generateName. */
   create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T>;
