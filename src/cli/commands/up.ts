@@ -1,0 +1,59 @@
+// `berth up`: runs an embedded berth until SIGINT/SIGTERM (the command's signal), then stops it
+// cleanly: components, API server, store.
+import { JsonLogger } from '../../machinery/logger.js';
+import type { LogLevel } from '../../machinery/logger.js';
+import { parseCommand } from '../args.js';
+import type { CommandContext } from '../context.js';
+import { startEmbeddedBerth } from '../embedded.js';
+import { UsageError } from '../io.js';
+import { resolveDataDir } from '../paths.js';
+
+const options = {
+  'data-dir': { type: 'string' },
+  port: { type: 'string' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+function parsePort(text: string | undefined): number {
+  if (text === undefined) return 0;
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535)
+    throw new UsageError(`invalid argument "${text}" for "--port" flag: expected 0-65535`);
+  return port;
+}
+
+function untilAborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (!signal) return; // no way to be stopped: run until the process ends
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+export async function runUp(ctx: CommandContext, argv: string[]): Promise<number> {
+  const { values, positionals } = parseCommand('up', argv, options);
+  if (positionals.length > 0) throw new UsageError(`up: unexpected argument "${positionals[0]}"`);
+  const port = parsePort(values.port);
+  const level = (values['log-level'] ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(level))
+    throw new UsageError(
+      `invalid argument "${level}" for "--log-level" flag: expected ${LOG_LEVELS.join(', ')}`,
+    );
+  const dataDir = resolveDataDir(values['data-dir'], ctx.env, ctx.home);
+  const logger = new JsonLogger(ctx.io.stderr, { level });
+  const berth = await startEmbeddedBerth({ dataDir, port, logger });
+  ctx.io.stdout.write(
+    `berth API listening on ${berth.url}\n` +
+      `data directory: ${dataDir}\n` +
+      `kubeconfig: ${berth.kubeconfigPath}\n` +
+      `to use kubectl or berth from another shell: export KUBECONFIG=${berth.kubeconfigPath}\n`,
+  );
+  await untilAborted(ctx.io.signal);
+  ctx.io.stdout.write('berth stopping\n');
+  await berth.stop();
+  ctx.io.stdout.write('berth stopped\n');
+  return 0;
+}

@@ -1,0 +1,56 @@
+// The background components `berth up` runs next to the API server. Later work adds its
+// controllers here (pv-controller, scheduler, provisioner, ...): each is started with the same
+// dependencies and returns something that stops it.
+import { kinds } from '../api/kinds.js';
+import type { Clock } from '../machinery/clock.js';
+import type { Logger } from '../machinery/logger.js';
+import { GarbageCollector } from '../store/gc.js';
+import type { ObjectStore } from '../store/types.js';
+
+export interface ComponentDeps {
+  store: ObjectStore;
+  logger: Logger;
+  clock: Clock;
+  dataDir: string;
+  /** The API server's URL, for components that talk REST rather than to the store. */
+  apiUrl: string;
+}
+
+export interface RunningComponent {
+  name: string;
+  stop(): Promise<void>;
+}
+
+function startGarbageCollector(deps: ComponentDeps): RunningComponent {
+  const log = deps.logger.child({ component: 'garbage-collector' });
+  const gc = new GarbageCollector({
+    store: deps.store,
+    kinds,
+    onError: (err) => log.warn('garbage collection pass failed', { err }),
+  });
+  gc.start();
+  return { name: 'garbage-collector', stop: () => gc.stop() };
+}
+
+/** Starts every background component; the caller stops them with stopComponents. */
+export async function startControllers(deps: ComponentDeps): Promise<RunningComponent[]> {
+  const started: RunningComponent[] = [];
+  try {
+    started.push(startGarbageCollector(deps));
+    return started;
+  } catch (err) {
+    await stopComponents(started, deps.logger);
+    throw err;
+  }
+}
+
+/** Stops components in reverse start order; one failing to stop does not keep the others running. */
+export async function stopComponents(components: readonly RunningComponent[], logger: Logger): Promise<void> {
+  for (const component of [...components].reverse()) {
+    try {
+      await component.stop();
+    } catch (err) {
+      logger.error('component did not stop cleanly', { component: component.name, err });
+    }
+  }
+}

@@ -1,0 +1,58 @@
+// An embedded berth in one process: the store in a data directory, the API server on
+// 127.0.0.1, credentials and kubeconfig, and the background components. Used by `up` and `demo`.
+import { ensureCredentials, startApiServer } from '../apiserver/index.js';
+import { systemClock } from '../machinery/clock.js';
+import type { Logger } from '../machinery/logger.js';
+import { openEmbeddedStore } from '../store/embedded.js';
+import type { ObjectStore } from '../store/types.js';
+import { startControllers, stopComponents } from './components.js';
+
+export interface EmbeddedBerthOptions {
+  dataDir: string;
+  /** 0 picks a free port. */
+  port: number;
+  logger: Logger;
+}
+
+export interface EmbeddedBerth {
+  url: string;
+  kubeconfigPath: string;
+  store: ObjectStore;
+  /** Stops components, then the API server, then closes the store (releasing its lock). */
+  stop(): Promise<void>;
+}
+
+export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise<EmbeddedBerth> {
+  const { dataDir, logger } = options;
+  // Opening the store takes the data directory's lock, so a second berth fails here first.
+  const store = await openEmbeddedStore({ dataDir });
+  const cleanups: (() => Promise<void>)[] = [() => store.close()];
+  const unwind = async (): Promise<void> => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  };
+  try {
+    // The token exists before the server starts; the kubeconfig is rewritten once the port is known.
+    const { token } = await ensureCredentials(dataDir, `http://127.0.0.1:${options.port}`);
+    const apiLog = logger.child({ component: 'apiserver' });
+    const server = await startApiServer({
+      store,
+      port: options.port,
+      token,
+      log: (line) => apiLog.debug(line),
+    });
+    cleanups.push(() => server.close());
+    const { kubeconfigPath } = await ensureCredentials(dataDir, server.url);
+    const components = await startControllers({
+      store,
+      logger,
+      clock: systemClock,
+      dataDir,
+      apiUrl: server.url,
+    });
+    cleanups.push(() => stopComponents(components, logger));
+    return { url: server.url, kubeconfigPath, store, stop: unwind };
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}

@@ -1,0 +1,326 @@
+// A small Kubernetes REST client for the berth API server (and any server speaking the same REST):
+// typed by KindInfo, bearer-token auth, Table output for `get`, and resumable streaming watches.
+import { readFile } from 'node:fs/promises';
+import type { KindInfo } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
+import { isStatusError } from '../api/errors.js';
+import { ApiUnreachableError, errorFromResponse, isConnectionFailure, statusErrorFrom } from './errors.js';
+import { parseKubeconfig } from './kubeconfig.js';
+import { TABLE_ACCEPT, isTable, visibleColumns } from './table.js';
+import type { Table } from './table.js';
+
+export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
+
+export interface RestClientOptions {
+  /** Base URL, e.g. http://127.0.0.1:6443 */
+  server: string;
+  token?: string;
+  /** The namespace of the kubeconfig context, when there is one. */
+  namespace?: string;
+  fetch?: FetchFn;
+}
+
+export interface SelectorOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+}
+
+export interface ListOptions extends SelectorOptions {
+  /** Absent for a namespaced kind = all namespaces. */
+  namespace?: string;
+}
+
+export interface ObjectList {
+  items: KubeObject[];
+  resourceVersion: string;
+}
+
+export type PatchType = 'merge' | 'apply';
+
+export interface PatchOptions {
+  type?: PatchType;
+  fieldManager?: string;
+  force?: boolean;
+  subresource?: 'status';
+}
+
+export interface WatchRequest extends ListOptions {
+  /** Changes after this revision; absent = an ADDED event for every current object first. */
+  resourceVersion?: string;
+  signal?: AbortSignal;
+}
+
+export interface ClientWatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  object: KubeObject;
+}
+
+export interface TableOptions extends SelectorOptions {
+  wide?: boolean;
+}
+
+export interface ServerVersion {
+  gitVersion?: string;
+  [key: string]: unknown;
+}
+
+type SendInit = { headers?: Record<string, string>; body?: string; signal?: AbortSignal };
+
+const patchContentType: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  apply: 'application/apply-patch+yaml',
+};
+
+/** Pure: the REST path of a collection (no name) or of one object. */
+export function resourcePath(kind: KindInfo, namespace?: string, name?: string): string {
+  const base = kind.group === '' ? `/api/${kind.version}` : `/apis/${kind.group}/${kind.version}`;
+  const scope = kind.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  const tail = name === undefined ? '' : `/${encodeURIComponent(name)}`;
+  return `${base}${scope}/${kind.plural}${tail}`;
+}
+
+function query(params: Record<string, string | undefined>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params))
+    if (value !== undefined && value !== '') search.set(key, value);
+  const text = search.toString();
+  return text === '' ? '' : `?${text}`;
+}
+
+export class RestClient {
+  readonly server: string;
+  readonly namespace: string | undefined;
+  private readonly token: string | undefined;
+  private readonly fetchFn: FetchFn;
+
+  constructor(options: RestClientOptions) {
+    this.server = options.server.replace(/\/+$/, '');
+    this.token = options.token;
+    this.namespace = options.namespace;
+    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+  }
+
+  /** A client for the current context of the kubeconfig file at `path`. */
+  static async fromKubeconfig(path: string, fetchFn?: FetchFn): Promise<RestClient> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error(
+          `kubeconfig ${path} does not exist: start the API with \`berth up\` or pass --kubeconfig`,
+        );
+      }
+      throw err;
+    }
+    const target = parseKubeconfig(text, path);
+    return new RestClient({ ...target, ...(fetchFn ? { fetch: fetchFn } : {}) });
+  }
+
+  async get<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T> {
+    return (await this.request('GET', resourcePath(kind, namespace, name))) as T;
+  }
+
+  async list(kind: KindInfo, options: ListOptions = {}): Promise<ObjectList> {
+    const path =
+      resourcePath(kind, options.namespace) +
+      query({ labelSelector: options.labelSelector, fieldSelector: options.fieldSelector });
+    const body = (await this.request('GET', path)) as {
+      items?: KubeObject[];
+      metadata?: { resourceVersion?: string };
+    };
+    return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '' };
+  }
+
+  async create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
+    return (await this.request('POST', resourcePath(kind, obj.metadata.namespace), { body: obj })) as T;
+  }
+
+  async update<T extends KubeObject>(
+    kind: KindInfo,
+    obj: T,
+    options: { subresource?: 'status' } = {},
+  ): Promise<T> {
+    const path = resourcePath(kind, obj.metadata.namespace, obj.metadata.name ?? '');
+    return (await this.request('PUT', options.subresource ? `${path}/${options.subresource}` : path, {
+      body: obj,
+    })) as T;
+  }
+
+  async patch<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    options: PatchOptions = {},
+  ): Promise<T> {
+    const type = options.type ?? 'merge';
+    const base = resourcePath(kind, namespace, name) + (options.subresource ? `/${options.subresource}` : '');
+    const path =
+      base +
+      query({
+        fieldManager: options.fieldManager,
+        force: options.force === undefined ? undefined : String(options.force),
+      });
+    return (await this.request('PATCH', path, { body: patch, contentType: patchContentType[type] })) as T;
+  }
+
+  /** Deletes; answers the object as last stored (or a Status when the server sends one). */
+  async delete(kind: KindInfo, namespace: string | undefined, name: string): Promise<unknown> {
+    return this.request('DELETE', resourcePath(kind, namespace, name));
+  }
+
+  /** The objects as the server's Table (what `kubectl get` prints); `name` asks for one row. */
+  async getTable(
+    kind: KindInfo,
+    namespace?: string,
+    name?: string,
+    options: TableOptions = {},
+  ): Promise<Table> {
+    const path =
+      resourcePath(kind, namespace, name) +
+      query({ labelSelector: options.labelSelector, fieldSelector: options.fieldSelector });
+    const body = await this.request('GET', path, { accept: TABLE_ACCEPT });
+    if (!isTable(body))
+      throw new Error(`the server at ${this.server} did not answer ${kind.plural} as a Table`);
+    return visibleColumns(body, options.wide ?? false);
+  }
+
+  async version(): Promise<ServerVersion> {
+    return (await this.request('GET', '/version')) as ServerVersion;
+  }
+
+  /**
+   * Streams changes. When the server ends a watch (its timeout), it is resumed from the last
+   * revision seen, so a caller sees no gap. A revision too old ends it with a 410 StatusError.
+   */
+  async *watch(
+    kind: KindInfo,
+    request: WatchRequest = {},
+  ): AsyncGenerator<ClientWatchEvent, void, undefined> {
+    let resourceVersion = request.resourceVersion;
+    while (!request.signal?.aborted) {
+      const path =
+        resourcePath(kind, request.namespace) +
+        query({
+          watch: 'true',
+          allowWatchBookmarks: 'true',
+          labelSelector: request.labelSelector,
+          fieldSelector: request.fieldSelector,
+          resourceVersion,
+        });
+      let response: Response;
+      try {
+        response = await this.send('GET', path, request.signal ? { signal: request.signal } : {});
+      } catch (err) {
+        if (request.signal?.aborted) return;
+        throw err;
+      }
+      const openedAt = Date.now();
+      let delivered = false;
+      try {
+        for await (const line of readLines(response)) {
+          delivered = true;
+          const event = JSON.parse(line) as { type: string; object: KubeObject };
+          const rv = event.object.metadata?.resourceVersion;
+          if (event.type === 'ERROR') throw statusErrorFrom(event.object);
+          if (rv) resourceVersion = rv;
+          if (event.type === 'BOOKMARK') continue;
+          yield { type: event.type as ClientWatchEvent['type'], object: event.object };
+        }
+      } catch (err) {
+        if (request.signal?.aborted) return;
+        if (isStatusError(err)) throw err;
+        // A dropped stream is resumed like a server-side timeout.
+        if (!isStreamDrop(err)) throw err;
+      }
+      // A server that ends watches at once must not turn this loop into a busy one.
+      if (!delivered && Date.now() - openedAt < RESUME_PAUSE_MS) await pause(RESUME_PAUSE_MS, request.signal);
+    }
+  }
+
+  private async request(
+    method: string,
+    path: string,
+    options: { body?: unknown; contentType?: string; accept?: string } = {},
+  ): Promise<unknown> {
+    const headers: Record<string, string> = {};
+    const init: SendInit = { headers };
+    if (options.accept) headers['accept'] = options.accept;
+    if (options.body !== undefined) {
+      init.body = JSON.stringify(options.body);
+      headers['content-type'] = options.contentType ?? 'application/json';
+    }
+    const response = await this.send(method, path, init);
+    const text = await response.text();
+    return text === '' ? undefined : JSON.parse(text);
+  }
+
+  /** Sends one request; non-2xx answers throw StatusError, refused connections a clear hint. */
+  private async send(method: string, path: string, init: SendInit): Promise<Response> {
+    const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
+    if (this.token) headers['authorization'] = `Bearer ${this.token}`;
+    let response: Response;
+    try {
+      response = await this.fetchFn(this.server + path, { ...init, method, headers });
+    } catch (err) {
+      if (init.signal?.aborted) throw err;
+      if (isConnectionFailure(err)) throw new ApiUnreachableError(this.server, err);
+      throw err;
+    }
+    if (!response.ok) throw errorFromResponse(response.status, await response.text());
+    return response;
+  }
+}
+
+const RESUME_PAUSE_MS = 1000;
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+function isStreamDrop(err: unknown): boolean {
+  return (
+    err instanceof Error &&
+    (isConnectionFailure(err) || err.name === 'TypeError' || err.name === 'AbortError')
+  );
+}
+
+/** The non-empty lines of a streamed response body, as they arrive. */
+async function* readLines(response: Response): AsyncGenerator<string, void, undefined> {
+  if (!response.body) return;
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffered = '';
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true });
+      let newline = buffered.indexOf('\n');
+      while (newline >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line !== '') yield line;
+        newline = buffered.indexOf('\n');
+      }
+    }
+    const rest = (buffered + decoder.decode()).trim();
+    if (rest !== '') yield rest;
+  } finally {
+    // Stops the underlying connection when the consumer breaks out early.
+    await reader.cancel().catch(() => undefined);
+  }
+}
