@@ -55,6 +55,7 @@ export function applyDefaults(obj: KubeObject, info: KindInfo): KubeObject {
     }
     case 'StatefulSet': {
       const sts = obj as StatefulSet;
+      sts.spec ??= {} as StatefulSet['spec'];
       sts.spec.replicas ??= 1;
       sts.spec.podManagementPolicy ??= 'OrderedReady';
       sts.spec['revisionHistoryLimit'] ??= 10;

@@ -150,7 +150,7 @@ function selectorMatches(selector: StatefulSet['spec']['selector'], labels: Reco
 
 export function validateStatefulSet(sts: StatefulSet): FieldError[] {
   const errs: FieldError[] = [];
-  const spec = sts.spec;
+  const spec = sts.spec ?? ({} as StatefulSet['spec']);
   const path = root('spec');
   if (spec.replicas !== undefined && spec.replicas < 0) {
     errs.push(

@@ -97,7 +97,7 @@ describe('validation under random mutation (fast-check)', function () {
           }
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: Number(process.env['BERTH_FUZZ_RUNS'] ?? 1500) },
     );
   });
 });
