@@ -2,6 +2,9 @@
 // controllers here (pv-controller, scheduler, provisioner, ...): each is started with the same
 // dependencies and returns something that stops it.
 import { kinds } from '../api/kinds.js';
+import { AttachDetachController } from '../attach-detach/controller.js';
+import { EventRecorder } from '../machinery/events.js';
+import { PvController } from '../pv-controller/controller.js';
 import type { Clock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
 import { GarbageCollector } from '../store/gc.js';
@@ -32,11 +35,37 @@ function startGarbageCollector(deps: ComponentDeps): RunningComponent {
   return { name: 'garbage-collector', stop: () => gc.stop() };
 }
 
+async function startPvController(deps: ComponentDeps): Promise<RunningComponent> {
+  const controller = new PvController({
+    store: deps.store,
+    clock: deps.clock,
+    log: deps.logger.child({ component: 'persistentvolume-controller' }),
+  });
+  await controller.start();
+  return { name: 'persistentvolume-controller', stop: () => controller.stop() };
+}
+
+async function startAttachDetach(deps: ComponentDeps): Promise<RunningComponent> {
+  const controller = new AttachDetachController({
+    store: deps.store,
+    recorder: new EventRecorder({
+      store: deps.store,
+      component: 'attachdetach-controller',
+      clock: deps.clock,
+    }),
+    log: deps.logger.child({ component: 'attachdetach-controller' }),
+  });
+  await controller.start();
+  return { name: 'attachdetach-controller', stop: () => controller.stop() };
+}
+
 /** Starts every background component; the caller stops them with stopComponents. */
 export async function startControllers(deps: ComponentDeps): Promise<RunningComponent[]> {
   const started: RunningComponent[] = [];
   try {
     started.push(startGarbageCollector(deps));
+    started.push(await startPvController(deps));
+    started.push(await startAttachDetach(deps));
     return started;
   } catch (err) {
     await stopComponents(started, deps.logger);
