@@ -1,0 +1,345 @@
+// The embedded durable ObjectStore: objects in memory, every write in an fsynced append-only
+// log (group commit), periodic snapshots, exclusive ownership of its data directory.
+import { randomUUID } from 'node:crypto';
+import { mkdir, unlink } from 'node:fs/promises';
+import { alreadyExists, badRequest, notFound, StatusError } from '../api/errors.js';
+import type { KindInfo } from '../api/kinds.js';
+import { objectKey, type KubeObject } from '../api/meta.js';
+import { inDir, listDataDir, syncDir } from './data-dir.js';
+import { acquireDirLock, type DirLock } from './lock.js';
+import { applyMergePatch } from './merge-patch.js';
+import { compileFilter } from './object-filter.js';
+import { decideCreate, decideDelete, decideUpdate, generatedName, type RuleContext } from './object-rules.js';
+import { recover } from './recovery.js';
+import { writeSnapshot, type SnapshotEntry } from './snapshot.js';
+import { kindKey, type StoreState } from './store-state.js';
+import type {
+  DeleteOptions,
+  ListOptions,
+  ListResult,
+  ObjectStore,
+  Watch,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from './types.js';
+import { WriteAheadLog } from './wal.js';
+
+export interface EmbeddedStoreOptions {
+  dataDir: string;
+  clock?: () => Date;
+  uid?: () => string;
+  /**
+   * Write a snapshot and start a new log segment after this many records (default 10000), or
+   * after as many records as there are objects if that is more, so snapshots cost O(1) per write.
+   */
+  compactEvery?: number;
+  /** Changes kept for resuming watches (default 10000). */
+  historyLimit?: number;
+}
+
+export interface EmbeddedStoreStats {
+  revision: number;
+  objects: number;
+  oldestResumableRevision: number;
+  walBatches: number;
+  walRecords: number;
+  walLargestBatch: number;
+  walBytes: number;
+  snapshotRevision: number;
+  compactions: number;
+  compactionError: string | undefined;
+  recoveredRecords: number;
+  droppedTailBytes: number;
+  watchers: number;
+  watchHandlerErrors: number;
+}
+
+export type EmbeddedStore = ObjectStore & { stats(): EmbeddedStoreStats };
+
+export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
+  await mkdir(options.dataDir, { recursive: true });
+  const lock = await acquireDirLock(options.dataDir);
+  try {
+    const recovered = await recover(options.dataDir, options.historyLimit ?? 10_000);
+    const store = new EmbeddedObjectStore(options, lock, recovered.state, {
+      snapshotRevision: recovered.snapshotRevision,
+      recoveredRecords: recovered.replayedRecords,
+      droppedTailBytes: recovered.droppedTailBytes,
+    });
+    await store.openLog(recovered.appendSegmentStart);
+    return store;
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+interface RecoveryFacts {
+  snapshotRevision: number;
+  recoveredRecords: number;
+  droppedTailBytes: number;
+}
+
+class EmbeddedObjectStore implements EmbeddedStore {
+  private readonly dir: string;
+  private readonly clock: () => Date;
+  private readonly newUid: () => string;
+  private readonly compactEvery: number;
+  private readonly lock: DirLock;
+  private readonly state: StoreState;
+  private wal!: WriteAheadLog;
+  /** The newest revision handed out (may be ahead of state.revision while an fsync runs). */
+  private latestRevision: number;
+  private lastAppend: Promise<void> = Promise.resolve();
+  private compaction: Promise<void> | undefined;
+  private closed = false;
+  private readonly facts: RecoveryFacts & { compactions: number; compactionError: string | undefined };
+
+  constructor(options: EmbeddedStoreOptions, lock: DirLock, state: StoreState, facts: RecoveryFacts) {
+    this.dir = options.dataDir;
+    this.clock = options.clock ?? (() => new Date());
+    this.newUid = options.uid ?? randomUUID;
+    this.compactEvery = options.compactEvery ?? 10_000;
+    this.lock = lock;
+    this.state = state;
+    this.latestRevision = state.revision;
+    this.facts = { ...facts, compactions: 0, compactionError: undefined };
+  }
+
+  async openLog(segmentStart: number): Promise<void> {
+    this.wal = await WriteAheadLog.open(this.dir, segmentStart, {
+      onDurable: (records) => {
+        for (const record of records) this.state.applyDurable(record, false);
+      },
+      betweenBatches: () => this.maybeStartCompaction(),
+    });
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  async get<T extends KubeObject = KubeObject>(kind: KindInfo, namespace: string | undefined, name: string) {
+    this.checkOpen();
+    const obj = this.state.table(kindKey(kind)).committed(this.keyOf(kind, namespace, name));
+    if (!obj) throw notFound(kind.plural, name, kind.group);
+    return structuredClone(obj) as T;
+  }
+
+  async list<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    options: ListOptions = {},
+  ): Promise<ListResult<T>> {
+    this.checkOpen();
+    const filter = compileFilter(this.scoped(kind, options));
+    const items = this.state
+      .table(kindKey(kind))
+      .listCommitted(filter.namespace)
+      .filter((obj) => filter.matches(obj))
+      .map((obj) => structuredClone(obj) as T);
+    return { items, resourceVersion: String(this.state.revision) };
+  }
+
+  async currentRevision(): Promise<string> {
+    return String(this.state.revision);
+  }
+
+  async watch(kind: KindInfo, options: WatchOptions, onEvent: (event: WatchEvent) => void): Promise<Watch> {
+    this.checkOpen();
+    const filter = compileFilter(this.scoped(kind, options));
+    const rv = options.resourceVersion;
+    if (rv === undefined || rv === '' || rv === '0') {
+      const initial = this.state
+        .table(kindKey(kind))
+        .listCommitted(filter.namespace)
+        .filter((obj) => filter.matches(obj));
+      return this.state.hub.subscribe(kindKey(kind), filter, this.state.revision, initial, onEvent);
+    }
+    if (!/^\d+$/.test(rv)) throw badRequest(`invalid resource version "${rv}"`);
+    return this.state.hub.subscribe(kindKey(kind), filter, Number(rv), [], onEvent);
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  async create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
+    this.checkOpen();
+    const table = this.state.table(kindKey(kind));
+    const meta = obj.metadata ?? {};
+    const namespace = kind.namespaced ? meta.namespace : undefined;
+    let name = meta.name ?? '';
+    if (!name && meta.generateName) {
+      // retry on the rare collision, as the API server does
+      for (let i = 0; i < 8; i++) {
+        name = generatedName(meta.generateName);
+        if (!table.latest(this.keyOf(kind, namespace, name))) break;
+      }
+    }
+    const created = decideCreate(kind, obj, name, this.ruleContext());
+    const key = objectKey(created);
+    if (table.latest(key)) throw alreadyExists(kind.plural, name, kind.group);
+    return (await this.sequence(kind, key, 'put', created)) as T;
+  }
+
+  async update<T extends KubeObject>(kind: KindInfo, obj: T, options: WriteOptions = {}): Promise<T> {
+    this.checkOpen();
+    const name = obj.metadata?.name ?? '';
+    const key = this.keyOf(kind, obj.metadata?.namespace, name);
+    const stored = this.state.table(kindKey(kind)).latest(key);
+    if (!stored) throw notFound(kind.plural, name, kind.group);
+    return (await this.applyUpdate(kind, key, stored, obj, options)) as T;
+  }
+
+  async patch<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    mergePatch: unknown,
+    options: WriteOptions = {},
+  ): Promise<T> {
+    this.checkOpen();
+    if (typeof mergePatch !== 'object' || mergePatch === null || Array.isArray(mergePatch)) {
+      throw badRequest('a JSON merge patch for an object must be a JSON object');
+    }
+    const key = this.keyOf(kind, namespace, name);
+    const stored = this.state.table(kindKey(kind)).latest(key);
+    if (!stored) throw notFound(kind.plural, name, kind.group);
+    const patched = applyMergePatch(stored, mergePatch) as KubeObject;
+    return (await this.applyUpdate(kind, key, stored, patched, options)) as T;
+  }
+
+  async delete<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+  ): Promise<T> {
+    this.checkOpen();
+    const key = this.keyOf(kind, namespace, name);
+    const stored = this.state.table(kindKey(kind)).latest(key);
+    if (!stored) throw notFound(kind.plural, name, kind.group);
+    const decision = decideDelete(kind, stored, options, this.ruleContext());
+    if (decision.action === 'unchanged') return (await this.durableCopy(stored)) as T;
+    return (await this.sequence(
+      kind,
+      key,
+      decision.action === 'remove' ? 'delete' : 'put',
+      decision.object,
+    )) as T;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.state.hub.stopAll();
+    await this.wal.close();
+    await this.compaction;
+    await this.lock.release();
+  }
+
+  stats(): EmbeddedStoreStats {
+    return {
+      revision: this.state.revision,
+      objects: this.state.objectCount,
+      oldestResumableRevision: this.state.hub.oldestResumable,
+      walBatches: this.wal.stats.batches,
+      walRecords: this.wal.stats.records,
+      walLargestBatch: this.wal.stats.largestBatch,
+      walBytes: this.wal.stats.bytes,
+      snapshotRevision: this.facts.snapshotRevision,
+      compactions: this.facts.compactions,
+      compactionError: this.facts.compactionError,
+      recoveredRecords: this.facts.recoveredRecords,
+      droppedTailBytes: this.facts.droppedTailBytes,
+      watchers: this.state.hub.watcherCount,
+      watchHandlerErrors: this.state.hub.handlerErrors,
+    };
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private async applyUpdate(
+    kind: KindInfo,
+    key: string,
+    stored: KubeObject,
+    incoming: KubeObject,
+    options: WriteOptions,
+  ): Promise<KubeObject> {
+    const decision = decideUpdate(kind, stored, incoming, options);
+    if (decision.action === 'unchanged') return this.durableCopy(stored);
+    return this.sequence(kind, key, decision.action === 'remove' ? 'delete' : 'put', decision.object);
+  }
+
+  /**
+   * Assigns the next revision, makes the object the latest version (so the next write checks
+   * against it), and resolves once the log record is durable.
+   */
+  private async sequence(kind: KindInfo, key: string, op: 'put' | 'delete', object: KubeObject) {
+    const rev = ++this.latestRevision;
+    const stored: KubeObject = { ...object, metadata: { ...object.metadata, resourceVersion: String(rev) } };
+    this.state.table(kindKey(kind)).setLatest(key, op === 'put' ? stored : undefined);
+    const durable = this.wal.append({ rev, kind: kindKey(kind), key, op, object: stored });
+    this.lastAppend = durable;
+    try {
+      await durable;
+    } catch (err) {
+      throw new StatusError(500, 'InternalError', (err as Error).message);
+    }
+    return structuredClone(stored);
+  }
+
+  /** A no-op write answers with the stored object, but only once that version is durable. */
+  private async durableCopy(stored: KubeObject): Promise<KubeObject> {
+    await this.lastAppend.catch(() => undefined);
+    return structuredClone(stored);
+  }
+
+  private async maybeStartCompaction(): Promise<void> {
+    const threshold = Math.max(this.compactEvery, this.state.objectCount);
+    if (this.compaction || this.closed || this.state.recordsSinceSnapshot < threshold) return;
+    const revision = this.state.revision;
+    await this.wal.rotate(revision + 1);
+    const entries = this.state.snapshotEntries();
+    this.state.recordsSinceSnapshot = 0;
+    this.compaction = this.compact(revision, entries).finally(() => {
+      this.compaction = undefined;
+    });
+  }
+
+  /** Writes the snapshot, then drops the segments and snapshots it makes redundant. */
+  private async compact(revision: number, entries: SnapshotEntry[]): Promise<void> {
+    try {
+      await writeSnapshot(this.dir, { revision, entries });
+      const listing = await listDataDir(this.dir);
+      for (const segment of listing.segments) {
+        if (segment.startRevision <= revision) await unlink(inDir(this.dir, segment.name));
+      }
+      for (const snapshot of listing.snapshots) {
+        if (snapshot.revision < revision) await unlink(inDir(this.dir, snapshot.name));
+      }
+      await syncDir(this.dir);
+      this.facts.snapshotRevision = revision;
+      this.facts.compactions++;
+    } catch (err) {
+      this.facts.compactionError = (err as Error).message;
+    }
+  }
+
+  private ruleContext(): RuleContext {
+    return { now: this.clock(), newUid: this.newUid };
+  }
+
+  private keyOf(kind: KindInfo, namespace: string | undefined, name: string): string {
+    return objectKey({ metadata: kind.namespaced && namespace ? { namespace, name } : { name } });
+  }
+
+  private scoped(kind: KindInfo, options: ListOptions): ListOptions {
+    if (kind.namespaced || options.namespace === undefined) return options;
+    const { namespace: _ignored, ...rest } = options;
+    return rest;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StatusError(503, 'ServiceUnavailable', 'the store is closed');
+    const failure = this.wal.failed;
+    if (failure) throw new StatusError(500, 'InternalError', failure.message);
+  }
+}

@@ -1,0 +1,113 @@
+// Garbage collection of dependents whose owners are gone (background propagation): an object
+// whose every ownerReference names an owner uid that no longer exists is deleted, as the
+// Kubernetes garbage collector does. Owners of kinds it does not scan are assumed to exist.
+import { isStatusError } from '../api/errors.js';
+import { apiVersionOf, type KindInfo } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
+import type { ObjectStore } from './types.js';
+
+export interface Orphan {
+  kind: KindInfo;
+  object: KubeObject;
+}
+
+/**
+ * The objects to delete: those with owner references, all of which point at scanned kinds
+ * and at uids not in `liveUids`. Pure, for table tests.
+ */
+export function findOrphans(
+  objects: ReadonlyArray<{ kind: KindInfo; object: KubeObject }>,
+  scannedKinds: readonly KindInfo[],
+  liveUids: ReadonlySet<string>,
+): Orphan[] {
+  const scanned = new Set(scannedKinds.map((k) => `${apiVersionOf(k)}/${k.kind}`));
+  return objects.filter(({ object }) => {
+    const owners = object.metadata.ownerReferences ?? [];
+    return (
+      owners.length > 0 &&
+      owners.every((ref) => scanned.has(`${ref.apiVersion}/${ref.kind}`) && !liveUids.has(ref.uid))
+    );
+  });
+}
+
+export interface GarbageCollectorOptions {
+  store: ObjectStore;
+  kinds: readonly KindInfo[];
+  /** Time between passes (default 5 s). */
+  intervalMs?: number;
+  setTimer?: (fn: () => void, ms: number) => unknown;
+  clearTimer?: (handle: unknown) => void;
+  /** Told about failures of a pass (default: ignored; the next pass retries). */
+  onError?: (err: unknown) => void;
+}
+
+export class GarbageCollector {
+  private readonly store: ObjectStore;
+  private readonly kinds: readonly KindInfo[];
+  private readonly intervalMs: number;
+  private readonly setTimer: (fn: () => void, ms: number) => unknown;
+  private readonly clearTimer: (handle: unknown) => void;
+  private readonly onError: (err: unknown) => void;
+  private timer: unknown;
+  private running: Promise<unknown> | undefined;
+  private stopped = true;
+
+  constructor(options: GarbageCollectorOptions) {
+    this.store = options.store;
+    this.kinds = options.kinds;
+    this.intervalMs = options.intervalMs ?? 5000;
+    this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref());
+    this.clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as NodeJS.Timeout));
+    this.onError = options.onError ?? (() => undefined);
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    this.schedule();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimer(this.timer);
+    await this.running;
+  }
+
+  /** One pass; returns the objects it deleted. */
+  async collectOnce(): Promise<Orphan[]> {
+    // Dependents are listed before owners: an owner always exists before a dependent can name
+    // its uid, so an owner missing from the later listing really was deleted.
+    const dependents = await this.listAll();
+    const liveUids = new Set((await this.listAll()).map(({ object }) => object.metadata.uid ?? ''));
+    const orphans = findOrphans(dependents, this.kinds, liveUids);
+    const deleted: Orphan[] = [];
+    for (const orphan of orphans) {
+      const { namespace, name, uid } = orphan.object.metadata;
+      try {
+        await this.store.delete(orphan.kind, namespace, name ?? '', uid ? { uid } : {});
+        deleted.push(orphan);
+      } catch (err) {
+        // gone already, or replaced by a new object with the same name: nothing to collect
+        if (!isStatusError(err, 'NotFound') && !isStatusError(err, 'Conflict')) throw err;
+      }
+    }
+    return deleted;
+  }
+
+  private async listAll(): Promise<Array<{ kind: KindInfo; object: KubeObject }>> {
+    const all: Array<{ kind: KindInfo; object: KubeObject }> = [];
+    for (const kind of this.kinds) {
+      for (const object of (await this.store.list(kind)).items) all.push({ kind, object });
+    }
+    return all;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = this.setTimer(() => {
+      this.running = this.collectOnce()
+        .catch((err: unknown) => this.onError(err))
+        .finally(() => this.schedule());
+    }, this.intervalMs);
+  }
+}

@@ -1,0 +1,52 @@
+// RFC 7386 JSON merge patch: objects merge key by key, null deletes a key, anything else replaces.
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Returns a new document; neither input is modified. */
+export function applyMergePatch(target: unknown, patch: unknown): unknown {
+  if (!isPlainObject(patch)) return structuredClone(patch);
+  const result: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) {
+      delete result[key];
+    } else {
+      result[key] = applyMergePatch(result[key], value);
+    }
+  }
+  return result;
+}
+
+/** The merge patch that turns `from` into `to` (the inverse of applyMergePatch). */
+export function createMergePatch(from: unknown, to: unknown): unknown {
+  if (!isPlainObject(from) || !isPlainObject(to)) return structuredClone(to);
+  const patch: Record<string, unknown> = {};
+  for (const key of Object.keys(from)) {
+    if (!Object.hasOwn(to, key)) patch[key] = null;
+  }
+  for (const [key, value] of Object.entries(to)) {
+    if (!Object.hasOwn(from, key)) {
+      patch[key] = structuredClone(value);
+    } else if (!deepEqual(from[key], value)) {
+      patch[key] = createMergePatch(from[key], value);
+    }
+  }
+  return patch;
+}
+
+/** Structural equality of JSON values (key order does not matter). */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bArray = b as unknown[];
+    return a.length === bArray.length && a.every((item, i) => deepEqual(item, bArray[i]));
+  }
+  const aRecord = a as Record<string, unknown>;
+  const bRecord = b as Record<string, unknown>;
+  const aKeys = Object.keys(aRecord).filter((k) => aRecord[k] !== undefined);
+  const bKeys = Object.keys(bRecord).filter((k) => bRecord[k] !== undefined);
+  return aKeys.length === bKeys.length && aKeys.every((k) => deepEqual(aRecord[k], bRecord[k]));
+}

@@ -1,0 +1,209 @@
+// What each write does to an object, decided without IO: create defaults, update merging of
+// spec/status and immutable metadata, generation bumps, finalizer-aware deletion. Any backend
+// that sequences writes itself (embedded, etcd) calls these, so they all behave alike.
+import { conflict, StatusError } from '../api/errors.js';
+import { apiVersionOf, type KindInfo } from '../api/kinds.js';
+import type { KubeObject, ObjectMeta } from '../api/meta.js';
+import type { DeleteOptions, WriteOptions } from './types.js';
+import { deepEqual } from './merge-patch.js';
+
+export interface RuleContext {
+  now: Date;
+  newUid: () => string;
+}
+
+/** RFC 3339 with whole seconds, as Kubernetes writes metav1.Time. */
+export function rfc3339Seconds(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+const SUFFIX_ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+
+/** `generateName` plus five random lowercase alphanumerics. */
+export function generatedName(prefix: string, random: () => number = Math.random): string {
+  let suffix = '';
+  for (let i = 0; i < 5; i++) suffix += SUFFIX_ALPHABET[Math.floor(random() * SUFFIX_ALPHABET.length)];
+  return prefix + suffix;
+}
+
+export function resourceName(kind: KindInfo): string {
+  return kind.group ? `${kind.plural}.${kind.group}` : kind.plural;
+}
+
+export function invalid(kind: KindInfo, name: string, field: string, message: string): StatusError {
+  return new StatusError(422, 'Invalid', `${kind.kind} "${name}" is invalid: ${field}: ${message}`, {
+    name,
+    group: kind.group,
+    kind: kind.kind,
+    causes: [{ reason: 'FieldValueInvalid', message, field }],
+  });
+}
+
+/** Drops keys set to undefined: the metadata builders below use undefined to mean "absent". */
+function withoutUndefined(meta: { [K in keyof ObjectMeta]?: ObjectMeta[K] | undefined }): ObjectMeta {
+  return Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * The object to store for a create, before a revision is assigned. `name` is the final name
+ * (the caller resolves generateName, retrying on collisions).
+ */
+export function decideCreate(kind: KindInfo, obj: KubeObject, name: string, ctx: RuleContext): KubeObject {
+  const copy = structuredClone(obj);
+  const meta = copy.metadata ?? {};
+  if (!name) throw invalid(kind, '', 'metadata.name', 'Required value: name or generateName is required');
+  if (kind.namespaced && !meta.namespace) {
+    throw invalid(kind, name, 'metadata.namespace', 'Required value');
+  }
+  return {
+    ...copy,
+    apiVersion: obj.apiVersion || apiVersionOf(kind),
+    kind: obj.kind || kind.kind,
+    metadata: withoutUndefined({
+      ...meta,
+      name,
+      namespace: kind.namespaced ? meta.namespace : undefined,
+      uid: ctx.newUid(),
+      creationTimestamp: rfc3339Seconds(ctx.now),
+      generation: 1,
+      resourceVersion: undefined,
+      deletionTimestamp: undefined,
+      deletionGracePeriodSeconds: undefined,
+    }),
+  };
+}
+
+export type UpdateDecision =
+  | { action: 'unchanged'; object: KubeObject }
+  | { action: 'write'; object: KubeObject }
+  | { action: 'remove'; object: KubeObject };
+
+/** Everything but metadata and status: a change there bumps metadata.generation. */
+function specPart(obj: KubeObject): Record<string, unknown> {
+  const { metadata: _m, status: _s, ...rest } = obj;
+  return rest;
+}
+
+function checkPreconditions(
+  kind: KindInfo,
+  stored: KubeObject,
+  uid?: string,
+  resourceVersion?: string,
+): void {
+  const name = stored.metadata.name ?? '';
+  if (uid && uid !== stored.metadata.uid) {
+    throw conflict(
+      kind.plural,
+      name,
+      `Precondition failed: UID in precondition: ${uid}, UID in object meta: ${stored.metadata.uid}`,
+      kind.group,
+    );
+  }
+  if (resourceVersion && resourceVersion !== stored.metadata.resourceVersion) {
+    throw conflict(
+      kind.plural,
+      name,
+      `Precondition failed: ResourceVersion in precondition: ${resourceVersion}, ResourceVersion in object meta: ${stored.metadata.resourceVersion}`,
+      kind.group,
+    );
+  }
+}
+
+/** An update or status update of `stored` with `incoming`; CAS when incoming carries a resourceVersion. */
+export function decideUpdate(
+  kind: KindInfo,
+  stored: KubeObject,
+  incoming: KubeObject,
+  options: WriteOptions = {},
+): UpdateDecision {
+  const storedMeta = stored.metadata;
+  const incomingMeta = incoming.metadata ?? {};
+  if (incomingMeta.resourceVersion && incomingMeta.resourceVersion !== storedMeta.resourceVersion) {
+    throw conflict(
+      kind.plural,
+      storedMeta.name ?? '',
+      'the object has been modified; please apply your changes to the latest version and try again',
+      kind.group,
+    );
+  }
+  checkPreconditions(kind, stored, incomingMeta.uid, undefined);
+
+  let next: KubeObject;
+  if (options.subresource === 'status') {
+    next = { ...stored, status: structuredClone(incoming['status']) };
+    if (next['status'] === undefined) delete next['status'];
+  } else {
+    const { status: _ignored, ...rest } = structuredClone(incoming);
+    next = {
+      ...(kind.hasStatus ? rest : structuredClone(incoming)),
+      apiVersion: incoming.apiVersion || stored.apiVersion,
+      kind: incoming.kind || stored.kind,
+      metadata: withoutUndefined({
+        ...structuredClone(incomingMeta),
+        // immutable, or owned by the store
+        name: storedMeta.name,
+        namespace: storedMeta.namespace,
+        uid: storedMeta.uid,
+        creationTimestamp: storedMeta.creationTimestamp,
+        deletionTimestamp: storedMeta.deletionTimestamp,
+        deletionGracePeriodSeconds: storedMeta.deletionGracePeriodSeconds,
+        generation: storedMeta.generation,
+        resourceVersion: storedMeta.resourceVersion,
+        generateName: incomingMeta.generateName ?? storedMeta.generateName,
+      }),
+    };
+    if (kind.hasStatus && stored['status'] !== undefined) next['status'] = stored['status'];
+    if (storedMeta.deletionTimestamp) rejectNewFinalizers(kind, stored, next);
+    if (!deepEqual(specPart(next), specPart(stored))) {
+      next.metadata.generation = (storedMeta.generation ?? 0) + 1;
+    }
+  }
+
+  if (deepEqual(next, stored)) return { action: 'unchanged', object: stored };
+  if (storedMeta.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
+    return { action: 'remove', object: next };
+  }
+  return { action: 'write', object: next };
+}
+
+function rejectNewFinalizers(kind: KindInfo, stored: KubeObject, next: KubeObject): void {
+  const old = new Set(stored.metadata.finalizers ?? []);
+  const added = (next.metadata.finalizers ?? []).filter((f) => !old.has(f));
+  if (added.length > 0) {
+    throw invalid(
+      kind,
+      stored.metadata.name ?? '',
+      'metadata.finalizers',
+      `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+    );
+  }
+}
+
+export type DeleteDecision =
+  | { action: 'unchanged'; object: KubeObject }
+  | { action: 'write'; object: KubeObject }
+  | { action: 'remove'; object: KubeObject };
+
+/** A delete: removes the object, or marks it deleting while finalizers remain. */
+export function decideDelete(
+  kind: KindInfo,
+  stored: KubeObject,
+  options: DeleteOptions,
+  ctx: RuleContext,
+): DeleteDecision {
+  checkPreconditions(kind, stored, options.uid, options.resourceVersion);
+  if ((stored.metadata.finalizers ?? []).length === 0) return { action: 'remove', object: stored };
+  if (stored.metadata.deletionTimestamp) return { action: 'unchanged', object: stored };
+  return {
+    action: 'write',
+    object: {
+      ...stored,
+      metadata: {
+        ...stored.metadata,
+        deletionTimestamp: rfc3339Seconds(ctx.now),
+        deletionGracePeriodSeconds: 0,
+        generation: (stored.metadata.generation ?? 0) + 1,
+      },
+    },
+  };
+}

@@ -1,0 +1,184 @@
+// Watch fan-out and bounded history. Every durable change is recorded (up to historyLimit
+// events) so a watch can resume from a revision; each watcher sees the change through its own
+// filter, so an object that starts or stops matching arrives as ADDED or DELETED, as in
+// Kubernetes. Delivery is asynchronous (never inside a writer's call stack) and in order.
+import { gone } from '../api/errors.js';
+import type { KubeObject } from '../api/meta.js';
+import type { ObjectFilter } from './object-filter.js';
+import type { Watch, WatchEvent, WatchEventType } from './types.js';
+
+export interface ChangeEvent {
+  rev: number;
+  kind: string;
+  type: WatchEventType;
+  /** The committed object before this change (absent for ADDED). */
+  previous: KubeObject | undefined;
+  /** The object after the change; for DELETED its final state. */
+  object: KubeObject;
+}
+
+/** What a watcher with `filter` should see for `change`, if anything. */
+export function filteredEvent(change: ChangeEvent, filter: ObjectFilter): WatchEvent | undefined {
+  const before = change.previous !== undefined && filter.matches(change.previous);
+  switch (change.type) {
+    case 'ADDED':
+      return filter.matches(change.object) ? { type: 'ADDED', object: change.object } : undefined;
+    case 'DELETED':
+      return before ? { type: 'DELETED', object: change.object } : undefined;
+    case 'MODIFIED': {
+      const after = filter.matches(change.object);
+      if (before && after) return { type: 'MODIFIED', object: change.object };
+      if (after) return { type: 'ADDED', object: change.object };
+      if (before) return { type: 'DELETED', object: change.object };
+      return undefined;
+    }
+  }
+}
+
+class Watcher implements Watch {
+  readonly kind: string;
+  readonly filter: ObjectFilter;
+  private readonly onEvent: (event: WatchEvent) => void;
+  private readonly onStop: (w: Watcher) => void;
+  private queue: WatchEvent[] = [];
+  private scheduled = false;
+  private stopped = false;
+  errors = 0;
+
+  constructor(
+    kind: string,
+    filter: ObjectFilter,
+    onEvent: (event: WatchEvent) => void,
+    onStop: (w: Watcher) => void,
+  ) {
+    this.kind = kind;
+    this.filter = filter;
+    this.onEvent = onEvent;
+    this.onStop = onStop;
+  }
+
+  push(event: WatchEvent): void {
+    if (this.stopped) return;
+    this.queue.push(event);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.queue = [];
+    this.onStop(this);
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    const events = this.queue;
+    this.queue = [];
+    for (const event of events) {
+      if (this.stopped) return;
+      try {
+        // each watcher gets its own copy: a handler that mutates cannot corrupt the store
+        this.onEvent({ type: event.type, object: structuredClone(event.object) });
+      } catch {
+        this.errors++;
+      }
+    }
+  }
+}
+
+export class WatchHub {
+  private readonly limit: number;
+  private history: ChangeEvent[] = [];
+  private head = 0; // index of the oldest retained event in `history`
+  private startRevision: number;
+  private readonly watchers = new Set<Watcher>();
+  private errorsOfStopped = 0;
+
+  /** `startRevision`: the newest revision whose changes are not (or no longer) retained. */
+  constructor(limit: number, startRevision: number) {
+    this.limit = limit;
+    this.startRevision = startRevision;
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  get handlerErrors(): number {
+    let total = this.errorsOfStopped;
+    for (const w of this.watchers) total += w.errors;
+    return total;
+  }
+
+  /** The oldest revision a watch can resume from. */
+  get oldestResumable(): number {
+    return this.startRevision;
+  }
+
+  /** Records a durable change and hands it to every watcher of its kind. */
+  publish(change: ChangeEvent): void {
+    this.history.push(change);
+    if (this.history.length - this.head > this.limit) {
+      this.startRevision = this.history[this.head]!.rev;
+      this.head++;
+      // compact the array now and then instead of shifting on every event
+      if (this.head > 1024 && this.head * 2 > this.history.length) {
+        this.history = this.history.slice(this.head);
+        this.head = 0;
+      }
+    }
+    for (const watcher of this.watchers) {
+      if (watcher.kind !== change.kind) continue;
+      const event = filteredEvent(change, watcher.filter);
+      if (event) watcher.push(event);
+    }
+  }
+
+  /**
+   * Starts a watch: `initial` objects arrive first as ADDED, then every change of `kind` after
+   * `fromRevision` (replayed from history, then live). Throws 410 Expired if history no longer
+   * reaches back to `fromRevision`.
+   */
+  subscribe(
+    kind: string,
+    filter: ObjectFilter,
+    fromRevision: number,
+    initial: KubeObject[],
+    onEvent: (event: WatchEvent) => void,
+  ): Watch {
+    if (fromRevision < this.startRevision) {
+      throw gone(`too old resource version: ${fromRevision} (${this.startRevision})`);
+    }
+    const watcher = new Watcher(kind, filter, onEvent, (w) => {
+      this.errorsOfStopped += w.errors;
+      this.watchers.delete(w);
+    });
+    for (const object of initial) watcher.push({ type: 'ADDED', object });
+    for (let i = this.firstIndexAfter(fromRevision); i < this.history.length; i++) {
+      const change = this.history[i]!;
+      if (change.kind !== kind) continue;
+      const event = filteredEvent(change, filter);
+      if (event) watcher.push(event);
+    }
+    this.watchers.add(watcher);
+    return watcher;
+  }
+
+  stopAll(): void {
+    for (const watcher of [...this.watchers]) watcher.stop();
+  }
+
+  private firstIndexAfter(revision: number): number {
+    let low = this.head;
+    let high = this.history.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.history[mid]!.rev <= revision) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+}
