@@ -207,7 +207,8 @@ describe('cli: client commands against berth up', function () {
       lines[0] ?? '',
       /^NAME {3,}STATUS {3,}VOLUME {3,}CAPACITY {3,}ACCESS MODES {3,}STORAGECLASS {3,}.*AGE$/,
     );
-    assert.ok(lines.some((l) => /^claim1 {3,}Pending {3,}/.test(l)));
+    // the PV controller of `berth up` may already have bound it to pv-small
+    assert.ok(lines.some((l) => /^claim1 {3,}(Pending|Bound {3,}pv-small) {3,}/.test(l)), pvcs.stdout);
 
     const several = await cli(['get', 'sc,pv,pvc']);
     const blocks = several.stdout.trimEnd().split('\n\n');
@@ -366,8 +367,13 @@ describe('cli: client commands against berth up', function () {
       'Error from server (NotFound): storageclasses.storage.k8s.io "manual" not found\n',
     );
 
-    // Claims carry the pvc-protection finalizer: deletion completes only when it is removed.
+    // A finalizer keeps a deleted claim until it is removed (the PV controller lifts
+    // pvc-protection at once here, since no pod uses the claim, so hold it with our own).
     const pvc = kindFor('v1', 'PersistentVolumeClaim')!;
+    const held = await client.get(pvc, 'default', 'dir-a');
+    await client.patch(pvc, 'default', 'dir-a', {
+      metadata: { finalizers: [...(held.metadata.finalizers ?? []), 'example.com/hold'] },
+    });
     let finished = false;
     const deleting = cli(['delete', 'pvc', 'dir-a', '--wait', '--timeout=20s']).then((r) => {
       finished = true;
