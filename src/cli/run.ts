@@ -4,6 +4,7 @@ import { runApply, runCreate } from './commands/apply.js';
 import { runDelete } from './commands/delete.js';
 import { runDemo } from './commands/demo.js';
 import { runDescribe } from './commands/describe.js';
+import { runDriver } from './commands/driver.js';
 import { runGet } from './commands/get.js';
 import { runUp } from './commands/up.js';
 import { runVersion } from './commands/version.js';
@@ -31,6 +32,10 @@ const commands: Record<string, { run: Command; summary: string }> = {
   wait: {
     run: runWait,
     summary: "wait for a condition: --for=delete|condition=X|jsonpath='{.status.phase}'=Bound KIND/NAME",
+  },
+  driver: {
+    run: runDriver,
+    summary: 'run a CSI driver standalone: local|nfs|rbd --endpoint unix:///path/csi.sock --node-id NAME ...',
   },
   version: { run: runVersion, summary: 'print the client and server versions' },
   demo: { run: runDemo, summary: 'start a throw-away berth, apply examples/, show the result' },
