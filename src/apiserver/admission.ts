@@ -1,0 +1,84 @@
+// Admission on create, as the Kubernetes API server's plugins do it: NamespaceLifecycle (the
+// namespace must exist), DefaultStorageClass (claims without a class get the default one) and
+// StorageObjectInUseProtection (protection finalizers on claims and volumes). The decisions are
+// pure functions; admitCreate reads what they need from the store.
+import { notFound, isStatusError } from '../api/errors.js';
+import { kindFor, type KindInfo } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
+import type { ObjectStore } from '../store/types.js';
+import { isDefaultClass } from './printers.js';
+
+export const PVC_PROTECTION_FINALIZER = 'kubernetes.io/pvc-protection';
+export const PV_PROTECTION_FINALIZER = 'kubernetes.io/pv-protection';
+const BETA_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class';
+
+const namespaceKind = kindFor('v1', 'Namespace');
+const storageClassKind = kindFor('storage.k8s.io/v1', 'StorageClass');
+
+/** The default class: among classes annotated default, the newest wins; equal times go by name. */
+export function pickDefaultStorageClass(classes: readonly KubeObject[]): KubeObject | undefined {
+  const defaults = classes.filter(isDefaultClass);
+  defaults.sort((a, b) => {
+    const byTime =
+      Date.parse(b.metadata.creationTimestamp ?? '') - Date.parse(a.metadata.creationTimestamp ?? '');
+    if (byTime !== 0 && !Number.isNaN(byTime)) return byTime;
+    return (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
+  });
+  return defaults[0];
+}
+
+/** A claim that names no class (not even "") gets the default class, if there is one. */
+export function withDefaultStorageClass(claim: KubeObject, classes: readonly KubeObject[]): KubeObject {
+  const spec = (claim['spec'] ?? {}) as Record<string, unknown>;
+  if (spec['storageClassName'] !== undefined && spec['storageClassName'] !== null) return claim;
+  if (claim.metadata.annotations?.[BETA_CLASS_ANNOTATION] !== undefined) return claim;
+  const chosen = pickDefaultStorageClass(classes);
+  if (!chosen?.metadata.name) return claim;
+  return { ...claim, spec: { ...spec, storageClassName: chosen.metadata.name } };
+}
+
+/** Adds the in-use protection finalizer to claims and volumes. */
+export function withProtectionFinalizer(obj: KubeObject): KubeObject {
+  const finalizer =
+    obj.kind === 'PersistentVolumeClaim'
+      ? PVC_PROTECTION_FINALIZER
+      : obj.kind === 'PersistentVolume'
+        ? PV_PROTECTION_FINALIZER
+        : undefined;
+  const existing = obj.metadata.finalizers ?? [];
+  if (!finalizer || existing.includes(finalizer)) return obj;
+  return { ...obj, metadata: { ...obj.metadata, finalizers: [...existing, finalizer] } };
+}
+
+/** A new namespace starts Active. */
+export function withNamespacePhase(obj: KubeObject): KubeObject {
+  if (obj.kind !== 'Namespace') return obj;
+  const status = (obj['status'] ?? {}) as Record<string, unknown>;
+  return status['phase'] ? obj : { ...obj, status: { ...status, phase: 'Active' } };
+}
+
+/** 404 `namespaces "x" not found` unless the namespace of a namespaced object exists. */
+export async function requireNamespace(
+  store: ObjectStore,
+  kind: KindInfo,
+  namespace: string | undefined,
+): Promise<void> {
+  if (!kind.namespaced || namespace === undefined || !namespaceKind) return;
+  try {
+    await store.get(namespaceKind, undefined, namespace);
+  } catch (err) {
+    if (isStatusError(err, 'NotFound')) throw notFound('namespaces', namespace);
+    throw err;
+  }
+}
+
+/** Runs the mutating and validating admission steps of a create; returns the object to store. */
+export async function admitCreate(store: ObjectStore, kind: KindInfo, obj: KubeObject): Promise<KubeObject> {
+  await requireNamespace(store, kind, obj.metadata.namespace);
+  let admitted = withNamespacePhase(withProtectionFinalizer(obj));
+  if (obj.kind === 'PersistentVolumeClaim' && storageClassKind) {
+    const classes = await store.list(storageClassKind);
+    admitted = withDefaultStorageClass(admitted, classes.items);
+  }
+  return admitted;
+}

@@ -1,0 +1,85 @@
+// The API server's credentials, generated at first start and kept in the data directory: one
+// bearer token, a self-signed serving certificate (kubectl sends tokens only over TLS), and a
+// kubeconfig (context "berth") that trusts the certificate and carries the token.
+import { randomBytes } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { createSelfSignedCertificate, type ServingCertificate } from './self-signed-cert.js';
+
+export const TOKEN_FILE = 'apiserver-token';
+export const KUBECONFIG_FILE = 'kubeconfig';
+export const CERT_FILE = 'apiserver.crt';
+export const KEY_FILE = 'apiserver.key';
+export const CONTEXT_NAME = 'berth';
+
+export interface Credentials {
+  token: string;
+  kubeconfigPath: string;
+  /** The serving certificate and key to pass to startApiServer({ tls }). */
+  tls: ServingCertificate;
+}
+
+export function kubeconfigDocument(
+  serverUrl: string,
+  token: string,
+  caCert: string,
+): Record<string, unknown> {
+  const cluster = { server: serverUrl, 'certificate-authority-data': Buffer.from(caCert).toString('base64') };
+  return {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: CONTEXT_NAME, cluster }],
+    users: [{ name: CONTEXT_NAME, user: { token } }],
+    contexts: [
+      { name: CONTEXT_NAME, context: { cluster: CONTEXT_NAME, user: CONTEXT_NAME, namespace: 'default' } },
+    ],
+    'current-context': CONTEXT_NAME,
+    preferences: {},
+  };
+}
+
+async function readIfPresent(path: string): Promise<string | undefined> {
+  try {
+    const text = await readFile(path, 'utf8');
+    return text.trim() === '' ? undefined : text;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+async function writePrivate(path: string, content: string): Promise<void> {
+  await writeFile(path, content, { mode: 0o600 });
+  await chmod(path, 0o600);
+}
+
+async function readOrCreateToken(path: string): Promise<string> {
+  const existing = await readIfPresent(path);
+  if (existing) return existing.trim();
+  const token = randomBytes(32).toString('base64url');
+  await writePrivate(path, `${token}\n`);
+  return token;
+}
+
+async function readOrCreateCertificate(certPath: string, keyPath: string): Promise<ServingCertificate> {
+  const [cert, key] = await Promise.all([readIfPresent(certPath), readIfPresent(keyPath)]);
+  if (cert && key) return { cert, key };
+  const created = createSelfSignedCertificate('berth-apiserver');
+  await writePrivate(keyPath, created.key);
+  await writeFile(certPath, created.cert, { mode: 0o644 });
+  return created;
+}
+
+/**
+ * Returns the token and serving certificate (both created on first use) and (re)writes the
+ * kubeconfig for `serverUrl`. kubectl sends the token only to an https:// server.
+ */
+export async function ensureCredentials(dataDir: string, serverUrl: string): Promise<Credentials> {
+  await mkdir(dataDir, { recursive: true });
+  const token = await readOrCreateToken(join(dataDir, TOKEN_FILE));
+  const tls = await readOrCreateCertificate(join(dataDir, CERT_FILE), join(dataDir, KEY_FILE));
+  const kubeconfigPath = join(dataDir, KUBECONFIG_FILE);
+  await writePrivate(kubeconfigPath, stringify(kubeconfigDocument(serverUrl, token, tls.cert)));
+  return { token, kubeconfigPath, tls };
+}

@@ -1,0 +1,104 @@
+// Reading request bodies and writing JSON responses and Status errors.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { parse as parseYaml } from 'yaml';
+import { StatusError, type Status } from '../api/errors.js';
+import { PatchApplyError } from './json-patch.js';
+import { decodeProtobufObject } from './protobuf.js';
+
+const maxBodyBytes = 3 * 1024 * 1024; // the Kubernetes API server's request size limit
+
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) throw new StatusError(413, 'BadRequest', 'the request is too large');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The media type without parameters, lower-cased ("application/json; charset=utf-8" → "application/json"). */
+export function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+}
+
+export function isYamlMediaType(type: string): boolean {
+  return (
+    type === 'application/yaml' ||
+    type === 'application/x-yaml' ||
+    type === 'text/yaml' ||
+    type.endsWith('+yaml')
+  );
+}
+
+export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
+
+/** Parses a JSON, YAML or (a few kinds) protobuf body; 400 when it does not parse, 415 for other media types. */
+export function parseBody(body: Buffer, type: string): unknown {
+  if (type === PROTOBUF_MEDIA_TYPE) return decodeProtobufObject(body);
+  const text = body.toString('utf8');
+  const json = type === '' || type === 'application/json' || type.endsWith('+json');
+  if (!json && !isYamlMediaType(type)) throw unsupportedMediaType(['application/json', 'application/yaml']);
+  if (text.trim() === '') throw new StatusError(400, 'BadRequest', 'the request body is empty');
+  try {
+    return json ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    const what = json ? 'json' : 'yaml';
+    throw new StatusError(400, 'BadRequest', `error decoding ${what}: ${(err as Error).message}`);
+  }
+}
+
+export function unsupportedMediaType(accepted: readonly string[]): StatusError {
+  return new StatusError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+  );
+}
+
+export function serverNotFound(): StatusError {
+  return new StatusError(404, 'NotFound', 'the server could not find the requested resource');
+}
+
+export function methodNotAllowed(): StatusError {
+  return new StatusError(
+    405,
+    'MethodNotAllowed',
+    'the server does not allow this method on the requested resource',
+  );
+}
+
+export function unauthorized(): StatusError {
+  return new StatusError(401, 'Unauthorized', 'Unauthorized');
+}
+
+/** Any thrown value as a Kubernetes Status: StatusErrors keep their code, the rest are 500s. */
+export function toStatus(err: unknown): Status {
+  if (err instanceof StatusError) return err.toStatus();
+  if (err instanceof PatchApplyError) {
+    return new StatusError(422, 'Invalid', err.message, {
+      causes: [{ reason: 'FieldValueInvalid', message: err.message, field: 'patch' }],
+    }).toStatus();
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new StatusError(500, 'InternalError', `Internal error occurred: ${message}`).toStatus();
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, pretty: boolean): void {
+  const text = `${JSON.stringify(body, null, pretty ? 2 : undefined)}\n`;
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-cache, private',
+  });
+  res.end(text);
+}
+
+export function sendText(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}

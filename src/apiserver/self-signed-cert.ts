@@ -1,0 +1,102 @@
+// A self-signed serving certificate (ECDSA P-256) for the API server on 127.0.0.1, built with a
+// small DER encoder. kubectl only sends credentials over TLS, so the server needs one; the
+// kubeconfig trusts exactly this certificate.
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+
+function lengthBytes(length: number): Buffer {
+  if (length < 0x80) return Buffer.from([length]);
+  const bytes: number[] = [];
+  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n % 256);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function tlv(tag: number, ...content: Buffer[]): Buffer {
+  const body = Buffer.concat(content);
+  return Buffer.concat([Buffer.from([tag]), lengthBytes(body.length), body]);
+}
+
+const sequence = (...items: Buffer[]): Buffer => tlv(0x30, ...items);
+const set = (...items: Buffer[]): Buffer => tlv(0x31, ...items);
+const octetString = (content: Buffer): Buffer => tlv(0x04, content);
+const bitString = (content: Buffer): Buffer => tlv(0x03, Buffer.from([0]), content);
+const utf8String = (text: string): Buffer => tlv(0x0c, Buffer.from(text, 'utf8'));
+const explicit = (n: number, content: Buffer): Buffer => tlv(0xa0 + n, content);
+const booleanTrue = tlv(0x01, Buffer.from([0xff]));
+
+function integer(bytes: Buffer): Buffer {
+  // DER integers are signed: a leading 1 bit needs a zero byte in front
+  const first = bytes[0] ?? 0;
+  return tlv(0x02, first & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+}
+
+function oid(dotted: string): Buffer {
+  const [a = 0, b = 0, ...rest] = dotted.split('.').map(Number);
+  const out = [a * 40 + b];
+  for (const n of rest) {
+    const chunk = [n & 0x7f];
+    for (let v = Math.floor(n / 128); v > 0; v = Math.floor(v / 128)) chunk.unshift((v & 0x7f) | 0x80);
+    out.push(...chunk);
+  }
+  return tlv(0x06, Buffer.from(out));
+}
+
+function time(date: Date): Buffer {
+  const iso = date.toISOString().replace(/[-:T]/g, '').slice(0, 14); // YYYYMMDDHHMMSS
+  // UTCTime up to 2049, GeneralizedTime after (RFC 5280 4.1.2.5)
+  return date.getUTCFullYear() < 2050
+    ? tlv(0x17, Buffer.from(`${iso.slice(2)}Z`))
+    : tlv(0x18, Buffer.from(`${iso}Z`));
+}
+
+function pem(label: string, der: Buffer): string {
+  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
+  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
+}
+
+function extension(id: string, critical: boolean, value: Buffer): Buffer {
+  return sequence(oid(id), ...(critical ? [booleanTrue] : []), octetString(value));
+}
+
+export interface ServingCertificate {
+  /** PEM certificate; also the trust anchor clients configure. */
+  cert: string;
+  /** PEM PKCS#8 private key. */
+  key: string;
+}
+
+/** A certificate for 127.0.0.1 and localhost, valid from an hour ago for ten years. */
+export function createSelfSignedCertificate(commonName: string, now: Date = new Date()): ServingCertificate {
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const ecdsaWithSha256 = sequence(oid('1.2.840.10045.4.3.2'));
+  const name = sequence(set(sequence(oid('2.5.4.3'), utf8String(commonName))));
+  const serial = randomBytes(16);
+  serial[0] = (serial[0] ?? 0) & 0x7f;
+  const notBefore = new Date(now.getTime() - 3600_000);
+  const notAfter = new Date(now.getTime() + 10 * 365 * 24 * 3600_000);
+  const subjectAltName = sequence(
+    tlv(0x82, Buffer.from('localhost')),
+    tlv(0x87, Buffer.from([127, 0, 0, 1])),
+  );
+  const extensions = sequence(
+    extension('2.5.29.19', true, sequence(booleanTrue)), // basicConstraints CA:TRUE, so it can be its own root
+    extension('2.5.29.15', true, bitString(Buffer.from([0x84]))), // keyUsage digitalSignature, keyCertSign
+    extension('2.5.29.37', false, sequence(oid('1.3.6.1.5.5.7.3.1'))), // extKeyUsage serverAuth
+    extension('2.5.29.17', false, subjectAltName),
+  );
+  const tbs = sequence(
+    explicit(0, integer(Buffer.from([2]))), // v3
+    integer(serial),
+    ecdsaWithSha256,
+    name,
+    sequence(time(notBefore), time(notAfter)),
+    name,
+    publicKey.export({ type: 'spki', format: 'der' }),
+    explicit(3, extensions),
+  );
+  const signature = sign('sha256', tbs, privateKey);
+  const certificate = sequence(tbs, ecdsaWithSha256, bitString(signature));
+  return {
+    cert: pem('CERTIFICATE', certificate),
+    key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
+}

@@ -1,0 +1,191 @@
+// berth's Kubernetes-compatible API server: discovery, the REST verbs over an ObjectStore,
+// watch, Table printing and admission, behind one bearer token, on 127.0.0.1 only.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { isStatusError } from '../api/errors.js';
+import { kindFor } from '../api/kinds.js';
+import { prepareCreate } from '../api/validate.js';
+import type { ObjectStore } from '../store/types.js';
+import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './discovery.js';
+import {
+  mediaType,
+  methodNotAllowed,
+  readBody,
+  sendJson,
+  sendText,
+  serverNotFound,
+  toStatus,
+  unauthorized,
+} from './http-io.js';
+import { openApiGroupVersion, openApiRoot } from './openapi.js';
+import { handleResource } from './resource-handler.js';
+import { parseRoute, type Route } from './routes.js';
+import { isWatchRequest, serveWatch, type WatchContext } from './watch-stream.js';
+
+export interface ApiServerOptions {
+  store: ObjectStore;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  token: string;
+  clock?: () => Date;
+  log?: (line: string) => void;
+  /**
+   * Serve HTTPS with this certificate (ensureCredentials returns one). Without it the server
+   * speaks plain HTTP, which berth's own clients accept but kubectl will not send a token over.
+   */
+  tls?: { cert: string; key: string };
+}
+
+export interface ApiServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Namespaces that exist from the start, as in every Kubernetes cluster. */
+export const BUILTIN_NAMESPACES = ['default', 'kube-system'] as const;
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+export function isAuthorized(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+  return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), digest(token));
+}
+
+async function ensureBuiltinNamespaces(store: ObjectStore): Promise<void> {
+  const namespaceKind = kindFor('v1', 'Namespace');
+  if (!namespaceKind) return;
+  for (const name of BUILTIN_NAMESPACES) {
+    try {
+      await store.get(namespaceKind, undefined, name);
+    } catch (err) {
+      if (!isStatusError(err, 'NotFound')) throw err;
+      const namespace = prepareCreate({
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name },
+        status: { phase: 'Active' },
+      });
+      try {
+        await store.create(namespaceKind, namespace);
+      } catch (createErr) {
+        if (!isStatusError(createErr, 'AlreadyExists')) throw createErr;
+      }
+    }
+  }
+}
+
+function discoveryDocument(route: Route, serverAddress: string): unknown {
+  switch (route.type) {
+    case 'version':
+      return versionInfo(`${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`);
+    case 'coreVersions':
+      return coreVersions(serverAddress);
+    case 'groupList':
+      return groupList();
+    case 'group':
+      return apiGroup(route.group);
+    case 'resourceList':
+      return resourceList(route.group, route.version);
+    case 'openapiGroupVersion':
+      return openApiGroupVersion(route.group, route.version);
+    case 'openapiRoot':
+      // v2 is left out on purpose: kubectl falls back to its built-in types without it
+      return route.version === 'v3' ? openApiRoot() : undefined;
+    case 'health':
+    case 'resource':
+    case 'notFound':
+      return undefined;
+  }
+}
+
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const { store, token } = options;
+  const now = options.clock ?? ((): Date => new Date());
+  const log = options.log ?? ((): void => {});
+  const watches: WatchContext = { store, now, active: new Set() };
+  let serverAddress = '127.0.0.1';
+
+  await ensureBuiltinNamespaces(store);
+
+  async function dispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    pretty: boolean,
+  ): Promise<void> {
+    const route = parseRoute(url.pathname);
+    if (route.type === 'health') {
+      sendText(res, 200, 'ok');
+      return;
+    }
+    if (!isAuthorized(req.headers.authorization, token)) throw unauthorized();
+    const method = req.method ?? 'GET';
+    if (route.type === 'resource') {
+      if (method === 'GET' && isWatchRequest(url.searchParams)) {
+        await serveWatch(watches, route.target, url.searchParams, req, res);
+        return;
+      }
+      const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req);
+      const response = await handleResource(
+        { store, now },
+        {
+          method,
+          target: route.target,
+          query: url.searchParams,
+          contentType: mediaType(req.headers['content-type']),
+          body,
+          accept: req.headers.accept,
+        },
+      );
+      sendJson(res, response.status, response.body, pretty);
+      return;
+    }
+    const document = discoveryDocument(route, serverAddress);
+    if (document === undefined) throw serverNotFound();
+    if (method !== 'GET') throw methodNotAllowed();
+    sendJson(res, 200, document, pretty);
+  }
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const pretty = ['true', '1'].includes(url.searchParams.get('pretty') ?? '');
+    res.on('close', () => {
+      log(`${req.method ?? ''} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms`);
+    });
+    dispatch(req, res, url, pretty).catch((err: unknown) => {
+      const status = toStatus(err);
+      if (res.headersSent) res.end();
+      else sendJson(res, status.code, status, pretty);
+    });
+  };
+  const server = options.tls
+    ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest)
+    : createHttpServer(onRequest);
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  serverAddress = `127.0.0.1:${port}`;
+
+  return {
+    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    port,
+    async close(): Promise<void> {
+      for (const finish of [...watches.active]) finish();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

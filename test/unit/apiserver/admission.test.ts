@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import {
+  pickDefaultStorageClass,
+  withDefaultStorageClass,
+  withProtectionFinalizer,
+} from '../../../src/apiserver/admission.js';
+import type { KubeObject } from '../../../src/api/meta.js';
+
+function sc(
+  name: string,
+  created: string,
+  annotation = 'storageclass.kubernetes.io/is-default-class',
+  value = 'true',
+): KubeObject {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name, creationTimestamp: created, annotations: { [annotation]: value } },
+    provisioner: 'p',
+  };
+}
+
+function claim(spec: Record<string, unknown> = {}, annotations?: Record<string, string>): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'c', namespace: 'default', ...(annotations ? { annotations } : {}) },
+    spec,
+  };
+}
+
+describe('admission', () => {
+  describe('DefaultStorageClass', () => {
+    const older = sc('older', '2025-01-01T00:00:00Z');
+    const newer = sc('newer', '2025-02-01T00:00:00Z', 'storageclass.beta.kubernetes.io/is-default-class');
+    const notDefault = sc(
+      'plain',
+      '2025-03-01T00:00:00Z',
+      'storageclass.kubernetes.io/is-default-class',
+      'false',
+    );
+
+    it('picks the newest default class; equal times go by name', () => {
+      assert.equal(pickDefaultStorageClass([older, newer, notDefault])?.metadata.name, 'newer');
+      const twin = sc('aaa', '2025-02-01T00:00:00Z');
+      assert.equal(pickDefaultStorageClass([newer, twin])?.metadata.name, 'aaa');
+      assert.equal(pickDefaultStorageClass([notDefault]), undefined);
+    });
+
+    it('sets the class only on claims that name none', () => {
+      assert.equal(
+        (withDefaultStorageClass(claim(), [older])['spec'] as Record<string, unknown>)['storageClassName'],
+        'older',
+      );
+      const explicitEmpty = claim({ storageClassName: '' });
+      assert.equal(withDefaultStorageClass(explicitEmpty, [older]), explicitEmpty);
+      const named = claim({ storageClassName: 'x' });
+      assert.equal(withDefaultStorageClass(named, [older]), named);
+      const beta = claim({}, { 'volume.beta.kubernetes.io/storage-class': 'y' });
+      assert.equal(withDefaultStorageClass(beta, [older]), beta);
+      const none = claim();
+      assert.equal(withDefaultStorageClass(none, []), none);
+    });
+  });
+
+  it('adds protection finalizers to claims and volumes, once', () => {
+    assert.deepEqual(withProtectionFinalizer(claim()).metadata.finalizers, ['kubernetes.io/pvc-protection']);
+    const pv: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'v', finalizers: ['a'] },
+    };
+    assert.deepEqual(withProtectionFinalizer(pv).metadata.finalizers, ['a', 'kubernetes.io/pv-protection']);
+    const again = withProtectionFinalizer(withProtectionFinalizer(pv));
+    assert.deepEqual(again.metadata.finalizers, ['a', 'kubernetes.io/pv-protection']);
+    const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } };
+    assert.equal(withProtectionFinalizer(cm), cm);
+  });
+});

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { ensureCredentials } from '../../../src/apiserver/credentials.js';
+import { createSelfSignedCertificate } from '../../../src/apiserver/self-signed-cert.js';
+
+describe('API server credentials', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'berth-creds-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('creates a self-signed certificate valid for 127.0.0.1', () => {
+    const { cert } = createSelfSignedCertificate('test');
+    const x509 = new X509Certificate(cert);
+    assert.equal(x509.checkIP('127.0.0.1'), '127.0.0.1');
+    assert.equal(x509.checkHost('localhost'), 'localhost');
+    assert.ok(x509.verify(x509.publicKey), 'self-signed');
+    assert.ok(x509.ca);
+  });
+
+  it('keeps one token, writes private files and a kubeconfig with context "berth"', async () => {
+    const first = await ensureCredentials(dir, 'https://127.0.0.1:1234');
+    const second = await ensureCredentials(dir, 'https://127.0.0.1:5678');
+    assert.equal(second.token, first.token);
+    assert.equal(second.tls.cert, first.tls.cert);
+    assert.ok(first.token.length >= 40);
+    for (const file of ['apiserver-token', 'apiserver.key', 'kubeconfig']) {
+      assert.equal((await stat(join(dir, file))).mode & 0o777, 0o600, file);
+    }
+    const config = parse(await readFile(second.kubeconfigPath, 'utf8'));
+    assert.equal(config['current-context'], 'berth');
+    assert.equal(config.contexts[0].name, 'berth');
+    assert.equal(config.clusters[0].cluster.server, 'https://127.0.0.1:5678');
+    assert.equal(
+      Buffer.from(config.clusters[0].cluster['certificate-authority-data'], 'base64').toString(),
+      first.tls.cert,
+    );
+    assert.equal(config.users[0].user.token, first.token);
+  });
+});
