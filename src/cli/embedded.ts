@@ -32,12 +32,13 @@ export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise
   };
   try {
     // The token exists before the server starts; the kubeconfig is rewritten once the port is known.
-    const { token } = await ensureCredentials(dataDir, `http://127.0.0.1:${options.port}`);
+    const { token, tls } = await ensureCredentials(dataDir, `https://127.0.0.1:${options.port}`);
     const apiLog = logger.child({ component: 'apiserver' });
     const server = await startApiServer({
       store,
       port: options.port,
       token,
+      tls,
       log: (line) => apiLog.debug(line),
     });
     cleanups.push(() => server.close());

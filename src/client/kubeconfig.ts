@@ -4,6 +4,8 @@ import { parse } from 'yaml';
 
 export interface KubeconfigTarget {
   server: string;
+  /** PEM of the CA that signed the server's certificate (certificate-authority-data). */
+  caPem?: string;
   token?: string;
   namespace?: string;
 }
@@ -47,6 +49,9 @@ export function parseKubeconfig(text: string, source: string): KubeconfigTarget 
     throw new Error(`kubeconfig ${source}: context "${contextName}" has no cluster server`);
   }
   const target: KubeconfigTarget = { server };
+  const caData = cluster?.['certificate-authority-data'];
+  if (typeof caData === 'string' && caData !== '')
+    target.caPem = Buffer.from(caData, 'base64').toString('utf8');
   const userName = context['user'];
   const user = typeof userName === 'string' ? findNamed(config['users'], userName, 'user') : undefined;
   const token = user?.['token'];

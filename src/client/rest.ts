@@ -1,5 +1,6 @@
 // A small Kubernetes REST client for the berth API server (and any server speaking the same REST):
 // typed by KindInfo, bearer-token auth, Table output for `get`, and resumable streaming watches.
+import { Agent, fetch as undiciFetch } from 'undici';
 import { readFile } from 'node:fs/promises';
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
@@ -11,7 +12,16 @@ import type { Table } from './table.js';
 
 export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
 
+/** fetch that trusts the kubeconfig's CA (berth's API server uses a self-signed certificate). */
+function trustingFetch(caPem: string): FetchFn {
+  const dispatcher = new Agent({ connect: { ca: caPem } });
+  return (input, init) =>
+    undiciFetch(input, { ...(init as object), dispatcher }) as unknown as Promise<Response>;
+}
+
 export interface RestClientOptions {
+  /** PEM of a CA to trust for https servers. */
+  caPem?: string;
   /** Base URL, e.g. http://127.0.0.1:6443 */
   server: string;
   token?: string;
@@ -97,7 +107,8 @@ export class RestClient {
     this.server = options.server.replace(/\/+$/, '');
     this.token = options.token;
     this.namespace = options.namespace;
-    this.fetchFn = options.fetch ?? ((input, init) => fetch(input, init));
+    this.fetchFn =
+      options.fetch ?? (options.caPem ? trustingFetch(options.caPem) : (input, init) => fetch(input, init));
   }
 
   /** A client for the current context of the kubeconfig file at `path`. */
