@@ -57,7 +57,7 @@ describe('cli: berth up (process)', function () {
 
   it('prints the API URL and kubeconfig, serves, refuses a second instance, and stops on SIGTERM', async function () {
     up = spawnBerth(['up', '--data-dir', dataDir, '--port', '0']);
-    const [, url] = await waitForOutput(up, /berth API listening on (http:\/\/127\.0\.0\.1:\d+)\n/);
+    const [, url] = await waitForOutput(up, /berth API listening on (https:\/\/127\.0\.0\.1:\d+)\n/);
     await waitForOutput(up, /export KUBECONFIG=.*\n/);
     const kubeconfigPath = join(dataDir, 'kubeconfig');
     assert.match(up.stdout(), new RegExp(`kubeconfig: ${kubeconfigPath}\n`));
