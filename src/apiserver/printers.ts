@@ -2,7 +2,7 @@
 // cell values as the upstream printers (pkg/printers/internalversion). Pure: `now` is passed in.
 import { tryParseQuantity } from '../api/quantity.js';
 import type { KubeObject } from '../api/meta.js';
-import { ageOf } from './age.js';
+import { ageOf } from '../api/age.js';
 
 export interface ColumnDefinition {
   name: string;

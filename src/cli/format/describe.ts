@@ -4,7 +4,7 @@ import type { KubeObject } from '../../api/meta.js';
 import { labelSelectorToString } from '../../api/selectors.js';
 import type { LabelSelector } from '../../api/meta.js';
 import { LAST_APPLIED_ANNOTATION } from '../apply-plan.js';
-import { ageOf } from './duration.js';
+import { ageOf } from '../../api/age.js';
 import { alignTabs } from './tabwriter.js';
 
 export interface DescribeInput {

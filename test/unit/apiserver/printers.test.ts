@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { humanDuration } from '../../../src/apiserver/age.js';
+import { humanDuration } from '../../../src/api/age.js';
 import { accessModesString, printerFor } from '../../../src/apiserver/printers.js';
 import { toTable, wantsTable } from '../../../src/apiserver/table.js';
 import type { KubeObject } from '../../../src/api/meta.js';

@@ -3,7 +3,7 @@ import { kindFor } from '../../../src/api/kinds.js';
 import type { Table } from '../../../src/client/table.js';
 import { visibleColumns } from '../../../src/client/table.js';
 import { parseDuration } from '../../../src/cli/duration-flag.js';
-import { humanDuration } from '../../../src/cli/format/duration.js';
+import { humanDuration } from '../../../src/api/age.js';
 import { objectName, pluralName } from '../../../src/cli/format/output.js';
 import { renderLines, tableLines } from '../../../src/cli/format/table.js';
 import { alignTabs } from '../../../src/cli/format/tabwriter.js';
