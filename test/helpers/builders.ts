@@ -74,7 +74,9 @@ export function newVolume(name: string, capacity: string, options: VolumeOptions
   if (options.node) {
     spec.nodeAffinity = {
       required: {
-        nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [options.node] }] }],
+        nodeSelectorTerms: [
+          { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [options.node] }] },
+        ],
       },
     };
   }
@@ -127,7 +129,8 @@ export function newClaim(name: string, request: string, options: ClaimOptions = 
       resources: { requests: { storage: request } },
     },
   };
-  if (options.className !== undefined && options.className !== null) claim.spec.storageClassName = options.className;
+  if (options.className !== undefined && options.className !== null)
+    claim.spec.storageClassName = options.className;
   if (options.volumeName !== undefined) claim.spec.volumeName = options.volumeName;
   if (options.volumeMode) claim.spec.volumeMode = options.volumeMode;
   if (options.selector) claim.spec.selector = options.selector;
@@ -149,7 +152,9 @@ export function newClass(name: string, options: ClassOptions = {}): StorageClass
     kind: 'StorageClass',
     metadata: {
       name,
-      ...(options.isDefault ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}),
+      ...(options.isDefault
+        ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } }
+        : {}),
       ...(options.creationTimestamp ? { creationTimestamp: options.creationTimestamp } : {}),
     },
     provisioner: options.provisioner ?? 'kubernetes.io/no-provisioner',
