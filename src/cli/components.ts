@@ -5,6 +5,7 @@ import { kinds } from '../api/kinds.js';
 import { AttachDetachController } from '../attach-detach/controller.js';
 import { EventRecorder } from '../machinery/events.js';
 import { PvController } from '../pv-controller/controller.js';
+import { FsRecycler } from '../pv-controller/recycler.js';
 import type { Clock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
 import { GarbageCollector } from '../store/gc.js';
@@ -40,6 +41,10 @@ async function startPvController(deps: ComponentDeps): Promise<RunningComponent>
     store: deps.store,
     clock: deps.clock,
     log: deps.logger.child({ component: 'persistentvolume-controller' }),
+    // several binds in flight let the store's group commit share one fsync between them
+    workers: 16,
+    // as Kubernetes' hostPath recycler, scrub only under /tmp
+    recycler: new FsRecycler({ allowedRoots: ['/tmp'] }),
   });
   await controller.start();
   return { name: 'persistentvolume-controller', stop: () => controller.stop() };
