@@ -1,0 +1,170 @@
+// The node's desired state of world (PURE): every running pod bound to this node, times its volumes,
+// resolved PVC -> PV -> CSI source. Volumes are grouped by their unique name (driver^handle),
+// because staging happens once per volume per node and publishing once per pod.
+import { attachRequired, isPodTerminated } from '../attach-detach/decide.js';
+import { uniqueVolumeName } from '../attach-detach/names.js';
+import type {
+  AccessMode,
+  CSIDriver,
+  CSIPersistentVolumeSource,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  VolumeMode,
+} from '../api/types.js';
+
+/** Added by the agent before it sets a pod's volumes up; removed after they are torn down. */
+export const NODE_VOLUMES_FINALIZER = 'berth.io/node-volumes';
+/** JSON {podVolumeName: hostPath} of the pod's ready volumes. */
+export const VOLUME_PATHS_ANNOTATION = 'berth.io/volume-paths';
+
+/** One pod's use of a volume. */
+export interface PodUse {
+  podUID: string;
+  podNamespace: string;
+  podName: string;
+  serviceAccountName: string;
+  /** The volume's name in the pod spec. */
+  volumeName: string;
+  readOnly: boolean;
+}
+
+export interface DesiredVolume {
+  uniqueName: string;
+  driver: string;
+  volumeHandle: string;
+  /** The PV name: the pod volume directory is named after it. */
+  specName: string;
+  csi: CSIPersistentVolumeSource;
+  accessModes: AccessMode[];
+  volumeMode: VolumeMode | undefined;
+  mountOptions: string[];
+  podInfoOnMount: boolean;
+  attachRequired: boolean;
+  pods: PodUse[];
+}
+
+/** How one pod volume resolves. */
+export type PodVolumeState =
+  | { volumeName: string; kind: 'csi'; uniqueName: string; specName: string }
+  | { volumeName: string; kind: 'ready'; hostPath?: string }
+  | { volumeName: string; kind: 'pending'; message: string };
+
+export interface DesiredStateView {
+  nodeName: string;
+  /** Pods whose spec.nodeName is this node (others are ignored anyway). */
+  pods: readonly Pod[];
+  claim(namespace: string, name: string): PersistentVolumeClaim | undefined;
+  volume(name: string): PersistentVolume | undefined;
+  csiDriver(name: string): CSIDriver | undefined;
+}
+
+export interface DesiredState {
+  volumes: Map<string, DesiredVolume>;
+  /** Per pod UID, for every pod that is not terminated. */
+  podVolumes: Map<string, PodVolumeState[]>;
+}
+
+export function hasFinalizer(pod: Pod): boolean {
+  return (pod.metadata.finalizers ?? []).includes(NODE_VOLUMES_FINALIZER);
+}
+
+/** Pods whose volumes the agent sets up, and so must hold until torn down. */
+export function podNeedsFinalizer(pod: Pod): boolean {
+  return (pod.spec.volumes ?? []).some((v) => v.persistentVolumeClaim !== undefined || v.csi !== undefined);
+}
+
+function resolveVolume(
+  view: DesiredStateView,
+  pod: Pod,
+  vol: NonNullable<Pod['spec']['volumes']>[number],
+): { state: PodVolumeState; volume?: PersistentVolume; readOnly: boolean } {
+  const namespace = pod.metadata.namespace ?? 'default';
+  const pending = (message: string) => ({
+    state: { volumeName: vol.name, kind: 'pending' as const, message },
+    readOnly: false,
+  });
+  if (vol.persistentVolumeClaim) {
+    const claimName = vol.persistentVolumeClaim.claimName;
+    const claim = view.claim(namespace, claimName);
+    if (!claim) return pending(`persistentvolumeclaim "${claimName}" not found`);
+    if (claim.metadata.deletionTimestamp)
+      return pending(`persistentvolumeclaim "${claimName}" is being deleted`);
+    const pvName = claim.spec.volumeName;
+    if (!pvName || claim.status?.phase !== 'Bound') {
+      return pending(`waiting for PersistentVolumeClaim "${claimName}" to be bound`);
+    }
+    const pv = view.volume(pvName);
+    if (!pv) return pending(`persistentvolume "${pvName}" not found`);
+    const readOnly = vol.persistentVolumeClaim.readOnly === true;
+    if (pv.spec.csi) {
+      return {
+        state: {
+          volumeName: vol.name,
+          kind: 'csi',
+          uniqueName: uniqueVolumeName(pv.spec.csi.driver, pv.spec.csi.volumeHandle),
+          specName: pvName,
+        },
+        volume: pv,
+        readOnly: readOnly || pv.spec.csi.readOnly === true,
+      };
+    }
+    const hostPath = pv.spec.local?.path ?? pv.spec.hostPath?.path;
+    if (hostPath !== undefined) return { state: { volumeName: vol.name, kind: 'ready', hostPath }, readOnly };
+    return pending(`persistentvolume "${pvName}" has a source the node agent does not mount`);
+  }
+  if (vol.csi) return pending('inline CSI volumes are not supported by the berth node agent');
+  if (vol.hostPath)
+    return { state: { volumeName: vol.name, kind: 'ready', hostPath: vol.hostPath.path }, readOnly: false };
+  // emptyDir, configMap, secret, projected...: nothing for the storage agent to do.
+  return { state: { volumeName: vol.name, kind: 'ready' }, readOnly: false };
+}
+
+export function computeDesiredState(view: DesiredStateView): DesiredState {
+  const volumes = new Map<string, DesiredVolume>();
+  const podVolumes = new Map<string, PodVolumeState[]>();
+  for (const pod of view.pods) {
+    if (pod.spec.nodeName !== view.nodeName || isPodTerminated(pod)) continue;
+    const podUID = pod.metadata.uid ?? '';
+    if (!podUID) continue;
+    const states: PodVolumeState[] = [];
+    // Only pods the agent holds with its finalizer get mounts: deleting them then waits for unmount.
+    const mountable = hasFinalizer(pod);
+    for (const vol of pod.spec.volumes ?? []) {
+      const resolved = resolveVolume(view, pod, vol);
+      states.push(resolved.state);
+      if (resolved.state.kind !== 'csi' || !resolved.volume?.spec.csi || !mountable) continue;
+      const pv = resolved.volume;
+      const csi = pv.spec.csi as CSIPersistentVolumeSource;
+      const driverObject = view.csiDriver(csi.driver);
+      let desired = volumes.get(resolved.state.uniqueName);
+      if (!desired) {
+        desired = {
+          uniqueName: resolved.state.uniqueName,
+          driver: csi.driver,
+          volumeHandle: csi.volumeHandle,
+          specName: resolved.state.specName,
+          csi,
+          accessModes: pv.spec.accessModes ?? [],
+          volumeMode: pv.spec.volumeMode,
+          mountOptions: pv.spec.mountOptions ?? [],
+          podInfoOnMount: driverObject?.spec.podInfoOnMount === true,
+          attachRequired: attachRequired(driverObject),
+          pods: [],
+        };
+        volumes.set(desired.uniqueName, desired);
+      }
+      if (desired.pods.some((p) => p.podUID === podUID)) continue;
+      desired.pods.push({
+        podUID,
+        podNamespace: pod.metadata.namespace ?? 'default',
+        podName: pod.metadata.name ?? '',
+        serviceAccountName: pod.spec.serviceAccountName ?? 'default',
+        volumeName: vol.name,
+        readOnly: resolved.readOnly,
+      });
+    }
+    podVolumes.set(podUID, states);
+  }
+  return { volumes, podVolumes };
+}

@@ -1,0 +1,62 @@
+// The berth node agent: CSI plugin registration and the stage/publish reconciler.
+export { NodeAgent } from './agent.js';
+export type { NodeAgentDeps } from './agent.js';
+export { ActualState } from './actual-state.js';
+export {
+  CONTROLLER_MANAGED_ATTACH_ANNOTATION,
+  HOSTNAME_LABEL,
+  NODE_ID_ANNOTATION,
+  csiNodeDriverEntry,
+  nodeIdAnnotation,
+  topologyLabels,
+  withDriver,
+  withoutDriver,
+} from './csinode.js';
+export { decidePod, decideVolume, isWait, volumePathsValue } from './decide.js';
+export type {
+  ActualPublish,
+  ActualVolume,
+  AttachmentState,
+  MountState,
+  PodAction,
+  PodView,
+  VolumeAction,
+  VolumeView,
+} from './decide.js';
+export {
+  NODE_VOLUMES_FINALIZER,
+  VOLUME_PATHS_ANNOTATION,
+  computeDesiredState,
+  hasFinalizer,
+  podNeedsFinalizer,
+} from './desired-state.js';
+export type {
+  DesiredState,
+  DesiredStateView,
+  DesiredVolume,
+  PodUse,
+  PodVolumeState,
+} from './desired-state.js';
+export { NodeObject } from './node-object.js';
+export { VolumeOperationError, VolumeOperations } from './operations.js';
+export type { MountTableReader } from './operations.js';
+export { CSI_PLUGIN_DIR, CSI_PLUGIN_NAME, NodePaths, escapeQualifiedName, sha256Hex } from './paths.js';
+export { PluginWatcher } from './plugin-watcher.js';
+export {
+  CSI_PLUGIN_TYPE,
+  REGISTRATION_PROTO_PATH,
+  RegistrationClient,
+  highestSupportedVersion,
+  serveRegistrar,
+} from './registration-protocol.js';
+export type {
+  PluginInfo,
+  RegistrarHandle,
+  RegistrarOptions,
+  RegistrationStatus,
+} from './registration-protocol.js';
+export { DriverRegistry } from './registration.js';
+export type { DriverEndpoint, RegisteredDriver } from './registration.js';
+export { readVolData, scanPublished, scanStaged, writeVolData } from './vol-data.js';
+export type { PublishVolumeData, StageVolumeData } from './vol-data.js';
+export { parseCsiDriverFlag } from './driver-flag.js';

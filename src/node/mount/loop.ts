@@ -1,0 +1,125 @@
+// Loop devices over backing files. Which device serves which file is read from sysfs (the kernel's
+// own record, so it survives restarts of whoever attached it); changes go through losetup(8).
+// sysfs lives in memory: reading it synchronously costs microseconds, far less than a trip through
+// libuv's thread pool, which is busy with real disk IO exactly when this runs.
+import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import type { Exec } from './exec.js';
+
+export interface LoopDevice {
+  /** "/dev/loop3" */
+  device: string;
+  /** "7:3", as mountinfo reports mounts of the device. */
+  majorMinor: string;
+  backingFile: string;
+}
+
+export interface LoopDevicesOptions {
+  exec: Exec;
+  /** Where sysfs is mounted; tests may point it at a fake tree. */
+  sysRoot?: string;
+}
+
+/** `losetup -j` output: `/dev/loop0: [2049]:1234 (/data/vol.img)`. */
+export function parseLosetupAssociations(stdout: string): { device: string; backingFile: string }[] {
+  const out: { device: string; backingFile: string }[] = [];
+  for (const line of stdout.split('\n')) {
+    const match = /^(\/dev\/loop\d+): \[[^\]]*\]:\d+ \((.*)\)$/.exec(line.trim());
+    if (match?.[1] && match[2] !== undefined) out.push({ device: match[1], backingFile: match[2] });
+  }
+  return out;
+}
+
+/** sysfs appends " (deleted)" when the backing file was unlinked while attached. */
+export function cleanBackingFile(raw: string): string {
+  return raw.replace(/\n$/, '').replace(/ \(deleted\)$/, '');
+}
+
+function canonical(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return path.resolve(file);
+  }
+}
+
+export class LoopDevices {
+  private readonly exec: Exec;
+  private readonly sysRoot: string;
+
+  constructor(options: LoopDevicesOptions) {
+    this.exec = options.exec;
+    this.sysRoot = options.sysRoot ?? '/sys';
+  }
+
+  /** Every attached loop device with its backing file. */
+  async list(): Promise<LoopDevice[]> {
+    const blockDir = path.join(this.sysRoot, 'block');
+    const names = readdirSync(blockDir).filter((name) => /^loop\d+$/.test(name));
+    return names
+      .map((name) => this.read(name))
+      .filter((device): device is LoopDevice => device !== undefined);
+  }
+
+  /** Devices whose backing file is `file` (compared by canonical path). */
+  async findByFile(file: string): Promise<LoopDevice[]> {
+    const wanted = canonical(file);
+    if (!this.hasSysfs()) return this.findWithLosetup(wanted);
+    return (await this.list()).filter((device) => device.backingFile === wanted);
+  }
+
+  async get(device: string): Promise<LoopDevice | undefined> {
+    return this.read(path.basename(device));
+  }
+
+  /** Attaches a free loop device to `file`; returns it. */
+  async attach(file: string): Promise<LoopDevice> {
+    const { stdout } = await this.exec.run('losetup', ['-f', '--show', file]);
+    const device = stdout.trim();
+    const loop = await this.get(device);
+    if (!loop) throw new Error(`losetup attached ${file} to ${device} but sysfs does not show it`);
+    return loop;
+  }
+
+  /** Detaches `device` (a busy device is detached by the kernel once its last user closes it). */
+  async detach(device: string): Promise<void> {
+    await this.exec.run('losetup', ['-d', device]);
+  }
+
+  /** Makes the device see a backing file that grew. */
+  async refreshSize(device: string): Promise<void> {
+    await this.exec.run('losetup', ['-c', device]);
+  }
+
+  /** Size of the device in bytes, as the kernel sees it now. */
+  async sizeBytes(device: string): Promise<bigint> {
+    const sectors = readFileSync(path.join(this.sysRoot, 'block', path.basename(device), 'size'), 'utf8');
+    return BigInt(sectors.trim()) * 512n;
+  }
+
+  private hasSysfs(): boolean {
+    return existsSync(path.join(this.sysRoot, 'block'));
+  }
+
+  /** Without sysfs (some containers), losetup -j answers the same question. */
+  private async findWithLosetup(file: string): Promise<LoopDevice[]> {
+    const { stdout } = await this.exec.run('losetup', ['-j', file]);
+    const out: LoopDevice[] = [];
+    for (const { device, backingFile } of parseLosetupAssociations(stdout)) {
+      const { stdout: numbers } = await this.exec.run('lsblk', ['-dno', 'MAJ:MIN', device]);
+      out.push({ device, majorMinor: numbers.trim(), backingFile });
+    }
+    return out;
+  }
+
+  private read(name: string): LoopDevice | undefined {
+    const dir = path.join(this.sysRoot, 'block', name);
+    try {
+      const backing = readFileSync(path.join(dir, 'loop', 'backing_file'), 'utf8');
+      const dev = readFileSync(path.join(dir, 'dev'), 'utf8');
+      return { device: `/dev/${name}`, majorMinor: dev.trim(), backingFile: cleanBackingFile(backing) };
+    } catch {
+      return undefined; // not attached (no loop/backing_file) or gone meanwhile
+    }
+  }
+}

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import type { CSIDriver, PersistentVolume, PersistentVolumeClaim, Pod } from '../../../src/api/types.js';
+import { computeDesiredState, NODE_VOLUMES_FINALIZER } from '../../../src/node/desired-state.js';
+import { newClaim, newPod, newVolume } from '../../helpers/builders.js';
+
+function csiVolume(name: string, extra: Partial<PersistentVolume['spec']> = {}): PersistentVolume {
+  const pv = newVolume(name, '1Gi', {
+    phase: 'Bound',
+    source: 'csi',
+    accessModes: ['ReadWriteOnce', 'ReadOnlyMany'],
+  });
+  pv.spec.csi = { driver: 'd.csi', volumeHandle: `h-${name}`, fsType: 'ext4', readOnly: false };
+  Object.assign(pv.spec, extra);
+  return pv;
+}
+
+function scheduled(
+  name: string,
+  claims: string[],
+  options: { finalizer?: boolean; node?: string } = {},
+): Pod {
+  const pod = newPod(name, claims, { nodeName: options.node ?? 'n1' });
+  if (options.finalizer ?? true) pod.metadata.finalizers = [NODE_VOLUMES_FINALIZER];
+  return pod;
+}
+
+function view(
+  pods: Pod[],
+  extra: { drivers?: CSIDriver[]; claims?: PersistentVolumeClaim[]; pvs?: PersistentVolume[] } = {},
+) {
+  const claims = extra.claims ?? [newClaim('c1', '1Gi', { volumeName: 'pv1', phase: 'Bound' })];
+  const pvs = extra.pvs ?? [csiVolume('pv1')];
+  return {
+    nodeName: 'n1',
+    pods,
+    claim: (ns: string, name: string) =>
+      claims.find((c) => c.metadata.namespace === ns && c.metadata.name === name),
+    volume: (name: string) => pvs.find((v) => v.metadata.name === name),
+    csiDriver: (name: string) => (extra.drivers ?? []).find((d) => d.metadata.name === name),
+  };
+}
+
+describe('node desired state', function () {
+  it('groups pods sharing a PV under one unique volume name', function () {
+    const state = computeDesiredState(view([scheduled('a', ['c1']), scheduled('b', ['c1'])]));
+    assert.deepEqual([...state.volumes.keys()], ['kubernetes.io/csi/d.csi^h-pv1']);
+    const v = state.volumes.get('kubernetes.io/csi/d.csi^h-pv1');
+    assert.deepEqual(
+      v?.pods.map((p) => p.podUID),
+      ['uid-pod-a', 'uid-pod-b'],
+    );
+    assert.equal(v?.attachRequired, true, 'no CSIDriver object means attach is required');
+    assert.equal(v?.specName, 'pv1');
+  });
+
+  it('takes attachRequired and podInfoOnMount from the CSIDriver', function () {
+    const driver: CSIDriver = {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'CSIDriver',
+      metadata: { name: 'd.csi' },
+      spec: { attachRequired: false, podInfoOnMount: true },
+    };
+    const v = computeDesiredState(view([scheduled('a', ['c1'])], { drivers: [driver] }))
+      .volumes.values()
+      .next().value;
+    assert.equal(v?.attachRequired, false);
+    assert.equal(v?.podInfoOnMount, true);
+  });
+
+  it('ignores pods on other nodes, terminated pods, and pods not yet holding the finalizer', function () {
+    const gone = scheduled('gone', ['c1']);
+    gone.metadata.deletionTimestamp = '2025-01-01T00:00:00Z';
+    const done = scheduled('done', ['c1']);
+    done.status = { phase: 'Succeeded' };
+    const state = computeDesiredState(
+      view([
+        scheduled('other', ['c1'], { node: 'n2' }),
+        gone,
+        done,
+        scheduled('fresh', ['c1'], { finalizer: false }),
+      ]),
+    );
+    assert.equal(state.volumes.size, 0);
+    assert.deepEqual(
+      [...state.podVolumes.keys()],
+      ['uid-pod-fresh'],
+      'status is still computed for the fresh pod',
+    );
+  });
+
+  it('readOnly from the pod volume or the PV source', function () {
+    const pod = scheduled('a', ['c1']);
+    pod.spec.volumes = [{ name: 'vol0', persistentVolumeClaim: { claimName: 'c1', readOnly: true } }];
+    assert.equal(
+      computeDesiredState(view([pod]))
+        .volumes.values()
+        .next().value?.pods[0]?.readOnly,
+      true,
+    );
+    const pv = csiVolume('pv1');
+    pv.spec.csi = { driver: 'd.csi', volumeHandle: 'h-pv1', readOnly: true };
+    assert.equal(
+      computeDesiredState(view([scheduled('b', ['c1'])], { pvs: [pv] }))
+        .volumes.values()
+        .next().value?.pods[0]?.readOnly,
+      true,
+    );
+  });
+
+  it('explains volumes that cannot be resolved yet', function () {
+    const state = computeDesiredState(
+      view([scheduled('a', ['missing', 'unbound'])], {
+        claims: [newClaim('unbound', '1Gi', { namespace: 'default' })],
+      }),
+    );
+    assert.deepEqual(state.podVolumes.get('uid-pod-a'), [
+      { volumeName: 'vol0', kind: 'pending', message: 'persistentvolumeclaim "missing" not found' },
+      {
+        volumeName: 'vol1',
+        kind: 'pending',
+        message: 'waiting for PersistentVolumeClaim "unbound" to be bound',
+      },
+    ]);
+  });
+
+  it('hostPath and local PVs are ready with their own path', function () {
+    const pv = newVolume('pv1', '1Gi', { phase: 'Bound', source: 'local', path: '/mnt/disk1' });
+    const state = computeDesiredState(view([scheduled('a', ['c1'])], { pvs: [pv] }));
+    assert.deepEqual(state.podVolumes.get('uid-pod-a'), [
+      { volumeName: 'vol0', kind: 'ready', hostPath: '/mnt/disk1' },
+    ]);
+    assert.equal(state.volumes.size, 0);
+  });
+});
