@@ -6,6 +6,9 @@ import { AttachDetachController } from '../attach-detach/controller.js';
 import { EventRecorder } from '../machinery/events.js';
 import { PvController } from '../pv-controller/controller.js';
 import { FsRecycler } from '../pv-controller/recycler.js';
+import { Scheduler } from '../scheduler/controller.js';
+import { StatefulSetController } from '../workloads/controller.js';
+import { type NodeSpec, startNodes } from './node-components.js';
 import type { Clock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
 import { GarbageCollector } from '../store/gc.js';
@@ -18,6 +21,8 @@ export interface ComponentDeps {
   dataDir: string;
   /** The API server's URL, for components that talk REST rather than to the store. */
   apiUrl: string;
+  /** Node agents to run in this process (each with the built-in drivers when root). */
+  nodes?: readonly NodeSpec[];
 }
 
 export interface RunningComponent {
@@ -64,6 +69,32 @@ async function startAttachDetach(deps: ComponentDeps): Promise<RunningComponent>
   return { name: 'attachdetach-controller', stop: () => controller.stop() };
 }
 
+function recorderFor(deps: ComponentDeps, component: string): EventRecorder {
+  return new EventRecorder({ store: deps.store, component, clock: deps.clock });
+}
+
+async function startScheduler(deps: ComponentDeps): Promise<RunningComponent> {
+  const scheduler = new Scheduler({
+    store: deps.store,
+    clock: deps.clock,
+    log: deps.logger.child({ component: 'scheduler' }),
+    recorder: recorderFor(deps, 'default-scheduler'),
+  });
+  await scheduler.start();
+  return { name: 'scheduler', stop: () => scheduler.stop() };
+}
+
+async function startStatefulSets(deps: ComponentDeps): Promise<RunningComponent> {
+  const controller = new StatefulSetController({
+    store: deps.store,
+    clock: deps.clock,
+    log: deps.logger.child({ component: 'statefulset-controller' }),
+    recorder: recorderFor(deps, 'statefulset-controller'),
+  });
+  await controller.start();
+  return { name: 'statefulset-controller', stop: () => controller.stop() };
+}
+
 /** Starts every background component; the caller stops them with stopComponents. */
 export async function startControllers(deps: ComponentDeps): Promise<RunningComponent[]> {
   const started: RunningComponent[] = [];
@@ -71,6 +102,9 @@ export async function startControllers(deps: ComponentDeps): Promise<RunningComp
     started.push(startGarbageCollector(deps));
     started.push(await startPvController(deps));
     started.push(await startAttachDetach(deps));
+    started.push(await startScheduler(deps));
+    started.push(await startStatefulSets(deps));
+    await startNodes(deps, deps.nodes ?? [], started);
     return started;
   } catch (err) {
     await stopComponents(started, deps.logger);

@@ -6,12 +6,15 @@ import type { Logger } from '../machinery/logger.js';
 import { openEmbeddedStore } from '../store/embedded.js';
 import type { ObjectStore } from '../store/types.js';
 import { startControllers, stopComponents } from './components.js';
+import type { NodeSpec } from './node-components.js';
 
 export interface EmbeddedBerthOptions {
   dataDir: string;
   /** 0 picks a free port. */
   port: number;
   logger: Logger;
+  /** Node agents to run in this process. */
+  nodes?: readonly NodeSpec[];
 }
 
 export interface EmbeddedBerth {
@@ -49,6 +52,7 @@ export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise
       clock: systemClock,
       dataDir,
       apiUrl: server.url,
+      nodes: options.nodes ?? [],
     });
     cleanups.push(() => stopComponents(components, logger));
     return { url: server.url, kubeconfigPath, store, stop: unwind };

@@ -17,7 +17,11 @@ import type { CliIo } from './io.js';
 type Command = (ctx: CommandContext, argv: string[]) => Promise<number>;
 
 const commands: Record<string, { run: Command; summary: string }> = {
-  up: { run: runUp, summary: 'run berth here: API server, store and controllers [--data-dir D] [--port N]' },
+  up: {
+    run: runUp,
+    summary:
+      'run berth here: API server, store, controllers, node agents [--data-dir D] [--port N] [--node NAME]... [--root-dir D]',
+  },
   apply: { run: runApply, summary: 'create or update objects from manifests: -f FILE|DIR|- [-R] [-n NS]' },
   create: { run: runCreate, summary: 'create objects from manifests: -f FILE|DIR|-' },
   get: {

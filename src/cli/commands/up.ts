@@ -1,6 +1,10 @@
 // `berth up`: runs an embedded berth until SIGINT/SIGTERM (the command's signal), then stops it
 // cleanly: components, API server, store.
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { dns1123SubdomainErrors } from '../../api/names.js';
 import { JsonLogger } from '../../machinery/logger.js';
+import type { NodeSpec } from '../node-components.js';
 import type { LogLevel } from '../../machinery/logger.js';
 import { parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
@@ -12,6 +16,8 @@ const options = {
   'data-dir': { type: 'string' },
   port: { type: 'string' },
   'log-level': { type: 'string' },
+  node: { type: 'string', multiple: true },
+  'root-dir': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -33,6 +39,25 @@ function untilAborted(signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** Node agents to run: each in <data-dir>/nodes/<name>, or --root-dir when there is one node. */
+export function nodeSpecs(
+  names: readonly string[],
+  rootDir: string | undefined,
+  dataDir: string,
+): NodeSpec[] {
+  if (rootDir !== undefined && names.length > 1) {
+    throw new UsageError('--root-dir takes one node: several --node flags each get <data-dir>/nodes/<name>');
+  }
+  return names.map((name) => {
+    if (dns1123SubdomainErrors(name).length > 0) {
+      throw new UsageError(
+        `invalid argument "${name}" for "--node" flag: a node name must be a DNS-1123 subdomain`,
+      );
+    }
+    return { name, rootDir: rootDir ?? join(dataDir, 'nodes', name) };
+  });
+}
+
 export async function runUp(ctx: CommandContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand('up', argv, options);
   if (positionals.length > 0) throw new UsageError(`up: unexpected argument "${positionals[0]}"`);
@@ -44,11 +69,13 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
     );
   const dataDir = resolveDataDir(values['data-dir'], ctx.env, ctx.home);
   const logger = new JsonLogger(ctx.io.stderr, { level });
-  const berth = await startEmbeddedBerth({ dataDir, port, logger });
+  const nodes = nodeSpecs(values.node ?? [hostname()], values['root-dir'], dataDir);
+  const berth = await startEmbeddedBerth({ dataDir, port, logger, nodes });
   ctx.io.stdout.write(
     `berth API listening on ${berth.url}\n` +
       `data directory: ${dataDir}\n` +
       `kubeconfig: ${berth.kubeconfigPath}\n` +
+      nodes.map((n) => `node ${n.name}: root directory ${n.rootDir}\n`).join('') +
       `to use kubectl or berth from another shell: export KUBECONFIG=${berth.kubeconfigPath}\n`,
   );
   await untilAborted(ctx.io.signal);

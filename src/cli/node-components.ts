@@ -1,0 +1,114 @@
+// The per-node half of an embedded berth: for each node name, a node agent with its own
+// kubelet-style root directory, the built-in local CSI driver serving on that node's plugin
+// socket, and a provisioner for it in node-deployment mode (local volumes are created on the
+// node the claim was scheduled to). Several nodes can share one host, each in its own root.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isStatusError } from '../api/errors.js';
+import { K } from '../api/kinds.js';
+import type { CSIDriver } from '../api/types.js';
+import { CsiClient } from '../csi/client.js';
+import { DRIVER_NAME as LOCAL_DRIVER, startLocalDriver } from '../drivers/local/index.js';
+import { EventRecorder } from '../machinery/events.js';
+import { NodeAgent } from '../node/index.js';
+import { Provisioner } from '../provisioner/controller.js';
+import type { ComponentDeps, RunningComponent } from './components.js';
+
+export interface NodeSpec {
+  name: string;
+  /** kubelet-style root directory of this node's agent. */
+  rootDir: string;
+}
+
+/** The CSIDriver object of the local driver: node-local, so nothing to attach. */
+async function ensureLocalCsiDriver(deps: ComponentDeps): Promise<void> {
+  const driver: CSIDriver = {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'CSIDriver',
+    metadata: { name: LOCAL_DRIVER },
+    spec: { attachRequired: false, podInfoOnMount: false, volumeLifecycleModes: ['Persistent'] },
+  };
+  try {
+    await deps.store.create(K.csidriver, driver);
+  } catch (e) {
+    if (!isStatusError(e, 'AlreadyExists')) throw e;
+  }
+}
+
+async function startNode(
+  deps: ComponentDeps,
+  node: NodeSpec,
+  withLocalDriver: boolean,
+  started: RunningComponent[],
+): Promise<void> {
+  const log = deps.logger.child({ node: node.name });
+  const drivers = [];
+  if (withLocalDriver) {
+    const socketDir = join(node.rootDir, 'plugins', LOCAL_DRIVER);
+    await mkdir(socketDir, { recursive: true });
+    const endpoint = `unix://${join(socketDir, 'csi.sock')}`;
+    const driver = await startLocalDriver({
+      endpoint,
+      nodeId: node.name,
+      dataDir: join(node.rootDir, 'local-volumes'),
+      log: log.child({ component: 'local-driver' }),
+    });
+    started.push({ name: `local-driver/${node.name}`, stop: () => driver.shutdown() });
+    drivers.push({ name: LOCAL_DRIVER, endpoint });
+    const csi = new CsiClient(endpoint);
+    const provisioner = new Provisioner({
+      store: deps.store,
+      csi,
+      driverName: LOCAL_DRIVER,
+      nodeName: node.name,
+      clock: deps.clock,
+      log: log.child({ component: 'csi-provisioner' }),
+      recorder: new EventRecorder({
+        store: deps.store,
+        component: `${LOCAL_DRIVER}_${node.name}`,
+        clock: deps.clock,
+      }),
+    });
+    await provisioner.start();
+    started.push({
+      name: `provisioner/${node.name}`,
+      stop: async () => {
+        await provisioner.stop();
+        csi.close();
+      },
+    });
+  }
+  const agent = new NodeAgent({
+    store: deps.store,
+    nodeName: node.name,
+    rootDir: node.rootDir,
+    clock: deps.clock,
+    log: log.child({ component: 'node-agent' }),
+    recorder: new EventRecorder({
+      store: deps.store,
+      component: 'berth-node',
+      host: node.name,
+      clock: deps.clock,
+    }),
+    drivers,
+  });
+  await agent.start();
+  started.push({ name: `node-agent/${node.name}`, stop: () => agent.stop() });
+}
+
+/**
+ * Starts every node, appending to `started` as it goes (so a failure part-way leaves the caller
+ * able to stop what did start). The local driver runs only as root: it needs loop devices and mounts.
+ */
+export async function startNodes(
+  deps: ComponentDeps,
+  nodes: readonly NodeSpec[],
+  started: RunningComponent[],
+): Promise<void> {
+  const asRoot = process.getuid?.() === 0;
+  if (!asRoot && nodes.length > 0) {
+    deps.logger.warn('not running as root: the local CSI driver (loop devices, mounts) is not started');
+  }
+  if (asRoot) await ensureLocalCsiDriver(deps);
+  for (const node of nodes) await startNode(deps, node, asRoot, started);
+}
