@@ -1,0 +1,17 @@
+// Everything the local driver's handlers use, injected once at start.
+import type { Logger } from '../../machinery/logger.js';
+import type { Filesystems } from '../../node/mount/filesystem.js';
+import type { LoopDevices } from '../../node/mount/loop.js';
+import type { Mounter } from '../../node/mount/mounter.js';
+import type { VolumeLocks } from './locks.js';
+import type { VolumeStore } from './volume-store.js';
+
+export interface LocalDriverContext {
+  nodeId: string;
+  store: VolumeStore;
+  loops: LoopDevices;
+  mounter: Mounter;
+  filesystems: Filesystems;
+  locks: VolumeLocks;
+  log: Logger;
+}

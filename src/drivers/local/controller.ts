@@ -1,0 +1,192 @@
+// Controller service of the local driver: volumes are sparse files in the data directory of the
+// node the driver runs on (node-deployment mode: every node provisions for itself).
+import { csiError, status } from '../../csi/errors.js';
+import type { ServiceHandlers } from '../../csi/server.js';
+import type { ListVolumesResponse, PartialMessage, Volume } from '../../csi/types.js';
+import { toBigInt } from '../../csi/types.js';
+import type { LocalDriverContext } from './context.js';
+import {
+  capabilityFits,
+  checkCapability,
+  decideShape,
+  decideSize,
+  sizeSatisfies,
+  topologyAllows,
+  topologyIsThisNode,
+} from './decide.js';
+import { keyOfVolumeId, nodeSegments, volumeId, volumeKey } from './names.js';
+import type { LocalVolume } from './volume-store.js';
+
+export function toCsiVolume(nodeId: string, volume: LocalVolume): PartialMessage<Volume> {
+  return {
+    volume_id: volumeId(nodeId, volume.key),
+    capacity_bytes: volume.capacityBytes.toString(),
+    volume_context: {},
+    accessible_topology: [{ segments: nodeSegments(nodeId) }],
+  };
+}
+
+function requireField(value: string | undefined, field: string): string {
+  if (!value) throw csiError(status.INVALID_ARGUMENT, `${field} is required`);
+  return value;
+}
+
+/** The volume behind an id, or NOT_FOUND. */
+export async function findVolume(ctx: LocalDriverContext, id: string): Promise<LocalVolume> {
+  const key = keyOfVolumeId(ctx.nodeId, id);
+  const volume = key === undefined ? undefined : await ctx.store.get(key);
+  if (!volume) throw csiError(status.NOT_FOUND, `volume ${id} does not exist on node ${ctx.nodeId}`);
+  return volume;
+}
+
+export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Controller'> {
+  const segments = nodeSegments(ctx.nodeId);
+  return {
+    ControllerGetCapabilities: async () => ({
+      capabilities: (['CREATE_DELETE_VOLUME', 'GET_CAPACITY', 'EXPAND_VOLUME', 'LIST_VOLUMES'] as const).map(
+        (type) => ({ rpc: { type } }),
+      ),
+    }),
+
+    CreateVolume: async (req) => {
+      const name = requireField(req.name, 'name');
+      const shape = decideShape(req.volume_capabilities, req.parameters ?? {});
+      if (req.volume_content_source?.snapshot || req.volume_content_source?.volume) {
+        throw csiError(status.INVALID_ARGUMENT, 'volume content sources are not supported by this driver');
+      }
+      if (!topologyAllows(req.accessibility_requirements, segments)) {
+        throw csiError(status.RESOURCE_EXHAUSTED, `requisite topology does not include node ${ctx.nodeId}`);
+      }
+      const size = decideSize(req.capacity_range);
+      const key = volumeKey(name);
+      return ctx.locks.with(key, async () => {
+        const existing = await ctx.store.get(key);
+        if (existing) {
+          const same =
+            existing.name === name &&
+            sizeSatisfies(existing.capacityBytes, req.capacity_range) &&
+            existing.accessType === shape.accessType &&
+            existing.fsType === shape.fsType;
+          if (!same) {
+            throw csiError(
+              status.ALREADY_EXISTS,
+              `volume ${name} exists with a different size or access type`,
+            );
+          }
+          return { volume: toCsiVolume(ctx.nodeId, existing) };
+        }
+        const available = await ctx.store.availableBytes();
+        if (size > available) {
+          throw csiError(status.RESOURCE_EXHAUSTED, `${size} bytes requested, ${available} available`);
+        }
+        const created = await ctx.store.create({ key, name, capacityBytes: size, ...shape });
+        ctx.log.info('volume created', { name, key, bytes: size.toString(), accessType: shape.accessType });
+        return { volume: toCsiVolume(ctx.nodeId, created) };
+      });
+    },
+
+    DeleteVolume: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      const key = keyOfVolumeId(ctx.nodeId, id);
+      if (key === undefined) return {}; // not a volume of this node: nothing to delete
+      return ctx.locks.with(key, async () => {
+        const attached = await ctx.loops.findByFile(ctx.store.imagePath(key));
+        if (attached.length > 0) {
+          const devices = attached.map((loop) => loop.device).join(', ');
+          throw csiError(status.FAILED_PRECONDITION, `volume ${id} is in use (staged on ${devices})`);
+        }
+        await ctx.store.delete(key);
+        ctx.log.info('volume deleted', { volumeId: id });
+        return {};
+      });
+    },
+
+    ValidateVolumeCapabilities: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      const capabilities = req.volume_capabilities ?? [];
+      if (capabilities.length === 0)
+        throw csiError(status.INVALID_ARGUMENT, 'volume_capabilities are required');
+      const volume = await findVolume(ctx, id);
+      for (const [i, capability] of capabilities.entries()) {
+        try {
+          checkCapability(capability, `volume_capabilities[${i}]`);
+        } catch (err) {
+          return { message: (err as Error).message };
+        }
+        if (!capabilityFits(volume, capability)) {
+          return { message: `volume_capabilities[${i}] does not fit a ${volume.accessType} volume` };
+        }
+      }
+      return {
+        confirmed: {
+          volume_context: req.volume_context ?? {},
+          volume_capabilities: capabilities,
+          parameters: req.parameters ?? {},
+          mutable_parameters: {},
+        },
+      };
+    },
+
+    ListVolumes: async (req) => {
+      const maxEntries = req.max_entries ?? 0;
+      if (maxEntries < 0) throw csiError(status.INVALID_ARGUMENT, 'max_entries must not be negative');
+      const volumes = await ctx.store.list();
+      let start = 0;
+      if (req.starting_token) {
+        start = /^\d+$/.test(req.starting_token) ? Number(req.starting_token) : -1;
+        if (start < 0 || start > volumes.length) {
+          throw csiError(status.ABORTED, `starting_token ${req.starting_token} is not valid`);
+        }
+      }
+      const end = maxEntries > 0 ? Math.min(volumes.length, start + maxEntries) : volumes.length;
+      const response: PartialMessage<ListVolumesResponse> = {
+        entries: volumes.slice(start, end).map((volume) => ({ volume: toCsiVolume(ctx.nodeId, volume) })),
+      };
+      if (end < volumes.length) response.next_token = String(end);
+      return response;
+    },
+
+    GetCapacity: async (req) => {
+      const fits =
+        topologyIsThisNode(req.accessible_topology, segments) &&
+        (req.volume_capabilities ?? []).every((capability, i) => {
+          try {
+            checkCapability(capability, `volume_capabilities[${i}]`);
+            return true;
+          } catch {
+            return false;
+          }
+        });
+      if (!fits) return { available_capacity: '0' };
+      const available = (await ctx.store.availableBytes()).toString();
+      return { available_capacity: available, maximum_volume_size: { value: available } };
+    },
+
+    ControllerExpandVolume: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      if (!req.capacity_range) throw csiError(status.INVALID_ARGUMENT, 'capacity_range is required');
+      if (req.volume_capability) checkCapability(req.volume_capability, 'volume_capability');
+      const volume = await findVolume(ctx, id);
+      const limit = toBigInt(req.capacity_range.limit_bytes);
+      if (limit > 0n && limit < volume.capacityBytes) {
+        throw csiError(
+          status.OUT_OF_RANGE,
+          `volume ${id} has ${volume.capacityBytes} bytes; it cannot shrink`,
+        );
+      }
+      const size = decideSize(req.capacity_range, volume.capacityBytes);
+      return ctx.locks.with(volume.key, async () => {
+        const grown = await ctx.store.grow(volume, size);
+        // A staged volume's loop device learns its new size here, so block volumes need no node step.
+        for (const loop of await ctx.loops.findByFile(ctx.store.imagePath(volume.key))) {
+          await ctx.loops.refreshSize(loop.device);
+        }
+        if (grown !== volume) ctx.log.info('volume expanded', { volumeId: id, bytes: size.toString() });
+        return {
+          capacity_bytes: grown.capacityBytes.toString(),
+          node_expansion_required: grown.accessType === 'mount',
+        };
+      });
+    },
+  };
+}

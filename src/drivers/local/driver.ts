@@ -1,0 +1,66 @@
+// The local CSI driver (local.csi.berth.io): volumes are sparse files on this node, served through
+// loop devices, formatted on first stage, and grown online. One process runs the identity,
+// controller and node services for its own node.
+import { serveCsi } from '../../csi/server.js';
+import type { Logger } from '../../machinery/logger.js';
+import { silentLogger } from '../../machinery/logger.js';
+import type { Exec } from '../../node/mount/exec.js';
+import { systemExec } from '../../node/mount/exec.js';
+import { Filesystems } from '../../node/mount/filesystem.js';
+import { LoopDevices } from '../../node/mount/loop.js';
+import type { Mounter } from '../../node/mount/mounter.js';
+import { SystemMounter } from '../../node/mount/mounter.js';
+import type { LocalDriverContext } from './context.js';
+import { controllerHandlers } from './controller.js';
+import { identityHandlers } from './identity.js';
+import { VolumeLocks } from './locks.js';
+import { nodeHandlers } from './node.js';
+import { VolumeStore } from './volume-store.js';
+
+export interface LocalDriverOptions {
+  /** `unix:///path/csi.sock` or a plain socket path. */
+  endpoint: string;
+  nodeId: string;
+  /** Where backing files and their metadata live. */
+  dataDir: string;
+  exec?: Exec;
+  mounter?: Mounter;
+  loops?: LoopDevices;
+  filesystems?: Filesystems;
+  log?: Logger;
+}
+
+export interface LocalDriverHandle {
+  endpoint: string;
+  socketPath: string;
+  shutdown(): Promise<void>;
+}
+
+export async function startLocalDriver(options: LocalDriverOptions): Promise<LocalDriverHandle> {
+  if (!options.nodeId) throw new Error('local driver: nodeId is required');
+  const exec = options.exec ?? systemExec();
+  const log = (options.log ?? silentLogger).child({ driver: 'local', node: options.nodeId });
+  const store = new VolumeStore({ dataDir: options.dataDir });
+  await store.init();
+  const ctx: LocalDriverContext = {
+    nodeId: options.nodeId,
+    store,
+    loops: options.loops ?? new LoopDevices({ exec }),
+    mounter: options.mounter ?? new SystemMounter({ exec }),
+    filesystems: options.filesystems ?? new Filesystems({ exec }),
+    locks: new VolumeLocks(),
+    log,
+  };
+  const server = await serveCsi(
+    options.endpoint,
+    { identity: identityHandlers(ctx), controller: controllerHandlers(ctx), node: nodeHandlers(ctx) },
+    {
+      logger: (entry) => {
+        if (entry.error) log.warn(`${entry.method} failed`, { request: entry.request, error: entry.error });
+        else log.debug(entry.method, { request: entry.request });
+      },
+    },
+  );
+  log.info('local driver serving', { endpoint: server.endpoint, dataDir: store.dataDir });
+  return { endpoint: server.endpoint, socketPath: server.socketPath, shutdown: () => server.shutdown() };
+}
