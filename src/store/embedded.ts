@@ -160,7 +160,48 @@ class EmbeddedObjectStore implements EmbeddedStore {
 
   // ---- writes -------------------------------------------------------------------------------
 
-  async create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
+  create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
+    return this.settled(() => this.createNow(kind, obj));
+  }
+
+  update<T extends KubeObject>(kind: KindInfo, obj: T, options: WriteOptions = {}): Promise<T> {
+    return this.settled(() => this.updateNow(kind, obj, options));
+  }
+
+  patch<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    mergePatch: unknown,
+    options: WriteOptions = {},
+  ): Promise<T> {
+    return this.settled(() => this.patchNow<T>(kind, namespace, name, mergePatch, options));
+  }
+
+  delete<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+  ): Promise<T> {
+    return this.settled(() => this.deleteNow<T>(kind, namespace, name, options));
+  }
+
+  /**
+   * A write refused because of a newer version (Conflict, AlreadyExists, ...) answers only once
+   * that version is durable: reads show durable state only, so a caller that re-reads after the
+   * refusal sees what refused it, and a retry loop cannot spin ahead of the log.
+   */
+  private async settled<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      await this.lastAppend.catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async createNow<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
     this.checkOpen();
     const table = this.state.table(kindKey(kind));
     const meta = obj.metadata ?? {};
@@ -179,7 +220,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
     return (await this.sequence(kind, key, 'put', created)) as T;
   }
 
-  async update<T extends KubeObject>(kind: KindInfo, obj: T, options: WriteOptions = {}): Promise<T> {
+  private async updateNow<T extends KubeObject>(kind: KindInfo, obj: T, options: WriteOptions): Promise<T> {
     this.checkOpen();
     const name = obj.metadata?.name ?? '';
     const key = this.keyOf(kind, obj.metadata?.namespace, name);
@@ -188,12 +229,12 @@ class EmbeddedObjectStore implements EmbeddedStore {
     return (await this.applyUpdate(kind, key, stored, obj, options)) as T;
   }
 
-  async patch<T extends KubeObject = KubeObject>(
+  private async patchNow<T extends KubeObject>(
     kind: KindInfo,
     namespace: string | undefined,
     name: string,
     mergePatch: unknown,
-    options: WriteOptions = {},
+    options: WriteOptions,
   ): Promise<T> {
     this.checkOpen();
     if (typeof mergePatch !== 'object' || mergePatch === null || Array.isArray(mergePatch)) {
@@ -206,11 +247,11 @@ class EmbeddedObjectStore implements EmbeddedStore {
     return (await this.applyUpdate(kind, key, stored, patched, options)) as T;
   }
 
-  async delete<T extends KubeObject = KubeObject>(
+  private async deleteNow<T extends KubeObject>(
     kind: KindInfo,
     namespace: string | undefined,
     name: string,
-    options: DeleteOptions = {},
+    options: DeleteOptions,
   ): Promise<T> {
     this.checkOpen();
     const key = this.keyOf(kind, namespace, name);
