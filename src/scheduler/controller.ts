@@ -1,0 +1,273 @@
+// Wiring of the scheduler: informers for pods, nodes, volumes, claims, classes and the CSI
+// objects answer the SchedulerView; one queue of pod keys runs decideSchedule and performs what
+// it says. Pods that cannot be placed yet are re-checked whenever something they could be
+// waiting for changes (a node, a volume, a claim, a class, a driver) and after a back-off.
+import type { KindInfo } from '../api/kinds.js';
+import { K, kindFor } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
+import { objectKey } from '../api/meta.js';
+import type {
+  CSIDriver,
+  CSINode,
+  Node,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  StorageClass,
+} from '../api/types.js';
+import type { Clock } from '../machinery/clock.js';
+import { systemClock } from '../machinery/clock.js';
+import type { ReconcileResult } from '../machinery/controller.js';
+import { Controller } from '../machinery/controller.js';
+import { EventRecorder } from '../machinery/events.js';
+import { Informer } from '../machinery/informer.js';
+import type { Logger } from '../machinery/logger.js';
+import { silentLogger } from '../machinery/logger.js';
+import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
+import { volumeClass } from '../pv-controller/match.js';
+import type { ObjectStore } from '../store/types.js';
+import type { EventSink } from './apply.js';
+import { SchedulerApplier } from './apply.js';
+import { decideSchedule } from './decide.js';
+import { EVENT_FAILED_SCHEDULING, EVENT_SCHEDULED, SCHEDULER_NAME } from './reasons.js';
+import type { SchedulerView, StorageCapacity } from './view.js';
+import { podClaimNames } from './volumes.js';
+import { WrittenObjects } from './written.js';
+
+/** How long an unschedulable pod waits before it is tried again without any change. */
+const UNSCHEDULABLE_RETRY_MS = 10_000;
+/** Safety re-check of a pod whose claims are being bound (changes to them wake it sooner). */
+const BINDING_RECHECK_MS = 5_000;
+/** An unchanged FailedScheduling message is recorded again at most this often. */
+const EVENT_REPEAT_MS = 60_000;
+/** Conflicts mean a cache is behind: retry soon, backing off if it persists. */
+const RETRY_BASE_MS = 50;
+const RETRY_MAX_MS = 30_000;
+
+export interface SchedulerDeps {
+  store: ObjectStore;
+  clock?: Clock;
+  log?: Logger;
+  recorder?: EventSink;
+  workers?: number;
+}
+
+const BY_CLAIM = 'claim';
+const BY_NODE = 'node';
+const BY_CLASS = 'class';
+const BY_DRIVER = 'driver';
+
+export class Scheduler {
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly recorder: EventSink;
+  private readonly ownRecorder: EventRecorder | undefined;
+  private readonly written = new WrittenObjects();
+  private readonly applier: SchedulerApplier;
+  private readonly pods: Informer<Pod>;
+  private readonly nodes: Informer<Node>;
+  private readonly volumes: Informer<PersistentVolume>;
+  private readonly claims: Informer<PersistentVolumeClaim>;
+  private readonly classes: Informer<StorageClass>;
+  private readonly csiNodes: Informer<CSINode>;
+  private readonly csiDrivers: Informer<CSIDriver>;
+  /** Only when the store serves CSIStorageCapacity; otherwise capacity is unknown and not checked. */
+  private readonly capacities: Informer | undefined;
+  private readonly informers: Informer<KubeObject>[];
+  private readonly controller: Controller;
+  /** Pods not yet placed (or still binding): re-checked when the cluster changes. */
+  private readonly pending = new Set<string>();
+  private readonly lastEvent = new Map<string, { message: string; atMs: number }>();
+  private readonly view: SchedulerView;
+  private started = false;
+
+  constructor(deps: SchedulerDeps) {
+    this.clock = deps.clock ?? systemClock;
+    this.log = (deps.log ?? silentLogger).child({ component: SCHEDULER_NAME });
+    if (deps.recorder) {
+      this.recorder = deps.recorder;
+    } else {
+      this.ownRecorder = new EventRecorder({
+        store: deps.store,
+        component: SCHEDULER_NAME,
+        clock: this.clock,
+        logger: this.log,
+      });
+      this.recorder = this.ownRecorder;
+    }
+    this.applier = new SchedulerApplier({
+      store: deps.store,
+      clock: this.clock,
+      onWritten: (obj) => this.written.remember(obj),
+    });
+    const informer = <T extends KubeObject>(kind: KindInfo): Informer<T> =>
+      new Informer<T>({ store: deps.store, kind, clock: this.clock, logger: this.log });
+    this.pods = informer<Pod>(K.pod);
+    this.nodes = informer<Node>(K.node);
+    this.volumes = informer<PersistentVolume>(K.pv);
+    this.claims = informer<PersistentVolumeClaim>(K.pvc);
+    this.classes = informer<StorageClass>(K.sc);
+    this.csiNodes = informer<CSINode>(K.csinode);
+    this.csiDrivers = informer<CSIDriver>(K.csidriver);
+    const capacityKind = kindFor('storage.k8s.io/v1', 'CSIStorageCapacity');
+    this.capacities = capacityKind ? informer(capacityKind) : undefined;
+    this.informers = [
+      this.pods,
+      this.nodes,
+      this.volumes,
+      this.claims,
+      this.classes,
+      this.csiNodes,
+      this.csiDrivers,
+      ...(this.capacities ? [this.capacities] : []),
+    ] as Informer<KubeObject>[];
+
+    this.pods.addIndex(BY_CLAIM, (p) => podClaimNames(p).map((c) => `${p.metadata.namespace ?? ''}/${c}`));
+    this.pods.addIndex(BY_NODE, (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
+    this.volumes.addIndex(BY_CLASS, (v) => [volumeClass(v)]);
+    this.csiNodes.addIndex(BY_DRIVER, (n) => n.spec.drivers.map((d) => d.name));
+
+    this.controller = new Controller({
+      name: 'scheduler',
+      reconcile: (key) => this.schedulePod(key),
+      workers: deps.workers ?? 1,
+      clock: this.clock,
+      logger: this.log,
+      rateLimiter: new ItemExponentialFailureRateLimiter(RETRY_BASE_MS, RETRY_MAX_MS),
+    });
+    this.view = this.makeView();
+    this.wireHandlers();
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const i of this.informers) i.start();
+    await Promise.all(this.informers.map((i) => i.waitForSync()));
+    this.controller.start();
+    this.log.info('scheduler started');
+  }
+
+  async stop(): Promise<void> {
+    await this.controller.stop();
+    await Promise.all(this.informers.map((i) => i.stop()));
+    await this.ownRecorder?.flush();
+  }
+
+  /** Resolves once no pod is queued or being scheduled. For tests. */
+  async whenIdle(): Promise<void> {
+    await this.controller.whenIdle();
+  }
+
+  private wireHandlers(): void {
+    const onPod = (pod: Pod): void => {
+      this.written.observe(pod);
+      this.controller.enqueue(objectKey(pod));
+    };
+    this.pods.addHandler({
+      onAdd: onPod,
+      onUpdate: (_old, pod) => onPod(pod),
+      onDelete: (pod) => {
+        const key = objectKey(pod);
+        this.pending.delete(key);
+        this.lastEvent.delete(pod.metadata.uid ?? key);
+        this.written.forget(pod);
+      },
+    });
+    const onClaimKey = (key: string): void => {
+      for (const pod of this.pods.byIndex(BY_CLAIM, key)) this.controller.enqueue(objectKey(pod));
+    };
+    const onClaim = (claim: PersistentVolumeClaim): void => {
+      this.written.observe(claim);
+      onClaimKey(objectKey(claim));
+    };
+    this.claims.addHandler({ onAdd: onClaim, onUpdate: (_old, c) => onClaim(c), onDelete: onClaim });
+    const wakePending = (): void => {
+      for (const key of this.pending) this.controller.enqueue(key);
+    };
+    const wake = { onAdd: wakePending, onUpdate: wakePending, onDelete: wakePending };
+    this.volumes.addHandler({
+      onAdd: wakePending,
+      onUpdate: (_old, v) => {
+        this.written.observe(v);
+        // A claimRef set or cleared concerns the pods of that claim, even ones not pending.
+        const ref = v.spec.claimRef;
+        if (ref?.name) onClaimKey(`${ref.namespace ?? ''}/${ref.name}`);
+        wakePending();
+      },
+      onDelete: wakePending,
+    });
+    this.nodes.addHandler(wake);
+    this.classes.addHandler(wake);
+    this.csiNodes.addHandler(wake);
+    this.csiDrivers.addHandler(wake);
+    this.capacities?.addHandler(wake);
+  }
+
+  private makeView(): SchedulerView {
+    const fresh = <T extends KubeObject>(obj: T | undefined): T | undefined => this.written.fresher(obj);
+    return {
+      nodes: () => this.nodes.list(),
+      node: (name) => this.nodes.get(undefined, name),
+      claim: (namespace, name) => fresh(this.claims.get(namespace, name)),
+      volume: (name) => fresh(this.volumes.get(undefined, name)),
+      volumesOfClass: (className) => this.volumes.byIndex(BY_CLASS, className).map((v) => fresh(v) ?? v),
+      storageClass: (name) => this.classes.get(undefined, name),
+      csiNode: (name) => this.csiNodes.get(undefined, name),
+      csiDriver: (name) => this.csiDrivers.get(undefined, name),
+      isDriverRegistered: (driver) => this.csiNodes.byIndex(BY_DRIVER, driver).length > 0,
+      capacities: () => this.capacities?.list() as StorageCapacity[] | undefined,
+      podCountOnNode: (name) => this.pods.byIndex(BY_NODE, name).length,
+    };
+  }
+
+  private async schedulePod(key: string): Promise<ReconcileResult> {
+    const pod = this.written.fresher(this.pods.getByKey(key));
+    if (!pod) {
+      this.pending.delete(key);
+      return;
+    }
+    const decision = decideSchedule(pod, this.view);
+    switch (decision.outcome) {
+      case 'ignore':
+        this.pending.delete(key);
+        return;
+      case 'unschedulable':
+        this.pending.add(key);
+        this.recordFailure(pod, decision.message);
+        if (!pod.spec.nodeName) await this.applier.markUnschedulable(pod, decision.message);
+        return { requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
+      case 'place':
+        // A write that loses a compare-and-swap throws: the queue retries it shortly, by which
+        // time the informers have brought the newer objects.
+        await this.applier.applyVolumeActions(decision.actions);
+        if (decision.bindPod) {
+          await this.applier.bindPod(pod, decision.node);
+          this.pending.delete(key);
+          this.lastEvent.delete(pod.metadata.uid ?? key);
+          const name = `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
+          this.recorder.event(
+            pod,
+            'Normal',
+            EVENT_SCHEDULED,
+            `Successfully assigned ${name} to ${decision.node}`,
+          );
+          return;
+        }
+        this.pending.add(key);
+        if (decision.actions.length > 0) {
+          this.log.info('binding volumes', { pod: key, node: decision.node, claims: decision.waitingFor });
+        }
+        return { requeueAfterMs: BINDING_RECHECK_MS };
+    }
+  }
+
+  private recordFailure(pod: Pod, message: string): void {
+    const id = pod.metadata.uid ?? objectKey(pod);
+    const nowMs = this.clock.now().getTime();
+    const last = this.lastEvent.get(id);
+    if (last && last.message === message && nowMs - last.atMs < EVENT_REPEAT_MS) return;
+    this.lastEvent.set(id, { message, atMs: nowMs });
+    this.recorder.event(pod, 'Warning', EVENT_FAILED_SCHEDULING, message);
+  }
+}
