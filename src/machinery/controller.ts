@@ -127,6 +127,9 @@ export class Controller {
 
   private async worker(id: number): Promise<void> {
     for (;;) {
+      // Let timers and I/O run between reconciles: a reconcile whose awaits all resolve at once
+      // (an in-memory conflict retried straight away) must not starve the rest of the process.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const key = await this.queue.get();
       if (key === undefined) return;
       if (this.stopped) {
