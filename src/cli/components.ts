@@ -8,6 +8,10 @@ import { PvController } from '../pv-controller/controller.js';
 import { FsRecycler } from '../pv-controller/recycler.js';
 import { Scheduler } from '../scheduler/controller.js';
 import { StatefulSetController } from '../workloads/controller.js';
+import { Attacher } from '../attach-detach/attacher.js';
+import { CsiClient } from '../csi/client.js';
+import type { DriverEndpoint } from '../node/index.js';
+import { Provisioner } from '../provisioner/controller.js';
 import { type NodeSpec, startNodes } from './node-components.js';
 import type { Clock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
@@ -23,6 +27,8 @@ export interface ComponentDeps {
   apiUrl: string;
   /** Node agents to run in this process (each with the built-in drivers when root). */
   nodes?: readonly NodeSpec[];
+  /** Third-party CSI drivers already serving on a unix socket (--csi-driver name=socket). */
+  csiDrivers?: readonly DriverEndpoint[];
 }
 
 export interface RunningComponent {
@@ -95,6 +101,38 @@ async function startStatefulSets(deps: ComponentDeps): Promise<RunningComponent>
   return { name: 'statefulset-controller', stop: () => controller.stop() };
 }
 
+/** The controller-side sidecars of a third-party driver: a provisioner and an attacher. */
+async function startSidecars(deps: ComponentDeps, driver: DriverEndpoint): Promise<RunningComponent> {
+  const csi = new CsiClient(driver.endpoint);
+  const log = deps.logger.child({ driver: driver.name });
+  const provisioner = new Provisioner({
+    store: deps.store,
+    csi,
+    driverName: driver.name,
+    clock: deps.clock,
+    log: log.child({ component: 'csi-provisioner' }),
+    recorder: recorderFor(deps, driver.name),
+  });
+  const attacher = new Attacher({
+    store: deps.store,
+    csi,
+    driverName: driver.name,
+    clock: deps.clock,
+    log,
+    recorder: recorderFor(deps, 'csi-attacher'),
+  });
+  await provisioner.start();
+  await attacher.start();
+  return {
+    name: `sidecars/${driver.name}`,
+    stop: async () => {
+      await attacher.stop();
+      await provisioner.stop();
+      csi.close();
+    },
+  };
+}
+
 /** Starts every background component; the caller stops them with stopComponents. */
 export async function startControllers(deps: ComponentDeps): Promise<RunningComponent[]> {
   const started: RunningComponent[] = [];
@@ -104,7 +142,8 @@ export async function startControllers(deps: ComponentDeps): Promise<RunningComp
     started.push(await startAttachDetach(deps));
     started.push(await startScheduler(deps));
     started.push(await startStatefulSets(deps));
-    await startNodes(deps, deps.nodes ?? [], started);
+    for (const driver of deps.csiDrivers ?? []) started.push(await startSidecars(deps, driver));
+    await startNodes(deps, deps.nodes ?? [], started, deps.csiDrivers ?? []);
     return started;
   } catch (err) {
     await stopComponents(started, deps.logger);

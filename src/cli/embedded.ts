@@ -6,6 +6,7 @@ import type { Logger } from '../machinery/logger.js';
 import { openEmbeddedStore } from '../store/embedded.js';
 import type { ObjectStore } from '../store/types.js';
 import { startControllers, stopComponents } from './components.js';
+import type { DriverEndpoint } from '../node/index.js';
 import type { NodeSpec } from './node-components.js';
 
 export interface EmbeddedBerthOptions {
@@ -15,6 +16,8 @@ export interface EmbeddedBerthOptions {
   logger: Logger;
   /** Node agents to run in this process. */
   nodes?: readonly NodeSpec[];
+  /** Third-party CSI drivers serving on unix sockets. */
+  csiDrivers?: readonly DriverEndpoint[];
 }
 
 export interface EmbeddedBerth {
@@ -53,6 +56,7 @@ export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise
       dataDir,
       apiUrl: server.url,
       nodes: options.nodes ?? [],
+      csiDrivers: options.csiDrivers ?? [],
     });
     cleanups.push(() => stopComponents(components, logger));
     return { url: server.url, kubeconfigPath, store, stop: unwind };

@@ -10,7 +10,7 @@ import type { CSIDriver } from '../api/types.js';
 import { CsiClient } from '../csi/client.js';
 import { DRIVER_NAME as LOCAL_DRIVER, startLocalDriver } from '../drivers/local/index.js';
 import { EventRecorder } from '../machinery/events.js';
-import { NodeAgent } from '../node/index.js';
+import { type DriverEndpoint, NodeAgent } from '../node/index.js';
 import { Provisioner } from '../provisioner/controller.js';
 import type { ComponentDeps, RunningComponent } from './components.js';
 
@@ -40,9 +40,10 @@ async function startNode(
   node: NodeSpec,
   withLocalDriver: boolean,
   started: RunningComponent[],
+  thirdParty: readonly DriverEndpoint[],
 ): Promise<void> {
   const log = deps.logger.child({ node: node.name });
-  const drivers = [];
+  const drivers: DriverEndpoint[] = [...thirdParty];
   if (withLocalDriver) {
     const socketDir = join(node.rootDir, 'plugins', LOCAL_DRIVER);
     await mkdir(socketDir, { recursive: true });
@@ -104,11 +105,12 @@ export async function startNodes(
   deps: ComponentDeps,
   nodes: readonly NodeSpec[],
   started: RunningComponent[],
+  thirdParty: readonly DriverEndpoint[] = [],
 ): Promise<void> {
   const asRoot = process.getuid?.() === 0;
   if (!asRoot && nodes.length > 0) {
     deps.logger.warn('not running as root: the local CSI driver (loop devices, mounts) is not started');
   }
   if (asRoot) await ensureLocalCsiDriver(deps);
-  for (const node of nodes) await startNode(deps, node, asRoot, started);
+  for (const node of nodes) await startNode(deps, node, asRoot, started, thirdParty);
 }

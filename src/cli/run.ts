@@ -20,7 +20,7 @@ const commands: Record<string, { run: Command; summary: string }> = {
   up: {
     run: runUp,
     summary:
-      'run berth here: API server, store, controllers, node agents [--data-dir D] [--port N] [--node NAME]... [--root-dir D]',
+      'run berth here: API server, store, controllers, node agents [--data-dir D] [--port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]...',
   },
   apply: { run: runApply, summary: 'create or update objects from manifests: -f FILE|DIR|- [-R] [-n NS]' },
   create: { run: runCreate, summary: 'create objects from manifests: -f FILE|DIR|-' },

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { dns1123SubdomainErrors } from '../../api/names.js';
 import { JsonLogger } from '../../machinery/logger.js';
 import type { NodeSpec } from '../node-components.js';
+import { parseCsiDriverFlag } from '../../node/index.js';
 import type { LogLevel } from '../../machinery/logger.js';
 import { parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
@@ -18,6 +19,7 @@ const options = {
   'log-level': { type: 'string' },
   node: { type: 'string', multiple: true },
   'root-dir': { type: 'string' },
+  'csi-driver': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -70,7 +72,14 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
   const dataDir = resolveDataDir(values['data-dir'], ctx.env, ctx.home);
   const logger = new JsonLogger(ctx.io.stderr, { level });
   const nodes = nodeSpecs(values.node ?? [hostname()], values['root-dir'], dataDir);
-  const berth = await startEmbeddedBerth({ dataDir, port, logger, nodes });
+  const csiDrivers = (values['csi-driver'] ?? []).map((flag) => {
+    try {
+      return parseCsiDriverFlag(flag);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  });
+  const berth = await startEmbeddedBerth({ dataDir, port, logger, nodes, csiDrivers });
   ctx.io.stdout.write(
     `berth API listening on ${berth.url}\n` +
       `data directory: ${dataDir}\n` +

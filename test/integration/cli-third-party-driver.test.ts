@@ -1,0 +1,133 @@
+// A third-party CSI driver binary (here the mock driver, run as its own process) registered with
+// `berth up --csi-driver NAME=SOCKET`: berth provisions, attaches, stages and publishes through it.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { K } from '../../src/api/kinds.js';
+import type { PersistentVolumeClaim, Pod } from '../../src/api/types.js';
+import { RestClient } from '../../src/client/rest.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+function start(args: string[]): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function stop(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+describe('berth up with a third-party CSI driver (--csi-driver)', function () {
+  this.timeout(60_000);
+  let dir: string;
+  let driver: ReturnType<typeof start> | undefined;
+  let berth: ReturnType<typeof start> | undefined;
+
+  before(async function () {
+    dir = await mkdtemp(join(tmpdir(), 'berth-3p-'));
+  });
+  after(async function () {
+    await stop(berth?.child);
+    await stop(driver?.child);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('provisions, attaches and publishes a claim through the external driver', async function () {
+    const socket = join(dir, 'driver.sock');
+    driver = start([
+      'test/mock-driver/main.ts',
+      '--endpoint',
+      `unix://${socket}`,
+      '--node-id',
+      'csi-node-1',
+      '--name',
+      'mock.csi.example.com',
+    ]);
+    await until('driver ready', async () => driver!.output().includes('ready'));
+    berth = start([
+      'src/cli/main.ts',
+      'up',
+      '--data-dir',
+      join(dir, 'data'),
+      '--port',
+      '0',
+      '--node',
+      'node-1',
+      '--csi-driver',
+      `mock.csi.example.com=${socket}`,
+    ]);
+    await until('berth up', async () => berth!.output().includes('berth API listening on'));
+    const client = await RestClient.fromKubeconfig(join(dir, 'data', 'kubeconfig'));
+    await until('CSINode lists the driver', async () => {
+      const node = (await client.get(K.csinode, undefined, 'node-1')) as unknown as {
+        spec: { drivers: { name: string }[] };
+      };
+      return node.spec.drivers.some((d) => d.name === 'mock.csi.example.com');
+    });
+    await client.create(K.sc, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'ext' },
+      provisioner: 'mock.csi.example.com',
+    });
+    await client.create(K.pvc, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data', namespace: 'default' },
+      spec: {
+        storageClassName: 'ext',
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '1Gi' } },
+      },
+    });
+    const claim = await until('claim Bound', async () => {
+      const c = (await client.get(K.pvc, 'default', 'data')) as PersistentVolumeClaim;
+      return c.status?.phase === 'Bound' ? c : undefined;
+    });
+    assert.match(claim.spec.volumeName ?? '', /^pvc-/);
+    await client.create(K.pod, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'app', namespace: 'default' },
+      spec: {
+        containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'd', mountPath: '/d' }] }],
+        volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }],
+      },
+    });
+    const pod = await until('pod Running', async () => {
+      const p = (await client.get(K.pod, 'default', 'app')) as Pod;
+      return p.status?.phase === 'Running' ? p : undefined;
+    });
+    assert.equal(pod.spec.nodeName, 'node-1');
+    const vas = await client.list(K.va);
+    assert.equal(
+      vas.items.length,
+      1,
+      'the driver requires attach (no CSIDriver object): one VolumeAttachment',
+    );
+    assert.equal((vas.items[0] as unknown as { status: { attached: boolean } }).status.attached, true);
+  });
+});
