@@ -104,7 +104,7 @@ describe('berth up with a third-party CSI driver (--csi-driver)', function () {
       },
     });
     const claim = await until('claim Bound', async () => {
-      const c = (await client.get(K.pvc, 'default', 'data')) as PersistentVolumeClaim;
+      const c = await client.get<PersistentVolumeClaim>(K.pvc, 'default', 'data');
       return c.status?.phase === 'Bound' ? c : undefined;
     });
     assert.match(claim.spec.volumeName ?? '', /^pvc-/);
@@ -118,7 +118,7 @@ describe('berth up with a third-party CSI driver (--csi-driver)', function () {
       },
     });
     const pod = await until('pod Running', async () => {
-      const p = (await client.get(K.pod, 'default', 'app')) as Pod;
+      const p = await client.get<Pod>(K.pod, 'default', 'app');
       return p.status?.phase === 'Running' ? p : undefined;
     });
     assert.equal(pod.spec.nodeName, 'node-1');
