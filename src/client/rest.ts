@@ -15,8 +15,7 @@ export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
 /** fetch that trusts the kubeconfig's CA (berth's API server uses a self-signed certificate). */
 function trustingFetch(caPem: string): FetchFn {
   const dispatcher = new Agent({ connect: { ca: caPem } });
-  return (input, init) =>
-    undiciFetch(input, { ...(init as object), dispatcher }) as unknown as Promise<Response>;
+  return (input, init) => undiciFetch(input, { ...(init as object), dispatcher });
 }
 
 export interface RestClientOptions {
