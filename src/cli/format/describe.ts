@@ -285,14 +285,28 @@ function describeContainers(lines: Lines, containers: unknown[], level: number):
   }
 }
 
-function describePodVolumes(lines: Lines, volumes: unknown[], level: number): void {
+/** berth's published host path of each pod volume (set by the node agent), for a container runtime. */
+function hostPaths(pod: KubeObject | undefined): Record<string, string> {
+  const raw = pod?.metadata.annotations?.['berth.io/volume-paths'];
+  if (!raw) return {};
+  try {
+    return JSON.parse(raw) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+function describePodVolumes(lines: Lines, volumes: unknown[], level: number, pod?: KubeObject): void {
+  const published = hostPaths(pod);
   if (volumes.length === 0) {
     lines.add(level, 'Volumes:', '<none>');
     return;
   }
   lines.add(level, 'Volumes:');
   for (const volume of volumes) {
-    lines.add(level + 1, `${text(at(volume, 'name'))}:`);
+    const name = text(at(volume, 'name'));
+    lines.add(level + 1, `${name}:`);
+    if (pod) lines.add(level + 2, 'HostPath:', published[name] ?? '<not published yet>');
     const claim = at(volume, 'persistentVolumeClaim');
     if (claim !== undefined) {
       lines.add(
@@ -324,7 +338,7 @@ function describePod(lines: Lines, pod: KubeObject): void {
     lines.add(1, 'Type', 'Status');
     for (const c of conditions) lines.add(1, text(at(c, 'type')), text(at(c, 'status')));
   }
-  describePodVolumes(lines, list(spec['volumes']), 0);
+  describePodVolumes(lines, list(spec['volumes']), 0, pod);
 }
 
 function describeNode(lines: Lines, node: KubeObject): void {

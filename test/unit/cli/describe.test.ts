@@ -115,4 +115,28 @@ describe('cli describe', () => {
     assert.match(text, /^ {2}Attached: +true$/m);
     assert.equal(fieldTitle('volumeHandle'), 'Volume Handle');
   });
+  it("shows each pod volume's published host path for a container runtime", () => {
+    const pod: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'web-0',
+        namespace: 'default',
+        annotations: {
+          'berth.io/volume-paths': JSON.stringify({ www: '/var/lib/berth/pods/u1/volumes/x/mount' }),
+        },
+      },
+      spec: {
+        nodeName: 'node-1',
+        containers: [{ name: 'nginx', image: 'nginx' }],
+        volumes: [
+          { name: 'www', persistentVolumeClaim: { claimName: 'www-web-0' } },
+          { name: 'cache', emptyDir: {} },
+        ],
+      },
+    };
+    const text = describeObject({ object: pod, events: [], now });
+    assert.match(text, /\n  www:\n    HostPath: +\/var\/lib\/berth\/pods\/u1\/volumes\/x\/mount\n/);
+    assert.match(text, /\n  cache:\n    HostPath: +<not published yet>\n/);
+  });
 });
