@@ -56,9 +56,12 @@ describe('attach/detach with the attacher sidecar (mock CSI driver)', function (
       recorder,
       ...(process.env['DEBUG_AD']
         ? {
-            log: new JsonLogger({ write: (l: string) => process.stderr.write(l + '\n') }, {
-              level: 'debug',
-            }),
+            log: new JsonLogger(
+              { write: (l: string) => process.stderr.write(l + '\n') },
+              {
+                level: 'debug',
+              },
+            ),
           }
         : {}),
     });

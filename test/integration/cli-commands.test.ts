@@ -208,7 +208,10 @@ describe('cli: client commands against berth up', function () {
       /^NAME {3,}STATUS {3,}VOLUME {3,}CAPACITY {3,}ACCESS MODES {3,}STORAGECLASS {3,}.*AGE$/,
     );
     // the PV controller of `berth up` may already have bound it to pv-small
-    assert.ok(lines.some((l) => /^claim1 {3,}(Pending|Bound {3,}pv-small) {3,}/.test(l)), pvcs.stdout);
+    assert.ok(
+      lines.some((l) => /^claim1 {3,}(Pending|Bound {3,}pv-small) {3,}/.test(l)),
+      pvcs.stdout,
+    );
 
     const several = await cli(['get', 'sc,pv,pvc']);
     const blocks = several.stdout.trimEnd().split('\n\n');
