@@ -197,7 +197,8 @@ function benchMatch(): void {
  */
 async function benchBindAll(volumesFirst: boolean): Promise<void> {
   const n = quick ? 2_000 : 10_000;
-  const workers = Number(process.env['BERTH_BENCH_WORKERS'] ?? 1);
+  // berth up runs the PV controller with 32 workers per queue; measure that configuration
+  const workers = Number(process.env['BERTH_BENCH_WORKERS'] ?? 32);
   console.log(
     `bind all: ${n} volumes + ${n} claims, ${volumesFirst ? 'volumes first, then all claims at once' : 'all created at once (interleaved)'}, ` +
       `embedded store, ${workers} worker(s) per queue`,

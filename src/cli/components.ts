@@ -53,7 +53,7 @@ async function startPvController(deps: ComponentDeps): Promise<RunningComponent>
     clock: deps.clock,
     log: deps.logger.child({ component: 'persistentvolume-controller' }),
     // several binds in flight let the store's group commit share one fsync between them
-    workers: 16,
+    workers: 32,
     // as Kubernetes' hostPath recycler, scrub only under /tmp
     recycler: new FsRecycler({ allowedRoots: ['/tmp'] }),
   });
