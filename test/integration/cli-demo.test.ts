@@ -30,7 +30,6 @@ describe('cli: berth demo', function () {
 
   it('runs the StatefulSet story on two nodes and leaves no mount or loop device behind', async function () {
     skipUnless(this, isRoot, 'the demo attaches loop devices and mounts: needs root');
-    const loopsBefore = execFileSync('losetup', ['-a'], { encoding: 'utf8' });
     const result = await demo();
     assert.equal(result.stderr, '');
     assert.equal(result.code, 0, result.stdout);
@@ -46,6 +45,6 @@ describe('cli: berth demo', function () {
     assert.ok(dataDir);
     assert.equal(existsSync(dataDir), false);
     assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').includes(dataDir));
-    assert.equal(execFileSync('losetup', ['-a'], { encoding: 'utf8' }), loopsBefore);
+    assert.ok(!execFileSync('losetup', ['-a'], { encoding: 'utf8' }).includes(dataDir));
   });
 });
