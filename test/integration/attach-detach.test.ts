@@ -15,18 +15,9 @@ import { EventRecorder, JsonLogger } from '../../src/machinery/index.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { newClaim, newPod, newVolume } from '../helpers/builders.js';
 import { startMockDriver, type StartedMockDriver } from '../mock-driver/driver.js';
+import { eventually } from '../helpers/eventually.js';
 
 const driverName = 'mock.csi.berth.io';
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe('attach/detach with the attacher sidecar (mock CSI driver)', function () {
   let dir: string;

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { K } from '../../src/api/kinds.js';
 import type { PersistentVolumeClaim, Pod } from '../../src/api/types.js';
 import { RestClient } from '../../src/client/rest.js';
+import { eventually } from '../helpers/eventually.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -20,16 +21,6 @@ function start(args: string[]): { child: ChildProcess; output: () => string } {
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   return { child, output: () => out };
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 function stop(child: ChildProcess | undefined): Promise<void> {
@@ -66,7 +57,7 @@ describe('berth up with a third-party CSI driver (--csi-driver)', function () {
       '--name',
       'mock.csi.example.com',
     ]);
-    await until('driver ready', async () => driver!.output().includes('ready'));
+    await eventually('driver ready', async () => driver!.output().includes('ready'));
     berth = start([
       'src/cli/main.ts',
       'up',
@@ -79,9 +70,9 @@ describe('berth up with a third-party CSI driver (--csi-driver)', function () {
       '--csi-driver',
       `mock.csi.example.com=${socket}`,
     ]);
-    await until('berth up', async () => berth!.output().includes('berth API listening on'));
+    await eventually('berth up', async () => berth!.output().includes('berth API listening on'));
     const client = await RestClient.fromKubeconfig(join(dir, 'data', 'kubeconfig'));
-    await until('CSINode lists the driver', async () => {
+    await eventually('CSINode lists the driver', async () => {
       const node = (await client.get(K.csinode, undefined, 'node-1')) as unknown as {
         spec: { drivers: { name: string }[] };
       };
@@ -103,7 +94,7 @@ describe('berth up with a third-party CSI driver (--csi-driver)', function () {
         resources: { requests: { storage: '1Gi' } },
       },
     });
-    const claim = await until('claim Bound', async () => {
+    const claim = await eventually('claim Bound', async () => {
       const c = await client.get<PersistentVolumeClaim>(K.pvc, 'default', 'data');
       return c.status?.phase === 'Bound' ? c : undefined;
     });
@@ -117,7 +108,7 @@ describe('berth up with a third-party CSI driver (--csi-driver)', function () {
         volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }],
       },
     });
-    const pod = await until('pod Running', async () => {
+    const pod = await eventually('pod Running', async () => {
       const p = await client.get<Pod>(K.pod, 'default', 'app');
       return p.status?.phase === 'Running' ? p : undefined;
     });

@@ -13,16 +13,7 @@ import type { Event, PersistentVolumeClaim, Pod, StatefulSet, StorageClass } fro
 import { type EmbeddedBerth, startEmbeddedBerth } from '../../src/cli/embedded.js';
 import { silentLogger } from '../../src/machinery/logger.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { eventually } from '../helpers/eventually.js';
 
 function hostPath(pod: Pod): string {
   return (
@@ -56,7 +47,7 @@ describe('workloads end to end (two nodes, local CSI volumes, real mounts)', fun
         await store.delete(K.pod, 'default', p.metadata.name ?? '').catch(() => undefined);
       for (const c of (await store.list(K.pvc)).items)
         await store.delete(K.pvc, 'default', c.metadata.name ?? '').catch(() => undefined);
-      await until(
+      await eventually(
         'everything gone',
         async () =>
           (await store.list(K.pv)).items.length === 0 && (await store.list(K.pod)).items.length === 0,
@@ -116,7 +107,7 @@ describe('workloads end to end (two nodes, local CSI volumes, real mounts)', fun
       );
       return pods.length === n ? pods : undefined;
     };
-    const three = await until('3 pods Running', running(3));
+    const three = await eventually('3 pods Running', running(3));
     const nodeOf: Record<string, string> = {};
     for (const pod of three) {
       nodeOf[pod.metadata.name ?? ''] = pod.spec.nodeName ?? '';
@@ -126,7 +117,7 @@ describe('workloads end to end (two nodes, local CSI volumes, real mounts)', fun
     assert.deepEqual(claims, ['www-web-0', 'www-web-1', 'www-web-2']);
 
     await store.patch(K.sts, 'default', 'web', { spec: { replicas: 1 } });
-    await until('1 pod left', async () => (await store.list(K.pod)).items.length === 1);
+    await eventually('1 pod left', async () => (await store.list(K.pod)).items.length === 1);
     const kept = (await store.list<PersistentVolumeClaim>(K.pvc)).items;
     assert.deepEqual(kept.map((c) => `${c.metadata.name}:${c.status?.phase}`).sort(), [
       'www-web-0:Bound',
@@ -135,7 +126,7 @@ describe('workloads end to end (two nodes, local CSI volumes, real mounts)', fun
     ]);
 
     await store.patch(K.sts, 'default', 'web', { spec: { replicas: 3 } });
-    const back = await until('3 pods Running again', running(3));
+    const back = await eventually('3 pods Running again', running(3));
     for (const pod of back) {
       const name = pod.metadata.name ?? '';
       assert.equal(pod.spec.nodeName, nodeOf[name], `${name} returns to the node its volume lives on`);
@@ -154,7 +145,7 @@ describe('workloads end to end (two nodes, local CSI volumes, real mounts)', fun
         containers: [{ name: 'c', image: 'busybox' }],
       },
     });
-    const event = await until('FailedScheduling', async () =>
+    const event = await eventually('FailedScheduling', async () =>
       (await store.list<Event>(K.event, { namespace: 'default' })).items.find(
         (e) => e.reason === 'FailedScheduling' && e.involvedObject.name === 'nowhere',
       ),
