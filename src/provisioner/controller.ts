@@ -6,7 +6,7 @@ import { randomInt } from 'node:crypto';
 import PQueue from 'p-queue';
 import { isStatusError } from '../api/errors.js';
 import type { KindInfo } from '../api/kinds.js';
-import { kindFor } from '../api/kinds.js';
+import { K } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type {
   CSINode,
@@ -100,15 +100,9 @@ export interface ProvisionerDeps {
   resyncMs?: number;
 }
 
-function kind(apiVersion: string, name: string): KindInfo {
-  const info = kindFor(apiVersion, name);
-  if (!info) throw new Error(`kind ${name} is not registered`);
-  return info;
-}
-
-const CLAIM = kind('v1', 'PersistentVolumeClaim');
-const VOLUME = kind('v1', 'PersistentVolume');
-const SECRET = kind('v1', 'Secret');
+const CLAIM = K.pvc;
+const VOLUME = K.pv;
+const SECRET = K.secret;
 
 export class Provisioner {
   readonly driverName: string;
@@ -175,10 +169,10 @@ export class Provisioner {
       new Informer<T>({ store: deps.store, kind: k, resyncMs: resync, clock: this.clock, logger: this.log });
     this.claimInformer = informer(CLAIM, resyncMs);
     this.volumeInformer = informer(VOLUME, resyncMs);
-    this.classInformer = informer(kind('storage.k8s.io/v1', 'StorageClass'));
-    this.nodeInformer = informer(kind('v1', 'Node'));
-    this.csiNodeInformer = informer(kind('storage.k8s.io/v1', 'CSINode'));
-    this.attachmentInformer = informer(kind('storage.k8s.io/v1', 'VolumeAttachment'));
+    this.classInformer = informer(K.sc);
+    this.nodeInformer = informer(K.node);
+    this.csiNodeInformer = informer(K.csinode);
+    this.attachmentInformer = informer(K.va);
     this.informers = [
       this.classInformer,
       this.nodeInformer,

@@ -3,8 +3,7 @@
 // follows a write of the same object in the same batch builds on what that write returned.
 // Events go to an injected recorder, each (object, type, reason, message) once until the object's
 // next different event, so a periodic resync of an unchanged cluster writes nothing.
-import type { KindInfo } from '../api/kinds.js';
-import { kindFor } from '../api/kinds.js';
+import { K } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type { PersistentVolume, PersistentVolumeClaim } from '../api/types.js';
 import type { Clock } from '../machinery/clock.js';
@@ -39,12 +38,6 @@ export interface ApplyResult {
   events: number;
 }
 
-function kind(apiVersion: string, name: string): KindInfo {
-  const info = kindFor(apiVersion, name);
-  if (!info) throw new Error(`kind ${name} is not registered`);
-  return info;
-}
-
 export class BinderApplier {
   private readonly store: ObjectStore;
   private readonly events: EventSink | undefined;
@@ -52,8 +45,8 @@ export class BinderApplier {
   private readonly clock: Clock;
   private readonly onVolumeWritten: ((volume: PersistentVolume) => void) | undefined;
   private readonly onClaimWritten: ((claim: PersistentVolumeClaim) => void) | undefined;
-  private readonly volumeKind = kind('v1', 'PersistentVolume');
-  private readonly claimKind = kind('v1', 'PersistentVolumeClaim');
+  private readonly volumeKind = K.pv;
+  private readonly claimKind = K.pvc;
   /** Last event recorded per object uid (or key): "type reason message". */
   private readonly lastEvent = new Map<string, string>();
 

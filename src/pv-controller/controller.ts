@@ -4,7 +4,7 @@
 // re-checks everything (and writes only when something really changed).
 import { isStatusError } from '../api/errors.js';
 import type { KindInfo } from '../api/kinds.js';
-import { kindFor } from '../api/kinds.js';
+import { K } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../api/types.js';
 import type { Clock } from '../machinery/clock.js';
@@ -46,12 +46,6 @@ export interface PvControllerDeps {
   resyncMs?: number;
 }
 
-function kind(apiVersion: string, name: string): KindInfo {
-  const info = kindFor(apiVersion, name);
-  if (!info) throw new Error(`kind ${name} is not registered`);
-  return info;
-}
-
 export class PvController {
   readonly cache = new BinderCache();
   private readonly store: ObjectStore;
@@ -60,8 +54,8 @@ export class PvController {
   private readonly recorder: EventSink;
   private readonly ownRecorder: EventRecorder | undefined;
   private readonly applier: BinderApplier;
-  private readonly volumeKind = kind('v1', 'PersistentVolume');
-  private readonly claimKind = kind('v1', 'PersistentVolumeClaim');
+  private readonly volumeKind = K.pv;
+  private readonly claimKind = K.pvc;
   private readonly volumeInformer: Informer<PersistentVolume>;
   private readonly claimInformer: Informer<PersistentVolumeClaim>;
   private readonly classInformer: Informer<StorageClass>;
@@ -101,9 +95,9 @@ export class PvController {
       new Informer<T>({ store: deps.store, kind: k, resyncMs: resync, clock: this.clock, logger: this.log });
     this.volumeInformer = informer<PersistentVolume>(this.volumeKind, resyncMs);
     this.claimInformer = informer<PersistentVolumeClaim>(this.claimKind, resyncMs);
-    this.classInformer = informer<StorageClass>(kind('storage.k8s.io/v1', 'StorageClass'), 0);
-    this.podInformer = informer<Pod>(kind('v1', 'Pod'), 0);
-    this.nodeInformer = informer<Node>(kind('v1', 'Node'), 0);
+    this.classInformer = informer<StorageClass>(K.sc, 0);
+    this.podInformer = informer<Pod>(K.pod, 0);
+    this.nodeInformer = informer<Node>(K.node, 0);
 
     const workers = deps.workers ?? 1;
     const queueOptions = (name: string, reconcile: (key: string) => Promise<ReconcileResult>) => ({
