@@ -233,7 +233,13 @@ export function planProvision(inputs: ProvisionInputs): ProvisionPlan {
     name: volumeName,
     capacity_range: { required_bytes: fromBigInt(bytes) },
     volume_capabilities: [capability],
-    parameters: driverParameters(parameters),
+    // external-provisioner's --extra-create-metadata, always on: drivers may template with them
+    parameters: {
+      ...driverParameters(parameters),
+      'csi.storage.k8s.io/pvc/name': claim.metadata.name ?? '',
+      'csi.storage.k8s.io/pvc/namespace': claim.metadata.namespace ?? '',
+      'csi.storage.k8s.io/pv/name': volumeName,
+    },
   };
   if (capabilities.topology) {
     request.accessibility_requirements = accessibilityRequirements(

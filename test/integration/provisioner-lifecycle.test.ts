@@ -105,7 +105,12 @@ describe('provisioner with the PV controller and a mock CSI driver', function ()
     const requests = world.driver.driver.callsOf('CreateVolume').map((c) => c.request as CreateVolumeRequest);
     const rawRequest = requests.find((r) => r.name === `pvc-${block.metadata.uid ?? ''}`);
     const xfsRequest = requests.find((r) => r.name === `pvc-${xfs.metadata.uid ?? ''}`);
-    assert.deepEqual(rawRequest?.parameters, { type: 'ssd' });
+    assert.deepEqual(rawRequest?.parameters, {
+      type: 'ssd',
+      'csi.storage.k8s.io/pvc/name': 'raw',
+      'csi.storage.k8s.io/pvc/namespace': 'default',
+      'csi.storage.k8s.io/pv/name': `pvc-${block.metadata.uid ?? ''}`,
+    });
     assert.equal(rawRequest?.volume_capabilities[0]?.access_type, 'block');
     assert.equal(xfsRequest?.volume_capabilities[0]?.mount?.fs_type, 'xfs');
     assert.equal(xfsRequest?.volume_capabilities[0]?.access_mode?.mode, 'MULTI_NODE_MULTI_WRITER');
@@ -208,7 +213,12 @@ describe('provisioner with the PV controller and a mock CSI driver', function ()
 
     const request = world.driver.driver.callsOf('CreateVolume')[0]?.request as CreateVolumeRequest;
     assert.deepEqual(request.secrets, { password: 'hunter2-provision' });
-    assert.deepEqual(request.parameters, { pool: 'p1' });
+    assert.deepEqual(request.parameters, {
+      pool: 'p1',
+      'csi.storage.k8s.io/pvc/name': 'db',
+      'csi.storage.k8s.io/pvc/namespace': 'team-a',
+      'csi.storage.k8s.io/pv/name': `pvc-${uid}`,
+    });
     const pv = await world.volume(`pvc-${uid}`);
     assert.deepEqual({ ...pv?.spec.csi?.nodeStageSecretRef }, { name: 'stage-db', namespace: 'team-a' });
     assert.deepEqual(

@@ -227,7 +227,12 @@ describe('provisioner plan', function () {
             access_mode: { mode: 'SINGLE_NODE_WRITER' },
           },
         ],
-        parameters: { pool: 'a' },
+        parameters: {
+          pool: 'a',
+          'csi.storage.k8s.io/pvc/name': 'data',
+          'csi.storage.k8s.io/pvc/namespace': 'default',
+          'csi.storage.k8s.io/pv/name': 'pvc-u1',
+        },
       });
       assert.equal(plan.fsType, 'xfs');
     });
