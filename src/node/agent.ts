@@ -9,11 +9,13 @@ import { K, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type {
   CSIDriver,
+  Node,
   PersistentVolume,
   PersistentVolumeClaim,
   Pod,
   VolumeAttachment,
 } from '../api/types.js';
+import { isPodTerminated } from '../attach-detach/decide.js';
 import { attachmentName } from '../attach-detach/names.js';
 import {
   type Clock,
@@ -27,12 +29,17 @@ import {
   type TimerHandle,
 } from '../machinery/index.js';
 import type { ObjectStore } from '../store/types.js';
-import { procMountInfoReader } from './mount/index.js';
+import { type Exec, type Mounter, procMountInfoReader, SystemMounter, systemExec } from './mount/index.js';
 import { ActualState } from './actual-state.js';
+import { decideBinds } from './bind-decide.js';
+import { BindOperations, scanBinds } from './bind-operations.js';
+import { type DiscoveryClass, LocalDiscovery } from './discovery/index.js';
 import { type AttachmentState, decidePod, decideVolume, isWait, type VolumeAction } from './decide.js';
 import {
   computeDesiredState,
+  type DesiredBind,
   type DesiredState,
+  hasFinalizer,
   NODE_VOLUMES_FINALIZER,
   VOLUME_PATHS_ANNOTATION,
 } from './desired-state.js';
@@ -70,10 +77,20 @@ export interface NodeAgentDeps {
   /** First retry delay of a failed operation (doubling, capped at retryMaxMs). Default 500 ms. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** Bind mounts of local and hostPath volumes. Default: mount(8)/umount(8) through `exec`. */
+  mounter?: Mounter;
+  /** Runs mount, umount and blockdev. Default: the real commands. */
+  exec?: Exec;
+  /** Local disk discovery: one PV per disk found under each class's hostDir. Default: off. */
+  discovery?: DiscoveryClass[];
+  /** Rescan period of local disk discovery. Default 10 s. */
+  discoveryPeriodMs?: number;
 }
 
 const VOL = 'vol|';
 const POD = 'pod|';
+/** Tears down bind mounts of pods that no longer exist. */
+const SWEEP = 'sweep|binds';
 const WAIT_REQUEUE_MS = 2000;
 
 export class NodeAgent {
@@ -96,6 +113,11 @@ export class NodeAgent {
   private readonly volumes: Informer<PersistentVolume>;
   private readonly csiDrivers: Informer<CSIDriver>;
   private readonly attachments: Informer<VolumeAttachment>;
+  private readonly nodes: Informer<Node>;
+  private readonly exec: Exec;
+  private readonly mounter: Mounter;
+  private binds: BindOperations;
+  private discovery: LocalDiscovery | undefined;
   private watcher: PluginWatcher | undefined;
   /** Registration socket -> the driver it registered. */
   private readonly socketDrivers = new Map<string, DriverEndpoint>();
@@ -120,6 +142,8 @@ export class NodeAgent {
         logger: this.log,
       });
     this.mountTable = deps.mountInfo ?? procMountInfoReader();
+    this.exec = deps.exec ?? systemExec();
+    this.mounter = deps.mounter ?? new SystemMounter({ exec: this.exec });
     this.node = new NodeObject({
       store: deps.store,
       nodeName: deps.nodeName,
@@ -135,6 +159,7 @@ export class NodeAgent {
       onChange: () => this.enqueueAll(),
     });
     this.operations = this.makeOperations();
+    this.binds = this.makeBindOperations();
     this.controller = new Controller({
       name: 'node-volumes',
       reconcile: (key, ctx) => this.reconcile(key, ctx.signal),
@@ -150,6 +175,7 @@ export class NodeAgent {
     this.volumes = informer<PersistentVolume>(K.pv);
     this.csiDrivers = informer<CSIDriver>(K.csidriver);
     this.attachments = informer<VolumeAttachment>(K.va);
+    this.nodes = informer<Node>(K.node);
     this.pods.addIndex('node', (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
     this.pods.addIndex('uid', (p) => (p.metadata.uid ? [p.metadata.uid] : []));
     const onAny = (fn: (obj: KubeObject) => void) => ({
@@ -184,8 +210,12 @@ export class NodeAgent {
     });
   }
 
+  private makeBindOperations(): BindOperations {
+    return new BindOperations({ paths: this.paths, mounter: this.mounter, mountTable: this.mountTable });
+  }
+
   private informers() {
-    return [this.pods, this.claims, this.volumes, this.csiDrivers, this.attachments];
+    return [this.pods, this.claims, this.volumes, this.csiDrivers, this.attachments, this.nodes];
   }
 
   async start(): Promise<void> {
@@ -197,6 +227,7 @@ export class NodeAgent {
     if (canonical !== this.paths.rootDir) {
       this.paths = new NodePaths(canonical);
       this.operations = this.makeOperations();
+      this.binds = this.makeBindOperations();
     }
     await this.node.ensure();
     await this.node.ensureCsiNode();
@@ -208,6 +239,8 @@ export class NodeAgent {
     for (const v of rebuilt) this.node.markInUse(v.uniqueName);
     await this.node.writeInUse();
     if (rebuilt.length > 0) this.log.info('reconstructed volumes from disk', { volumes: rebuilt.length });
+    // bind mounts left behind by pods that went while the agent was down
+    await this.sweepBinds().catch((err: unknown) => this.log.warn('bind mount sweep failed', { err }));
 
     await Promise.all((this.deps.drivers ?? []).map((d) => this.registerWithRetry(d, 0)));
     if (this.deps.watchRegistry ?? true) {
@@ -225,6 +258,20 @@ export class NodeAgent {
     this.enqueueAll();
     this.node.startHeartbeat();
     this.scheduleResync();
+    if (this.deps.discovery && this.deps.discovery.length > 0) {
+      this.discovery = new LocalDiscovery({
+        store: this.store,
+        nodeName: this.nodeName,
+        classes: this.deps.discovery,
+        volumes: () => this.volumes.list(),
+        mountTable: this.mountTable,
+        exec: this.exec,
+        clock: this.clock,
+        log: this.log,
+        periodMs: this.deps.discoveryPeriodMs ?? 10_000,
+      });
+      this.discovery.start();
+    }
     this.log.info('node agent started', { rootDir: this.paths.rootDir });
   }
 
@@ -233,6 +280,7 @@ export class NodeAgent {
     this.stopped = true;
     for (const t of this.timers) t.cancel();
     this.timers.clear();
+    await this.discovery?.stop();
     this.node.stop();
     await this.watcher?.stop();
     await this.controller.stop();
@@ -347,6 +395,9 @@ export class NodeAgent {
       claim: (ns, name) => this.claims.get(ns, name),
       volume: (name) => this.volumes.get(undefined, name),
       csiDriver: (name) => this.csiDrivers.get(undefined, name),
+      nodeLabels: this.nodes.get(undefined, this.nodeName)?.metadata.labels ?? {
+        'kubernetes.io/hostname': this.nodeName,
+      },
     });
   }
 
@@ -359,6 +410,7 @@ export class NodeAgent {
     for (const name of this.node.inUseVolumes()) keys.add(VOL + name);
     for (const pod of this.myPods())
       keys.add(POD + `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`);
+    keys.add(SWEEP);
     for (const key of keys) this.controller.enqueue(key);
   }
 
@@ -384,6 +436,7 @@ export class NodeAgent {
   private async reconcile(key: string, signal: AbortSignal): Promise<{ requeueAfterMs?: number } | void> {
     if (key.startsWith(VOL)) return this.reconcileVolume(key.slice(VOL.length), signal);
     if (key.startsWith(POD)) return this.reconcilePod(key.slice(POD.length));
+    if (key === SWEEP) return this.sweepBinds();
   }
 
   // ---------------------------------------------------------------- volumes
@@ -509,11 +562,21 @@ export class NodeAgent {
     const mounted = new Map(
       records.filter((r) => r.state === 'mounted').map((r) => [r.uniqueName, r.targetPath]),
     );
+    const volumes = this.desiredState().podVolumes.get(uid) ?? [];
+    for (const v of volumes) {
+      if (v.kind === 'pending' && v.failedMount) this.event([uid], 'Warning', 'FailedMount', v.failedMount);
+    }
+    const wantBinds =
+      hasFinalizer(cached) && !isPodTerminated(cached)
+        ? volumes.flatMap((v) => (v.kind === 'bind' ? [v.bind] : []))
+        : [];
+    const binds = await this.reconcileBinds(uid, wantBinds);
+    for (const [uniqueName, target] of binds.mounted) mounted.set(uniqueName, target);
     const actions = decidePod({
       pod: cached,
-      volumes: this.desiredState().podVolumes.get(uid) ?? [],
+      volumes,
       mounted,
-      hasMounts: records.length > 0,
+      hasMounts: records.length > 0 || binds.remaining > 0,
       now: this.clock.now(),
     });
     const namespace = cached.metadata.namespace ?? 'default';
@@ -552,5 +615,68 @@ export class NodeAgent {
           break;
       }
     }
+    if (binds.error) throw binds.error;
+  }
+
+  // ---------------------------------------------------------------- local and hostPath volumes
+
+  /**
+   * Brings one pod's bind mounts in line; a failure is reported (event) and returned, so the
+   * pod's status is still written before the key is retried.
+   */
+  private async reconcileBinds(
+    podUID: string,
+    want: readonly DesiredBind[],
+  ): Promise<{ mounted: Map<string, string>; remaining: number; error?: Error }> {
+    const mountPoints = await this.binds.mountPoints();
+    const found = await scanBinds(this.paths, mountPoints, [podUID]);
+    const plan = decideBinds(this.paths, want, found);
+    const mountedTargets = new Set(found.filter((f) => f.mounted).map((f) => f.targetPath));
+    let error: Error | undefined;
+    let remaining = found.length;
+    for (const action of plan) {
+      try {
+        if (action.kind === 'Mount') {
+          await this.binds.mount(action.bind, action.targetPath);
+          mountedTargets.add(action.targetPath);
+          this.event(
+            [podUID],
+            'Normal',
+            'SuccessfulMountVolume',
+            `MountVolume.SetUp succeeded for volume "${action.bind.specName}"`,
+          );
+        } else {
+          await this.binds.teardown(action.podUID, action.targetPath);
+          mountedTargets.delete(action.targetPath);
+          remaining--;
+        }
+      } catch (err) {
+        if (err instanceof VolumeOperationError) this.event(err.podUIDs, 'Warning', err.reason, err.message);
+        error ??= err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    const mounted = new Map<string, string>();
+    for (const bind of want) {
+      const target = this.paths.bindTarget(bind.podUID, bind.plugin, bind.specName, bind.block);
+      if (mountedTargets.has(target)) mounted.set(bind.uniqueName, target);
+    }
+    return { mounted, remaining, ...(error !== undefined ? { error } : {}) };
+  }
+
+  /** Unmounts and removes bind targets of pods the agent no longer knows (gone, or gone while down). */
+  private async sweepBinds(): Promise<void> {
+    const found = await scanBinds(this.paths, await this.binds.mountPoints());
+    let error: Error | undefined;
+    for (const f of found) {
+      if (this.pods.byIndex('uid', f.podUID).length > 0) continue;
+      try {
+        await this.binds.teardown(f.podUID, f.targetPath);
+        this.log.info('tore down bind mount of a pod that is gone', { target: f.targetPath });
+      } catch (err) {
+        this.log.warn('bind mount teardown failed', { target: f.targetPath, err });
+        error ??= err instanceof Error ? err : new Error(String(err));
+      }
+    }
+    if (error) throw error;
   }
 }

@@ -3,6 +3,7 @@
 // because staging happens once per volume per node and publishing once per pod.
 import { attachRequired, isPodTerminated } from '../attach-detach/decide.js';
 import { uniqueVolumeName } from '../attach-detach/names.js';
+import { nodeSelectorMatches } from '../pv-controller/match.js';
 import type {
   AccessMode,
   CSIDriver,
@@ -12,6 +13,7 @@ import type {
   Pod,
   VolumeMode,
 } from '../api/types.js';
+import { type BindPluginDir, HOST_PATH_PLUGIN_DIR, LOCAL_VOLUME_PLUGIN_DIR } from './paths.js';
 
 /** Added by the agent before it sets a pod's volumes up; removed after they are torn down. */
 export const NODE_VOLUMES_FINALIZER = 'berth.io/node-volumes';
@@ -44,11 +46,29 @@ export interface DesiredVolume {
   pods: PodUse[];
 }
 
+/** A local or hostPath volume the agent bind-mounts into one pod's volume directory. */
+export interface DesiredBind {
+  podUID: string;
+  /** "<plugin>/<specName>": unique within the pod. */
+  uniqueName: string;
+  plugin: BindPluginDir;
+  /** The PV name, or the pod volume's name for an inline hostPath volume. */
+  specName: string;
+  /** The host path (a directory, file or device) that is bound. */
+  source: string;
+  /** hostPath `type` ("" = no check); undefined for local volumes. */
+  hostPathType?: string;
+  /** A raw block local volume: bound onto a file under volumeDevices/. */
+  block: boolean;
+  readOnly: boolean;
+}
+
 /** How one pod volume resolves. */
 export type PodVolumeState =
   | { volumeName: string; kind: 'csi'; uniqueName: string; specName: string }
+  | { volumeName: string; kind: 'bind'; uniqueName: string; bind: DesiredBind }
   | { volumeName: string; kind: 'ready'; hostPath?: string }
-  | { volumeName: string; kind: 'pending'; message: string };
+  | { volumeName: string; kind: 'pending'; message: string; failedMount?: string };
 
 export interface DesiredStateView {
   nodeName: string;
@@ -57,6 +77,8 @@ export interface DesiredStateView {
   claim(namespace: string, name: string): PersistentVolumeClaim | undefined;
   volume(name: string): PersistentVolume | undefined;
   csiDriver(name: string): CSIDriver | undefined;
+  /** This node's labels, for PV node affinity (default: just kubernetes.io/hostname). */
+  nodeLabels?: Record<string, string>;
 }
 
 export interface DesiredState {
@@ -71,7 +93,50 @@ export function hasFinalizer(pod: Pod): boolean {
 
 /** Pods whose volumes the agent sets up, and so must hold until torn down. */
 export function podNeedsFinalizer(pod: Pod): boolean {
-  return (pod.spec.volumes ?? []).some((v) => v.persistentVolumeClaim !== undefined || v.csi !== undefined);
+  return (pod.spec.volumes ?? []).some(
+    (v) => v.persistentVolumeClaim !== undefined || v.csi !== undefined || v.hostPath !== undefined,
+  );
+}
+
+/** The local and hostPath PV sources the agent binds; the PV name names the pod's volume dir. */
+function bindOfVolume(pv: PersistentVolume, podUID: string, readOnly: boolean): DesiredBind | undefined {
+  const specName = pv.metadata.name ?? '';
+  // Neither source has a readOnly field: a volume offered only ReadOnlyMany is bound read-only.
+  const modes = pv.spec.accessModes ?? [];
+  const ro = readOnly || (modes.length > 0 && modes.every((m) => m === 'ReadOnlyMany'));
+  if (pv.spec.local) {
+    const plugin = LOCAL_VOLUME_PLUGIN_DIR;
+    return {
+      podUID,
+      uniqueName: `${plugin}/${specName}`,
+      plugin,
+      specName,
+      source: pv.spec.local.path,
+      block: pv.spec.volumeMode === 'Block',
+      readOnly: ro,
+    };
+  }
+  if (pv.spec.hostPath) {
+    const plugin = HOST_PATH_PLUGIN_DIR;
+    return {
+      podUID,
+      uniqueName: `${plugin}/${specName}`,
+      plugin,
+      specName,
+      source: pv.spec.hostPath.path,
+      hostPathType: pv.spec.hostPath.type ?? '',
+      block: false,
+      readOnly: ro,
+    };
+  }
+  return undefined;
+}
+
+function fitsNode(pv: PersistentVolume, view: DesiredStateView): boolean {
+  const required = pv.spec.nodeAffinity?.required;
+  if (!required) return true;
+  const labels = view.nodeLabels ?? { 'kubernetes.io/hostname': view.nodeName };
+  return nodeSelectorMatches(required, { name: view.nodeName, labels });
 }
 
 function resolveVolume(
@@ -109,13 +174,42 @@ function resolveVolume(
         readOnly: readOnly || pv.spec.csi.readOnly === true,
       };
     }
-    const hostPath = pv.spec.local?.path ?? pv.spec.hostPath?.path;
-    if (hostPath !== undefined) return { state: { volumeName: vol.name, kind: 'ready', hostPath }, readOnly };
+    const bind = bindOfVolume(pv, pod.metadata.uid ?? '', readOnly);
+    if (bind) {
+      if (!fitsNode(pv, view)) {
+        const message = 'volume node affinity conflict';
+        return {
+          state: {
+            volumeName: vol.name,
+            kind: 'pending',
+            message,
+            failedMount: `MountVolume.NodeAffinity check failed for volume "${pvName}" : ${message}`,
+          },
+          readOnly,
+        };
+      }
+      return { state: { volumeName: vol.name, kind: 'bind', uniqueName: bind.uniqueName, bind }, readOnly };
+    }
     return pending(`persistentvolume "${pvName}" has a source the node agent does not mount`);
   }
   if (vol.csi) return pending('inline CSI volumes are not supported by the berth node agent');
-  if (vol.hostPath)
-    return { state: { volumeName: vol.name, kind: 'ready', hostPath: vol.hostPath.path }, readOnly: false };
+  if (vol.hostPath) {
+    const plugin = HOST_PATH_PLUGIN_DIR;
+    const bind: DesiredBind = {
+      podUID: pod.metadata.uid ?? '',
+      uniqueName: `${plugin}/${vol.name}`,
+      plugin,
+      specName: vol.name,
+      source: vol.hostPath.path,
+      hostPathType: vol.hostPath.type ?? '',
+      block: false,
+      readOnly: false,
+    };
+    return {
+      state: { volumeName: vol.name, kind: 'bind', uniqueName: bind.uniqueName, bind },
+      readOnly: false,
+    };
+  }
   // emptyDir, configMap, secret, projected...: nothing for the storage agent to do.
   return { state: { volumeName: vol.name, kind: 'ready' }, readOnly: false };
 }

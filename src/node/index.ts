@@ -2,6 +2,19 @@
 export { NodeAgent } from './agent.js';
 export type { NodeAgentDeps } from './agent.js';
 export { ActualState } from './actual-state.js';
+export { bindTargetOf, decideBinds } from './bind-decide.js';
+export type { BindAction, FoundBind } from './bind-decide.js';
+export { BindOperations, pathKind, scanBinds } from './bind-operations.js';
+export { HOST_PATH_TYPES, checkHostPathType } from './host-path-type.js';
+export type { HostPathType, HostPathVerdict, PathKind } from './host-path-type.js';
+export {
+  DEFAULT_DISCOVERY_DIR,
+  LocalDiscovery,
+  decideDiscovery,
+  discoveredVolumeName,
+  discoveryProvisionerName,
+} from './discovery/index.js';
+export type { DiscoveryClass } from './discovery/index.js';
 export {
   CONTROLLER_MANAGED_ATTACH_ANNOTATION,
   HOSTNAME_LABEL,
@@ -31,6 +44,7 @@ export {
   podNeedsFinalizer,
 } from './desired-state.js';
 export type {
+  DesiredBind,
   DesiredState,
   DesiredStateView,
   DesiredVolume,
@@ -40,7 +54,15 @@ export type {
 export { NodeObject } from './node-object.js';
 export { VolumeOperationError, VolumeOperations } from './operations.js';
 export type { MountTableReader } from './operations.js';
-export { CSI_PLUGIN_DIR, CSI_PLUGIN_NAME, NodePaths, escapeQualifiedName, sha256Hex } from './paths.js';
+export {
+  CSI_PLUGIN_DIR,
+  CSI_PLUGIN_NAME,
+  HOST_PATH_PLUGIN_DIR,
+  LOCAL_VOLUME_PLUGIN_DIR,
+  NodePaths,
+  escapeQualifiedName,
+  sha256Hex,
+} from './paths.js';
 export { PluginWatcher } from './plugin-watcher.js';
 export {
   CSI_PLUGIN_TYPE,

@@ -6,6 +6,10 @@ import path from 'node:path';
 export const CSI_PLUGIN_NAME = 'kubernetes.io/csi';
 /** The plugin name as a path segment ("/" escaped to "~"), as kubelet writes it. */
 export const CSI_PLUGIN_DIR = 'kubernetes.io~csi';
+/** Kubelet's plugin directory names of the local and hostPath volume plugins. */
+export const LOCAL_VOLUME_PLUGIN_DIR = 'kubernetes.io~local-volume';
+export const HOST_PATH_PLUGIN_DIR = 'kubernetes.io~host-path';
+export type BindPluginDir = typeof LOCAL_VOLUME_PLUGIN_DIR | typeof HOST_PATH_PLUGIN_DIR;
 export const VOL_DATA_FILE = 'vol_data.json';
 export const GLOBAL_MOUNT_DIR = 'globalmount';
 
@@ -71,5 +75,11 @@ export class NodePaths {
   /** NodePublishVolume's target_path. */
   podVolumeMount(podUID: string, specName: string): string {
     return path.join(this.podVolumeDir(podUID, specName), 'mount');
+  }
+
+  /** Where a bind-mounted volume appears: volumes/<plugin>/<name>, or volumeDevices/<plugin>/<name> for raw block. */
+  bindTarget(podUID: string, plugin: BindPluginDir, specName: string, block: boolean): string {
+    const area = block ? 'volumeDevices' : 'volumes';
+    return path.join(this.podDir(podUID), area, plugin, escapeQualifiedName(specName));
   }
 }

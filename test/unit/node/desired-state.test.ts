@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import type { CSIDriver, PersistentVolume, PersistentVolumeClaim, Pod } from '../../../src/api/types.js';
-import { computeDesiredState, NODE_VOLUMES_FINALIZER } from '../../../src/node/desired-state.js';
+import {
+  computeDesiredState,
+  NODE_VOLUMES_FINALIZER,
+  podNeedsFinalizer,
+} from '../../../src/node/desired-state.js';
 import { newClaim, newPod, newVolume } from '../../helpers/builders.js';
 
 function csiVolume(name: string, extra: Partial<PersistentVolume['spec']> = {}): PersistentVolume {
@@ -123,12 +127,87 @@ describe('node desired state', function () {
     ]);
   });
 
-  it('hostPath and local PVs are ready with their own path', function () {
-    const pv = newVolume('pv1', '1Gi', { phase: 'Bound', source: 'local', path: '/mnt/disk1' });
+  it('local and hostPath PVs resolve to bind mounts named after the PV', function () {
+    const local = newVolume('pv1', '1Gi', {
+      phase: 'Bound',
+      source: 'local',
+      path: '/mnt/disk1',
+      node: 'n1',
+    });
+    const state = computeDesiredState(view([scheduled('a', ['c1'])], { pvs: [local] }));
+    assert.deepEqual(state.podVolumes.get('uid-pod-a'), [
+      {
+        volumeName: 'vol0',
+        kind: 'bind',
+        uniqueName: 'kubernetes.io~local-volume/pv1',
+        bind: {
+          podUID: 'uid-pod-a',
+          uniqueName: 'kubernetes.io~local-volume/pv1',
+          plugin: 'kubernetes.io~local-volume',
+          specName: 'pv1',
+          source: '/mnt/disk1',
+          block: false,
+          readOnly: false,
+        },
+      },
+    ]);
+    assert.equal(state.volumes.size, 0, 'no CSI volume for a bind mount');
+
+    const hostPath = newVolume('pv1', '1Gi', { phase: 'Bound', path: '/srv/data' });
+    hostPath.spec.hostPath = { path: '/srv/data', type: 'DirectoryOrCreate' };
+    const hp = computeDesiredState(view([scheduled('a', ['c1'])], { pvs: [hostPath] }));
+    const s0 = hp.podVolumes.get('uid-pod-a')?.[0];
+    assert.equal(s0?.kind, 'bind');
+    if (s0?.kind === 'bind') {
+      assert.equal(s0.bind.plugin, 'kubernetes.io~host-path');
+      assert.equal(s0.bind.hostPathType, 'DirectoryOrCreate');
+    }
+  });
+
+  it('binds Block local PVs as devices, read-only when the pod or the PV asks', function () {
+    const block = newVolume('pv1', '1Gi', {
+      phase: 'Bound',
+      source: 'local',
+      path: '/dev/loop9',
+      volumeMode: 'Block',
+      accessModes: ['ReadOnlyMany'],
+    });
+    const s0 = computeDesiredState(view([scheduled('a', ['c1'])], { pvs: [block] })).podVolumes.get(
+      'uid-pod-a',
+    )?.[0];
+    assert.equal(s0?.kind === 'bind' && s0.bind.block && s0.bind.readOnly, true);
+
+    const pod = scheduled('b', ['c1']);
+    const first = pod.spec.volumes?.[0];
+    if (first?.persistentVolumeClaim) first.persistentVolumeClaim.readOnly = true;
+    const local = newVolume('pv1', '1Gi', { phase: 'Bound', source: 'local', path: '/mnt/disk1' });
+    const s1 = computeDesiredState(view([pod], { pvs: [local] })).podVolumes.get('uid-pod-b')?.[0];
+    assert.equal(s1?.kind === 'bind' && s1.bind.readOnly, true);
+  });
+
+  it('refuses local PVs whose node affinity does not admit this node', function () {
+    const pv = newVolume('pv1', '1Gi', { phase: 'Bound', source: 'local', path: '/mnt/disk1', node: 'n2' });
     const state = computeDesiredState(view([scheduled('a', ['c1'])], { pvs: [pv] }));
     assert.deepEqual(state.podVolumes.get('uid-pod-a'), [
-      { volumeName: 'vol0', kind: 'ready', hostPath: '/mnt/disk1' },
+      {
+        volumeName: 'vol0',
+        kind: 'pending',
+        message: 'volume node affinity conflict',
+        failedMount: 'MountVolume.NodeAffinity check failed for volume "pv1" : volume node affinity conflict',
+      },
     ]);
-    assert.equal(state.volumes.size, 0);
+  });
+
+  it('inline hostPath volumes bind under the pod volume name and need the finalizer', function () {
+    const pod = newPod('inline', [], { nodeName: 'n1' });
+    pod.spec.volumes = [{ name: 'logs', hostPath: { path: '/var/log/app', type: 'Directory' } }];
+    assert.equal(podNeedsFinalizer(pod), true);
+    const s0 = computeDesiredState(view([pod])).podVolumes.get('uid-pod-inline')?.[0];
+    assert.equal(s0?.kind, 'bind');
+    if (s0?.kind === 'bind') {
+      assert.equal(s0.uniqueName, 'kubernetes.io~host-path/logs');
+      assert.equal(s0.bind.source, '/var/log/app');
+      assert.equal(s0.bind.hostPathType, 'Directory');
+    }
   });
 });
