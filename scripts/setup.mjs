@@ -14,7 +14,7 @@ function npmInstallIfNeeded() {
   execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
 }
 
-// command on PATH -> Debian package that provides it
+// command on PATH -> the Debian package(s) that provide it (space-separated)
 const debianPackages = JSON.parse(readFileSync(join(root, 'scripts', 'debian-packages.json'), 'utf8'));
 
 function has(command) {
@@ -23,7 +23,13 @@ function has(command) {
 
 function aptInstallIfNeeded() {
   if (process.getuid?.() !== 0) return;
-  const missing = [...new Set(Object.entries(debianPackages).filter(([cmd]) => !has(cmd)).map(([, pkg]) => pkg))];
+  const missing = [
+    ...new Set(
+      Object.entries(debianPackages)
+        .filter(([cmd]) => !has(cmd))
+        .flatMap(([, pkgs]) => pkgs.split(' ')),
+    ),
+  ];
   if (missing.length === 0) return;
   console.error(`setup: installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };

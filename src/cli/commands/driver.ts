@@ -8,6 +8,7 @@ type DriverCommand = (argv: readonly string[], options: { signal?: AbortSignal }
 
 const drivers: Record<string, () => Promise<DriverCommand>> = {
   local: async () => (await import('../../drivers/local/index.js')).runLocalDriverCommand,
+  nfs: async () => (await import('../../drivers/nfs/index.js')).runNfsDriverCommand,
 };
 
 export async function runDriver(ctx: CommandContext, argv: string[]): Promise<number> {
