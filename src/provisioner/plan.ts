@@ -18,6 +18,7 @@ import {
   ANN_DYNAMICALLY_PROVISIONED,
   ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
+  FINALIZER_PV_PROTECTION,
   LABEL_HOSTNAME,
 } from '../pv-controller/annotations.js';
 import { claimClass, nodeSelectorMatches, requestedBytes, volumeModeOf } from '../pv-controller/match.js';
@@ -352,7 +353,12 @@ export function buildVolume(inputs: VolumeInputs): PersistentVolume {
   const pv: PersistentVolume = {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
-    metadata: { name: plan.volumeName, annotations, finalizers: [FINALIZER_EXTERNAL_PROVISIONER] },
+    // pv-protection as the API server's admission adds it to every PV (this write bypasses admission)
+    metadata: {
+      name: plan.volumeName,
+      annotations,
+      finalizers: [FINALIZER_EXTERNAL_PROVISIONER, FINALIZER_PV_PROTECTION],
+    },
     spec: {
       capacity: { storage: quantityFromBytes(bytes).toString() },
       accessModes: [...(claim.spec.accessModes ?? [])],

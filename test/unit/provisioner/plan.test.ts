@@ -524,7 +524,7 @@ describe('provisioner plan', function () {
             [ANN_DELETION_SECRET_NAME]: 'prov',
             [ANN_DELETION_SECRET_NAMESPACE]: 'sys',
           },
-          finalizers: [FINALIZER_EXTERNAL_PROVISIONER],
+          finalizers: [FINALIZER_EXTERNAL_PROVISIONER, 'kubernetes.io/pv-protection'],
         },
         spec: {
           capacity: { storage: '2Gi' },
