@@ -1,6 +1,8 @@
 // The attach/detach controller: one reconcile per node, from informer caches, creating and
-// deleting VolumeAttachments as decideAttachments says. It never talks to a driver: the
-// attacher sidecar (attacher.ts) acts on the VolumeAttachments.
+// deleting VolumeAttachments as decideAttachments says. For CSI it never talks to a driver: the
+// attacher sidecar (attacher.ts) acts on the VolumeAttachments. FlexVolume drivers that attach
+// are called directly through an injected host per node (flex-attach.ts), as Kubernetes'
+// controller runs flex drivers itself.
 import { isStatusError } from '../api/errors.js';
 import { K, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
@@ -12,9 +14,18 @@ import type {
   Pod,
   VolumeAttachment,
 } from '../api/types.js';
-import { Controller, type EventRecorder, Informer, type Logger, silentLogger } from '../machinery/index.js';
+import {
+  type Clock,
+  Controller,
+  type EventRecorder,
+  Informer,
+  type Logger,
+  silentLogger,
+  systemClock,
+} from '../machinery/index.js';
 import type { ObjectStore } from '../store/types.js';
 import { type AttachAction, decideAttachments } from './decide.js';
+import { FlexAttachDetach, type FlexAttachResolver } from './flex-attach.js';
 import { attachmentName } from './names.js';
 
 export interface AttachDetachDeps {
@@ -23,6 +34,13 @@ export interface AttachDetachDeps {
   log?: Logger;
   workers?: number;
   resyncMs?: number;
+  clock?: Clock;
+  /** Create and delete VolumeAttachments for CSI volumes. Default true. */
+  csi?: boolean;
+  /** Attach FlexVolume volumes of attachable drivers through each node's host. Default: no flex attach. */
+  flexAttacher?: FlexAttachResolver;
+  /** First retry delay of a failed flex attach/detach (doubling to 2 min). Default 500 ms. */
+  flexRetryBaseMs?: number;
 }
 
 export class AttachDetachController {
@@ -36,9 +54,12 @@ export class AttachDetachController {
   private readonly attachments: Informer<VolumeAttachment>;
   private readonly nodes: Informer<Node>;
   private readonly controller: Controller;
+  private readonly csi: boolean;
+  private readonly flex: FlexAttachDetach | undefined;
 
   constructor(deps: AttachDetachDeps) {
     this.store = deps.store;
+    this.csi = deps.csi ?? true;
     this.recorder = deps.recorder;
     this.log = deps.log ?? silentLogger;
     const informer = <T extends KubeObject>(kind: KindInfo) =>
@@ -57,6 +78,21 @@ export class AttachDetachController {
           : [],
       ),
     );
+    const flexAttacher = deps.flexAttacher;
+    this.flex = flexAttacher
+      ? new FlexAttachDetach({
+          store: deps.store,
+          resolve: flexAttacher,
+          pods: (node) => this.pods.byIndex('node', node),
+          claim: (ns, name) => this.claims.get(ns, name),
+          volume: (name) => this.volumes.get(undefined, name),
+          nodes: () => this.nodes.list(),
+          ...(deps.recorder ? { recorder: deps.recorder } : {}),
+          clock: deps.clock ?? systemClock,
+          log: this.log.child({ part: 'flexvolume' }),
+          ...(deps.flexRetryBaseMs !== undefined ? { retryBaseMs: deps.flexRetryBaseMs } : {}),
+        })
+      : undefined;
     this.controller = new Controller({
       name: 'attach-detach',
       reconcile: (node) => this.reconcileNode(node),
@@ -114,7 +150,13 @@ export class AttachDetachController {
     return this.controller.whenIdle();
   }
 
-  private async reconcileNode(node: string): Promise<void> {
+  private async reconcileNode(node: string): Promise<{ requeueAfterMs?: number } | void> {
+    if (this.csi) await this.reconcileCsi(node);
+    const retryInMs = await this.flex?.reconcileNode(node);
+    if (retryInMs !== undefined) return { requeueAfterMs: retryInMs };
+  }
+
+  private async reconcileCsi(node: string): Promise<void> {
     const actions = decideAttachments({
       node,
       nodeObject: this.nodes.get(undefined, node),

@@ -2,11 +2,14 @@
 // kubelet-style root directory, the built-in local CSI driver serving on that node's plugin
 // socket, and a provisioner for it in node-deployment mode (local volumes are created on the
 // node the claim was scheduled to). Several nodes can share one host, each in its own root.
+// FlexVolume drivers are found under each node's <rootDir>/volume-plugins; those that attach are
+// attached by an attach/detach controller that calls the node's FlexVolume host (one host here).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { CSIDriver } from '../api/types.js';
+import { AttachDetachController } from '../attach-detach/controller.js';
 import { CsiClient } from '../csi/client.js';
 import { DRIVER_NAME as LOCAL_DRIVER, startLocalDriver } from '../drivers/local/index.js';
 import { EventRecorder } from '../machinery/events.js';
@@ -41,7 +44,7 @@ async function startNode(
   withLocalDriver: boolean,
   started: RunningComponent[],
   thirdParty: readonly DriverEndpoint[],
-): Promise<void> {
+): Promise<NodeAgent> {
   const log = deps.logger.child({ node: node.name });
   const drivers: DriverEndpoint[] = [...thirdParty];
   if (withLocalDriver) {
@@ -92,9 +95,32 @@ async function startNode(
       clock: deps.clock,
     }),
     drivers,
+    flexAttach: 'controller',
   });
   await agent.start();
   started.push({ name: `node-agent/${node.name}`, stop: () => agent.stop() });
+  return agent;
+}
+
+/** Attaches and detaches the nodes' flex volumes (CSI VolumeAttachments are the main controller's). */
+async function startFlexAttachDetach(
+  deps: ComponentDeps,
+  agents: ReadonlyMap<string, NodeAgent>,
+): Promise<RunningComponent> {
+  const controller = new AttachDetachController({
+    store: deps.store,
+    csi: false,
+    flexAttacher: (nodeName) => agents.get(nodeName)?.flexHost,
+    clock: deps.clock,
+    recorder: new EventRecorder({
+      store: deps.store,
+      component: 'attachdetach-controller',
+      clock: deps.clock,
+    }),
+    log: deps.logger.child({ component: 'attachdetach-controller', part: 'flexvolume' }),
+  });
+  await controller.start();
+  return { name: 'attachdetach-controller/flexvolume', stop: () => controller.stop() };
 }
 
 /**
@@ -112,5 +138,7 @@ export async function startNodes(
     deps.logger.warn('not running as root: the local CSI driver (loop devices, mounts) is not started');
   }
   if (asRoot) await ensureLocalCsiDriver(deps);
-  for (const node of nodes) await startNode(deps, node, asRoot, started, thirdParty);
+  const agents = new Map<string, NodeAgent>();
+  for (const node of nodes) agents.set(node.name, await startNode(deps, node, asRoot, started, thirdParty));
+  if (agents.size > 0) started.push(await startFlexAttachDetach(deps, agents));
 }

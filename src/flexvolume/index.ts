@@ -27,6 +27,7 @@ export {
   escapedDriverName,
   parseDriverName,
   parsePluginDirName,
+  parseUniqueFlexVolumeName,
   uniqueFlexVolumeName,
 } from './names.js';
 export * from './options.js';

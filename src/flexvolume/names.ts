@@ -44,6 +44,18 @@ export function uniqueFlexVolumeName(driver: string, volumeName: string): string
   return `${FLEX_PLUGIN_NAME_PREFIX}${driver}/${volumeName}`;
 }
 
+/** `flexvolume-<vendor>/<driver>/<volumeName>` -> its driver and volume name; undefined for any other name. */
+export function parseUniqueFlexVolumeName(
+  uniqueName: string,
+): { driver: string; volumeName: string } | undefined {
+  if (!uniqueName.startsWith(FLEX_PLUGIN_NAME_PREFIX)) return undefined;
+  const parts = uniqueName.slice(FLEX_PLUGIN_NAME_PREFIX.length).split('/');
+  if (parts.length !== 3) return undefined;
+  const [vendor, driver, volumeName] = parts as [string, string, string];
+  if (![vendor, driver, volumeName].every(isSafeSegment)) return undefined;
+  return { driver: `${vendor}/${driver}`, volumeName };
+}
+
 export class FlexPaths {
   readonly rootDir: string;
 

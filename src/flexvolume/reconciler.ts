@@ -36,6 +36,8 @@ export interface FlexReconcilerOptions {
   rateLimiter?: RateLimiter;
   clock?: Clock;
   log?: Logger;
+  /** Told after every pass over a pod (set-up or tear-down, success or failure), e.g. to update its status. */
+  onPodSettled?: (uid: string) => void;
 }
 
 export interface MountedFlexVolume {
@@ -68,6 +70,7 @@ export class FlexVolumeReconciler {
   private readonly desired = new Map<string, Desired>();
   private readonly statuses = new Map<string, FlexPodStatus>();
   private readonly volumeLocks = new Map<string, Promise<void>>();
+  private readonly onPodSettled: ((uid: string) => void) | undefined;
 
   constructor(options: FlexReconcilerOptions) {
     this.host = options.host;
@@ -75,11 +78,12 @@ export class FlexVolumeReconciler {
     this.nodeName = options.nodeName;
     this.attacher = options.attacher ?? options.host;
     this.recorder = options.recorder;
+    this.onPodSettled = options.onPodSettled;
     const clock = options.clock ?? systemClock;
     this.log = (options.log ?? silentLogger).child({ component: 'flexvolume-reconciler' });
     this.controller = new Controller({
       name: 'flexvolume',
-      reconcile: (uid) => this.reconcile(uid),
+      reconcile: (uid) => this.reconcileAndTell(uid),
       workers: options.workers ?? 2,
       clock,
       logger: this.log,
@@ -122,6 +126,14 @@ export class FlexVolumeReconciler {
   /** Pods whose flex volumes are still being set up or torn down. */
   pendingPods(): string[] {
     return [...this.desired.keys()];
+  }
+
+  private async reconcileAndTell(uid: string): Promise<void> {
+    try {
+      await this.reconcile(uid);
+    } finally {
+      this.onPodSettled?.(uid);
+    }
   }
 
   private async reconcile(uid: string): Promise<void> {
@@ -186,7 +198,7 @@ export class FlexVolumeReconciler {
   async tearDownPod(pod: Pod): Promise<void> {
     const uid = podUID(pod);
     const failures: string[] = [];
-    for (const { driver, volumeName, podDir } of await this.podVolumeDirs(uid)) {
+    for (const { driver, volumeName, podDir } of await this.volumeDirsOfPod(uid)) {
       const spec = this.specOf(uid, driver, volumeName);
       const label = spec?.podVolumeName ?? volumeName;
       const target = spec?.pv ?? pod;
@@ -213,7 +225,14 @@ export class FlexVolumeReconciler {
       }
     }
     if (failures.length > 0) throw new Error(`flex volumes not torn down: ${failures.join('; ')}`);
-    await fs.rmdir(path.join(this.paths.podsDir(), uid, 'volumes')).catch(() => undefined);
+    const volumesDir = path.join(this.paths.podsDir(), uid, 'volumes');
+    for (const pluginDir of await readdirOrEmpty(volumesDir)) {
+      // emptied driver directories (never one that still holds something)
+      const parsed = parsePluginDirName(pluginDir);
+      if (parsed && parsed.vendor !== 'kubernetes.io')
+        await fs.rmdir(path.join(volumesDir, pluginDir)).catch(() => undefined);
+    }
+    await fs.rmdir(volumesDir).catch(() => undefined);
   }
 
   private async locate(pod: Pod, spec: FlexVolumeSpec): Promise<MountedFlexVolume> {
@@ -264,10 +283,17 @@ export class FlexVolumeReconciler {
     }
   }
 
+  /** Pods (by uid) that have flex volume directories on disk, mounted or not. */
+  async podsOnDisk(): Promise<string[]> {
+    const out: string[] = [];
+    for (const uid of await readdirOrEmpty(this.paths.podsDir())) {
+      if ((await this.volumeDirsOfPod(uid)).length > 0) out.push(uid);
+    }
+    return out;
+  }
+
   /** The flex volume directories under pods/<uid>/volumes (in-tree "kubernetes.io~..." dirs are not ours). */
-  private async podVolumeDirs(
-    uid: string,
-  ): Promise<{ driver: string; volumeName: string; podDir: string }[]> {
+  async volumeDirsOfPod(uid: string): Promise<{ driver: string; volumeName: string; podDir: string }[]> {
     const volumesDir = path.join(this.paths.podsDir(), uid, 'volumes');
     const out: { driver: string; volumeName: string; podDir: string }[] = [];
     for (const pluginDir of await readdirOrEmpty(volumesDir)) {

@@ -16,6 +16,9 @@ import type {
   VolumeAttachment,
 } from '../api/types.js';
 import { isPodTerminated } from '../attach-detach/decide.js';
+import type { FlexVolumeHost } from '../flexvolume/host.js';
+import { FLEX_PLUGIN_NAME_PREFIX } from '../flexvolume/names.js';
+import { flexVolumesOfPod } from '../flexvolume/spec.js';
 import { attachmentName } from '../attach-detach/names.js';
 import {
   type Clock,
@@ -38,11 +41,14 @@ import { type AttachmentState, decidePod, decideVolume, isWait, type VolumeActio
 import {
   computeDesiredState,
   type DesiredBind,
+  type PodVolumeState,
   type DesiredState,
+  flexUniqueName,
   hasFinalizer,
   NODE_VOLUMES_FINALIZER,
   VOLUME_PATHS_ANNOTATION,
 } from './desired-state.js';
+import { type FlexAttachMode, NodeFlexVolumes } from './flex-volumes.js';
 import { NodeObject } from './node-object.js';
 import { type MountTableReader, VolumeOperationError, VolumeOperations } from './operations.js';
 import { NodePaths } from './paths.js';
@@ -85,6 +91,18 @@ export interface NodeAgentDeps {
   discovery?: DiscoveryClass[];
   /** Rescan period of local disk discovery. Default 10 s. */
   discoveryPeriodMs?: number;
+  /** FlexVolume drivers under <rootDir>/volume-plugins mount pods' flex volumes. Default true. */
+  flexVolumes?: boolean;
+  /**
+   * Who attaches flex volumes of attachable drivers: 'node' (this agent, default) or 'controller'
+   * (an attach/detach controller given this agent's `flexHost`; the agent waits for
+   * status.volumesAttached and reports status.volumesInUse).
+   */
+  flexAttach?: FlexAttachMode;
+  /** How long one flex attach step waits for the controller before failing and retrying. Default 10 s. */
+  flexAttachWaitMs?: number;
+  /** Rescan period of the flex driver directory. Default 5 s. */
+  flexDriverPollMs?: number;
 }
 
 const VOL = 'vol|';
@@ -118,6 +136,7 @@ export class NodeAgent {
   private readonly mounter: Mounter;
   private binds: BindOperations;
   private discovery: LocalDiscovery | undefined;
+  private flex: NodeFlexVolumes | undefined;
   private watcher: PluginWatcher | undefined;
   /** Registration socket -> the driver it registered. */
   private readonly socketDrivers = new Map<string, DriverEndpoint>();
@@ -234,14 +253,19 @@ export class NodeAgent {
     for (const i of this.informers()) i.start();
     await Promise.all(this.informers().map((i) => i.waitForSync()));
 
+    if (this.deps.flexVolumes ?? true) this.flex = this.makeFlexVolumes();
     const mounted = new Set((await this.mountTable()).map((m) => m.mountPoint));
     const rebuilt = await this.actual.reconstruct(this.paths, mounted);
     for (const v of rebuilt) this.node.markInUse(v.uniqueName);
+    if (this.flex && this.deps.flexAttach === 'controller') {
+      for (const name of await this.flex.volumesOnDisk()) this.node.markInUse(name);
+    }
     await this.node.writeInUse();
     if (rebuilt.length > 0) this.log.info('reconstructed volumes from disk', { volumes: rebuilt.length });
     // bind mounts left behind by pods that went while the agent was down
     await this.sweepBinds().catch((err: unknown) => this.log.warn('bind mount sweep failed', { err }));
 
+    await this.flex?.start();
     await Promise.all((this.deps.drivers ?? []).map((d) => this.registerWithRetry(d, 0)));
     if (this.deps.watchRegistry ?? true) {
       this.watcher = new PluginWatcher({
@@ -284,6 +308,7 @@ export class NodeAgent {
     this.node.stop();
     await this.watcher?.stop();
     await this.controller.stop();
+    await this.flex?.stop();
     await Promise.all(this.informers().map((i) => i.stop()));
     this.registry.closeAll();
     await this.recorder.flush();
@@ -296,6 +321,35 @@ export class NodeAgent {
 
   unregisterDriver(name: string): Promise<void> {
     return this.registry.unregister(name);
+  }
+
+  /** The FlexVolume host (once started), for an attach/detach controller that attaches flex volumes. */
+  get flexHost(): FlexVolumeHost | undefined {
+    return this.flex?.host;
+  }
+
+  private makeFlexVolumes(): NodeFlexVolumes {
+    return new NodeFlexVolumes({
+      store: this.store,
+      nodeName: this.nodeName,
+      rootDir: this.paths.rootDir,
+      exec: this.exec,
+      mounter: this.mounter,
+      node: this.node,
+      currentNode: () => this.nodes.get(undefined, this.nodeName),
+      attach: this.deps.flexAttach ?? 'node',
+      ...(this.deps.flexAttachWaitMs !== undefined ? { attachWaitMs: this.deps.flexAttachWaitMs } : {}),
+      ...(this.deps.flexDriverPollMs !== undefined ? { pollMs: this.deps.flexDriverPollMs } : {}),
+      rateLimiter: new ItemExponentialFailureRateLimiter(
+        this.deps.retryBaseMs ?? 500,
+        this.deps.retryMaxMs ?? 122_000,
+      ),
+      recorder: this.recorder,
+      clock: this.clock,
+      log: this.log,
+      onDriversChanged: () => this.enqueueAll(),
+      onPodSettled: (uid) => this.enqueuePodsByUID([uid]),
+    });
   }
 
   /** What the agent believes is staged and published (a copy). */
@@ -407,7 +461,9 @@ export class NodeAgent {
     const keys = new Set<string>();
     for (const name of this.desiredState().volumes.keys()) keys.add(VOL + name);
     for (const v of this.actual.list()) keys.add(VOL + v.uniqueName);
-    for (const name of this.node.inUseVolumes()) keys.add(VOL + name);
+    // flex volumes' in-use reports belong to the flex part, not to the CSI volume keys
+    for (const name of this.node.inUseVolumes())
+      if (!name.startsWith(FLEX_PLUGIN_NAME_PREFIX)) keys.add(VOL + name);
     for (const pod of this.myPods())
       keys.add(POD + `${pod.metadata.namespace ?? 'default'}/${pod.metadata.name ?? ''}`);
     keys.add(SWEEP);
@@ -436,7 +492,10 @@ export class NodeAgent {
   private async reconcile(key: string, signal: AbortSignal): Promise<{ requeueAfterMs?: number } | void> {
     if (key.startsWith(VOL)) return this.reconcileVolume(key.slice(VOL.length), signal);
     if (key.startsWith(POD)) return this.reconcilePod(key.slice(POD.length));
-    if (key === SWEEP) return this.sweepBinds();
+    if (key === SWEEP) {
+      await this.flex?.sweep((uid) => this.pods.byIndex('uid', uid).length > 0);
+      return this.sweepBinds();
+    }
   }
 
   // ---------------------------------------------------------------- volumes
@@ -457,6 +516,7 @@ export class NodeAgent {
     uniqueName: string,
     signal: AbortSignal,
   ): Promise<{ requeueAfterMs?: number } | void> {
+    if (uniqueName.startsWith(FLEX_PLUGIN_NAME_PREFIX)) return;
     const desired = this.desiredState().volumes.get(uniqueName);
     const actual = this.actual.get(uniqueName);
     const driverName = desired?.driver ?? actual?.driver ?? '';
@@ -572,11 +632,12 @@ export class NodeAgent {
         : [];
     const binds = await this.reconcileBinds(uid, wantBinds);
     for (const [uniqueName, target] of binds.mounted) mounted.set(uniqueName, target);
+    const flexBusy = await this.reconcileFlex(cached, volumes, mounted);
     const actions = decidePod({
       pod: cached,
       volumes,
       mounted,
-      hasMounts: records.length > 0 || binds.remaining > 0,
+      hasMounts: records.length > 0 || binds.remaining > 0 || flexBusy,
       now: this.clock.now(),
     });
     const namespace = cached.metadata.namespace ?? 'default';
@@ -616,6 +677,35 @@ export class NodeAgent {
       }
     }
     if (binds.error) throw binds.error;
+  }
+
+  // ---------------------------------------------------------------- flex volumes
+
+  /**
+   * Hands a running pod's flex volumes to the FlexVolume reconciler and adds those mounted to
+   * `mounted`; a finished or going pod's are torn down. True while a teardown is unfinished.
+   */
+  private async reconcileFlex(
+    pod: Pod,
+    volumes: readonly PodVolumeState[],
+    mounted: Map<string, string>,
+  ): Promise<boolean> {
+    if (!this.flex) return false;
+    const uid = pod.metadata.uid ?? '';
+    if (!hasFinalizer(pod) || isPodTerminated(pod)) return this.flex.releasePod(pod);
+    const flexNames = new Set(volumes.flatMap((v) => (v.kind === 'flex' ? [v.volumeName] : [])));
+    if (flexNames.size === 0) return false;
+    const { specs } = flexVolumesOfPod(pod, {
+      claim: (ns, name) => this.claims.get(ns, name),
+      volume: (name) => this.volumes.get(undefined, name),
+    });
+    // only volumes the desired state resolved (claims bound, PVs present)
+    this.flex.syncPod(
+      pod,
+      specs.filter((s) => flexNames.has(s.podVolumeName ?? s.name)),
+    );
+    for (const [name, podDir] of this.flex.mountedVolumes(uid)) mounted.set(flexUniqueName(name), podDir);
+    return false;
   }
 
   // ---------------------------------------------------------------- local and hostPath volumes

@@ -145,7 +145,7 @@ function readiness(view: PodView): Readiness {
   for (const v of view.volumes) {
     if (v.kind === 'ready') {
       if (v.hostPath !== undefined) paths[v.volumeName] = v.hostPath;
-    } else if (v.kind === 'csi' || v.kind === 'bind') {
+    } else if (v.kind === 'csi' || v.kind === 'bind' || v.kind === 'flex') {
       const target = view.mounted.get(v.uniqueName);
       if (target !== undefined) paths[v.volumeName] = target;
       else waiting.push(`${v.volumeName} (not mounted yet)`);

@@ -67,6 +67,8 @@ export interface DesiredBind {
 export type PodVolumeState =
   | { volumeName: string; kind: 'csi'; uniqueName: string; specName: string }
   | { volumeName: string; kind: 'bind'; uniqueName: string; bind: DesiredBind }
+  /** A FlexVolume (inline, or a PV's): mounted by the FlexVolume reconciler. */
+  | { volumeName: string; kind: 'flex'; uniqueName: string; driver: string }
   | { volumeName: string; kind: 'ready'; hostPath?: string }
   | { volumeName: string; kind: 'pending'; message: string; failedMount?: string };
 
@@ -94,7 +96,11 @@ export function hasFinalizer(pod: Pod): boolean {
 /** Pods whose volumes the agent sets up, and so must hold until torn down. */
 export function podNeedsFinalizer(pod: Pod): boolean {
   return (pod.spec.volumes ?? []).some(
-    (v) => v.persistentVolumeClaim !== undefined || v.csi !== undefined || v.hostPath !== undefined,
+    (v) =>
+      v.persistentVolumeClaim !== undefined ||
+      v.csi !== undefined ||
+      v.hostPath !== undefined ||
+      v.flexVolume !== undefined,
   );
 }
 
@@ -130,6 +136,15 @@ function bindOfVolume(pv: PersistentVolume, podUID: string, readOnly: boolean): 
     };
   }
   return undefined;
+}
+
+/** Flex pod volumes are keyed by the pod volume's name: the reconciler reports them that way. */
+export function flexUniqueName(podVolumeName: string): string {
+  return `flex/${podVolumeName}`;
+}
+
+function flexState(volumeName: string, driver: string): PodVolumeState {
+  return { volumeName, kind: 'flex', uniqueName: flexUniqueName(volumeName), driver };
 }
 
 function fitsNode(pv: PersistentVolume, view: DesiredStateView): boolean {
@@ -190,9 +205,14 @@ function resolveVolume(
       }
       return { state: { volumeName: vol.name, kind: 'bind', uniqueName: bind.uniqueName, bind }, readOnly };
     }
+    if (pv.spec.flexVolume) {
+      const driver = pv.spec.flexVolume.driver;
+      return { state: flexState(vol.name, driver), volume: pv, readOnly };
+    }
     return pending(`persistentvolume "${pvName}" has a source the node agent does not mount`);
   }
   if (vol.csi) return pending('inline CSI volumes are not supported by the berth node agent');
+  if (vol.flexVolume) return { state: flexState(vol.name, vol.flexVolume.driver), readOnly: false };
   if (vol.hostPath) {
     const plugin = HOST_PATH_PLUGIN_DIR;
     const bind: DesiredBind = {

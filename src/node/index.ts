@@ -1,6 +1,8 @@
 // The berth node agent: CSI plugin registration and the stage/publish reconciler.
 export { NodeAgent } from './agent.js';
 export type { NodeAgentDeps } from './agent.js';
+export { NodeFlexVolumes } from './flex-volumes.js';
+export type { FlexAttachMode, NodeFlexVolumesDeps } from './flex-volumes.js';
 export { ActualState } from './actual-state.js';
 export { bindTargetOf, decideBinds } from './bind-decide.js';
 export type { BindAction, FoundBind } from './bind-decide.js';
@@ -40,6 +42,7 @@ export {
   NODE_VOLUMES_FINALIZER,
   VOLUME_PATHS_ANNOTATION,
   computeDesiredState,
+  flexUniqueName,
   hasFinalizer,
   podNeedsFinalizer,
 } from './desired-state.js';

@@ -9,6 +9,7 @@ type DriverCommand = (argv: readonly string[], options: { signal?: AbortSignal }
 const drivers: Record<string, () => Promise<DriverCommand>> = {
   local: async () => (await import('../../drivers/local/index.js')).runLocalDriverCommand,
   nfs: async () => (await import('../../drivers/nfs/index.js')).runNfsDriverCommand,
+  rbd: async () => (await import('../../drivers/rbd/index.js')).runRbdDriverCommand,
 };
 
 export async function runDriver(ctx: CommandContext, argv: string[]): Promise<number> {

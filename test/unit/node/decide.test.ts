@@ -332,3 +332,50 @@ describe('node decidePod', function () {
     );
   });
 });
+
+describe('node decidePod: flex volumes', function () {
+  const flex: PodVolumeState = {
+    volumeName: 'data',
+    kind: 'flex',
+    uniqueName: 'flex/data',
+    driver: 'berth/loop',
+  };
+
+  it('stays Pending until the flex volume is mounted', function () {
+    const actions = decidePod({
+      pod: pod({ finalizer: true }),
+      volumes: [flex],
+      mounted: new Map(),
+      hasMounts: false,
+      now,
+    });
+    assert.deepEqual(podKinds(actions), ['SetStatus:Pending']);
+  });
+
+  it('is Running with the flex volume path once all volumes (CSI and flex) are mounted', function () {
+    const flexDir = '/root/pods/a/volumes/berth~loop/pv1';
+    const scratch: PodVolumeState = { ...flex, volumeName: 'scratch', uniqueName: 'flex/scratch' };
+    const onlyFlex = decidePod({
+      pod: pod({ finalizer: true }),
+      volumes: [csiVolume, scratch],
+      mounted: new Map([['flex/scratch', flexDir]]),
+      hasMounts: true,
+      now,
+    });
+    assert.deepEqual(podKinds(onlyFlex), ['SetVolumePaths', 'SetStatus:Pending']);
+    const both = decidePod({
+      pod: pod({ finalizer: true }),
+      volumes: [csiVolume, scratch],
+      mounted: new Map([
+        [U, '/m'],
+        ['flex/scratch', flexDir],
+      ]),
+      hasMounts: true,
+      now,
+    });
+    assert.deepEqual(podKinds(both), ['SetVolumePaths', 'SetStatus:Running']);
+    const paths = both.find((a) => a.kind === 'SetVolumePaths');
+    assert.ok(paths?.kind === 'SetVolumePaths');
+    assert.deepEqual(JSON.parse(paths.value), { data: '/m', scratch: flexDir });
+  });
+});

@@ -211,3 +211,36 @@ describe('node desired state', function () {
     }
   });
 });
+
+describe('node desired state: flex volumes', function () {
+  function flexPv(name: string): PersistentVolume {
+    return {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        flexVolume: { driver: 'berth/loop', options: { file: '/disks/a' } },
+      },
+    };
+  }
+
+  it('resolves a claim bound to a flexVolume PV as a flex pod volume (not a CSI volume)', function () {
+    const state = computeDesiredState(view([scheduled('a', ['c1'])], { pvs: [flexPv('pv1')] }));
+    assert.equal(state.volumes.size, 0);
+    assert.deepEqual(state.podVolumes.get('uid-pod-a'), [
+      { volumeName: 'vol0', kind: 'flex', uniqueName: 'flex/vol0', driver: 'berth/loop' },
+    ]);
+  });
+
+  it('resolves an inline flexVolume, and such a pod needs the finalizer', function () {
+    const pod = scheduled('a', []);
+    pod.spec.volumes = [{ name: 'scratch', flexVolume: { driver: 'k8s/nfs' } }];
+    assert.equal(podNeedsFinalizer(pod), true);
+    const state = computeDesiredState(view([pod]));
+    assert.deepEqual(state.podVolumes.get('uid-pod-a'), [
+      { volumeName: 'scratch', kind: 'flex', uniqueName: 'flex/scratch', driver: 'k8s/nfs' },
+    ]);
+  });
+});

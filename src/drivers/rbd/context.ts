@@ -1,0 +1,60 @@
+// Everything the RBD driver's handlers use, injected once at start, plus the lookups they share.
+import { csiError, status } from '../../csi/errors.js';
+import type { Logger } from '../../machinery/logger.js';
+import type { Exec } from '../../node/mount/exec.js';
+import type { Filesystems } from '../../node/mount/filesystem.js';
+import type { Mounter } from '../../node/mount/mounter.js';
+import type { CephCli, CephTarget } from './ceph-cli.js';
+import type { ClusterConfig, ClusterConfigs, MounterName } from './config.js';
+import { resolveCredentials } from './credentials.js';
+import type { RbdImages, VolumeJournal } from './images.js';
+import type { OperationLocks } from './locks.js';
+import type { ImageMapper } from './mappers.js';
+import type { VolumeRef } from './names.js';
+import { parseVolumeId } from './names.js';
+import type { StagedVolumes } from './staged.js';
+
+export interface RbdDriverContext {
+  nodeId: string;
+  clusters: ClusterConfigs;
+  cli: CephCli;
+  images: RbdImages;
+  journal: VolumeJournal;
+  mappers: Record<MounterName, ImageMapper>;
+  defaultMounter: MounterName;
+  staged: StagedVolumes;
+  /** Where rbd-fuse mounts go, one private directory per staged volume. */
+  fuseRoot: string;
+  mounter: Mounter;
+  filesystems: Filesystems;
+  exec: Exec;
+  locks: OperationLocks;
+  log: Logger;
+}
+
+export function requireField(value: string | undefined, field: string): string {
+  if (!value) throw csiError(status.INVALID_ARGUMENT, `${field} is required`);
+  return value;
+}
+
+/** The parts of a volume id, or NOT_FOUND: an id this driver never made names no volume. */
+export function volumeRefOrNotFound(id: string): VolumeRef {
+  const ref = parseVolumeId(id);
+  if (!ref) throw csiError(status.NOT_FOUND, `volume ${id} is not an RBD volume of this driver`);
+  return ref;
+}
+
+export function clusterOf(ctx: RbdDriverContext, clusterID: string, code: number): ClusterConfig {
+  const cluster = ctx.clusters.get(clusterID);
+  if (!cluster) throw csiError(code, `cluster ${clusterID} is not in the driver's cluster config`);
+  return cluster;
+}
+
+/** Monitors and credentials for a call; `what` names the secret the call should have carried. */
+export async function targetFor(
+  cluster: ClusterConfig,
+  secrets: Record<string, string> | undefined,
+  what: string,
+): Promise<CephTarget> {
+  return { monitors: cluster.monitors, credentials: await resolveCredentials(secrets, cluster, what) };
+}

@@ -1,0 +1,197 @@
+// Controller service of the RBD driver: images `csi-vol-<uuid>` in the class's pool, made
+// idempotent by the journal in that pool, removed only when nobody has them open.
+import { randomUUID } from 'node:crypto';
+import { CsiError, csiError, status } from '../../csi/errors.js';
+import type { ServiceHandlers } from '../../csi/server.js';
+import { cephCsiError, isBusy, isPoolMissing } from './ceph-cli.js';
+import type { RbdDriverContext } from './context.js';
+import { clusterOf, requireField, targetFor, volumeRefOrNotFound } from './context.js';
+import {
+  FS_TYPE_PARAMETER,
+  accessTypeOf,
+  checkCapabilities,
+  checkCapability,
+  decideSize,
+  parseClassParameters,
+  sizeSatisfies,
+} from './decide.js';
+import { MAX_VOLUME_ID_LENGTH, composeVolumeId, imageName, nameKey, parseVolumeId } from './names.js';
+
+/** Ceph failures become CSI statuses; CsiErrors pass through. */
+async function ceph<T>(what: string, userID: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof CsiError) throw err;
+    throw cephCsiError(err, what, userID);
+  }
+}
+
+export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Controller'> {
+  return {
+    ControllerGetCapabilities: async () => ({
+      capabilities: (['CREATE_DELETE_VOLUME', 'EXPAND_VOLUME'] as const).map((type) => ({ rpc: { type } })),
+    }),
+
+    CreateVolume: async (req) => {
+      const name = requireField(req.name, 'name');
+      checkCapabilities(req.volume_capabilities);
+      if (req.volume_content_source?.snapshot || req.volume_content_source?.volume) {
+        throw csiError(status.INVALID_ARGUMENT, 'volume content sources are not supported by this driver');
+      }
+      const parameters = req.parameters ?? {};
+      const params = parseClassParameters(parameters);
+      const cluster = clusterOf(ctx, params.clusterID, status.INVALID_ARGUMENT);
+      const probeId = composeVolumeId({ clusterID: params.clusterID, pool: params.pool, uuid: randomUUID() });
+      if (probeId.length > MAX_VOLUME_ID_LENGTH) {
+        throw csiError(
+          status.INVALID_ARGUMENT,
+          `clusterID and pool are too long for a ${MAX_VOLUME_ID_LENGTH}-byte volume id`,
+        );
+      }
+      const size = decideSize(req.capacity_range);
+      const key = nameKey(name);
+      return ctx.locks.with(`name:${key}`, async () => {
+        const target = await targetFor(cluster, req.secrets, 'provisioner');
+        const { pool } = params;
+        const volume = (uuid: string, bytes: bigint) => {
+          const context: Record<string, string> = {
+            clusterID: params.clusterID,
+            pool,
+            imageName: imageName(uuid),
+            imageFeatures: params.imageFeatures.join(','),
+          };
+          if (params.mounter) context['mounter'] = params.mounter;
+          const fsType = parameters[FS_TYPE_PARAMETER];
+          if (fsType) context[FS_TYPE_PARAMETER] = fsType;
+          return {
+            volume: {
+              volume_id: composeVolumeId({ clusterID: params.clusterID, pool, uuid }),
+              capacity_bytes: bytes.toString(),
+              volume_context: context,
+            },
+          };
+        };
+        return ceph(`CreateVolume ${name}`, target.credentials.userID, async () => {
+          let uuid = await ctx.journal.lookup(target, pool, key);
+          if (uuid) {
+            const existing = await ctx.images.info(target, { pool, image: imageName(uuid) });
+            if (existing) {
+              if (!sizeSatisfies(existing.sizeBytes, req.capacity_range)) {
+                throw csiError(
+                  status.ALREADY_EXISTS,
+                  `volume ${name} exists with ${existing.sizeBytes} bytes, which does not fit the request`,
+                );
+              }
+              return volume(uuid, existing.sizeBytes);
+            }
+            // Reserved by an earlier call that never made the image: finish its work.
+          } else {
+            uuid = randomUUID();
+            await ctx.journal.reserve(target, pool, key, uuid);
+          }
+          const image = { pool, image: imageName(uuid) };
+          try {
+            await ctx.images.create(target, image, {
+              sizeBytes: size,
+              features: params.imageFeatures,
+              dataPool: params.dataPool,
+            });
+          } catch (err) {
+            await ctx.journal.release(target, pool, key, uuid).catch(() => undefined);
+            throw err;
+          }
+          ctx.log.info('volume created', { name, pool, image: image.image, bytes: size.toString() });
+          return volume(uuid, size);
+        });
+      });
+    },
+
+    DeleteVolume: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      const ref = parseVolumeId(id);
+      if (!ref) return {}; // not a volume of this driver: nothing to delete
+      const cluster = clusterOf(ctx, ref.clusterID, status.INVALID_ARGUMENT);
+      const target = await targetFor(cluster, req.secrets, 'provisioner');
+      const image = { pool: ref.pool, image: imageName(ref.uuid) };
+      return ceph(`DeleteVolume ${id}`, target.credentials.userID, async () => {
+        let key: string | undefined;
+        try {
+          key = await ctx.journal.nameKeyOf(target, ref.pool, ref.uuid);
+        } catch (err) {
+          if (isPoolMissing(err)) return {}; // the pool went, and the image with it
+          throw err;
+        }
+        return ctx.locks.with(key === undefined ? `uuid:${ref.uuid}` : `name:${key}`, async () => {
+          try {
+            await ctx.images.remove(target, image);
+          } catch (err) {
+            if (isBusy(err)) {
+              throw csiError(
+                status.FAILED_PRECONDITION,
+                `volume ${id} is still in use: image ${image.pool}/${image.image} has watchers`,
+              );
+            }
+            throw err;
+          }
+          await ctx.journal.release(target, ref.pool, key, ref.uuid);
+          ctx.log.info('volume deleted', { volumeId: id, image: image.image });
+          return {};
+        });
+      });
+    },
+
+    ValidateVolumeCapabilities: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      const capabilities = req.volume_capabilities ?? [];
+      if (capabilities.length === 0)
+        throw csiError(status.INVALID_ARGUMENT, 'volume_capabilities are required');
+      const ref = volumeRefOrNotFound(id);
+      const cluster = clusterOf(ctx, ref.clusterID, status.NOT_FOUND);
+      const target = await targetFor(cluster, req.secrets, 'controller');
+      const info = await ceph(`ValidateVolumeCapabilities ${id}`, target.credentials.userID, () =>
+        ctx.images.info(target, { pool: ref.pool, image: imageName(ref.uuid) }),
+      );
+      if (!info) throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
+      try {
+        checkCapabilities(capabilities);
+      } catch (err) {
+        return { message: (err as Error).message };
+      }
+      return {
+        confirmed: {
+          volume_context: req.volume_context ?? {},
+          volume_capabilities: capabilities,
+          parameters: req.parameters ?? {},
+          mutable_parameters: {},
+        },
+      };
+    },
+
+    ControllerExpandVolume: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      if (!req.capacity_range) throw csiError(status.INVALID_ARGUMENT, 'capacity_range is required');
+      if (req.volume_capability) checkCapability(req.volume_capability, 'volume_capability');
+      const ref = volumeRefOrNotFound(id);
+      const cluster = clusterOf(ctx, ref.clusterID, status.NOT_FOUND);
+      const target = await targetFor(cluster, req.secrets, 'controller-expand');
+      const image = { pool: ref.pool, image: imageName(ref.uuid) };
+      return ctx.locks.with(`uuid:${ref.uuid}`, () =>
+        ceph(`ControllerExpandVolume ${id}`, target.credentials.userID, async () => {
+          const info = await ctx.images.info(target, image);
+          if (!info) throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
+          const size = decideSize(req.capacity_range, info.sizeBytes);
+          if (size > info.sizeBytes) {
+            await ctx.images.resize(target, image, size);
+            ctx.log.info('volume expanded', { volumeId: id, bytes: size.toString() });
+          }
+          const block = req.volume_capability ? accessTypeOf(req.volume_capability) === 'block' : false;
+          return {
+            capacity_bytes: (size > info.sizeBytes ? size : info.sizeBytes).toString(),
+            node_expansion_required: !block,
+          };
+        }),
+      );
+    },
+  };
+}

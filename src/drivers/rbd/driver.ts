@@ -1,0 +1,112 @@
+// The RBD CSI driver (rbd.csi.berth.io): images in a Ceph pool, mapped on the node with krbd,
+// rbd-nbd or rbd-fuse + a loop device. One process runs the identity, controller and node services.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { serveCsi } from '../../csi/server.js';
+import type { Logger } from '../../machinery/logger.js';
+import { silentLogger } from '../../machinery/logger.js';
+import type { Exec } from '../../node/mount/exec.js';
+import { systemExec } from '../../node/mount/exec.js';
+import { Filesystems } from '../../node/mount/filesystem.js';
+import { LoopDevices } from '../../node/mount/loop.js';
+import type { Mounter } from '../../node/mount/mounter.js';
+import { SystemMounter } from '../../node/mount/mounter.js';
+import { CLIENT_CONF, CephCli } from './ceph-cli.js';
+import type { ClusterConfigs, MounterName } from './config.js';
+import { loadClusterConfig } from './config.js';
+import type { RbdDriverContext } from './context.js';
+import { controllerHandlers } from './controller.js';
+import { KeyFiles } from './credentials.js';
+import { identityHandlers } from './identity.js';
+import { RbdImages, VolumeJournal } from './images.js';
+import { OperationLocks } from './locks.js';
+import { FuseMapper, KernelMapper } from './mappers.js';
+import { nodeHandlers } from './node.js';
+import { StagedVolumes } from './staged.js';
+
+export const DEFAULT_STATE_DIR = '/var/lib/berth/rbd';
+
+export interface RbdDriverOptions {
+  /** `unix:///path/csi.sock` or a plain socket path. */
+  endpoint: string;
+  nodeId: string;
+  /** The cluster config file (clusterID -> monitors); or `clusters` directly. */
+  configFile?: string;
+  clusters?: ClusterConfigs;
+  /** Node state (staged volumes, rbd-fuse mounts, short-lived key files). */
+  stateDir?: string;
+  /** Mapper when neither the class nor the cluster config names one. Default krbd. */
+  defaultMounter?: MounterName;
+  /** Timeout of each ceph command. */
+  cephTimeoutMs?: number;
+  exec?: Exec;
+  mounter?: Mounter;
+  log?: Logger;
+}
+
+export interface RbdDriverHandle {
+  endpoint: string;
+  socketPath: string;
+  shutdown(): Promise<void>;
+}
+
+export async function startRbdDriver(options: RbdDriverOptions): Promise<RbdDriverHandle> {
+  if (!options.nodeId) throw new Error('rbd driver: nodeId is required');
+  const clusters =
+    options.clusters ?? (options.configFile ? await loadClusterConfig(options.configFile) : undefined);
+  if (!clusters) throw new Error('rbd driver: a cluster config file is required');
+  const exec = options.exec ?? systemExec();
+  const log = (options.log ?? silentLogger).child({ driver: 'rbd', node: options.nodeId });
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  await fs.mkdir(stateDir, { recursive: true, mode: 0o700 });
+  const confPath = path.join(stateDir, 'ceph.conf');
+  await fs.writeFile(confPath, CLIENT_CONF, { mode: 0o600 });
+  const keyFiles = new KeyFiles(path.join(stateDir, 'keys'));
+  await keyFiles.init();
+  const staged = new StagedVolumes(path.join(stateDir, 'staged'));
+  await staged.init();
+  const fuseRoot = path.join(stateDir, 'fuse');
+  await fs.mkdir(fuseRoot, { recursive: true, mode: 0o700 });
+
+  const cli = new CephCli({
+    exec,
+    keyFiles,
+    confPath,
+    ...(options.cephTimeoutMs === undefined ? {} : { timeoutMs: options.cephTimeoutMs }),
+  });
+  const mounter = options.mounter ?? new SystemMounter({ exec });
+  const loops = new LoopDevices({ exec });
+  const ctx: RbdDriverContext = {
+    nodeId: options.nodeId,
+    clusters,
+    cli,
+    images: new RbdImages(cli),
+    journal: new VolumeJournal(cli),
+    mappers: {
+      krbd: new KernelMapper({ cli, exec, name: 'krbd' }),
+      'rbd-nbd': new KernelMapper({ cli, exec, name: 'rbd-nbd' }),
+      'rbd-fuse': new FuseMapper({ cli, loops, mounter }),
+    },
+    defaultMounter: options.defaultMounter ?? 'krbd',
+    staged,
+    fuseRoot,
+    mounter,
+    filesystems: new Filesystems({ exec }),
+    exec,
+    locks: new OperationLocks(),
+    log,
+  };
+  const server = await serveCsi(
+    options.endpoint,
+    { identity: identityHandlers(ctx), controller: controllerHandlers(ctx), node: nodeHandlers(ctx) },
+    {
+      // Requests arrive redacted (secrets are CSI secret fields), so logging them leaks no key.
+      logger: (entry) => {
+        if (entry.error) log.warn(`${entry.method} failed`, { request: entry.request, error: entry.error });
+        else log.debug(entry.method, { request: entry.request });
+      },
+    },
+  );
+  log.info('rbd driver serving', { endpoint: server.endpoint, clusters: clusters.ids() });
+  return { endpoint: server.endpoint, socketPath: server.socketPath, shutdown: () => server.shutdown() };
+}

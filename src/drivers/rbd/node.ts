@@ -1,0 +1,375 @@
+// Node service of the RBD driver: map the image (krbd, rbd-nbd or rbd-fuse + loop), format a blank
+// device, mount it at the staging path; publish bind-mounts; unstage undoes all of it. What was
+// mapped is written down before it is used, so retries and restarts can always undo it.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { CsiError, csiError, status } from '../../csi/errors.js';
+import type { ServiceHandlers } from '../../csi/server.js';
+import type { NodeStageVolumeRequest, VolumeCapability } from '../../csi/types.js';
+import { toBigInt } from '../../csi/types.js';
+import { ExecError } from '../../node/mount/exec.js';
+import { canonicalPath } from '../../node/mount/mounter.js';
+import { isReadOnly, topMountAt } from '../../node/mount/mountinfo.js';
+import { cephCsiError } from './ceph-cli.js';
+import type { CephTarget } from './ceph-cli.js';
+import type { RbdDriverContext } from './context.js';
+import { clusterOf, requireField, targetFor, volumeRefOrNotFound } from './context.js';
+import {
+  DEFAULT_FS_TYPE,
+  FS_TYPE_PARAMETER,
+  MIB,
+  checkCapability,
+  isReadOnlyMode,
+  isShared,
+  mkfsCommand,
+  parseMounter,
+} from './decide.js';
+import type { AccessType } from './decide.js';
+import {
+  deviceSizeBytes,
+  deviceView,
+  isDeviceBindOf,
+  isFilesystemMountOf,
+  mountPointsUsing,
+} from './device-mounts.js';
+import type { ImageSpec } from './images.js';
+import { imageName } from './names.js';
+import type { VolumeRef } from './names.js';
+import type { StagedVolume } from './staged.js';
+
+const EXT_TYPES: ReadonlySet<string> = new Set(['ext2', 'ext3', 'ext4']);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** resize2fs fails this way when the host withholds CAP_SYS_RESOURCE, which online ext growth needs. */
+function isOnlineResizeRefused(err: unknown): boolean {
+  return err instanceof ExecError && err.command === 'resize2fs' && /Permission denied/.test(err.stderr);
+}
+
+async function removeTarget(target: string): Promise<void> {
+  let stat;
+  try {
+    stat = await fs.lstat(target);
+  } catch {
+    return;
+  }
+  if (stat.isDirectory()) await fs.rmdir(target);
+  else await fs.unlink(target);
+}
+
+function imageOf(record: { pool: string; image: string }): ImageSpec {
+  return { pool: record.pool, image: record.image };
+}
+
+export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
+  const stagedOf = async (ref: VolumeRef, id: string): Promise<StagedVolume | undefined> => {
+    const record = await ctx.staged.get(id);
+    if (!record) return undefined;
+    const mapped = await ctx.mappers[record.mounter].isMapped(record, imageOf(record));
+    return mapped ? record : undefined;
+  };
+
+  /** Single-node volumes must not be open elsewhere (a crashed client's watch expires in ~30 s). */
+  const waitUntilUnused = async (target: CephTarget, image: ImageSpec, id: string) => {
+    for (let attempt = 0; ; attempt++) {
+      const watchers = await ctx.images.watchers(target, image);
+      if (watchers.length === 0) return;
+      if (attempt >= 10) {
+        throw csiError(
+          status.FAILED_PRECONDITION,
+          `volume ${id} is still being used: image ${image.pool}/${image.image} has watchers ${watchers.join(', ')}`,
+        );
+      }
+      await sleep(300);
+    }
+  };
+
+  const unmapRecord = async (record: StagedVolume) => {
+    await ctx.mappers[record.mounter].unmap(record, imageOf(record));
+    await ctx.staged.remove(record.volumeId);
+  };
+
+  const mapVolume = async (
+    req: NodeStageVolumeRequest,
+    ref: VolumeRef,
+    accessType: AccessType,
+    capability: VolumeCapability,
+  ): Promise<StagedVolume> => {
+    const id = req.volume_id;
+    const cluster = clusterOf(ctx, ref.clusterID, status.NOT_FOUND);
+    const target = await targetFor(cluster, req.secrets, 'node-stage');
+    const image = { pool: ref.pool, image: imageName(ref.uuid) };
+    const mounterName =
+      parseMounter(req.volume_context?.['mounter']) ?? cluster.mounter ?? ctx.defaultMounter;
+    try {
+      const info = await ctx.images.info(target, image);
+      if (!info)
+        throw csiError(
+          status.NOT_FOUND,
+          `volume ${id} does not exist (no image ${image.pool}/${image.image})`,
+        );
+      if (!isShared(capability)) await waitUntilUnused(target, image, id);
+      const mapping = await ctx.mappers[mounterName].map({
+        target,
+        image,
+        readonly: isReadOnlyMode(capability),
+        fuseDir: ctx.staged.fuseDir(ctx.fuseRoot, id),
+      });
+      const record: StagedVolume = {
+        ...mapping,
+        volumeId: id,
+        clusterID: ref.clusterID,
+        pool: ref.pool,
+        image: image.image,
+        mounter: mounterName,
+        accessType,
+        stagingPath: req.staging_target_path,
+      };
+      await ctx.staged.put(record);
+      ctx.log.info('image mapped', { volumeId: id, mounter: mounterName, device: mapping.device });
+      return record;
+    } catch (err) {
+      if (err instanceof CsiError) throw err;
+      throw cephCsiError(err, `NodeStageVolume ${id}`, target.credentials.userID);
+    }
+  };
+
+  /** Formats a blank device (never one holding data), grows a filesystem left smaller, mounts it. */
+  const mountFilesystem = async (
+    req: NodeStageVolumeRequest,
+    record: StagedVolume,
+    capability: VolumeCapability,
+  ) => {
+    const id = req.volume_id;
+    const device = record.device;
+    const staging = req.staging_target_path;
+    const readonly = isReadOnlyMode(capability);
+    const wanted = capability.mount?.fs_type || req.volume_context?.[FS_TYPE_PARAMETER] || DEFAULT_FS_TYPE;
+    let fsType = await ctx.filesystems.probe(device);
+    if (!fsType) {
+      if (readonly)
+        throw csiError(status.FAILED_PRECONDITION, `volume ${id} has no filesystem and is read-only`);
+      if (!(await ctx.filesystems.startsZeroed(device))) {
+        throw csiError(
+          status.FAILED_PRECONDITION,
+          `volume ${id} holds data but no filesystem blkid knows; it is not formatted over`,
+        );
+      }
+      const [command, args] = mkfsCommand(wanted, device);
+      await ctx.exec.run(command, args);
+      fsType = wanted;
+      ctx.log.info('volume formatted', { volumeId: id, fsType });
+    } else if (capability.mount?.fs_type && fsType !== capability.mount.fs_type) {
+      throw csiError(
+        status.FAILED_PRECONDITION,
+        `volume ${id} holds ${fsType}, not ${capability.mount.fs_type}`,
+      );
+    } else if (EXT_TYPES.has(fsType) && !readonly) {
+      const fsBytes = await ctx.filesystems.extSizeBytes(device);
+      if (deviceSizeBytes(device) - fsBytes >= MIB) await ctx.filesystems.growExtOffline(device);
+    }
+    const flags = [...(capability.mount?.mount_flags ?? [])];
+    if (readonly) flags.push('ro');
+    if (fsType === 'xfs') flags.push('nouuid'); // a clone or a second mapping carries the same uuid
+    await ctx.mounter.mount(device, staging, { fsType, flags });
+  };
+
+  return {
+    NodeGetInfo: async () => ({ node_id: ctx.nodeId, max_volumes_per_node: '0' }),
+
+    NodeGetCapabilities: async () => ({
+      capabilities: (['STAGE_UNSTAGE_VOLUME', 'EXPAND_VOLUME', 'GET_VOLUME_STATS'] as const).map((type) => ({
+        rpc: { type },
+      })),
+    }),
+
+    NodeStageVolume: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      const staging = requireField(req.staging_target_path, 'staging_target_path');
+      const accessType = checkCapability(req.volume_capability, 'volume_capability');
+      const capability = req.volume_capability!;
+      const ref = volumeRefOrNotFound(id);
+      return ctx.locks.with(`volume:${id}`, async () => {
+        await fs.mkdir(staging, { recursive: true });
+        let record = await stagedOf(ref, id);
+        if (record && record.accessType !== accessType) {
+          throw csiError(status.ALREADY_EXISTS, `volume ${id} is staged as a ${record.accessType} volume`);
+        }
+        if (!record) {
+          const stale = await ctx.staged.get(id);
+          if (stale) await unmapRecord(stale).catch(() => ctx.staged.remove(id));
+          record = await mapVolume(req, ref, accessType, capability);
+        }
+        if (accessType === 'block') return {};
+        const current = await ctx.mounter.mountAt(staging);
+        if (current) {
+          if (isFilesystemMountOf(current, deviceView(record.device))) return {};
+          throw csiError(status.ALREADY_EXISTS, `${staging} already holds another mount (${current.source})`);
+        }
+        try {
+          await mountFilesystem(req, record, capability);
+        } catch (err) {
+          // Leave nothing half-done: a retry starts from scratch.
+          await ctx.mounter.unmount(staging).catch(() => undefined);
+          await unmapRecord(record).catch(() => undefined);
+          throw err;
+        }
+        ctx.log.info('volume staged', { volumeId: id, staging, device: record.device });
+        return {};
+      });
+    },
+
+    NodeUnstageVolume: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      const staging = requireField(req.staging_target_path, 'staging_target_path');
+      return ctx.locks.with(`volume:${id}`, async () => {
+        const record = await ctx.staged.get(id);
+        if (!record) return {};
+        const mapped = await ctx.mappers[record.mounter].isMapped(record, imageOf(record));
+        if (mapped) {
+          const view = deviceView(record.device);
+          const stagingPath = await canonicalPath(staging);
+          const users = mountPointsUsing(await ctx.mounter.list(), view).filter((p) => p !== stagingPath);
+          if (users.length > 0) {
+            throw csiError(
+              status.FAILED_PRECONDITION,
+              `volume ${id} is still published at ${users.join(', ')}`,
+            );
+          }
+          await ctx.mounter.unmount(staging);
+        }
+        await unmapRecord(record);
+        ctx.log.info('volume unstaged', { volumeId: id, staging });
+        return {};
+      });
+    },
+
+    NodePublishVolume: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      const target = requireField(req.target_path, 'target_path');
+      checkCapability(req.volume_capability, 'volume_capability');
+      const capability = req.volume_capability!;
+      const ref = volumeRefOrNotFound(id);
+      if (!req.staging_target_path) {
+        throw csiError(
+          status.FAILED_PRECONDITION,
+          'staging_target_path is required: this driver stages volumes',
+        );
+      }
+      const staging = req.staging_target_path;
+      const readonly = (req.readonly ?? false) || isReadOnlyMode(capability);
+      return ctx.locks.with(`volume:${id}`, async () => {
+        const record = await stagedOf(ref, id);
+        if (!record) throw csiError(status.FAILED_PRECONDITION, `volume ${id} is not staged on this node`);
+        const view = deviceView(record.device);
+        const mounts = await ctx.mounter.list();
+        const current = topMountAt(mounts, await canonicalPath(target));
+        if (current) {
+          const ours =
+            record.accessType === 'block'
+              ? isDeviceBindOf(current, view)
+              : isFilesystemMountOf(current, view);
+          if (ours && isReadOnly(current) === readonly) return {};
+          throw csiError(status.ALREADY_EXISTS, `${target} is already published with other arguments`);
+        }
+        if (record.accessType === 'block') {
+          await fs.mkdir(path.dirname(target), { recursive: true });
+          await (await fs.open(target, 'a')).close();
+          await ctx.mounter.bindMount(record.device, target, { readonly });
+        } else {
+          const staged = topMountAt(mounts, await canonicalPath(staging));
+          if (!staged || !isFilesystemMountOf(staged, view)) {
+            throw csiError(status.FAILED_PRECONDITION, `volume ${id} is not staged at ${staging}`);
+          }
+          await fs.mkdir(target, { recursive: true });
+          try {
+            await ctx.mounter.bindMount(staging, target, { readonly });
+          } catch (err) {
+            await fs.rmdir(target).catch(() => undefined);
+            throw err;
+          }
+        }
+        ctx.log.info('volume published', { volumeId: id, target, readonly });
+        return {};
+      });
+    },
+
+    NodeUnpublishVolume: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      const target = requireField(req.target_path, 'target_path');
+      return ctx.locks.with(`volume:${id}`, async () => {
+        await ctx.mounter.unmount(target);
+        await removeTarget(target);
+        return {};
+      });
+    },
+
+    NodeGetVolumeStats: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      const volumePath = requireField(req.volume_path, 'volume_path');
+      const ref = volumeRefOrNotFound(id);
+      const record = await stagedOf(ref, id);
+      const entry = await ctx.mounter.mountAt(volumePath);
+      if (!record || !entry)
+        throw csiError(status.NOT_FOUND, `volume ${id} is not available at ${volumePath}`);
+      const view = deviceView(record.device);
+      if (record.accessType === 'block') {
+        if (!isDeviceBindOf(entry, view))
+          throw csiError(status.NOT_FOUND, `volume ${id} is not at ${volumePath}`);
+        return { usage: [{ total: deviceSizeBytes(record.device).toString(), unit: 'BYTES' }] };
+      }
+      if (!isFilesystemMountOf(entry, view))
+        throw csiError(status.NOT_FOUND, `volume ${id} is not at ${volumePath}`);
+      const stats = await fs.statfs(volumePath, { bigint: true });
+      return {
+        usage: [
+          {
+            unit: 'BYTES',
+            total: (stats.blocks * stats.bsize).toString(),
+            available: (stats.bavail * stats.bsize).toString(),
+            used: ((stats.blocks - stats.bfree) * stats.bsize).toString(),
+          },
+          {
+            unit: 'INODES',
+            total: stats.files.toString(),
+            available: stats.ffree.toString(),
+            used: (stats.files - stats.ffree).toString(),
+          },
+        ],
+      };
+    },
+
+    NodeExpandVolume: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      const volumePath = requireField(req.volume_path, 'volume_path');
+      if (req.volume_capability) checkCapability(req.volume_capability, 'volume_capability');
+      const ref = volumeRefOrNotFound(id);
+      return ctx.locks.with(`volume:${id}`, async () => {
+        const record = await stagedOf(ref, id);
+        if (!record) throw csiError(status.NOT_FOUND, `volume ${id} is not staged on this node`);
+        await fs.stat(volumePath).catch(() => {
+          throw csiError(status.NOT_FOUND, `${volumePath} does not exist`);
+        });
+        await ctx.mappers[record.mounter].refreshSize(record);
+        const size = deviceSizeBytes(record.device);
+        const required = toBigInt(req.capacity_range?.required_bytes);
+        if (required > size) {
+          throw csiError(status.OUT_OF_RANGE, `volume ${id} has ${size} bytes, ${required} were asked for`);
+        }
+        if (record.accessType === 'block') return { capacity_bytes: size.toString() };
+        const fsType = await ctx.filesystems.probe(record.device);
+        if (!fsType) throw csiError(status.FAILED_PRECONDITION, `volume ${id} has no filesystem to grow`);
+        try {
+          await ctx.filesystems.grow(record.device, fsType, record.stagingPath);
+        } catch (err) {
+          if (!isOnlineResizeRefused(err)) throw err;
+          throw csiError(
+            status.FAILED_PRECONDITION,
+            `this host refuses online ${fsType} growth (no CAP_SYS_RESOURCE); the filesystem grows at the next NodeStageVolume`,
+          );
+        }
+        ctx.log.info('volume filesystem expanded', { volumeId: id, bytes: size.toString(), fsType });
+        return { capacity_bytes: size.toString() };
+      });
+    },
+  };
+}
