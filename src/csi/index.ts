@@ -7,7 +7,7 @@ export { CSI_LOADER_OPTIONS, CSI_PACKAGE, CSI_PROTO_PATH, loadCsiDefinitions } f
 export type { CsiDefinitions, CsiGrpcService } from './load.js';
 export { CsiSanitizer, REDACTED, csiSanitizer, findSecretFields, sanitizeMessage } from './sanitize.js';
 export type { SecretFieldIndex } from './sanitize.js';
-export { removeStaleSocket, serveCsi } from './server.js';
+export { removeStaleSocket, serveCsi, serveUntilStopped } from './server.js';
 export type {
   CsiCallContext,
   CsiHandler,

@@ -188,3 +188,25 @@ function toStatus(err: unknown): { code: number; details: string } {
 
 /** Typed view for code that wants one handler table per service. */
 export type ServiceHandlers<S extends CsiServiceName> = HandlersFor<CsiServiceMethods[S]>;
+
+/**
+ * Runs a started driver until SIGINT/SIGTERM or `signal` aborts, then shuts it down: the body of
+ * every `berth driver NAME` command.
+ */
+export async function serveUntilStopped(
+  driver: { shutdown(): Promise<void> },
+  signal?: AbortSignal,
+): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (signal?.aborted) stop();
+    signal?.addEventListener('abort', stop, { once: true });
+  });
+  await driver.shutdown();
+}

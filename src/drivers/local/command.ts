@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import type { Logger } from '../../machinery/logger.js';
 import { JsonLogger } from '../../machinery/logger.js';
 import { startLocalDriver } from './driver.js';
+import { serveUntilStopped } from '../../csi/server.js';
 
 export interface LocalDriverArgs {
   endpoint: string;
@@ -41,16 +42,5 @@ export async function runLocalDriverCommand(
   const args = parseLocalDriverArgs(argv);
   const log = options.log ?? new JsonLogger(process.stderr);
   const driver = await startLocalDriver({ ...args, log });
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (options.signal?.aborted) stop();
-    options.signal?.addEventListener('abort', stop, { once: true });
-  });
-  await driver.shutdown();
+  await serveUntilStopped(driver, options.signal);
 }

@@ -6,6 +6,7 @@ import type { Logger } from '../../machinery/logger.js';
 import { JsonLogger } from '../../machinery/logger.js';
 import type { NfsDriverOptions } from './driver.js';
 import { startNfsDriver } from './driver.js';
+import { serveUntilStopped } from '../../csi/server.js';
 
 export const NFS_DRIVER_USAGE =
   'usage: berth driver nfs --endpoint unix:///path/csi.sock [--node-id NAME] [--mount-helper PATH] [--mount-timeout-ms MS] [--nfs-port N] [--mount-port N]';
@@ -58,16 +59,5 @@ export async function runNfsDriverCommand(
   const args = parseNfsDriverArgs(argv);
   const log = options.log ?? new JsonLogger(process.stderr);
   const driver = await startNfsDriver({ ...args, log });
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (options.signal?.aborted) stop();
-    options.signal?.addEventListener('abort', stop, { once: true });
-  });
-  await driver.shutdown();
+  await serveUntilStopped(driver, options.signal);
 }

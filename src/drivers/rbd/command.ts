@@ -7,6 +7,7 @@ import { JsonLogger } from '../../machinery/logger.js';
 import type { MounterName } from './config.js';
 import { MOUNTERS } from './config.js';
 import { DEFAULT_STATE_DIR, startRbdDriver } from './driver.js';
+import { serveUntilStopped } from '../../csi/server.js';
 
 export interface RbdDriverArgs {
   endpoint: string;
@@ -56,16 +57,5 @@ export async function runRbdDriverCommand(
   const args = parseRbdDriverArgs(argv);
   const log = options.log ?? new JsonLogger(process.stderr);
   const driver = await startRbdDriver({ ...args, log });
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-    if (options.signal?.aborted) stop();
-    options.signal?.addEventListener('abort', stop, { once: true });
-  });
-  await driver.shutdown();
+  await serveUntilStopped(driver, options.signal);
 }
