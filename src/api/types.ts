@@ -124,10 +124,20 @@ export interface PersistentVolumeClaimSpec extends Open {
   volumeName?: string;
   volumeMode?: VolumeMode;
 }
+export interface PersistentVolumeClaimCondition {
+  /** Resizing, FileSystemResizePending, ... */
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  lastProbeTime?: string;
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
 export interface PersistentVolumeClaimStatus extends Open {
   phase?: ClaimPhase;
   accessModes?: AccessMode[];
   capacity?: Record<string, QuantityValue>;
+  conditions?: PersistentVolumeClaimCondition[];
 }
 export interface PersistentVolumeClaim extends KubeObject {
   apiVersion: 'v1';

@@ -1,10 +1,12 @@
-// Admission on create, as the Kubernetes API server's plugins do it: NamespaceLifecycle (the
+// Admission, as the Kubernetes API server's plugins do it. On create: NamespaceLifecycle (the
 // namespace must exist), DefaultStorageClass (claims without a class get the default one) and
-// StorageObjectInUseProtection (protection finalizers on claims and volumes). The decisions are
-// pure functions; admitCreate reads what they need from the store.
-import { notFound, isStatusError } from '../api/errors.js';
+// StorageObjectInUseProtection (protection finalizers on claims and volumes). On update:
+// PersistentVolumeClaimResize (a claim grows only if its class allows expansion). The decisions
+// are pure functions; admitCreate and admitUpdate read what they need from the store.
+import { notFound, isStatusError, StatusError } from '../api/errors.js';
 import { kindFor, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
+import { tryParseQuantity } from '../api/quantity.js';
 import type { ObjectStore } from '../store/types.js';
 import { isDefaultClass } from './printers.js';
 
@@ -81,4 +83,43 @@ export async function admitCreate(store: ObjectStore, kind: KindInfo, obj: KubeO
     admitted = withDefaultStorageClass(admitted, classes.items);
   }
   return admitted;
+}
+
+const claimStorage = (claim: KubeObject) =>
+  tryParseQuantity(
+    ((claim['spec'] as { resources?: { requests?: Record<string, unknown> } } | undefined)?.resources
+      ?.requests ?? {})['storage'],
+  );
+
+/** True when an update asks a claim for more storage than it asked before. */
+export function claimGrows(claim: KubeObject, old: KubeObject): boolean {
+  if (claim.kind !== 'PersistentVolumeClaim') return false;
+  const wanted = claimStorage(claim);
+  const before = claimStorage(old);
+  return wanted !== undefined && before !== undefined && wanted.compare(before) > 0;
+}
+
+/** PersistentVolumeClaimResize: the claim's class must exist and set allowVolumeExpansion. */
+export function checkClaimResize(claim: KubeObject, storageClass: KubeObject | undefined): void {
+  if (storageClass?.['allowVolumeExpansion'] === true) return;
+  throw new StatusError(
+    403,
+    'Forbidden',
+    `persistentvolumeclaims "${claim.metadata.name ?? ''}" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize`,
+    { name: claim.metadata.name ?? '', kind: 'persistentvolumeclaims' },
+  );
+}
+
+/** Runs the validating admission steps of an update (not of status writes). */
+export async function admitUpdate(store: ObjectStore, obj: KubeObject, old: KubeObject): Promise<void> {
+  if (!claimGrows(obj, old) || !storageClassKind) return;
+  const className = (old['spec'] as { storageClassName?: string } | undefined)?.storageClassName ?? '';
+  let storageClass: KubeObject | undefined;
+  if (className !== '') {
+    storageClass = await store.get(storageClassKind, undefined, className).catch((err: unknown) => {
+      if (isStatusError(err, 'NotFound')) return undefined;
+      throw err;
+    });
+  }
+  checkClaimResize(obj, storageClass);
 }

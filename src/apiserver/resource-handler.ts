@@ -7,7 +7,7 @@ import type { KubeObject } from '../api/meta.js';
 import { prepareCreate, prepareUpdate } from '../api/validate.js';
 import { applyMergePatch, deepEqual } from '../store/merge-patch.js';
 import type { ListOptions, ObjectStore } from '../store/types.js';
-import { admitCreate } from './admission.js';
+import { admitCreate, admitUpdate } from './admission.js';
 import { methodNotAllowed, parseBody, unsupportedMediaType } from './http-io.js';
 import { applyJsonPatch, PatchApplyError } from './json-patch.js';
 import type { ResourceTarget } from './routes.js';
@@ -235,6 +235,7 @@ async function writeUpdate(
   dryRun: boolean,
 ): Promise<KubeObject> {
   const prepared = prepareUpdate(updateCandidate(target, obj, old), old);
+  if (target.subresource === undefined) await admitUpdate(ctx.store, prepared, old);
   const rv = prepared.metadata.resourceVersion;
   // a write that changes nothing is not a write: no new resourceVersion, no watch event
   const sameVersion = rv === undefined || rv === old.metadata.resourceVersion;

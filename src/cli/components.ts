@@ -12,6 +12,7 @@ import { Attacher } from '../attach-detach/attacher.js';
 import { CsiClient } from '../csi/client.js';
 import type { DriverEndpoint } from '../node/index.js';
 import { Provisioner } from '../provisioner/controller.js';
+import { Resizer } from '../resizer/index.js';
 import { type NodeSpec, startNodes } from './node-components.js';
 import type { Clock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
@@ -101,7 +102,7 @@ async function startStatefulSets(deps: ComponentDeps): Promise<RunningComponent>
   return { name: 'statefulset-controller', stop: () => controller.stop() };
 }
 
-/** The controller-side sidecars of a third-party driver: a provisioner and an attacher. */
+/** The controller-side sidecars of a third-party driver: a provisioner, a resizer and an attacher. */
 async function startSidecars(deps: ComponentDeps, driver: DriverEndpoint): Promise<RunningComponent> {
   const csi = new CsiClient(driver.endpoint);
   const log = deps.logger.child({ driver: driver.name });
@@ -121,12 +122,22 @@ async function startSidecars(deps: ComponentDeps, driver: DriverEndpoint): Promi
     log,
     recorder: recorderFor(deps, 'csi-attacher'),
   });
+  const resizer = new Resizer({
+    store: deps.store,
+    csi,
+    driverName: driver.name,
+    clock: deps.clock,
+    log,
+    recorder: recorderFor(deps, 'external-resizer'),
+  });
   await provisioner.start();
+  await resizer.start();
   await attacher.start();
   return {
     name: `sidecars/${driver.name}`,
     stop: async () => {
       await attacher.stop();
+      await resizer.stop();
       await provisioner.stop();
       csi.close();
     },

@@ -1,6 +1,6 @@
 // The per-node half of an embedded berth: for each node name, a node agent with its own
 // kubelet-style root directory, the built-in local CSI driver serving on that node's plugin
-// socket, and a provisioner for it in node-deployment mode (local volumes are created on the
+// socket, and a provisioner and resizer for it in node-deployment mode (local volumes are created on the
 // node the claim was scheduled to). Several nodes can share one host, each in its own root.
 // FlexVolume drivers are found under each node's <rootDir>/volume-plugins; those that attach are
 // attached by an attach/detach controller that calls the node's FlexVolume host (one host here).
@@ -15,6 +15,7 @@ import { DRIVER_NAME as LOCAL_DRIVER, startLocalDriver } from '../drivers/local/
 import { EventRecorder } from '../machinery/events.js';
 import { type DriverEndpoint, NodeAgent } from '../node/index.js';
 import { Provisioner } from '../provisioner/controller.js';
+import { Resizer } from '../resizer/index.js';
 import type { ComponentDeps, RunningComponent } from './components.js';
 
 export interface NodeSpec {
@@ -73,10 +74,21 @@ async function startNode(
         clock: deps.clock,
       }),
     });
+    const resizer = new Resizer({
+      store: deps.store,
+      csi,
+      driverName: LOCAL_DRIVER,
+      nodeName: node.name,
+      clock: deps.clock,
+      log,
+      recorder: new EventRecorder({ store: deps.store, component: 'external-resizer', clock: deps.clock }),
+    });
     await provisioner.start();
+    await resizer.start();
     started.push({
       name: `provisioner/${node.name}`,
       stop: async () => {
+        await resizer.stop();
         await provisioner.stop();
         csi.close();
       },

@@ -606,6 +606,18 @@ export class NodeAgent {
         await this.operations.unstage(a, driverFor(a.driver), signal);
         return;
       }
+      case 'ExpandOnNode': {
+        const d = desired();
+        if (await this.operations.expand(d, driverFor(d.driver), signal)) {
+          this.event(
+            d.pods.map((p) => p.podUID),
+            'Normal',
+            'FileSystemResizeSuccessful',
+            `MountVolume.NodeExpandVolume succeeded for volume "${d.specName}" ${this.nodeName}`,
+          );
+        }
+        return;
+      }
       case 'WaitForAttach':
       case 'WaitForDriver':
         return;

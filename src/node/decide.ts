@@ -2,6 +2,7 @@
 // published, in kubelet's order — unpublish pods that are gone; for wanted volumes report in use,
 // wait for the driver and the attachment, stage once, publish per pod; for unwanted volumes
 // unstage only after the last unpublish, then stop reporting in use (so detach may proceed).
+// A claim waiting for a filesystem resize is finished once the volume is published.
 // For one pod: the finalizer that holds its deletion, its phase/conditions and volume paths.
 import type { Pod, PodCondition, PodStatus } from '../api/types.js';
 import { isPodTerminated } from '../attach-detach/decide.js';
@@ -52,7 +53,9 @@ export type VolumeAction =
   | { kind: 'Stage'; publishContext: Record<string, string> }
   | { kind: 'Publish'; pod: PodUse; publishContext: Record<string, string> }
   | { kind: 'Unstage' }
-  | { kind: 'ReportNotInUse' };
+  | { kind: 'ReportNotInUse' }
+  /** Grow the published volume's filesystem (NodeExpandVolume), then record the claim's capacity. */
+  | { kind: 'ExpandOnNode' };
 
 /** Actions that end a plan: nothing after them can run yet. */
 export function isWait(action: VolumeAction): boolean {
@@ -98,6 +101,7 @@ export function decideVolume(view: VolumeView): VolumeAction[] {
     for (const pod of desired.pods) {
       if (!mounted.has(pod.podUID)) actions.push({ kind: 'Publish', pod, publishContext });
     }
+    if (desired.expansion) actions.push({ kind: 'ExpandOnNode' });
     return actions;
   }
 

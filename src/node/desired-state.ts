@@ -13,6 +13,7 @@ import type {
   Pod,
   VolumeMode,
 } from '../api/types.js';
+import { fsResizePending, storageOf } from '../resizer/decide.js';
 import { type BindPluginDir, HOST_PATH_PLUGIN_DIR, LOCAL_VOLUME_PLUGIN_DIR } from './paths.js';
 
 /** Added by the agent before it sets a pod's volumes up; removed after they are torn down. */
@@ -44,6 +45,14 @@ export interface DesiredVolume {
   podInfoOnMount: boolean;
   attachRequired: boolean;
   pods: PodUse[];
+  /** The claim waits (FileSystemResizePending) for this node to grow the volume to `capacity`. */
+  expansion?: VolumeExpansion;
+}
+
+export interface VolumeExpansion {
+  claimNamespace: string;
+  claimName: string;
+  capacity: string;
 }
 
 /** A local or hostPath volume the agent bind-mounts into one pod's volume directory. */
@@ -158,7 +167,7 @@ function resolveVolume(
   view: DesiredStateView,
   pod: Pod,
   vol: NonNullable<Pod['spec']['volumes']>[number],
-): { state: PodVolumeState; volume?: PersistentVolume; readOnly: boolean } {
+): { state: PodVolumeState; volume?: PersistentVolume; claim?: PersistentVolumeClaim; readOnly: boolean } {
   const namespace = pod.metadata.namespace ?? 'default';
   const pending = (message: string) => ({
     state: { volumeName: vol.name, kind: 'pending' as const, message },
@@ -186,6 +195,7 @@ function resolveVolume(
           specName: pvName,
         },
         volume: pv,
+        claim,
         readOnly: readOnly || pv.spec.csi.readOnly === true,
       };
     }
@@ -234,6 +244,23 @@ function resolveVolume(
   return { state: { volumeName: vol.name, kind: 'ready' }, readOnly: false };
 }
 
+/** The node's part of a resize: the claim waits for it and the volume already has the new size. */
+function pendingExpansion(
+  claim: PersistentVolumeClaim | undefined,
+  pv: PersistentVolume,
+): VolumeExpansion | undefined {
+  if (!claim || !fsResizePending(claim)) return undefined;
+  const capacity = pv.spec.capacity?.['storage'];
+  const grown = storageOf(capacity);
+  const recorded = storageOf(claim.status?.capacity?.['storage']) ?? 0n;
+  if (capacity === undefined || grown === undefined || grown <= recorded) return undefined;
+  return {
+    claimNamespace: claim.metadata.namespace ?? 'default',
+    claimName: claim.metadata.name ?? '',
+    capacity: String(capacity),
+  };
+}
+
 export function computeDesiredState(view: DesiredStateView): DesiredState {
   const volumes = new Map<string, DesiredVolume>();
   const podVolumes = new Map<string, PodVolumeState[]>();
@@ -253,6 +280,7 @@ export function computeDesiredState(view: DesiredStateView): DesiredState {
       const driverObject = view.csiDriver(csi.driver);
       let desired = volumes.get(resolved.state.uniqueName);
       if (!desired) {
+        const expansion = pendingExpansion(resolved.claim, pv);
         desired = {
           uniqueName: resolved.state.uniqueName,
           driver: csi.driver,
@@ -265,6 +293,7 @@ export function computeDesiredState(view: DesiredStateView): DesiredState {
           podInfoOnMount: driverObject?.spec.podInfoOnMount === true,
           attachRequired: attachRequired(driverObject),
           pods: [],
+          ...(expansion ? { expansion } : {}),
         };
         volumes.set(desired.uniqueName, desired);
       }

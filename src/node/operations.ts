@@ -5,12 +5,13 @@
 // ABORTED, ...) leaves the record uncertain and the same call is retried.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
-import type { Secret, SecretReference } from '../api/types.js';
+import type { PersistentVolumeClaim } from '../api/types.js';
 import { attachmentName } from '../attach-detach/names.js';
 import { volumeCapability } from '../csi/capability.js';
 import { classify, CsiError, status } from '../csi/errors.js';
+import { readSecretReference } from '../provisioner/secrets.js';
+import { CONDITION_FS_RESIZE_PENDING, storageOf, withoutResizeConditions } from '../resizer/decide.js';
 import type { ObjectStore } from '../store/types.js';
 import type { ActualState } from './actual-state.js';
 import type { DesiredVolume, PodUse } from './desired-state.js';
@@ -80,28 +81,6 @@ export class VolumeOperations {
     this.deps = deps;
   }
 
-  /** Secrets of a reference, base64-decoded (stringData taken as is, as the API server would). */
-  async readSecrets(
-    ref: SecretReference | undefined,
-    fallbackNamespace: string,
-  ): Promise<Record<string, string>> {
-    if (!ref?.name) return {};
-    const namespace = ref.namespace ?? fallbackNamespace;
-    let secret: Secret;
-    try {
-      secret = await this.deps.store.get<Secret>(K.secret, namespace, ref.name);
-    } catch (err) {
-      if (isStatusError(err, 'NotFound'))
-        throw new Error(`secret ${namespace}/${ref.name} not found`, { cause: err });
-      throw err;
-    }
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(secret.data ?? {}))
-      out[k] = Buffer.from(v, 'base64').toString('utf8');
-    for (const [k, v] of Object.entries(secret.stringData ?? {})) out[k] = v;
-    return out;
-  }
-
   private capability(desired: DesiredVolume) {
     // kubelet uses the PV's first access mode on the node side
     const first = desired.accessModes[0] ?? 'ReadWriteOnce';
@@ -139,7 +118,9 @@ export class VolumeOperations {
       );
     let secrets: Record<string, string>;
     try {
-      secrets = driver.stageUnstage ? await this.readSecrets(desired.csi.nodeStageSecretRef, 'default') : {};
+      secrets = driver.stageUnstage
+        ? await readSecretReference(this.deps.store, desired.csi.nodeStageSecretRef)
+        : {};
     } catch (err) {
       throw fail(err);
     }
@@ -204,7 +185,11 @@ export class VolumeOperations {
       );
     let secrets: Record<string, string>;
     try {
-      secrets = await this.readSecrets(desired.csi.nodePublishSecretRef, pod.podNamespace);
+      secrets = await readSecretReference(
+        this.deps.store,
+        desired.csi.nodePublishSecretRef,
+        pod.podNamespace,
+      );
     } catch (err) {
       throw fail(err);
     }
@@ -322,5 +307,57 @@ export class VolumeOperations {
     await removeDirIfEmpty(dir);
     await removeDirIfEmpty(path.dirname(dir));
     actual.setStage(volume, 'none');
+  }
+
+  /**
+   * NodeExpandVolume on a published volume (drivers without node EXPAND_VOLUME need nothing done),
+   * then the claim records its new capacity and stops waiting. Returns false when nothing is
+   * published yet, so there is nothing to grow.
+   */
+  async expand(desired: DesiredVolume, driver: RegisteredDriver, signal: AbortSignal): Promise<boolean> {
+    const expansion = desired.expansion;
+    const published = this.deps.actual.get(desired.uniqueName)?.publishes.find((p) => p.state === 'mounted');
+    if (!expansion || !published) return false;
+    const fail = (err: unknown): VolumeOperationError =>
+      new VolumeOperationError(
+        'FileSystemResizeFailed',
+        `MountVolume.NodeExpandVolume failed for volume "${desired.specName}" : ${describe(err)}`,
+        desired.pods.map((p) => p.podUID),
+        { cause: err },
+      );
+    if (driver.nodeCapabilities.includes('EXPAND_VOLUME')) {
+      const { paths } = this.deps;
+      try {
+        await raceSignal(
+          driver.client.nodeExpandVolume({
+            volume_id: desired.volumeHandle,
+            volume_path: published.targetPath,
+            staging_target_path: driver.stageUnstage
+              ? paths.stagingTarget(desired.driver, desired.volumeHandle)
+              : '',
+            capacity_range: { required_bytes: String(storageOf(expansion.capacity) ?? 0n) },
+            volume_capability: this.capability(desired),
+            secrets: await readSecretReference(this.deps.store, desired.csi.nodeExpandSecretRef),
+          }),
+          signal,
+        );
+      } catch (err) {
+        throw fail(err);
+      }
+    }
+    const claim = await this.deps.store.get<PersistentVolumeClaim>(
+      K.pvc,
+      expansion.claimNamespace,
+      expansion.claimName,
+    );
+    const pending = (claim.status?.conditions ?? []).some((c) => c.type === CONDITION_FS_RESIZE_PENDING);
+    if (!pending) return true;
+    const status = {
+      ...claim.status,
+      capacity: { ...claim.status?.capacity, storage: expansion.capacity },
+      conditions: withoutResizeConditions(claim.status?.conditions),
+    };
+    await this.deps.store.update(K.pvc, { ...claim, status }, { subresource: 'status' });
+    return true;
   }
 }

@@ -1,7 +1,10 @@
 // Secret references in StorageClass parameters (external-provisioner's getSecretReference): a
-// name/namespace pair per operation, with ${...} templates filled from the claim and volume. Pure.
+// name/namespace pair per operation, with ${...} templates filled from the claim and volume (pure);
+// and reading the Secret a reference names, for every sidecar that passes secrets to a driver.
+import { K } from '../api/kinds.js';
 import { dns1123LabelErrors, dns1123SubdomainErrors } from '../api/names.js';
-import type { SecretReference } from '../api/types.js';
+import type { Secret, SecretReference } from '../api/types.js';
+import type { ObjectStore } from '../store/types.js';
 import { RESERVED_PARAMETER_PREFIX } from './constants.js';
 import { PlanError } from './plan-error.js';
 
@@ -119,4 +122,21 @@ export function secretContents(secret: {
   }
   for (const [key, value] of Object.entries(secret.stringData ?? {})) out[key] = value;
   return out;
+}
+
+/** The contents of the Secret a reference names ({} for no reference); a missing Secret is an error. */
+export async function readSecretReference(
+  store: Pick<ObjectStore, 'get'>,
+  ref: SecretReference | undefined,
+  fallbackNamespace = 'default',
+): Promise<Record<string, string>> {
+  if (!ref?.name) return {};
+  const namespace = ref.namespace ?? fallbackNamespace;
+  try {
+    return secretContents(await store.get<Secret>(K.secret, namespace, ref.name));
+  } catch (err) {
+    throw new Error(`failed to get secret ${namespace}/${ref.name}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }

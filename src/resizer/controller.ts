@@ -1,0 +1,218 @@
+// berth's external-resizer: for one driver, grows the volumes of claims whose request went up.
+// The claim is marked Resizing, the driver is asked (ControllerExpandVolume, with the volume's
+// controller-expand secret), the PV's capacity is raised, and the claim either records its new
+// capacity or waits in FileSystemResizePending for the node agent. Decisions are in decide.ts.
+import { K } from '../api/kinds.js';
+import type { KindInfo } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
+import type { PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimStatus } from '../api/types.js';
+import { volumeCapability } from '../csi/capability.js';
+import type { CsiClient } from '../csi/client.js';
+import { toCsiError } from '../csi/errors.js';
+import type { Clock } from '../machinery/clock.js';
+import { systemClock } from '../machinery/clock.js';
+import { Controller } from '../machinery/controller.js';
+import type { EventType } from '../machinery/events.js';
+import { Informer, keyOf } from '../machinery/informer.js';
+import type { Logger } from '../machinery/logger.js';
+import { silentLogger } from '../machinery/logger.js';
+import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
+import { readSecretReference } from '../provisioner/secrets.js';
+import type { ObjectStore } from '../store/types.js';
+import {
+  CONDITION_FS_RESIZE_PENDING,
+  CONDITION_RESIZING,
+  FS_RESIZE_PENDING_MESSAGE,
+  RESIZE_REASON,
+  decideResize,
+  hasCondition,
+  grownCapacity,
+  storageOf,
+  withCondition,
+  withoutResizeConditions,
+} from './decide.js';
+
+export interface ResizerEventSink {
+  event(obj: KubeObject, type: EventType, reason: string, message: string): void;
+}
+
+export interface ResizerDeps {
+  store: ObjectStore;
+  csi: CsiClient;
+  driverName: string;
+  /** Node-deployment mode: only volumes provisioned on this node (berth.io/provisioned-on-node). */
+  nodeName?: string;
+  recorder: ResizerEventSink;
+  clock?: Clock;
+  log?: Logger;
+  workers?: number;
+  /** Deadline of each driver call. Default 10 s. */
+  timeoutMs?: number;
+  /** Per-key back-off; default 1 s doubling to 5 min. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+}
+
+export class Resizer {
+  private readonly deps: ResizerDeps;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly claims: Informer<PersistentVolumeClaim>;
+  private readonly volumes: Informer<PersistentVolume>;
+  private readonly controller: Controller;
+  private controllerExpansion: Promise<boolean> | undefined;
+
+  constructor(deps: ResizerDeps) {
+    this.deps = deps;
+    this.clock = deps.clock ?? systemClock;
+    this.log = (deps.log ?? silentLogger).child({ component: 'external-resizer', driver: deps.driverName });
+    const informer = <T extends KubeObject>(kind: KindInfo) =>
+      new Informer<T>({ store: deps.store, kind, clock: this.clock, logger: this.log });
+    this.claims = informer<PersistentVolumeClaim>(K.pvc);
+    this.volumes = informer<PersistentVolume>(K.pv);
+    this.controller = new Controller({
+      name: 'resizer',
+      reconcile: (key) => this.sync(key),
+      workers: deps.workers ?? 4,
+      clock: this.clock,
+      logger: this.log,
+      rateLimiter: new ItemExponentialFailureRateLimiter(
+        deps.retryBaseMs ?? 1_000,
+        deps.retryMaxMs ?? 300_000,
+      ),
+    });
+    const enqueueClaim = (c: PersistentVolumeClaim) => this.controller.enqueue(keyOf(c));
+    this.claims.addHandler({ onAdd: enqueueClaim, onUpdate: (_old, c) => enqueueClaim(c) });
+    const enqueueVolumeClaim = (v: PersistentVolume) => {
+      const ref = v.spec.claimRef;
+      if (ref?.name) this.controller.enqueue(`${ref.namespace ?? 'default'}/${ref.name}`);
+    };
+    this.volumes.addHandler({ onAdd: enqueueVolumeClaim, onUpdate: (_old, v) => enqueueVolumeClaim(v) });
+  }
+
+  async start(): Promise<void> {
+    this.claims.start();
+    this.volumes.start();
+    await Promise.all([this.claims.waitForSync(), this.volumes.waitForSync()]);
+    this.controller.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.controller.stop();
+    await Promise.all([this.claims.stop(), this.volumes.stop()]);
+  }
+
+  private async sync(key: string): Promise<void> {
+    const claim = this.claims.getByKey(key);
+    if (!claim) return;
+    const volume = claim.spec.volumeName ? this.volumes.get(undefined, claim.spec.volumeName) : undefined;
+    const decision = decideResize(claim, volume, this.deps.driverName, this.deps.nodeName);
+    if (decision.type === 'skip' || !volume) return;
+    const pvName = volume.metadata.name ?? '';
+    let fresh = claim;
+    if (!hasCondition(claim, CONDITION_RESIZING)) {
+      fresh = await this.updateClaimStatus(claim, (c) => ({
+        ...c.status,
+        conditions: withCondition(
+          c.status?.conditions,
+          { type: CONDITION_RESIZING, status: 'True' },
+          this.clock.now(),
+        ),
+      }));
+      this.event(fresh, 'Normal', RESIZE_REASON.resizing, `External resizer is resizing volume ${pvName}`);
+    }
+    let grown: { capacity: string; nodeExpansionRequired: boolean };
+    try {
+      grown = await this.expand(volume, decision.bytes, decision.requested);
+    } catch (err) {
+      const message = toCsiError(err).message;
+      this.event(
+        fresh,
+        'Warning',
+        RESIZE_REASON.failed,
+        `resize volume "${pvName}" by resizer "${this.deps.driverName}" failed: ${message}`,
+      );
+      throw err;
+    }
+    await this.raiseVolumeCapacity(pvName, grown.capacity);
+    if (grown.nodeExpansionRequired) {
+      await this.updateClaimStatus(fresh, (c) => ({
+        ...c.status,
+        conditions: withCondition(
+          withoutResizeConditions(c.status?.conditions),
+          { type: CONDITION_FS_RESIZE_PENDING, status: 'True', message: FS_RESIZE_PENDING_MESSAGE },
+          this.clock.now(),
+        ),
+      }));
+      this.event(
+        fresh,
+        'Normal',
+        RESIZE_REASON.fsResizeRequired,
+        `Require file system resize of volume on node`,
+      );
+      return;
+    }
+    await this.updateClaimStatus(fresh, (c) => ({
+      ...c.status,
+      capacity: { ...c.status?.capacity, storage: grown.capacity },
+      conditions: withoutResizeConditions(c.status?.conditions),
+    }));
+    this.event(fresh, 'Normal', RESIZE_REASON.successful, 'Resize volume succeeded');
+  }
+
+  /** ControllerExpandVolume; a driver without controller expansion leaves it all to the node. */
+  private async expand(
+    volume: PersistentVolume,
+    bytes: bigint,
+    requested: string,
+  ): Promise<{ capacity: string; nodeExpansionRequired: boolean }> {
+    const timeoutMs = this.deps.timeoutMs ?? 10_000;
+    this.controllerExpansion ??= this.deps.csi
+      .controllerGetCapabilities({}, { timeoutMs })
+      .then((r) => r.capabilities.some((c) => c.rpc?.type === 'EXPAND_VOLUME'))
+      .catch((err: unknown) => {
+        this.controllerExpansion = undefined;
+        throw err;
+      });
+    if (!(await this.controllerExpansion)) return { capacity: requested, nodeExpansionRequired: true };
+    const csi = volume.spec.csi!;
+    const secrets = await readSecretReference(this.deps.store, csi.controllerExpandSecretRef);
+    const answer = await this.deps.csi.controllerExpandVolume(
+      {
+        volume_id: csi.volumeHandle,
+        capacity_range: { required_bytes: bytes.toString() },
+        secrets,
+        volume_capability: volumeCapability(volume.spec, csi.fsType ?? ''),
+      },
+      { timeoutMs },
+    );
+    return {
+      capacity: grownCapacity(BigInt(answer.capacity_bytes), requested, bytes),
+      nodeExpansionRequired: answer.node_expansion_required,
+    };
+  }
+
+  private async raiseVolumeCapacity(name: string, capacity: string): Promise<void> {
+    const pv = await this.deps.store.get<PersistentVolume>(K.pv, undefined, name);
+    if ((storageOf(pv.spec.capacity?.['storage']) ?? 0n) >= (storageOf(capacity) ?? 0n)) return;
+    const spec = { ...pv.spec, capacity: { ...pv.spec.capacity, storage: capacity } };
+    await this.deps.store.update(K.pv, { ...pv, spec });
+  }
+
+  /** A status write on the version decided on: a conflict requeues the claim (level-triggered). */
+  private updateClaimStatus(
+    claim: PersistentVolumeClaim,
+    status: (c: PersistentVolumeClaim) => PersistentVolumeClaimStatus,
+  ): Promise<PersistentVolumeClaim> {
+    return this.deps.store.update(K.pvc, { ...claim, status: status(claim) }, { subresource: 'status' });
+  }
+
+  private event(claim: PersistentVolumeClaim, type: EventType, reason: string, message: string): void {
+    this.deps.recorder.event(claim, type, reason, message);
+  }
+
+  /** Resolves once the queue is momentarily idle. For tests. */
+  whenIdle(): Promise<void> {
+    return this.controller.whenIdle();
+  }
+}

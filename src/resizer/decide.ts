@@ -1,0 +1,99 @@
+// The resizer's decisions (PURE), after external-resizer: a bound claim whose request is larger
+// than its status.capacity gets its volume grown by the driver (ControllerExpandVolume); then either
+// the claim is done, or it waits (FileSystemResizePending) for the node to grow the filesystem.
+import { tryParseQuantity } from '../api/quantity.js';
+import type {
+  PersistentVolume,
+  PersistentVolumeClaim,
+  PersistentVolumeClaimCondition,
+} from '../api/types.js';
+import { ANN_PROVISIONED_ON_NODE } from '../provisioner/constants.js';
+import { rfc3339Seconds } from '../store/object-rules.js';
+
+export const CONDITION_RESIZING = 'Resizing';
+export const CONDITION_FS_RESIZE_PENDING = 'FileSystemResizePending';
+
+/** Event reasons, as external-resizer and kubelet record them. */
+export const RESIZE_REASON = {
+  resizing: 'Resizing',
+  failed: 'VolumeResizeFailed',
+  fsResizeRequired: 'FileSystemResizeRequired',
+  successful: 'VolumeResizeSuccessful',
+  fsResizeSuccessful: 'FileSystemResizeSuccessful',
+  fsResizeFailed: 'FileSystemResizeFailed',
+} as const;
+
+export const FS_RESIZE_PENDING_MESSAGE =
+  'Waiting for user to (re-)start a pod to finish file system resize of volume on node.';
+
+export type ResizeDecision =
+  | { type: 'skip' }
+  /** Grow the volume to `bytes` (the claim's request); `requested` is the claim's quantity text. */
+  | { type: 'expand'; bytes: bigint; requested: string };
+
+export function hasCondition(claim: PersistentVolumeClaim, type: string): boolean {
+  return (claim.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
+}
+
+export function fsResizePending(claim: PersistentVolumeClaim): boolean {
+  return hasCondition(claim, CONDITION_FS_RESIZE_PENDING);
+}
+
+/** Bytes of a storage quantity, undefined when absent or unparsable. */
+export function storageOf(value: string | number | undefined): bigint | undefined {
+  return tryParseQuantity(value)?.value();
+}
+
+/**
+ * What the resizer of `driverName` does for a claim and its volume. Growing is level-triggered
+ * and idempotent: while the claim's status.capacity is below its request the driver is asked for
+ * the requested size, unless the volume already has it and only the node's part is left.
+ */
+export function decideResize(
+  claim: PersistentVolumeClaim,
+  volume: PersistentVolume | undefined,
+  driverName: string,
+  nodeName?: string,
+): ResizeDecision {
+  if (claim.metadata.deletionTimestamp || claim.status?.phase !== 'Bound') return { type: 'skip' };
+  if (!volume || volume.spec.csi?.driver !== driverName) return { type: 'skip' };
+  // In node-deployment mode only the volumes this node's driver made are its to grow.
+  if (nodeName !== undefined && volume.metadata.annotations?.[ANN_PROVISIONED_ON_NODE] !== nodeName)
+    return { type: 'skip' };
+  if (volume.spec.claimRef?.uid !== undefined && volume.spec.claimRef.uid !== claim.metadata.uid)
+    return { type: 'skip' };
+  const requestedText = claim.spec.resources?.requests?.['storage'];
+  const requested = storageOf(requestedText);
+  const current = storageOf(claim.status.capacity?.['storage']);
+  if (requested === undefined || current === undefined || requested <= current) return { type: 'skip' };
+  const volumeSize = storageOf(volume.spec.capacity?.['storage']) ?? 0n;
+  if (volumeSize >= requested && fsResizePending(claim)) return { type: 'skip' };
+  return { type: 'expand', bytes: requested, requested: String(requestedText) };
+}
+
+/** The claim's conditions with `type` set (kept with its old transition time if already set). */
+export function withCondition(
+  conditions: readonly PersistentVolumeClaimCondition[] | undefined,
+  condition: Omit<PersistentVolumeClaimCondition, 'lastTransitionTime'>,
+  now: Date,
+): PersistentVolumeClaimCondition[] {
+  const old = (conditions ?? []).find((c) => c.type === condition.type);
+  const others = (conditions ?? []).filter((c) => c.type !== condition.type);
+  const since =
+    old?.status === condition.status && old.lastTransitionTime ? old.lastTransitionTime : rfc3339Seconds(now);
+  return [...others, { ...condition, lastTransitionTime: since }];
+}
+
+/** The claim's conditions without the resize ones. */
+export function withoutResizeConditions(
+  conditions: readonly PersistentVolumeClaimCondition[] | undefined,
+): PersistentVolumeClaimCondition[] {
+  return (conditions ?? []).filter(
+    (c) => c.type !== CONDITION_RESIZING && c.type !== CONDITION_FS_RESIZE_PENDING,
+  );
+}
+
+/** The capacity to record: the driver's answer, or the request when the driver gave none. */
+export function grownCapacity(answerBytes: bigint, requested: string, requestedBytes: bigint): string {
+  return answerBytes === 0n || answerBytes === requestedBytes ? requested : answerBytes.toString();
+}
