@@ -23,10 +23,15 @@ const utf8String = (text: string): Buffer => tlv(0x0c, Buffer.from(text, 'utf8')
 const explicit = (n: number, content: Buffer): Buffer => tlv(0xa0 + n, content);
 const booleanTrue = tlv(0x01, Buffer.from([0xff]));
 
-function integer(bytes: Buffer): Buffer {
-  // DER integers are signed: a leading 1 bit needs a zero byte in front
-  const first = bytes[0] ?? 0;
-  return tlv(0x02, first & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes);
+/** A non-negative DER integer from big-endian bytes, in its one minimal encoding. */
+export function derInteger(bytes: Buffer): Buffer {
+  // DER refuses redundant leading zero bytes ("illegal padding")...
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const minimal = bytes.subarray(start);
+  // ...and integers are signed: a leading 1 bit needs one zero byte in front
+  const first = minimal[0] ?? 0;
+  return tlv(0x02, first & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 
 function oid(dotted: string): Buffer {
@@ -84,8 +89,8 @@ export function createSelfSignedCertificate(commonName: string, now: Date = new 
     extension('2.5.29.17', false, subjectAltName),
   );
   const tbs = sequence(
-    explicit(0, integer(Buffer.from([2]))), // v3
-    integer(serial),
+    explicit(0, derInteger(Buffer.from([2]))), // v3
+    derInteger(serial),
     ecdsaWithSha256,
     name,
     sequence(time(notBefore), time(notAfter)),

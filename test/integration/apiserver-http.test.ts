@@ -220,6 +220,41 @@ describe('apiserver over HTTP', function () {
     assert.equal(patched.body.status.phase, 'Lost');
   });
 
+  it('lets a bound claim grow only when its class allows volume expansion (403 otherwise)', async function () {
+    const merge = { 'content-type': 'application/merge-patch+json' };
+    for (const [name, allow] of [
+      ['grows', true],
+      ['fixed', false],
+    ] as const) {
+      const scReply = await call('POST', '/apis/storage.k8s.io/v1/storageclasses', {
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        metadata: { name },
+        provisioner: 'example.com/csi',
+        allowVolumeExpansion: allow,
+      });
+      assert.equal(scReply.status, 201);
+      await call('POST', pvcPath, claim(`c-${name}`, { storageClassName: name }));
+      await call('PATCH', `${pvcPath}/c-${name}/status`, { status: { phase: 'Bound' } }, merge);
+    }
+    const bigger = { spec: { resources: { requests: { storage: '2Gi' } } } };
+    const allowed = await call('PATCH', `${pvcPath}/c-grows`, bigger, merge);
+    assert.equal(allowed.status, 200);
+    assert.equal(allowed.body.spec.resources.requests.storage, '2Gi');
+    const refused = await call('PATCH', `${pvcPath}/c-fixed`, bigger, merge);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.reason, 'Forbidden');
+    assert.equal(
+      refused.body.message,
+      'persistentvolumeclaims "c-fixed" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+    );
+    // the same size, or other updates, are not resizes
+    const relabelled = await call('PATCH', `${pvcPath}/c-fixed`, { metadata: { labels: { a: 'b' } } }, merge);
+    assert.equal(relabelled.status, 200);
+    for (const name of ['grows', 'fixed'])
+      await call('DELETE', `/apis/storage.k8s.io/v1/storageclasses/${name}`);
+  });
+
   it('applies merge, JSON and strategic merge patches, and refuses other media types', async function () {
     await call('POST', pvcPath, claim('p'));
     const merge = await call(

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import {
+  checkClaimResize,
+  claimGrows,
   pickDefaultStorageClass,
   withDefaultStorageClass,
   withProtectionFinalizer,
@@ -75,5 +77,34 @@ describe('admission', () => {
     assert.deepEqual(again.metadata.finalizers, ['a', 'kubernetes.io/pv-protection']);
     const cm: KubeObject = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x' } };
     assert.equal(withProtectionFinalizer(cm), cm);
+  });
+});
+
+describe('PersistentVolumeClaimResize admission', function () {
+  const sized = (storage: unknown) => claim({ resources: { requests: { storage } } });
+  it('sees a resize only when the request grows', function () {
+    assert.equal(claimGrows(sized('2Gi'), sized('1Gi')), true);
+    assert.equal(claimGrows(sized('1024Mi'), sized('1Gi')), false, 'the same size written otherwise');
+    assert.equal(claimGrows(sized('1Gi'), sized('2Gi')), false, "shrinking is validation's to refuse");
+    assert.equal(claimGrows(sized('not-a-size'), sized('1Gi')), false, 'validation reports bad quantities');
+    assert.equal(claimGrows(claim({}), sized('1Gi')), false);
+  });
+  it('needs a class with allowVolumeExpansion: true', function () {
+    const allowing = { ...sc('fast', '2026-01-01T00:00:00Z'), allowVolumeExpansion: true };
+    assert.doesNotThrow(() => checkClaimResize(sized('2Gi'), allowing));
+    for (const storageClass of [
+      undefined,
+      sc('slow', '2026-01-01T00:00:00Z'),
+      { ...allowing, allowVolumeExpansion: false },
+    ]) {
+      assert.throws(
+        () => checkClaimResize(sized('2Gi'), storageClass),
+        (err: Error & { code?: number }) =>
+          err.code === 403 &&
+          /persistentvolumeclaims "c" is forbidden: only dynamically provisioned pvc can be resized/.test(
+            err.message,
+          ),
+      );
+    }
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { ensureCredentials } from '../../../src/apiserver/credentials.js';
-import { createSelfSignedCertificate } from '../../../src/apiserver/self-signed-cert.js';
+import { createSelfSignedCertificate, derInteger } from '../../../src/apiserver/self-signed-cert.js';
 
 describe('API server credentials', () => {
   let dir: string;
@@ -14,6 +14,16 @@ describe('API server credentials', () => {
   });
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it('encodes DER integers minimally (a serial starting with a zero byte broke 1 cert in 128)', () => {
+    const hex = (bytes: number[]) => derInteger(Buffer.from(bytes)).toString('hex');
+    assert.equal(hex([0x00, 0x05]), '020105');
+    assert.equal(hex([0x00, 0x00, 0x7f]), '02017f');
+    assert.equal(hex([0x80]), '02020080');
+    assert.equal(hex([0x00, 0x80]), '02020080');
+    assert.equal(hex([0x00]), '020100');
+    assert.equal(hex([0x01, 0x00]), '02020100');
   });
 
   it('creates a self-signed certificate valid for 127.0.0.1', () => {
