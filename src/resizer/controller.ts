@@ -2,6 +2,7 @@
 // The claim is marked Resizing, the driver is asked (ControllerExpandVolume, with the volume's
 // controller-expand secret), the PV's capacity is raised, and the claim either records its new
 // capacity or waits in FileSystemResizePending for the node agent. Decisions are in decide.ts.
+import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
@@ -31,6 +32,11 @@ import {
   withCondition,
   withoutResizeConditions,
 } from './decide.js';
+
+function orUndefinedIfNotFound(err: unknown): undefined {
+  if (isStatusError(err, 'NotFound')) return undefined;
+  throw err;
+}
 
 export interface ResizerEventSink {
   event(obj: KubeObject, type: EventType, reason: string, message: string): void;
@@ -103,11 +109,22 @@ export class Resizer {
   }
 
   private async sync(key: string): Promise<void> {
-    const claim = this.claims.getByKey(key);
-    if (!claim) return;
-    const volume = claim.spec.volumeName ? this.volumes.get(undefined, claim.spec.volumeName) : undefined;
+    const cached = this.claims.getByKey(key);
+    if (!cached) return;
+    const cachedVolume = cached.spec.volumeName
+      ? this.volumes.get(undefined, cached.spec.volumeName)
+      : undefined;
+    if (decideResize(cached, cachedVolume, this.deps.driverName, this.deps.nodeName).type === 'skip') return;
+    // The caches may lag behind this resizer's own last writes: look again before acting.
+    const claim = await this.deps.store
+      .get<PersistentVolumeClaim>(K.pvc, cached.metadata.namespace, cached.metadata.name ?? '')
+      .catch(orUndefinedIfNotFound);
+    const volume = await this.deps.store
+      .get<PersistentVolume>(K.pv, undefined, cachedVolume?.metadata.name ?? '')
+      .catch(orUndefinedIfNotFound);
+    if (!claim || !volume) return;
     const decision = decideResize(claim, volume, this.deps.driverName, this.deps.nodeName);
-    if (decision.type === 'skip' || !volume) return;
+    if (decision.type === 'skip') return;
     const pvName = volume.metadata.name ?? '';
     let fresh = claim;
     if (!hasCondition(claim, CONDITION_RESIZING)) {
@@ -134,7 +151,7 @@ export class Resizer {
       );
       throw err;
     }
-    await this.raiseVolumeCapacity(pvName, grown.capacity);
+    await this.raiseVolumeCapacity(volume, grown.capacity);
     if (grown.nodeExpansionRequired) {
       await this.updateClaimStatus(fresh, (c) => ({
         ...c.status,
@@ -192,8 +209,7 @@ export class Resizer {
     };
   }
 
-  private async raiseVolumeCapacity(name: string, capacity: string): Promise<void> {
-    const pv = await this.deps.store.get<PersistentVolume>(K.pv, undefined, name);
+  private async raiseVolumeCapacity(pv: PersistentVolume, capacity: string): Promise<void> {
     if ((storageOf(pv.spec.capacity?.['storage']) ?? 0n) >= (storageOf(capacity) ?? 0n)) return;
     const spec = { ...pv.spec, capacity: { ...pv.spec.capacity, storage: capacity } };
     await this.deps.store.update(K.pv, { ...pv, spec });

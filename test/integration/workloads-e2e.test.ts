@@ -4,7 +4,7 @@
 // FailedScheduling.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statfsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -132,6 +132,67 @@ describe('workloads end to end (two nodes, local CSI volumes, real mounts)', fun
       assert.equal(pod.spec.nodeName, nodeOf[name], `${name} returns to the node its volume lives on`);
       assert.equal(await readFile(join(hostPath(pod), 'id'), 'utf8'), `${name}\n`);
     }
+  });
+
+  it('a local xfs volume grows while its pod runs (resizer, then the node agent)', async function () {
+    const store = berth!.store;
+    await store.create<StorageClass>(K.sc, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'local-xfs' },
+      provisioner: 'local.csi.berth.io',
+      volumeBindingMode: 'WaitForFirstConsumer',
+      allowVolumeExpansion: true,
+      parameters: { 'csi.storage.k8s.io/fstype': 'xfs' },
+    });
+    await store.create<PersistentVolumeClaim>(K.pvc, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'grows', namespace: 'default' },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName: 'local-xfs',
+        resources: { requests: { storage: '320Mi' } },
+      },
+    });
+    await store.create<Pod>(K.pod, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'grower', namespace: 'default' },
+      spec: {
+        containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'www', mountPath: '/www' }] }],
+        volumes: [{ name: 'www', persistentVolumeClaim: { claimName: 'grows' } }],
+      },
+    });
+    const pod = await eventually('grower Running', async () => {
+      const p = await store.get<Pod>(K.pod, 'default', 'grower');
+      return p.status?.phase === 'Running' && hostPath(p) ? p : undefined;
+    });
+    const size = () => {
+      const s = statfsSync(hostPath(pod));
+      return s.blocks * s.bsize;
+    };
+    const before = size();
+    await writeFile(join(hostPath(pod), 'kept'), 'still here\n');
+    await store.patch(K.pvc, 'default', 'grows', { spec: { resources: { requests: { storage: '400Mi' } } } });
+    const grown = await eventually('claim capacity 400Mi', async () => {
+      const c = await store.get<PersistentVolumeClaim>(K.pvc, 'default', 'grows');
+      return c.status?.capacity?.['storage'] === '400Mi' ? c : undefined;
+    });
+    assert.deepEqual(grown.status?.conditions ?? [], []);
+    assert.ok(size() > before + 60 * 1024 * 1024, `the mounted filesystem grew (${before} -> ${size()})`);
+    assert.equal(await readFile(join(hostPath(pod), 'kept'), 'utf8'), 'still here\n');
+    const reasons = (await store.list<Event>(K.event)).items
+      .filter((e) => ['grows', 'grower'].includes(e.involvedObject.name ?? ''))
+      .map((e) => e.reason);
+    for (const reason of ['Resizing', 'FileSystemResizeRequired', 'FileSystemResizeSuccessful'])
+      assert.ok(reasons.includes(reason), `event ${reason} among ${reasons.join(', ')}`);
+    await store.delete(K.pod, 'default', 'grower');
+    await eventually(
+      'grower gone',
+      async () => (await store.list(K.pod, { fieldSelector: 'metadata.name=grower' })).items.length === 0,
+    );
+    await store.delete(K.pvc, 'default', 'grows');
   });
 
   it('an unschedulable pod gets FailedScheduling', async function () {

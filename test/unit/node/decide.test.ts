@@ -46,6 +46,7 @@ function actual(stage: ActualVolume['stage'], pubs: [string, 'mounted' | 'uncert
 }
 
 const driver = { stageUnstage: true };
+const grow = { claimNamespace: 'default', claimName: 'c1', capacity: '2Gi' };
 
 function kinds(actions: VolumeAction[]): string[] {
   return actions.map((a) =>
@@ -157,6 +158,29 @@ describe('node decideVolume', function () {
         reportedInUse: true,
         attachment: { attached: true, deleting: true },
       },
+      want: ['WaitForAttach'],
+    },
+    {
+      name: 'claim waits for the node to grow it: expand after publishing',
+      view: {
+        desired: { ...desired(['a']), expansion: grow },
+        actual: actual('staged'),
+        reportedInUse: true,
+      },
+      want: ['Publish:a', 'ExpandOnNode'],
+    },
+    {
+      name: 'claim waits for the node to grow it: published already',
+      view: {
+        desired: { ...desired(['a']), expansion: grow },
+        actual: actual('staged', [['a', 'mounted']]),
+        reportedInUse: true,
+      },
+      want: ['ExpandOnNode'],
+    },
+    {
+      name: 'no expansion while waiting for the attachment',
+      view: { desired: { ...desired(['a'], true), expansion: grow }, reportedInUse: true },
       want: ['WaitForAttach'],
     },
   ];

@@ -57,6 +57,31 @@ describe('node desired state', function () {
     assert.equal(v?.specName, 'pv1');
   });
 
+  it('asks for a node expansion while the claim waits for it and the PV has grown', function () {
+    const claim = (capacity: string, pending: boolean) => {
+      const c = newClaim('c1', '2Gi', { volumeName: 'pv1', phase: 'Bound' });
+      c.status = {
+        phase: 'Bound',
+        capacity: { storage: capacity },
+        ...(pending ? { conditions: [{ type: 'FileSystemResizePending', status: 'True' as const }] } : {}),
+      };
+      return c;
+    };
+    const grown = csiVolume('pv1', { capacity: { storage: '2Gi' } });
+    const expansion = (c: PersistentVolumeClaim, pv = grown) =>
+      computeDesiredState(view([scheduled('a', ['c1'])], { claims: [c], pvs: [pv] }))
+        .volumes.values()
+        .next().value?.expansion;
+    assert.deepEqual(expansion(claim('1Gi', true)), {
+      claimNamespace: 'default',
+      claimName: 'c1',
+      capacity: '2Gi',
+    });
+    assert.equal(expansion(claim('1Gi', false)), undefined, 'no FileSystemResizePending: not asked yet');
+    assert.equal(expansion(claim('2Gi', true)), undefined, 'already recorded');
+    assert.equal(expansion(claim('1Gi', true), csiVolume('pv1')), undefined, 'the PV has not grown yet');
+  });
+
   it('takes attachRequired and podInfoOnMount from the CSIDriver', function () {
     const driver: CSIDriver = {
       apiVersion: 'storage.k8s.io/v1',
