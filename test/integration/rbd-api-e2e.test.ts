@@ -175,7 +175,7 @@ describe('Ceph RBD through the API (real ceph; rbd-fuse + loop mapper)', functio
         containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'd', mountPath: '/d' }] }],
         volumes: [{ name: 'd', persistentVolumeClaim: { claimName } }],
       },
-    } as Pod);
+    });
     return eventually(`${name} Running`, async () => {
       const p = await api.get<Pod>(K.pod, 'default', name);
       const paths = JSON.parse(p.metadata.annotations?.['berth.io/volume-paths'] ?? '{}') as Record<
