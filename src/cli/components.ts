@@ -10,7 +10,7 @@ import { Scheduler } from '../scheduler/controller.js';
 import { StatefulSetController } from '../workloads/controller.js';
 import { Attacher } from '../attach-detach/attacher.js';
 import { CsiClient } from '../csi/client.js';
-import type { DriverEndpoint } from '../node/index.js';
+import type { DriverEndpoint, NodeAgent } from '../node/index.js';
 import { Provisioner } from '../provisioner/controller.js';
 import { Resizer } from '../resizer/index.js';
 import { type NodeSpec, startNodes } from './node-components.js';
@@ -62,9 +62,14 @@ async function startPvController(deps: ComponentDeps): Promise<RunningComponent>
   return { name: 'persistentvolume-controller', stop: () => controller.stop() };
 }
 
-async function startAttachDetach(deps: ComponentDeps): Promise<RunningComponent> {
+/** VolumeAttachments for CSI volumes; flex volumes are attached through their node's agent. */
+async function startAttachDetach(
+  deps: ComponentDeps,
+  agents: ReadonlyMap<string, NodeAgent>,
+): Promise<RunningComponent> {
   const controller = new AttachDetachController({
     store: deps.store,
+    flexAttacher: (nodeName) => agents.get(nodeName)?.flexHost,
     recorder: new EventRecorder({
       store: deps.store,
       component: 'attachdetach-controller',
@@ -150,11 +155,11 @@ export async function startControllers(deps: ComponentDeps): Promise<RunningComp
   try {
     started.push(startGarbageCollector(deps));
     started.push(await startPvController(deps));
-    started.push(await startAttachDetach(deps));
     started.push(await startScheduler(deps));
     started.push(await startStatefulSets(deps));
     for (const driver of deps.csiDrivers ?? []) started.push(await startSidecars(deps, driver));
-    await startNodes(deps, deps.nodes ?? [], started, deps.csiDrivers ?? []);
+    const agents = await startNodes(deps, deps.nodes ?? [], started, deps.csiDrivers ?? []);
+    started.push(await startAttachDetach(deps, agents));
     return started;
   } catch (err) {
     await stopComponents(started, deps.logger);

@@ -3,13 +3,12 @@
 // socket, and a provisioner and resizer for it in node-deployment mode (local volumes are created on the
 // node the claim was scheduled to). Several nodes can share one host, each in its own root.
 // FlexVolume drivers are found under each node's <rootDir>/volume-plugins; those that attach are
-// attached by an attach/detach controller that calls the node's FlexVolume host (one host here).
+// attached by the attach/detach controller through the node's FlexVolume host (see components.ts).
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { CSIDriver } from '../api/types.js';
-import { AttachDetachController } from '../attach-detach/controller.js';
 import { CsiClient } from '../csi/client.js';
 import { DRIVER_NAME as LOCAL_DRIVER, startLocalDriver } from '../drivers/local/index.js';
 import { EventRecorder } from '../machinery/events.js';
@@ -114,37 +113,17 @@ async function startNode(
   return agent;
 }
 
-/** Attaches and detaches the nodes' flex volumes (CSI VolumeAttachments are the main controller's). */
-async function startFlexAttachDetach(
-  deps: ComponentDeps,
-  agents: ReadonlyMap<string, NodeAgent>,
-): Promise<RunningComponent> {
-  const controller = new AttachDetachController({
-    store: deps.store,
-    csi: false,
-    flexAttacher: (nodeName) => agents.get(nodeName)?.flexHost,
-    clock: deps.clock,
-    recorder: new EventRecorder({
-      store: deps.store,
-      component: 'attachdetach-controller',
-      clock: deps.clock,
-    }),
-    log: deps.logger.child({ component: 'attachdetach-controller', part: 'flexvolume' }),
-  });
-  await controller.start();
-  return { name: 'attachdetach-controller/flexvolume', stop: () => controller.stop() };
-}
-
 /**
  * Starts every node, appending to `started` as it goes (so a failure part-way leaves the caller
  * able to stop what did start). The local driver runs only as root: it needs loop devices and mounts.
+ * Returns the agents by node name: their FlexVolume hosts attach for the attach/detach controller.
  */
 export async function startNodes(
   deps: ComponentDeps,
   nodes: readonly NodeSpec[],
   started: RunningComponent[],
   thirdParty: readonly DriverEndpoint[] = [],
-): Promise<void> {
+): Promise<ReadonlyMap<string, NodeAgent>> {
   const asRoot = process.getuid?.() === 0;
   if (!asRoot && nodes.length > 0) {
     deps.logger.warn('not running as root: the local CSI driver (loop devices, mounts) is not started');
@@ -152,5 +131,5 @@ export async function startNodes(
   if (asRoot) await ensureLocalCsiDriver(deps);
   const agents = new Map<string, NodeAgent>();
   for (const node of nodes) agents.set(node.name, await startNode(deps, node, asRoot, started, thirdParty));
-  if (agents.size > 0) started.push(await startFlexAttachDetach(deps, agents));
+  return agents;
 }
