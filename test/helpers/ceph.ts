@@ -263,3 +263,32 @@ export async function startCephCluster(options: { pool?: string } = {}): Promise
     throw err;
   }
 }
+
+/** An rbd StorageClass (rbd-fuse, xfs, growable) whose three secrets are all `secret` in default. */
+export function rbdClassManifest(options: {
+  name: string;
+  driver: string;
+  clusterID: string;
+  pool: string;
+  secret: string;
+}): string {
+  const secretParams = ['provisioner', 'controller-expand', 'node-stage'].flatMap((op) => [
+    `  csi.storage.k8s.io/${op}-secret-name: ${options.secret}`,
+    `  csi.storage.k8s.io/${op}-secret-namespace: default`,
+  ]);
+  return [
+    'apiVersion: storage.k8s.io/v1',
+    'kind: StorageClass',
+    `metadata: { name: ${options.name} }`,
+    `provisioner: ${options.driver}`,
+    'allowVolumeExpansion: true',
+    'parameters:',
+    `  clusterID: ${options.clusterID}`,
+    `  pool: ${options.pool}`,
+    '  imageFeatures: layering',
+    '  mounter: rbd-fuse',
+    '  csi.storage.k8s.io/fstype: xfs',
+    ...secretParams,
+    '',
+  ].join('\n');
+}

@@ -10,12 +10,18 @@ import { join } from 'node:path';
 import { K } from '../../src/api/kinds.js';
 import { loadManifests } from '../../src/api/manifests.js';
 import type { KubeObject } from '../../src/api/meta.js';
-import type { Event, PersistentVolumeClaim, Pod, StorageClass } from '../../src/api/types.js';
+import type { PersistentVolumeClaim, Pod, StorageClass } from '../../src/api/types.js';
 import { type EmbeddedBerth, startEmbeddedBerth } from '../../src/cli/embedded.js';
 import { RestClient } from '../../src/client/rest.js';
 import { DRIVER_NAME, startNfsDriver } from '../../src/drivers/nfs/index.js';
 import { silentLogger } from '../../src/machinery/logger.js';
 import { eventually } from '../helpers/eventually.js';
+import {
+  eventOn as eventVia,
+  gone as goneVia,
+  runPodWithClaim,
+  stopBerthAfterCleanup,
+} from '../helpers/api-e2e.js';
 import {
   type GaneshaServer,
   ganeshaUnavailable,
@@ -83,16 +89,7 @@ describe('NFS through the API (nfs-ganesha; node mounts through the stand-in hel
   });
 
   after(async function () {
-    if (berth) {
-      for (const p of (await berth.store.list(K.pod)).items)
-        await berth.store.delete(K.pod, p.metadata.namespace, p.metadata.name ?? '').catch(() => undefined);
-      for (const c of (await berth.store.list(K.pvc)).items)
-        await berth.store.delete(K.pvc, c.metadata.namespace, c.metadata.name ?? '').catch(() => undefined);
-      await eventually('pods gone', async () => (await berth!.store.list(K.pod)).items.length === 0).catch(
-        () => undefined,
-      );
-      await berth.stop();
-    }
+    await stopBerthAfterCleanup(berth);
     await driver?.shutdown();
     await server?.stop();
     if (dir) {
@@ -115,53 +112,17 @@ describe('NFS through the API (nfs-ganesha; node mounts through the stand-in hel
       const c = await api.get<PersistentVolumeClaim>(K.pvc, 'default', name);
       return c.status?.phase === 'Bound' ? c : undefined;
     });
-  const gone = (kind: typeof K.pv, ns: string | undefined, name: string) =>
-    eventually(`${kind.singular} ${name} gone`, async () => {
-      try {
-        await api.get(kind, ns, name);
-        return false;
-      } catch {
-        return true;
-      }
-    });
-  const eventOn = (name: string, reason: string, pattern: RegExp) =>
-    eventually(`${reason} on ${name}`, async () =>
-      (await api.list(K.event, { namespace: 'default' })).items.find((e) => {
-        const ev = e as Event;
-        return ev.involvedObject.name === name && ev.reason === reason && pattern.test(ev.message ?? '');
-      }),
-    );
+  const gone = (kind: typeof K.pv, ns: string | undefined, name: string) => goneVia(api, kind, ns, name);
+  const eventOn = (name: string, reason: string, pattern: RegExp) => eventVia(api, name, reason, pattern);
 
   it('an RWX claim is shared by pods on two nodes; deleting it deletes the directory', async function () {
     await api.create(K.pvc, claim('shared', 'nfs'));
     const c = await bound('shared');
     assert.ok(existsSync(join(server!.exportDir, 'shared')), 'the subdirectory exists on the server');
-    for (const [pod, node] of [
-      ['writer', 'node-1'],
-      ['reader', 'node-2'],
-    ] as const) {
-      await api.create(K.pod, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: pod, namespace: 'default' },
-        spec: {
-          nodeSelector: { 'kubernetes.io/hostname': node },
-          containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'd', mountPath: '/d' }] }],
-          volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'shared' } }],
-        },
-      });
-    }
-    const pathOf = async (pod: string) =>
-      eventually(`${pod} Running`, async () => {
-        const p = await api.get<Pod>(K.pod, 'default', pod);
-        const paths = JSON.parse(p.metadata.annotations?.['berth.io/volume-paths'] ?? '{}') as Record<
-          string,
-          string
-        >;
-        return p.status?.phase === 'Running' ? paths['d'] : undefined;
-      });
-    const writerPath = await pathOf('writer');
-    const readerPath = await pathOf('reader');
+    const [writerPath, readerPath] = await Promise.all([
+      runPodWithClaim(api, 'writer', 'node-1', 'shared'),
+      runPodWithClaim(api, 'reader', 'node-2', 'shared'),
+    ]);
     assert.equal((await api.get<Pod>(K.pod, 'default', 'writer')).spec.nodeName, 'node-1');
     assert.equal((await api.get<Pod>(K.pod, 'default', 'reader')).spec.nodeName, 'node-2');
     await writeFile(join(writerPath, 'hello.txt'), 'from node-1\n');

@@ -14,7 +14,7 @@ import path from 'node:path';
 import { K } from '../../src/api/kinds.js';
 import { loadManifests } from '../../src/api/manifests.js';
 import type { KubeObject } from '../../src/api/meta.js';
-import type { Event, PersistentVolumeClaim, Pod } from '../../src/api/types.js';
+import type { PersistentVolumeClaim, Pod } from '../../src/api/types.js';
 import { type EmbeddedBerth, startEmbeddedBerth } from '../../src/cli/embedded.js';
 import { RestClient } from '../../src/client/rest.js';
 import { DRIVER_NAME, parseVolumeId, startRbdDriver } from '../../src/drivers/rbd/index.js';
@@ -23,35 +23,22 @@ import { silentLogger } from '../../src/machinery/logger.js';
 import { ANN_PROVISIONING, FINALIZER_PROVISIONING } from '../../src/provisioner/constants.js';
 import { loopsUnder, mountsUnder, sweepHost } from '../conformance/host.js';
 import type { CephCluster } from '../helpers/ceph.js';
-import { cephUnavailable, startCephCluster } from '../helpers/ceph.js';
+import { cephUnavailable, rbdClassManifest, startCephCluster } from '../helpers/ceph.js';
 import { eventually } from '../helpers/eventually.js';
+import {
+  eventOn as eventVia,
+  gone as goneVia,
+  runPodWithClaim,
+  stopBerthAfterCleanup,
+} from '../helpers/api-e2e.js';
 import { skipUnless } from '../helpers/skip.js';
 
 const CLUSTER_ID = 'api-e2e';
 const MIB = 1024 * 1024;
 
 function manifests(pool: string, key: string, wrongKey: string): string {
-  const secretParams = (secret: string) =>
-    ['provisioner', 'controller-expand', 'node-stage']
-      .flatMap((op) => [
-        `  csi.storage.k8s.io/${op}-secret-name: ${secret}`,
-        `  csi.storage.k8s.io/${op}-secret-namespace: default`,
-      ])
-      .join('\n');
-  const storageClass = (name: string, secret: string) => `
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: { name: ${name} }
-provisioner: ${DRIVER_NAME}
-allowVolumeExpansion: true
-parameters:
-  clusterID: ${CLUSTER_ID}
-  pool: ${pool}
-  imageFeatures: layering
-  mounter: rbd-fuse
-  csi.storage.k8s.io/fstype: xfs
-${secretParams(secret)}
-`;
+  const storageClass = (name: string, secret: string) =>
+    rbdClassManifest({ name, driver: DRIVER_NAME, clusterID: CLUSTER_ID, pool, secret });
   return `
 apiVersion: storage.k8s.io/v1
 kind: CSIDriver
@@ -116,16 +103,7 @@ describe('Ceph RBD through the API (real ceph; rbd-fuse + loop mapper)', functio
   });
 
   after(async function () {
-    if (berth) {
-      for (const p of (await berth.store.list(K.pod)).items)
-        await berth.store.delete(K.pod, p.metadata.namespace, p.metadata.name ?? '').catch(() => undefined);
-      for (const c of (await berth.store.list(K.pvc)).items)
-        await berth.store.delete(K.pvc, c.metadata.namespace, c.metadata.name ?? '').catch(() => undefined);
-      await eventually('pods gone', async () => (await berth!.store.list(K.pod)).items.length === 0).catch(
-        () => undefined,
-      );
-      await berth.stop();
-    }
+    await stopBerthAfterCleanup(berth);
     await driver?.shutdown();
     if (dir) {
       const leftovers = { mounts: mountsUnder(dir), loops: loopsUnder(dir) };
@@ -147,44 +125,10 @@ describe('Ceph RBD through the API (real ceph; rbd-fuse + loop mapper)', functio
     },
   });
   const getClaim = (name: string) => api.get<PersistentVolumeClaim>(K.pvc, 'default', name);
-  const gone = (kind: typeof K.pv, ns: string | undefined, name: string) =>
-    eventually(`${kind.singular} ${name} gone`, async () => {
-      try {
-        await api.get(kind, ns, name);
-        return false;
-      } catch {
-        return true;
-      }
-    });
-  const eventOn = (name: string, reason: string, pattern: RegExp) =>
-    eventually(
-      `${reason} on ${name}`,
-      async () =>
-        (await api.list(K.event, { namespace: 'default' })).items.find((e) => {
-          const ev = e as Event;
-          return ev.involvedObject.name === name && ev.reason === reason && pattern.test(ev.message ?? '');
-        }) as Event | undefined,
-    );
-  const runPod = async (name: string, node: string, claimName: string): Promise<string> => {
-    await api.create(K.pod, {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name, namespace: 'default' },
-      spec: {
-        nodeSelector: { 'kubernetes.io/hostname': node },
-        containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'd', mountPath: '/d' }] }],
-        volumes: [{ name: 'd', persistentVolumeClaim: { claimName } }],
-      },
-    });
-    return eventually(`${name} Running`, async () => {
-      const p = await api.get<Pod>(K.pod, 'default', name);
-      const paths = JSON.parse(p.metadata.annotations?.['berth.io/volume-paths'] ?? '{}') as Record<
-        string,
-        string
-      >;
-      return p.status?.phase === 'Running' ? paths['d'] : undefined;
-    });
-  };
+  const gone = (kind: typeof K.pv, ns: string | undefined, name: string) => goneVia(api, kind, ns, name);
+  const eventOn = (name: string, reason: string, pattern: RegExp) => eventVia(api, name, reason, pattern);
+  const runPod = (name: string, node: string, claimName: string) =>
+    runPodWithClaim(api, name, node, claimName);
   const deletePod = async (name: string) => {
     await api.delete(K.pod, 'default', name);
     await gone(K.pod, 'default', name);

@@ -19,7 +19,7 @@ import type { ProvisionPlan } from '../../src/provisioner/index.js';
 import { expectCode } from '../conformance/csi-conformance.js';
 import { loopsUnder, mountsUnder, sweepHost } from '../conformance/host.js';
 import type { CephCluster } from '../helpers/ceph.js';
-import { cephUnavailable, startCephCluster } from '../helpers/ceph.js';
+import { cephUnavailable, rbdClassManifest, startCephCluster } from '../helpers/ceph.js';
 import { skipUnless } from '../helpers/skip.js';
 
 const unavailable = cephUnavailable();
@@ -33,24 +33,7 @@ kind: Secret
 metadata: { name: csi-rbd-secret, namespace: default }
 stringData: { userID: admin, userKey: "${key}" }
 ---
-apiVersion: storage.k8s.io/v1
-kind: StorageClass
-metadata: { name: rbd }
-provisioner: ${DRIVER_NAME}
-allowVolumeExpansion: true
-parameters:
-  clusterID: ${CLUSTER_ID}
-  pool: ${pool}
-  imageFeatures: layering
-  mounter: rbd-fuse
-  csi.storage.k8s.io/fstype: xfs
-  csi.storage.k8s.io/provisioner-secret-name: csi-rbd-secret
-  csi.storage.k8s.io/provisioner-secret-namespace: default
-  csi.storage.k8s.io/controller-expand-secret-name: csi-rbd-secret
-  csi.storage.k8s.io/controller-expand-secret-namespace: default
-  csi.storage.k8s.io/node-stage-secret-name: csi-rbd-secret
-  csi.storage.k8s.io/node-stage-secret-namespace: default
----
+${rbdClassManifest({ name: 'rbd', driver: DRIVER_NAME, clusterID: CLUSTER_ID, pool, secret: 'csi-rbd-secret' })}---
 apiVersion: v1
 kind: PersistentVolumeClaim
 metadata: { name: data, namespace: default, uid: 6f1c1c1e-0d4b-4c51-9a50-2d1c0c8f0a11 }
