@@ -2,7 +2,7 @@
 // devices are shared by the whole machine: the sweep only touches mounts under our own scratch
 // directory and loop devices whose backing file lies inside it.
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, readFileSync, readdirSync } from 'node:fs';
+import { accessSync, constants, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { isRoot } from '../helpers/skip.js';
 import { parseMountInfo } from '../../src/node/mount/mountinfo.js';
@@ -71,4 +71,12 @@ export function sweepHost(dir: string): string[] {
     done.push(`losetup -d ${device}`);
   }
   return done;
+}
+
+/** What a test left under `dir` (then swept away, and `dir` removed): both lists should be empty. */
+export function removeTestDir(dir: string): { mounts: string[]; loops: string[] } {
+  const leftovers = { mounts: mountsUnder(dir), loops: loopsUnder(dir) };
+  sweepHost(dir);
+  rmSync(dir, { recursive: true, force: true });
+  return leftovers;
 }

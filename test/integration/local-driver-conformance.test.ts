@@ -1,12 +1,12 @@
 // The CSI conformance suite against the local driver, on real loop devices, mkfs and mounts.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CsiClient } from '../../src/csi/client.js';
 import { startLocalDriver } from '../../src/drivers/local/index.js';
 import { describeCsiConformance } from '../conformance/csi-conformance.js';
-import { loopsUnder, mountsUnder, realDiskUnavailable, sweepHost } from '../conformance/host.js';
+import { realDiskUnavailable, removeTestDir } from '../conformance/host.js';
 import { skipUnless } from '../helpers/skip.js';
 
 const unavailable = realDiskUnavailable();
@@ -38,9 +38,7 @@ function localDriverSetup(
       async cleanup() {
         client.close();
         await driver.shutdown();
-        const leftovers = { mounts: mountsUnder(dir), loops: loopsUnder(dir) };
-        sweepHost(dir);
-        rmSync(dir, { recursive: true, force: true });
+        const leftovers = removeTestDir(dir);
         assert.deepEqual(leftovers, { mounts: [], loops: [] }, 'the suite left nothing behind');
       },
     };

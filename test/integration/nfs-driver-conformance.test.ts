@@ -2,13 +2,13 @@
 // the driver's own NFSv3 client; node mounts go through the STAND-IN mount helper (this kernel has
 // no NFS client), which bind-mounts the export's backing directory.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CsiClient } from '../../src/csi/client.js';
 import { startNfsDriver } from '../../src/drivers/nfs/index.js';
 import { describeCsiConformance } from '../conformance/csi-conformance.js';
-import { mountsUnder, sweepHost } from '../conformance/host.js';
+import { removeTestDir } from '../conformance/host.js';
 import type { GaneshaServer } from '../helpers/ganesha.js';
 import { ganeshaUnavailable, startGanesha, writeStandinMountHelper } from '../helpers/ganesha.js';
 import { skipUnless } from '../helpers/skip.js';
@@ -54,9 +54,7 @@ describe('nfs driver conformance (real ganesha, stand-in node mounts)', function
       async cleanup() {
         client.close();
         await driver.shutdown();
-        const leftovers = mountsUnder(dir);
-        sweepHost(dir);
-        rmSync(dir, { recursive: true, force: true });
+        const leftovers = removeTestDir(dir).mounts;
         assert.deepEqual(leftovers, [], 'the suite left no mounts behind');
       },
     };

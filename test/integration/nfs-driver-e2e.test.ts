@@ -2,7 +2,7 @@
 // talks NFSv3 to a real nfs-ganesha. Node mounts go through the STAND-IN mount helper (this kernel
 // has no NFS client): it bind-mounts the export's backing directory at the target.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import type { NfsDriverHandle } from '../../src/drivers/nfs/index.js';
 import { decodeVolumeId, nfsSourceToVolumeContext, startNfsDriver } from '../../src/drivers/nfs/index.js';
 import { NfsClient } from '../../src/nfs-client/index.js';
 import { expectCode } from '../conformance/csi-conformance.js';
-import { mountsUnder, sweepHost } from '../conformance/host.js';
+import { removeTestDir } from '../conformance/host.js';
 import type { GaneshaServer } from '../helpers/ganesha.js';
 import { ganeshaUnavailable, startGanesha, writeStandinMountHelper } from '../helpers/ganesha.js';
 import { skipUnless } from '../helpers/skip.js';
@@ -91,9 +91,7 @@ describe('nfs driver end to end (real ganesha, stand-in node mounts)', function 
     csi?.close();
     await driver?.shutdown();
     if (dir) {
-      const leftovers = mountsUnder(dir);
-      sweepHost(dir);
-      rmSync(dir, { recursive: true, force: true });
+      const leftovers = removeTestDir(dir).mounts;
       assert.deepEqual(leftovers, [], 'no mounts left behind');
     }
     await server?.stop();

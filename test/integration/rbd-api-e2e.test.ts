@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, promises as fs, rmSync, statfsSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, promises as fs, statfsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { K } from '../../src/api/kinds.js';
@@ -21,7 +21,7 @@ import { DRIVER_NAME, parseVolumeId, startRbdDriver } from '../../src/drivers/rb
 import type { RbdDriverHandle } from '../../src/drivers/rbd/index.js';
 import { silentLogger } from '../../src/machinery/logger.js';
 import { ANN_PROVISIONING, FINALIZER_PROVISIONING } from '../../src/provisioner/constants.js';
-import { loopsUnder, mountsUnder, sweepHost } from '../conformance/host.js';
+import { removeTestDir } from '../conformance/host.js';
 import type { CephCluster } from '../helpers/ceph.js';
 import { cephUnavailable, rbdClassManifest, startCephCluster } from '../helpers/ceph.js';
 import { eventually } from '../helpers/eventually.js';
@@ -106,9 +106,7 @@ describe('Ceph RBD through the API (real ceph; rbd-fuse + loop mapper)', functio
     await stopBerthAfterCleanup(berth);
     await driver?.shutdown();
     if (dir) {
-      const leftovers = { mounts: mountsUnder(dir), loops: loopsUnder(dir) };
-      sweepHost(dir);
-      rmSync(dir, { recursive: true, force: true });
+      const leftovers = removeTestDir(dir);
       assert.deepEqual(leftovers, { mounts: [], loops: [] }, 'nothing left mounted or attached');
     }
     await cluster?.stop();

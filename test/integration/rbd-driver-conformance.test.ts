@@ -1,14 +1,14 @@
 // The CSI conformance suite against the RBD driver, on a real single-node Ceph cluster: images in a
 // real pool, mapped on this node with rbd-fuse + a loop device, formatted and mounted for real.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CsiClient } from '../../src/csi/client.js';
 import { startRbdDriver } from '../../src/drivers/rbd/index.js';
 import type { CsiConformanceTarget } from '../conformance/csi-conformance.js';
 import { describeCsiConformance } from '../conformance/csi-conformance.js';
-import { loopsUnder, mountsUnder, sweepHost } from '../conformance/host.js';
+import { removeTestDir } from '../conformance/host.js';
 import type { CephCluster } from '../helpers/ceph.js';
 import { cephUnavailable, startCephCluster } from '../helpers/ceph.js';
 import { skipUnless } from '../helpers/skip.js';
@@ -65,9 +65,7 @@ describe('rbd driver conformance (real ceph)', function () {
         async cleanup() {
           client.close();
           await driver.shutdown();
-          const leftovers = { mounts: mountsUnder(dir), loops: loopsUnder(dir), images: await ceph.images() };
-          sweepHost(dir);
-          rmSync(dir, { recursive: true, force: true });
+          const leftovers = { ...removeTestDir(dir), images: await ceph.images() };
           assert.deepEqual(leftovers, { mounts: [], loops: [], images: [] }, 'the suite left nothing behind');
         },
       };

@@ -17,7 +17,7 @@ import type { RbdDriverHandle } from '../../src/drivers/rbd/index.js';
 import { decideCapabilities, planProvision, secretContents } from '../../src/provisioner/index.js';
 import type { ProvisionPlan } from '../../src/provisioner/index.js';
 import { expectCode } from '../conformance/csi-conformance.js';
-import { loopsUnder, mountsUnder, sweepHost } from '../conformance/host.js';
+import { removeTestDir } from '../conformance/host.js';
 import type { CephCluster } from '../helpers/ceph.js';
 import { cephUnavailable, rbdClassManifest, startCephCluster } from '../helpers/ceph.js';
 import { skipUnless } from '../helpers/skip.js';
@@ -95,9 +95,7 @@ describe('rbd driver end to end (real ceph)', function () {
     client?.close();
     await driver?.shutdown();
     if (dir) {
-      const leftovers = { mounts: mountsUnder(dir), loops: loopsUnder(dir) };
-      sweepHost(dir);
-      rmSync(dir, { recursive: true, force: true });
+      const leftovers = removeTestDir(dir);
       assert.deepEqual(leftovers, { mounts: [], loops: [] }, 'nothing left mounted or attached');
     }
     await cluster?.stop();
