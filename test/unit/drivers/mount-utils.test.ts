@@ -1,7 +1,7 @@
 // Node mount utilities: the real Exec on real processes, and Mounter/LoopDevices/Filesystems with a
 // recording Exec, a scripted mountinfo and a fake sysfs tree (no root needed).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Exec, ExecOptions, ExecResult } from '../../../src/node/mount/exec.js';
@@ -242,6 +242,10 @@ describe('Filesystems (recording exec)', function () {
       marked[1080] = 0x53;
       writeFileSync(file, marked);
       assert.equal(await fs.startsZeroed(file), false);
+      const hole = path.join(dir, 'sparse');
+      truncateSync(hole, 64 * 1024 * 1024);
+      assert.equal(statSync(hole).blocks, 0, 'a fresh sparse file has no blocks');
+      assert.equal(await fs.startsZeroed(hole), true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
