@@ -243,6 +243,7 @@ describe('Filesystems (recording exec)', function () {
       writeFileSync(file, marked);
       assert.equal(await fs.startsZeroed(file), false);
       const hole = path.join(dir, 'sparse');
+      writeFileSync(hole, '');
       truncateSync(hole, 64 * 1024 * 1024);
       assert.equal(statSync(hole).blocks, 0, 'a fresh sparse file has no blocks');
       assert.equal(await fs.startsZeroed(hole), true);
