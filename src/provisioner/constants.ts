@@ -4,13 +4,8 @@
 /** On every provisioned volume: DeleteVolume must run before the object goes. */
 export const FINALIZER_EXTERNAL_PROVISIONER = 'external-provisioner.volume.kubernetes.io/finalizer';
 
-/**
- * On a claim from just before CreateVolume until its PersistentVolume exists: the name of the
- * volume being created. With the finalizer below it survives a crash and a deleted claim, so the
- * backend volume is either finished into a PersistentVolume or deleted, never forgotten.
- */
-export const ANN_PROVISIONING = 'berth.io/provisioning';
-export const FINALIZER_PROVISIONING = 'berth.io/provisioning-protection';
+/** The in-flight record on a claim (defined with the names the PV controller knows: it clears it). */
+export { ANN_PROVISIONING, FINALIZER_PROVISIONING } from '../pv-controller/annotations.js';
 
 /** Which node-deployment instance made a volume; only that instance deletes it. */
 export const ANN_PROVISIONED_ON_NODE = 'berth.io/provisioned-on-node';

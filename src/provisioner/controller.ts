@@ -385,7 +385,7 @@ export class Provisioner {
       `Successfully provisioned volume ${plan.volumeName}`,
     );
     this.log.info('provisioned', { claim: ref, volume: plan.volumeName, handle: volume.volume_id });
-    await this.updateClaim(marked, withoutProvisioningMark);
+    // The in-flight record stays: the PV controller's bind write removes it (see decideClaim).
     return;
   }
 

@@ -98,7 +98,13 @@ export function decideClaim(claim: PersistentVolumeClaim, facts: ClaimFacts): Cl
     return { type: 'skip', reason: 'the claim is not selected onto this node' };
   }
   if (facts.volumeExists) {
-    return marked ? { type: 'clearMark' } : { type: 'skip', reason: 'its volume already exists' };
+    if (!marked) return { type: 'skip', reason: 'its volume already exists' };
+    // berth's PV controller clears the record in its bind write; a claim bound (or going) without
+    // that, as under another binder, gets it cleared here.
+    const settled = claim.spec.volumeName !== undefined && claim.spec.volumeName !== '';
+    return settled || claim.metadata.deletionTimestamp
+      ? { type: 'clearMark' }
+      : { type: 'skip', reason: 'its volume exists; the bind clears the in-flight record' };
   }
   const cleanup = (reason: string): ClaimAction =>
     marked ? { type: 'cleanup', storageClass: facts.storageClass } : { type: 'skip', reason };

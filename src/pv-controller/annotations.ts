@@ -13,6 +13,15 @@ export const ANN_BETA_STORAGE_CLASS = 'volume.beta.kubernetes.io/storage-class';
 export const ANN_IS_DEFAULT_CLASS = 'storageclass.kubernetes.io/is-default-class';
 export const ANN_BETA_IS_DEFAULT_CLASS = 'storageclass.beta.kubernetes.io/is-default-class';
 
+/**
+ * berth's provisioner puts these on a claim from just before CreateVolume: the name of the volume
+ * being created, and a finalizer, so the backend volume survives a crash and a deleted claim as a
+ * record (finished into a PersistentVolume or deleted, never forgotten). Once the volume exists the
+ * record has done its job; the bind write clears it, which spares the claim a write of its own.
+ */
+export const ANN_PROVISIONING = 'berth.io/provisioning';
+export const FINALIZER_PROVISIONING = 'berth.io/provisioning-protection';
+
 /** The value Kubernetes writes for yes/no annotations. */
 export const ANN_YES = 'yes';
 

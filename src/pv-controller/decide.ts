@@ -19,6 +19,8 @@ import {
   ANN_BETA_IS_DEFAULT_CLASS,
   ANN_BETA_STORAGE_PROVISIONER,
   ANN_BIND_COMPLETED,
+  ANN_PROVISIONING,
+  FINALIZER_PROVISIONING,
   ANN_BOUND_BY_CONTROLLER,
   ANN_DYNAMICALLY_PROVISIONED,
   ANN_IS_DEFAULT_CLASS,
@@ -211,15 +213,20 @@ export function bindActions(volume: PersistentVolume, claim: PersistentVolumeCla
   const markClaim = renameClaim && !hasAnnotation(claim, ANN_BOUND_BY_CONTROLLER);
   const complete = !hasAnnotation(claim, ANN_BIND_COMPLETED);
   const protectClaim = !claim.metadata.deletionTimestamp && !hasFinalizer(claim, FINALIZER_PVC_PROTECTION);
-  if (renameClaim || markClaim || complete || protectClaim) {
+  // The provisioner's in-flight record for this very volume: it exists now, so the record goes too.
+  const provisioned = claim.metadata.annotations?.[ANN_PROVISIONING] === volumeName;
+  if (renameClaim || markClaim || complete || protectClaim || provisioned) {
     const next = structuredClone(claim);
     if (renameClaim) next.spec.volumeName = volumeName;
     const annotations = { ...next.metadata.annotations };
     if (markClaim) annotations[ANN_BOUND_BY_CONTROLLER] = ANN_YES;
     if (complete) annotations[ANN_BIND_COMPLETED] = ANN_YES;
+    if (provisioned) delete annotations[ANN_PROVISIONING];
     next.metadata.annotations = annotations;
     if (protectClaim)
       next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FINALIZER_PVC_PROTECTION];
+    if (provisioned)
+      next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_PROVISIONING);
     actions.push({ type: 'updateClaim', claim: next });
   }
   actions.push(...claimStatusAction(claim, 'Bound', volume));

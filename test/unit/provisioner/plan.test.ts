@@ -114,8 +114,20 @@ describe('provisioner plan', function () {
       { name: 'already names a volume', claim: claim({}, { volumeName: 'pv1' }), want: 'skip' },
       { name: 'its volume exists', claim: claim(), facts: { volumeExists: true }, want: 'skip' },
       {
-        name: 'its volume exists and the record is left',
+        name: 'its volume exists, not bound yet: the bind clears the record',
         claim: claim(marked),
+        facts: { volumeExists: true },
+        want: 'skip',
+      },
+      {
+        name: 'its volume exists and a binder left the record',
+        claim: claim(marked, { volumeName: 'pvc-u1' }),
+        facts: { volumeExists: true },
+        want: 'clearMark',
+      },
+      {
+        name: 'its volume exists and the claim is going',
+        claim: claim(marked, { deletionTimestamp: '2026-01-01T00:00:00Z' }),
         facts: { volumeExists: true },
         want: 'clearMark',
       },

@@ -6,6 +6,8 @@ import type { PersistentVolume, PersistentVolumeClaim } from '../../../src/api/t
 import {
   ANN_BETA_STORAGE_PROVISIONER,
   ANN_BIND_COMPLETED,
+  ANN_PROVISIONING,
+  FINALIZER_PROVISIONING,
   ANN_BOUND_BY_CONTROLLER,
   ANN_DYNAMICALLY_PROVISIONED,
   ANN_SELECTED_NODE,
@@ -384,6 +386,33 @@ describe('pv-controller decide', function () {
       assert.equal(world.store.totalWrites(), 4);
       assert.deepEqual((await world.volume('v1'))?.metadata.finalizers, [FINALIZER_PV_PROTECTION]);
       assert.deepEqual((await world.claim('c1'))?.metadata.finalizers, [FINALIZER_PVC_PROTECTION]);
+    });
+
+    it("1-20b the bind write clears the provisioner's in-flight record for that volume", async function () {
+      const marked = (volumeName: string) =>
+        newClaim('c1', '1Gi', {
+          annotations: { [ANN_PROVISIONING]: volumeName },
+          finalizers: [FINALIZER_PROVISIONING],
+        });
+      const world = new World({
+        volumes: [newVolume('pvc-uid-c1', '1Gi', { phase: 'Pending', claim: { name: 'c1', uid: 'uid-c1' } })],
+        claims: [marked('pvc-uid-c1')],
+      });
+      await world.syncClaim('c1');
+      const claim = await world.claim('c1');
+      assert.equal(claim?.spec.volumeName, 'pvc-uid-c1');
+      assert.equal(claim?.metadata.annotations?.[ANN_PROVISIONING], undefined);
+      assert.deepEqual(claim?.metadata.finalizers, [FINALIZER_PVC_PROTECTION]);
+      // A record naming another volume is not this bind's to clear.
+      const other = new World({
+        volumes: [newVolume('v1', '1Gi', { phase: 'Available' })],
+        claims: [marked('pvc-something-else')],
+      });
+      await other.syncClaim('c1');
+      const kept = await other.claim('c1');
+      assert.equal(kept?.spec.volumeName, 'v1');
+      assert.equal(kept?.metadata.annotations?.[ANN_PROVISIONING], 'pvc-something-else');
+      assert.ok(kept?.metadata.finalizers?.includes(FINALIZER_PROVISIONING));
     });
 
     it('1-21 an unchanged bound pair writes nothing when synced again', async function () {
