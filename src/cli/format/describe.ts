@@ -225,6 +225,20 @@ function describePvc(lines: Lines, pvc: KubeObject, pods: readonly KubeObject[])
   const users = podsUsingClaim(pods, pvc.metadata.name ?? '');
   if (users.length === 0) lines.add(0, 'Used By:', '<none>');
   else users.forEach((name, i) => lines.add(0, i === 0 ? 'Used By:' : '', name));
+  // Resizing and FileSystemResizePending while a claim grows, as kubectl shows them.
+  const conditions = list(at(pvc, 'status', 'conditions'));
+  if (conditions.length > 0) {
+    lines.add(0, 'Conditions:');
+    lines.add(1, 'Type', 'Status', 'LastProbeTime', 'LastTransitionTime', 'Reason', 'Message');
+    lines.add(1, '----', '------', '-------------', '------------------', '------', '-------');
+    for (const c of conditions) {
+      const cell = (field: string) => text(at(c, field), '');
+      lines.add(
+        1,
+        ...['type', 'status', 'lastProbeTime', 'lastTransitionTime', 'reason', 'message'].map(cell),
+      );
+    }
+  }
 }
 
 function describeSc(lines: Lines, sc: KubeObject): void {

@@ -99,6 +99,39 @@ describe('cli describe', () => {
     const text = describeObject({ object: claim, events: [], pods: [pod], now });
     assert.match(text, /^Used By: +web-0$/m);
     assert.match(text, /^Capacity: +5Gi$/m);
+    assert.doesNotMatch(text, /^Conditions:/m);
+  });
+
+  it('shows the resize conditions of a growing claim', () => {
+    const claim: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'c1', namespace: 'default' },
+      spec: { volumeName: 'pv1', resources: { requests: { storage: '10Gi' } } },
+      status: {
+        phase: 'Bound',
+        capacity: { storage: '5Gi' },
+        conditions: [
+          {
+            type: 'FileSystemResizePending',
+            status: 'True',
+            lastTransitionTime: '2026-01-01T00:00:00Z',
+            message: 'Waiting for user to (re-)start a pod to finish file system resize of volume on node.',
+          },
+        ],
+      },
+    };
+    const lines = describeObject({ object: claim, events: [], pods: [], now }).split('\n');
+    const at = lines.findIndex((l) => l === 'Conditions:');
+    assert.ok(at > 0);
+    assert.match(
+      lines[at + 1] ?? '',
+      /^ {2}Type +Status +LastProbeTime +LastTransitionTime +Reason +Message$/,
+    );
+    assert.match(
+      lines[at + 3] ?? '',
+      /^ {2}FileSystemResizePending +True +2026-01-01T00:00:00Z +Waiting for user to \(re-\)start a pod/,
+    );
   });
 
   it('falls back to the generic layout for other kinds', () => {
