@@ -3,6 +3,7 @@
 // because staging happens once per volume per node and publishing once per pod.
 import { attachRequired, isPodTerminated } from '../attach-detach/decide.js';
 import { uniqueVolumeName } from '../attach-detach/names.js';
+import { IN_TREE_REPLACEMENTS } from '../pv-controller/annotations.js';
 import { nodeSelectorMatches } from '../pv-controller/match.js';
 import type {
   AccessMode,
@@ -219,7 +220,11 @@ function resolveVolume(
       const driver = pv.spec.flexVolume.driver;
       return { state: flexState(vol.name, driver), volume: pv, readOnly };
     }
-    return pending(`persistentvolume "${pvName}" has a source the node agent does not mount`);
+    const inTree = pv.spec.rbd ? IN_TREE_REPLACEMENTS['kubernetes.io/rbd'] : undefined;
+    const hint = inTree
+      ? ` (in-tree rbd: make it a CSI volume of ${inTree.driver}, see ${inTree.example})`
+      : '';
+    return pending(`persistentvolume "${pvName}" has a source the node agent does not mount${hint}`);
   }
   if (vol.csi) return pending('inline CSI volumes are not supported by the berth node agent');
   if (vol.flexVolume) return { state: flexState(vol.name, vol.flexVolume.driver), readOnly: false };

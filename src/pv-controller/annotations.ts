@@ -31,6 +31,11 @@ export const FINALIZER_PV_PROTECTION = 'kubernetes.io/pv-protection';
 /** The provisioner name of classes whose volumes are only ever created by hand. */
 export const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
 
+/** Removed in-tree plugins whose volumes berth serves with a CSI driver of its own instead. */
+export const IN_TREE_REPLACEMENTS: Readonly<Record<string, { driver: string; example: string }>> = {
+  'kubernetes.io/rbd': { driver: 'rbd.csi.berth.io', example: 'examples/rbd' },
+};
+
 /** Node label every node carries; used when the selected node's object is not (yet) known. */
 export const LABEL_HOSTNAME = 'kubernetes.io/hostname';
 

@@ -19,6 +19,7 @@ import {
   ANN_BETA_IS_DEFAULT_CLASS,
   ANN_BETA_STORAGE_PROVISIONER,
   ANN_BIND_COMPLETED,
+  IN_TREE_REPLACEMENTS,
   ANN_PROVISIONING,
   FINALIZER_PROVISIONING,
   ANN_BOUND_BY_CONTROLLER,
@@ -405,8 +406,17 @@ function provisionActions(claim: PersistentVolumeClaim, className: string, view:
   const provisioner = storageClass.provisioner;
   if (provisioner === NO_PROVISIONER || provisioner.startsWith('kubernetes.io/')) {
     // berth has no in-tree provisioners: such classes bind only to volumes made by hand.
+    const replacement = IN_TREE_REPLACEMENTS[provisioner];
+    const hint = replacement
+      ? ` (berth serves these volumes with the CSI driver ${replacement.driver}: use a StorageClass with that provisioner, see ${replacement.example})`
+      : '';
     return [
-      event(claim, 'Warning', REASON.provisioningFailed, `no volume plugin matched name: ${provisioner}`),
+      event(
+        claim,
+        'Warning',
+        REASON.provisioningFailed,
+        `no volume plugin matched name: ${provisioner}${hint}`,
+      ),
     ];
   }
   if (claim.spec.selector) {

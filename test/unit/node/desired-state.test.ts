@@ -152,6 +152,20 @@ describe('node desired state', function () {
     ]);
   });
 
+  it('says which CSI driver replaces an in-tree rbd PV', function () {
+    const state = computeDesiredState(
+      view([scheduled('a', ['c1'])], { pvs: [newVolume('pv1', '1Gi', { phase: 'Bound', source: 'rbd' })] }),
+    );
+    assert.deepEqual(state.podVolumes.get('uid-pod-a'), [
+      {
+        volumeName: 'vol0',
+        kind: 'pending',
+        message:
+          'persistentvolume "pv1" has a source the node agent does not mount (in-tree rbd: make it a CSI volume of rbd.csi.berth.io, see examples/rbd)',
+      },
+    ]);
+  });
+
   it('local and hostPath PVs resolve to bind mounts named after the PV', function () {
     const local = newVolume('pv1', '1Gi', {
       phase: 'Bound',

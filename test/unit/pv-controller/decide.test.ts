@@ -886,6 +886,20 @@ describe('pv-controller decide', function () {
         },
       },
       {
+        name: '11-18b a removed in-tree rbd class says which CSI driver replaces it',
+        fixture: {
+          classes: [newClass('rbd', { provisioner: 'kubernetes.io/rbd' })],
+          claims: [newClaim('c1', '1Gi', { className: 'rbd' })],
+        },
+        sync: ['claim', 'c1'],
+        expect: {
+          events: ['Warning ProvisioningFailed'],
+          messages: [
+            'no volume plugin matched name: kubernetes.io/rbd (berth serves these volumes with the CSI driver rbd.csi.berth.io: use a StorageClass with that provisioner, see examples/rbd)',
+          ],
+        },
+      },
+      {
         name: '11-19 a claim with a selector is not provisioned',
         fixture: {
           classes: [newClass('gold', { provisioner: CSI })],
