@@ -14,3 +14,9 @@ export async function eventually<T>(
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
 }
+
+/** `eventually` with a file's own default deadline (and poll interval), e.g. to stay within its mocha timeout. */
+export function eventuallyWithin(defaultTimeoutMs: number, pollMs = 25) {
+  return <T>(what: string, fn: () => Promise<T | undefined | false | null>, timeoutMs = defaultTimeoutMs) =>
+    eventually(what, fn, timeoutMs, pollMs);
+}

@@ -20,22 +20,11 @@ import { PvController } from '../../src/pv-controller/controller.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { newClaim, newPod, newVolume } from '../helpers/builders.js';
 import { startMockDriver, type StartedMockDriver } from '../mock-driver/driver.js';
+import { eventuallyWithin } from '../helpers/eventually.js';
 
 const DRIVER = 'mock.csi.berth.dev';
 
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const eventually = eventuallyWithin(10_000);
 
 describe('lifecycle: bind, attach, stage, publish, and back down', function () {
   this.timeout(30_000);

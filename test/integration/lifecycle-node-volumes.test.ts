@@ -19,19 +19,12 @@ import { sha256Hex } from '../../src/node/paths.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { newClaim, newPod, newVolume } from '../helpers/builders.js';
 import { startMockDriver, type StartedMockDriver } from '../mock-driver/driver.js';
+import { eventuallyWithin } from '../helpers/eventually.js';
 
 const DRIVER = 'mock.csi.berth.dev';
 const NODE = 'node-1';
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const eventually = eventuallyWithin(8000, 20);
 
 /**
  * STAND-IN for /proc/self/mountinfo: the mock driver does not mount, it leaves a `.mock-volume`

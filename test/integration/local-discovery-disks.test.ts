@@ -3,7 +3,7 @@
 // real PV controller. PVs appear with statfs capacity and node affinity; a claim binds, a pod
 // writes; deleting the claim releases the PV, the disk is scrubbed and offered again.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, realpath, rm, statfs, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, realpath, statfs, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isStatusError } from '../../src/api/errors.js';
@@ -15,27 +15,10 @@ import { discoveredVolumeName, roundDownCapacity } from '../../src/node/discover
 import { PvController } from '../../src/pv-controller/controller.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
-import {
-  cleanupDisks,
-  loopDevicesUnder,
-  makeLoopDisk,
-  mountsUnder,
-  type LoopDisk,
-} from '../unit/node/loop-disks.js';
+import { makeLoopDisk, mountsUnder, releaseDisks, type LoopDisk } from '../unit/node/loop-disks.js';
+import { eventuallyWithin } from '../helpers/eventually.js';
 
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const eventually = eventuallyWithin(10_000);
 
 const NODE = 'node-1';
 const CLASS = 'local-storage';
@@ -68,10 +51,7 @@ describe('local disk discovery (root)', function () {
     await pvController?.stop();
     pvController = undefined;
     await store.close();
-    await cleanupDisks(dir, disks.splice(0));
-    assert.deepEqual(await mountsUnder(dir), []);
-    assert.deepEqual(await loopDevicesUnder(dir), []);
-    await rm(dir, { recursive: true, force: true });
+    await releaseDisks(dir, disks);
   });
 
   const getPv = (name: string) => store.get<PersistentVolume>(K.pv, undefined, name);

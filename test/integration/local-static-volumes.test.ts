@@ -3,7 +3,7 @@
 // directories. The seed scenario runs two node agents (node-1, node-2) over one embedded store
 // with the real PV controller; the scheduler's part (pick node-2, annotate the claim) is done here.
 import assert from 'node:assert/strict';
-import { open, mkdir, mkdtemp, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { open, mkdir, mkdtemp, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isStatusError } from '../../src/api/errors.js';
@@ -21,26 +21,15 @@ import { PvController } from '../../src/pv-controller/controller.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
 import {
-  cleanupDisks,
   loopDevicesUnder,
   makeLoopDisk,
   mountsUnder,
+  releaseDisks,
   type LoopDisk,
 } from '../unit/node/loop-disks.js';
+import { eventuallyWithin } from '../helpers/eventually.js';
 
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+const eventually = eventuallyWithin(10_000);
 
 function localPv(name: string, path: string, node: string, extra: Partial<PersistentVolume['spec']> = {}) {
   const pv: PersistentVolume = {
@@ -123,10 +112,7 @@ describe('static local and hostPath volumes on the node agent (root)', function 
     await pvController.stop();
     await store.close();
     const leftMounts = await mountsUnder(dir);
-    await cleanupDisks(dir, disks.splice(0));
-    assert.deepEqual(await mountsUnder(dir), []);
-    assert.deepEqual(await loopDevicesUnder(dir), loopsBefore);
-    await rm(dir, { recursive: true, force: true });
+    await releaseDisks(dir, disks, loopsBefore);
     // disks are ours to unmount; anything else the agents left mounted is a bug
     const ours = leftMounts.filter((m) => !m.includes('/disks/'));
     assert.deepEqual(ours, [], 'the agents left bind mounts behind');

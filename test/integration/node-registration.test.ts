@@ -11,16 +11,9 @@ import { NodeAgent } from '../../src/node/agent.js';
 import { serveRegistrar, type RegistrarHandle } from '../../src/node/registration-protocol.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { startMockDriver, type StartedMockDriver } from '../mock-driver/driver.js';
+import { eventuallyWithin } from '../helpers/eventually.js';
 
-async function eventually<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 8000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const eventually = eventuallyWithin(8000, 20);
 
 describe('node agent CSI driver registration', function () {
   this.timeout(20_000);

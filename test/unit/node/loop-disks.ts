@@ -1,6 +1,7 @@
 // Real disks for node tests: a sparse file -> a loop device -> (optionally) ext4 mounted under a
 // temp dir. Only the devices made here are ever detached, and only files under the test's temp dir
 // are ever used as backing files. Needs root.
+import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { systemExec } from '../../../src/node/mount/index.js';
 
@@ -54,4 +55,20 @@ export async function cleanupDisks(dir: string, disks: readonly LoopDisk[]): Pro
     await exec.run('losetup', ['-d', disk.device]).catch(() => undefined);
     await rm(disk.file, { force: true });
   }
+}
+
+/**
+ * The end of a disk test: unmounts and detaches `disks` (emptying the array), asserts nothing is left
+ * mounted under `dir` and no loop device other than `loopsBefore` is backed by a file under it, then
+ * removes `dir`.
+ */
+export async function releaseDisks(
+  dir: string,
+  disks: LoopDisk[],
+  loopsBefore: string[] = [],
+): Promise<void> {
+  await cleanupDisks(dir, disks.splice(0));
+  assert.deepEqual(await mountsUnder(dir), []);
+  assert.deepEqual(await loopDevicesUnder(dir), loopsBefore);
+  await rm(dir, { recursive: true, force: true });
 }
