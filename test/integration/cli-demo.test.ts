@@ -40,6 +40,12 @@ describe('cli: berth demo', function () {
     assert.match(result.stdout, /\npod\/web-2 +0\/1 +Running /, result.stdout);
     assert.match(result.stdout, /the new web-0 \(uid [0-9a-f-]+\) sees the same claim www-web-0/);
     assert.match(result.stdout, /index\.html: written by berth demo through web-0's volume/);
+    assert.match(result.stdout, /persistentvolumeclaim\/www-web-0 patched\n/);
+    assert.match(result.stdout, /\nwww-web-0 +Bound +pvc-\S+ +64Mi /);
+    const [before, after] = [/\(filesystem (\d+) MiB\)/, /its filesystem is now (\d+) MiB/].map((re) =>
+      Number(re.exec(result.stdout)?.[1]),
+    );
+    assert.ok(after! > before! + 20, `the filesystem grew: ${before} -> ${after} MiB`);
     assert.match(result.stdout, /done: no mount or loop device of the demo is left/);
     const dataDir = /data in (\S+)\n/.exec(result.stdout)?.[1];
     assert.ok(dataDir);

@@ -2,14 +2,16 @@
 // berth with two node agents; loop-device disks for static local volumes; the manifests in
 // examples/demo applied (a WaitForFirstConsumer local class, a dynamic local class, a
 // StatefulSet "web" with a volumeClaimTemplate); a file written through web-0's volume survives
-// the pod's deletion and recreation; then everything is torn down, leaving no mount, loop
-// device or process behind.
+// the claim growing and the pod's deletion and recreation; then everything is torn down, leaving
+// no mount, loop device or process behind.
+import { statfsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { K } from '../../api/kinds.js';
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from '../../api/types.js';
+import { RestClient } from '../../client/rest.js';
 import { silentLogger } from '../../machinery/logger.js';
 import { systemExec } from '../../node/mount/index.js';
 import type { ObjectStore } from '../../store/types.js';
@@ -60,6 +62,26 @@ async function waitFor(
     progress.stop();
   }
 }
+
+const GROWN = '64Mi';
+
+function mib(stats: { blocks: number; bsize: number }): number {
+  return Math.round((stats.blocks * stats.bsize) / 2 ** 20);
+}
+
+const volumeGrown: Check = async (store) => {
+  const claim = await store.get<PersistentVolumeClaim>(K.pvc, 'default', 'www-web-0');
+  const pv = await store.get<PersistentVolume>(K.pv, undefined, claim.spec.volumeName ?? '');
+  const size = pv.spec.capacity?.['storage'];
+  return size === GROWN ? true : `volume ${pv.metadata.name} has ${size}`;
+};
+
+const claimGrown: Check = async (store) => {
+  const claim = await store.get<PersistentVolumeClaim>(K.pvc, 'default', 'www-web-0');
+  const size = claim.status?.capacity?.['storage'];
+  const waiting = (claim.status?.conditions ?? []).map((c) => c.type).join(', ');
+  return size === GROWN ? true : `capacity ${size}${waiting ? ` (${waiting})` : ''}`;
+};
 
 function hostPath(pod: Pod, volume: string): string | undefined {
   const paths = pod.metadata.annotations?.[VOLUME_PATHS];
@@ -133,7 +155,17 @@ async function story(ctx: CommandContext, berth: EmbeddedBerth, timeoutMs: numbe
   if (!path) throw new Error('web-0 has no published www volume');
   const message = `written by berth demo through web-0's volume at ${new Date().toISOString()}\n`;
   await writeFile(join(path, 'index.html'), message);
-  out(`\nwrote ${join(path, 'index.html')}\n\n$ berth delete pod web-0\n`);
+  out(`\nwrote ${join(path, 'index.html')} (filesystem ${mib(statfsSync(path))} MiB)\n`);
+
+  // Growing the claim: the class allows it; the resizer grows the volume, the node its filesystem
+  // (online where the kernel lets it, else when web-0 is staged again below).
+  out(`\n$ kubectl patch pvc www-web-0 -p '{"spec":{"resources":{"requests":{"storage":"${GROWN}"}}}}'\n`);
+  const api = await RestClient.fromKubeconfig(berth.kubeconfigPath);
+  await api.patch(K.pvc, 'default', 'www-web-0', { spec: { resources: { requests: { storage: GROWN } } } });
+  out('persistentvolumeclaim/www-web-0 patched\n');
+  await waitFor(ctx, berth.store, `the volume of www-web-0 grown to ${GROWN}`, volumeGrown, timeoutMs);
+
+  out(`\n$ berth delete pod web-0\n`);
   await berth.store.delete(K.pod, 'default', 'web-0');
   out('pod "web-0" deleted\n');
   await waitFor(
@@ -150,6 +182,10 @@ async function story(ctx: CommandContext, berth: EmbeddedBerth, timeoutMs: numbe
     `the new web-0 (uid ${again.metadata.uid}) sees the same claim www-web-0 at\n  ${newPath}\n  index.html: ${read}`,
   );
   if (read !== message) throw new Error('the recreated pod does not see the file written before');
+  await waitFor(ctx, berth.store, `www-web-0 to report ${GROWN}`, claimGrown, timeoutMs);
+  out(`\n$ berth get pvc www-web-0\n`);
+  await runGet(ctx, ['pvc', 'www-web-0', ...kubeconfig]);
+  out(`its filesystem is now ${mib(statfsSync(newPath))} MiB\n`);
 }
 
 /** Mounts and loop devices that still refer to the demo's directories. */
