@@ -3,7 +3,7 @@ import type { Logger } from '../../machinery/logger.js';
 import type { Filesystems } from '../../node/mount/filesystem.js';
 import type { LoopDevices } from '../../node/mount/loop.js';
 import type { Mounter } from '../../node/mount/mounter.js';
-import type { VolumeLocks } from './locks.js';
+import type { OperationLocks } from '../common/operation-locks.js';
 import type { VolumeStore } from './volume-store.js';
 
 export interface LocalDriverContext {
@@ -12,6 +12,6 @@ export interface LocalDriverContext {
   loops: LoopDevices;
   mounter: Mounter;
   filesystems: Filesystems;
-  locks: VolumeLocks;
+  locks: OperationLocks;
   log: Logger;
 }

@@ -4,6 +4,9 @@ import { csiError, status } from '../../csi/errors.js';
 import type { ServiceHandlers } from '../../csi/server.js';
 import type { ListVolumesResponse, PartialMessage, Volume } from '../../csi/types.js';
 import { toBigInt } from '../../csi/types.js';
+import { confirmedCapabilities, requireCapabilities } from '../common/capability.js';
+import { requireField } from '../common/require-field.js';
+import { rpcCapabilities } from '../common/rpc-capabilities.js';
 import type { LocalDriverContext } from './context.js';
 import {
   capabilityFits,
@@ -26,11 +29,6 @@ export function toCsiVolume(nodeId: string, volume: LocalVolume): PartialMessage
   };
 }
 
-function requireField(value: string | undefined, field: string): string {
-  if (!value) throw csiError(status.INVALID_ARGUMENT, `${field} is required`);
-  return value;
-}
-
 /** The volume behind an id, or NOT_FOUND. */
 export async function findVolume(ctx: LocalDriverContext, id: string): Promise<LocalVolume> {
   const key = keyOfVolumeId(ctx.nodeId, id);
@@ -42,11 +40,8 @@ export async function findVolume(ctx: LocalDriverContext, id: string): Promise<L
 export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Controller'> {
   const segments = nodeSegments(ctx.nodeId);
   return {
-    ControllerGetCapabilities: async () => ({
-      capabilities: (['CREATE_DELETE_VOLUME', 'GET_CAPACITY', 'EXPAND_VOLUME', 'LIST_VOLUMES'] as const).map(
-        (type) => ({ rpc: { type } }),
-      ),
-    }),
+    ControllerGetCapabilities: async () =>
+      rpcCapabilities('CREATE_DELETE_VOLUME', 'GET_CAPACITY', 'EXPAND_VOLUME', 'LIST_VOLUMES'),
 
     CreateVolume: async (req) => {
       const name = requireField(req.name, 'name');
@@ -103,9 +98,7 @@ export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Co
 
     ValidateVolumeCapabilities: async (req) => {
       const id = requireField(req.volume_id, 'volume_id');
-      const capabilities = req.volume_capabilities ?? [];
-      if (capabilities.length === 0)
-        throw csiError(status.INVALID_ARGUMENT, 'volume_capabilities are required');
+      const capabilities = requireCapabilities(req.volume_capabilities);
       const volume = await findVolume(ctx, id);
       for (const [i, capability] of capabilities.entries()) {
         try {
@@ -117,14 +110,7 @@ export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Co
           return { message: `volume_capabilities[${i}] does not fit a ${volume.accessType} volume` };
         }
       }
-      return {
-        confirmed: {
-          volume_context: req.volume_context ?? {},
-          volume_capabilities: capabilities,
-          parameters: req.parameters ?? {},
-          mutable_parameters: {},
-        },
-      };
+      return confirmedCapabilities(req, capabilities);
     },
 
     ListVolumes: async (req) => {

@@ -1,7 +1,6 @@
 // The local CSI driver (local.csi.berth.io): volumes are sparse files on this node, served through
 // loop devices, formatted on first stage, and grown online. One process runs the identity,
 // controller and node services for its own node.
-import { serveCsi } from '../../csi/server.js';
 import type { Logger } from '../../machinery/logger.js';
 import { silentLogger } from '../../machinery/logger.js';
 import type { Exec } from '../../node/mount/exec.js';
@@ -10,10 +9,12 @@ import { Filesystems } from '../../node/mount/filesystem.js';
 import { LoopDevices } from '../../node/mount/loop.js';
 import type { Mounter } from '../../node/mount/mounter.js';
 import { SystemMounter } from '../../node/mount/mounter.js';
+import { OperationLocks } from '../common/operation-locks.js';
+import type { DriverHandle } from '../common/serve-driver.js';
+import { serveDriver } from '../common/serve-driver.js';
 import type { LocalDriverContext } from './context.js';
 import { controllerHandlers } from './controller.js';
 import { identityHandlers } from './identity.js';
-import { VolumeLocks } from './locks.js';
 import { nodeHandlers } from './node.js';
 import { VolumeStore } from './volume-store.js';
 
@@ -30,11 +31,7 @@ export interface LocalDriverOptions {
   log?: Logger;
 }
 
-export interface LocalDriverHandle {
-  endpoint: string;
-  socketPath: string;
-  shutdown(): Promise<void>;
-}
+export type LocalDriverHandle = DriverHandle;
 
 export async function startLocalDriver(options: LocalDriverOptions): Promise<LocalDriverHandle> {
   if (!options.nodeId) throw new Error('local driver: nodeId is required');
@@ -48,19 +45,14 @@ export async function startLocalDriver(options: LocalDriverOptions): Promise<Loc
     loops: options.loops ?? new LoopDevices({ exec }),
     mounter: options.mounter ?? new SystemMounter({ exec }),
     filesystems: options.filesystems ?? new Filesystems({ exec }),
-    locks: new VolumeLocks(),
+    locks: new OperationLocks((key) => `volume ${key}`),
     log,
   };
-  const server = await serveCsi(
+  const driver = await serveDriver(
     options.endpoint,
     { identity: identityHandlers(ctx), controller: controllerHandlers(ctx), node: nodeHandlers(ctx) },
-    {
-      logger: (entry) => {
-        if (entry.error) log.warn(`${entry.method} failed`, { request: entry.request, error: entry.error });
-        else log.debug(entry.method, { request: entry.request });
-      },
-    },
+    log,
   );
-  log.info('local driver serving', { endpoint: server.endpoint, dataDir: store.dataDir });
-  return { endpoint: server.endpoint, socketPath: server.socketPath, shutdown: () => server.shutdown() };
+  log.info('local driver serving', { endpoint: driver.endpoint, dataDir: store.dataDir });
+  return driver;
 }

@@ -5,9 +5,6 @@ export const DRIVER_NAME = 'local.csi.berth.io';
 export const DRIVER_VERSION = '0.1.0';
 export const TOPOLOGY_KEY = 'topology.local.csi.berth.io/node';
 
-export const MIB = 1024n * 1024n;
-export const DEFAULT_VOLUME_BYTES = 1024n * MIB;
-
 const SAFE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
 /**

@@ -3,7 +3,7 @@ import type { Logger } from '../../machinery/logger.js';
 import type { NfsClient } from '../../nfs-client/index.js';
 import type { Exec } from '../../node/mount/exec.js';
 import type { MountInfoReader } from '../../node/mount/mountinfo.js';
-import type { KeyedLocks } from './locks.js';
+import type { OperationLocks } from '../common/operation-locks.js';
 
 /** Opens an NFS session on `server:share` (MOUNT + NFS connections); the caller closes it. */
 export type ShareOpener = (server: string, share: string) => Promise<NfsClient>;
@@ -17,7 +17,7 @@ export interface NfsDriverContext {
   mountHelper: string;
   /** Deadline of each mount/umount child process. */
   mountTimeoutMs: number;
-  locks: KeyedLocks;
+  locks: OperationLocks;
   /** Sizes asked for per CO volume name, to answer ALREADY_EXISTS for a different size. */
   requested: Map<string, { volumeId: string; capacityBytes: bigint }>;
   log: Logger;

@@ -7,6 +7,9 @@ import type { VolumeCapability } from '../../csi/types.js';
 import { toBigInt } from '../../csi/types.js';
 import type { NfsClient } from '../../nfs-client/index.js';
 import { NFS3ERR, NfsError } from '../../nfs-client/index.js';
+import { confirmedCapabilities } from '../common/capability.js';
+import { requireField } from '../common/require-field.js';
+import { rpcCapabilities } from '../common/rpc-capabilities.js';
 import type { NfsDriverContext } from './context.js';
 import { toNfsCsiError } from './errors.js';
 import type { NfsVolumeRef } from './names.js';
@@ -14,11 +17,6 @@ import { decodeVolumeId, encodeVolumeId } from './names.js';
 import { archiveName, planVolume } from './params.js';
 
 const DEFAULT_DIR_MODE = 0o777;
-
-function requireField(value: string | undefined, field: string): string {
-  if (!value) throw csiError(status.INVALID_ARGUMENT, `${field} is required`);
-  return value;
-}
 
 /** NFS volumes are filesystems; any access mode works, since the server arbitrates writers. */
 export function checkCapabilities(
@@ -81,11 +79,8 @@ async function removeEmptyParents(client: NfsClient, subDir: string): Promise<vo
 
 export function controllerHandlers(ctx: NfsDriverContext): ServiceHandlers<'Controller'> {
   return {
-    ControllerGetCapabilities: async () => ({
-      capabilities: (['CREATE_DELETE_VOLUME', 'SINGLE_NODE_MULTI_WRITER'] as const).map((type) => ({
-        rpc: { type },
-      })),
-    }),
+    ControllerGetCapabilities: async () =>
+      rpcCapabilities('CREATE_DELETE_VOLUME', 'SINGLE_NODE_MULTI_WRITER'),
 
     CreateVolume: async (req) => {
       const name = requireField(req.name, 'name');
@@ -191,13 +186,7 @@ export function controllerHandlers(ctx: NfsDriverContext): ServiceHandlers<'Cont
       if (req.volume_capabilities.some((capability) => capability.block)) {
         return { message: 'NFS volumes support filesystem access only' };
       }
-      return {
-        confirmed: {
-          volume_capabilities: req.volume_capabilities,
-          volume_context: req.volume_context ?? {},
-          parameters: req.parameters ?? {},
-        },
-      };
+      return confirmedCapabilities(req, req.volume_capabilities);
     },
   };
 }

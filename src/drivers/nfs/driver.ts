@@ -1,7 +1,6 @@
 // The NFS CSI driver (nfs.csi.berth.io): volumes are directories on NFS exports. One process serves
 // identity, controller and node; the controller talks NFSv3 itself, the node mounts with mount(8)
 // or the configured mount helper.
-import { serveCsi } from '../../csi/server.js';
 import type { Logger } from '../../machinery/logger.js';
 import { silentLogger } from '../../machinery/logger.js';
 import type { RpcAddress } from '../../nfs-client/index.js';
@@ -10,10 +9,12 @@ import type { Exec } from '../../node/mount/exec.js';
 import { systemExec } from '../../node/mount/exec.js';
 import type { MountInfoReader } from '../../node/mount/mountinfo.js';
 import { procMountInfoReader } from '../../node/mount/mountinfo.js';
+import { OperationLocks } from '../common/operation-locks.js';
+import type { DriverHandle } from '../common/serve-driver.js';
+import { serveDriver } from '../common/serve-driver.js';
 import type { NfsDriverContext, ShareOpener } from './context.js';
 import { controllerHandlers } from './controller.js';
 import { identityHandlers } from './identity.js';
-import { KeyedLocks } from './locks.js';
 import { nodeHandlers } from './node.js';
 
 export const DEFAULT_MOUNT_TIMEOUT_MS = 110_000;
@@ -38,11 +39,7 @@ export interface NfsDriverOptions {
   log?: Logger;
 }
 
-export interface NfsDriverHandle {
-  endpoint: string;
-  socketPath: string;
-  shutdown(): Promise<void>;
-}
+export type NfsDriverHandle = DriverHandle;
 
 export function defaultShareOpener(options: NfsDriverOptions): ShareOpener {
   return (server, share) =>
@@ -69,20 +66,15 @@ export async function startNfsDriver(options: NfsDriverOptions): Promise<NfsDriv
     readMountInfo: options.readMountInfo ?? procMountInfoReader(),
     mountHelper: options.mountHelper ?? 'mount',
     mountTimeoutMs: options.mountTimeoutMs ?? DEFAULT_MOUNT_TIMEOUT_MS,
-    locks: new KeyedLocks(),
+    locks: new OperationLocks(),
     requested: new Map(),
     log,
   };
-  const server = await serveCsi(
+  const driver = await serveDriver(
     options.endpoint,
     { identity: identityHandlers(), controller: controllerHandlers(ctx), node: nodeHandlers(ctx) },
-    {
-      logger: (entry) => {
-        if (entry.error) log.warn(`${entry.method} failed`, { request: entry.request, error: entry.error });
-        else log.debug(entry.method, { request: entry.request });
-      },
-    },
+    log,
   );
-  log.info('nfs driver serving', { endpoint: server.endpoint, mountHelper: ctx.mountHelper });
-  return { endpoint: server.endpoint, socketPath: server.socketPath, shutdown: () => server.shutdown() };
+  log.info('nfs driver serving', { endpoint: driver.endpoint, mountHelper: ctx.mountHelper });
+  return driver;
 }

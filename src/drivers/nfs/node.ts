@@ -3,16 +3,15 @@
 import { promises as fs } from 'node:fs';
 import { csiError, status } from '../../csi/errors.js';
 import type { ServiceHandlers } from '../../csi/server.js';
+import { isReadOnlyMode } from '../common/capability.js';
+import { requireField } from '../common/require-field.js';
+import { rpcCapabilities } from '../common/rpc-capabilities.js';
+import { filesystemUsage } from '../common/volume-stats.js';
 import type { NfsDriverContext } from './context.js';
 import { decodeVolumeId, mountSource } from './names.js';
 import { mountAt, mountNfs, mountOptionsFor, unmountNfs } from './node-mounts.js';
 import { checkShare, checkSubDir, parseMountPermissions } from './params.js';
 import { contextValue } from './static-source.js';
-
-function requireField(value: string | undefined, field: string): string {
-  if (!value) throw csiError(status.INVALID_ARGUMENT, `${field} is required`);
-  return value;
-}
 
 interface PublishSource {
   source: string;
@@ -50,7 +49,7 @@ export function nodeHandlers(ctx: NfsDriverContext): ServiceHandlers<'Node'> {
   return {
     NodeGetInfo: async () => ({ node_id: ctx.nodeId, max_volumes_per_node: '0' }),
 
-    NodeGetCapabilities: async () => ({ capabilities: [{ rpc: { type: 'GET_VOLUME_STATS' } }] }),
+    NodeGetCapabilities: async () => rpcCapabilities('GET_VOLUME_STATS'),
 
     NodePublishVolume: async (req) => {
       const id = requireField(req.volume_id, 'volume_id');
@@ -60,9 +59,7 @@ export function nodeHandlers(ctx: NfsDriverContext): ServiceHandlers<'Node'> {
       if (capability.block)
         throw csiError(status.INVALID_ARGUMENT, 'block access is not supported by NFS volumes');
       const { source, mountOptions, mountPermissions } = resolveSource(id, req.volume_context ?? {});
-      const mode = capability.access_mode?.mode;
-      const readonly =
-        (req.readonly ?? false) || mode === 'SINGLE_NODE_READER_ONLY' || mode === 'MULTI_NODE_READER_ONLY';
+      const readonly = (req.readonly ?? false) || isReadOnlyMode(capability);
       return ctx.locks.with(`target/${target}`, async () => {
         const current = await mountAt(ctx, target);
         if (current) {
@@ -102,23 +99,7 @@ export function nodeHandlers(ctx: NfsDriverContext): ServiceHandlers<'Node'> {
       if (!(await mountAt(ctx, volumePath)))
         throw csiError(status.NOT_FOUND, `volume ${id} is not mounted at ${volumePath}`);
       // The whole export's usage: NFS has no per-directory capacity.
-      const stats = await fs.statfs(volumePath, { bigint: true });
-      return {
-        usage: [
-          {
-            unit: 'BYTES',
-            total: (stats.blocks * stats.bsize).toString(),
-            available: (stats.bavail * stats.bsize).toString(),
-            used: ((stats.blocks - stats.bfree) * stats.bsize).toString(),
-          },
-          {
-            unit: 'INODES',
-            total: stats.files.toString(),
-            available: stats.ffree.toString(),
-            used: (stats.files - stats.ffree).toString(),
-          },
-        ],
-      };
+      return filesystemUsage(volumePath);
     },
   };
 }

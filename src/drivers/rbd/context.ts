@@ -4,11 +4,11 @@ import type { Logger } from '../../machinery/logger.js';
 import type { Exec } from '../../node/mount/exec.js';
 import type { Filesystems } from '../../node/mount/filesystem.js';
 import type { Mounter } from '../../node/mount/mounter.js';
+import type { OperationLocks } from '../common/operation-locks.js';
 import type { CephCli, CephTarget } from './ceph-cli.js';
 import type { ClusterConfig, ClusterConfigs, MounterName } from './config.js';
 import { resolveCredentials } from './credentials.js';
 import type { RbdImages, VolumeJournal } from './images.js';
-import type { OperationLocks } from './locks.js';
 import type { ImageMapper } from './mappers.js';
 import type { VolumeRef } from './names.js';
 import { parseVolumeId } from './names.js';
@@ -30,11 +30,6 @@ export interface RbdDriverContext {
   exec: Exec;
   locks: OperationLocks;
   log: Logger;
-}
-
-export function requireField(value: string | undefined, field: string): string {
-  if (!value) throw csiError(status.INVALID_ARGUMENT, `${field} is required`);
-  return value;
 }
 
 /** The parts of a volume id, or NOT_FOUND: an id this driver never made names no volume. */

@@ -3,18 +3,19 @@
 import { randomUUID } from 'node:crypto';
 import { CsiError, csiError, status } from '../../csi/errors.js';
 import type { ServiceHandlers } from '../../csi/server.js';
-import { cephCsiError, isBusy, isPoolMissing } from './ceph-cli.js';
-import type { RbdDriverContext } from './context.js';
-import { clusterOf, requireField, targetFor, volumeRefOrNotFound } from './context.js';
 import {
   FS_TYPE_PARAMETER,
   accessTypeOf,
   checkCapabilities,
-  checkCapability,
-  decideSize,
-  parseClassParameters,
-  sizeSatisfies,
-} from './decide.js';
+  confirmedCapabilities,
+  requireCapabilities,
+} from '../common/capability.js';
+import { requireField } from '../common/require-field.js';
+import { rpcCapabilities } from '../common/rpc-capabilities.js';
+import { cephCsiError, isBusy, isPoolMissing } from './ceph-cli.js';
+import type { RbdDriverContext } from './context.js';
+import { clusterOf, targetFor, volumeRefOrNotFound } from './context.js';
+import { checkCapability, decideSize, parseClassParameters, sizeSatisfies } from './decide.js';
 import { MAX_VOLUME_ID_LENGTH, composeVolumeId, imageName, nameKey, parseVolumeId } from './names.js';
 
 /** Ceph failures become CSI statuses; CsiErrors pass through. */
@@ -29,13 +30,11 @@ async function ceph<T>(what: string, userID: string, work: () => Promise<T>): Pr
 
 export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Controller'> {
   return {
-    ControllerGetCapabilities: async () => ({
-      capabilities: (['CREATE_DELETE_VOLUME', 'EXPAND_VOLUME'] as const).map((type) => ({ rpc: { type } })),
-    }),
+    ControllerGetCapabilities: async () => rpcCapabilities('CREATE_DELETE_VOLUME', 'EXPAND_VOLUME'),
 
     CreateVolume: async (req) => {
       const name = requireField(req.name, 'name');
-      checkCapabilities(req.volume_capabilities);
+      checkCapabilities(req.volume_capabilities, checkCapability);
       if (req.volume_content_source?.snapshot || req.volume_content_source?.volume) {
         throw csiError(status.INVALID_ARGUMENT, 'volume content sources are not supported by this driver');
       }
@@ -143,9 +142,7 @@ export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Cont
 
     ValidateVolumeCapabilities: async (req) => {
       const id = requireField(req.volume_id, 'volume_id');
-      const capabilities = req.volume_capabilities ?? [];
-      if (capabilities.length === 0)
-        throw csiError(status.INVALID_ARGUMENT, 'volume_capabilities are required');
+      const capabilities = requireCapabilities(req.volume_capabilities);
       const ref = volumeRefOrNotFound(id);
       const cluster = clusterOf(ctx, ref.clusterID, status.NOT_FOUND);
       const target = await targetFor(cluster, req.secrets, 'controller');
@@ -154,18 +151,11 @@ export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Cont
       );
       if (!info) throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
       try {
-        checkCapabilities(capabilities);
+        checkCapabilities(capabilities, checkCapability);
       } catch (err) {
         return { message: (err as Error).message };
       }
-      return {
-        confirmed: {
-          volume_context: req.volume_context ?? {},
-          volume_capabilities: capabilities,
-          parameters: req.parameters ?? {},
-          mutable_parameters: {},
-        },
-      };
+      return confirmedCapabilities(req, capabilities);
     },
 
     ControllerExpandVolume: async (req) => {

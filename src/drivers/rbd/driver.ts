@@ -2,7 +2,6 @@
 // rbd-nbd or rbd-fuse + a loop device. One process runs the identity, controller and node services.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { serveCsi } from '../../csi/server.js';
 import type { Logger } from '../../machinery/logger.js';
 import { silentLogger } from '../../machinery/logger.js';
 import type { Exec } from '../../node/mount/exec.js';
@@ -11,6 +10,9 @@ import { Filesystems } from '../../node/mount/filesystem.js';
 import { LoopDevices } from '../../node/mount/loop.js';
 import type { Mounter } from '../../node/mount/mounter.js';
 import { SystemMounter } from '../../node/mount/mounter.js';
+import { OperationLocks } from '../common/operation-locks.js';
+import type { DriverHandle } from '../common/serve-driver.js';
+import { serveDriver } from '../common/serve-driver.js';
 import { CLIENT_CONF, CephCli } from './ceph-cli.js';
 import type { ClusterConfigs, MounterName } from './config.js';
 import { loadClusterConfig } from './config.js';
@@ -19,7 +21,6 @@ import { controllerHandlers } from './controller.js';
 import { KeyFiles } from './credentials.js';
 import { identityHandlers } from './identity.js';
 import { RbdImages, VolumeJournal } from './images.js';
-import { OperationLocks } from './locks.js';
 import { FuseMapper, KernelMapper } from './mappers.js';
 import { nodeHandlers } from './node.js';
 import { StagedVolumes } from './staged.js';
@@ -44,11 +45,7 @@ export interface RbdDriverOptions {
   log?: Logger;
 }
 
-export interface RbdDriverHandle {
-  endpoint: string;
-  socketPath: string;
-  shutdown(): Promise<void>;
-}
+export type RbdDriverHandle = DriverHandle;
 
 export async function startRbdDriver(options: RbdDriverOptions): Promise<RbdDriverHandle> {
   if (!options.nodeId) throw new Error('rbd driver: nodeId is required');
@@ -96,17 +93,11 @@ export async function startRbdDriver(options: RbdDriverOptions): Promise<RbdDriv
     locks: new OperationLocks(),
     log,
   };
-  const server = await serveCsi(
+  const driver = await serveDriver(
     options.endpoint,
     { identity: identityHandlers(ctx), controller: controllerHandlers(ctx), node: nodeHandlers(ctx) },
-    {
-      // Requests arrive redacted (secrets are CSI secret fields), so logging them leaks no key.
-      logger: (entry) => {
-        if (entry.error) log.warn(`${entry.method} failed`, { request: entry.request, error: entry.error });
-        else log.debug(entry.method, { request: entry.request });
-      },
-    },
+    log,
   );
-  log.info('rbd driver serving', { endpoint: server.endpoint, clusters: clusters.ids() });
-  return { endpoint: server.endpoint, socketPath: server.socketPath, shutdown: () => server.shutdown() };
+  log.info('rbd driver serving', { endpoint: driver.endpoint, clusters: clusters.ids() });
+  return driver;
 }

@@ -2,59 +2,30 @@
 // device, mount it at the staging path; publish bind-mounts; unstage undoes all of it. What was
 // mapped is written down before it is used, so retries and restarts can always undo it.
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { CsiError, csiError, status } from '../../csi/errors.js';
 import type { ServiceHandlers } from '../../csi/server.js';
 import type { NodeStageVolumeRequest, VolumeCapability } from '../../csi/types.js';
-import { toBigInt } from '../../csi/types.js';
-import { ExecError } from '../../node/mount/exec.js';
+import { deviceSizeBytes, deviceView, isFilesystemMountOf } from '../../node/mount/device-mounts.js';
 import { canonicalPath } from '../../node/mount/mounter.js';
-import { isReadOnly, topMountAt } from '../../node/mount/mountinfo.js';
+import { bindPublish, removeTarget, requireStagingPath, requireUnpublished } from '../common/bind-publish.js';
+import type { AccessType } from '../common/capability.js';
+import { DEFAULT_FS_TYPE, FS_TYPE_PARAMETER, isReadOnlyMode } from '../common/capability.js';
+import { requireGrownTo } from '../common/capacity.js';
+import { EXT_TYPES, growExtIfSmaller, growFilesystemOnline } from '../common/grow-filesystem.js';
+import { requireField } from '../common/require-field.js';
+import { rpcCapabilities } from '../common/rpc-capabilities.js';
+import { deviceVolumeStats } from '../common/volume-stats.js';
 import { cephCsiError } from './ceph-cli.js';
 import type { CephTarget } from './ceph-cli.js';
 import type { RbdDriverContext } from './context.js';
-import { clusterOf, requireField, targetFor, volumeRefOrNotFound } from './context.js';
-import {
-  DEFAULT_FS_TYPE,
-  FS_TYPE_PARAMETER,
-  MIB,
-  checkCapability,
-  isReadOnlyMode,
-  isShared,
-  mkfsCommand,
-  parseMounter,
-} from './decide.js';
-import type { AccessType } from './decide.js';
-import {
-  deviceSizeBytes,
-  deviceView,
-  isDeviceBindOf,
-  isFilesystemMountOf,
-  mountPointsUsing,
-} from './device-mounts.js';
+import { clusterOf, targetFor, volumeRefOrNotFound } from './context.js';
+import { checkCapability, isShared, mkfsCommand, parseMounter } from './decide.js';
 import type { ImageSpec } from './images.js';
 import { imageName } from './names.js';
 import type { VolumeRef } from './names.js';
 import type { StagedVolume } from './staged.js';
 
-const EXT_TYPES: ReadonlySet<string> = new Set(['ext2', 'ext3', 'ext4']);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** resize2fs fails this way when the host withholds CAP_SYS_RESOURCE, which online ext growth needs. */
-function isOnlineResizeRefused(err: unknown): boolean {
-  return err instanceof ExecError && err.command === 'resize2fs' && /Permission denied/.test(err.stderr);
-}
-
-async function removeTarget(target: string): Promise<void> {
-  let stat;
-  try {
-    stat = await fs.lstat(target);
-  } catch {
-    return;
-  }
-  if (stat.isDirectory()) await fs.rmdir(target);
-  else await fs.unlink(target);
-}
 
 function imageOf(record: { pool: string; image: string }): ImageSpec {
   return { pool: record.pool, image: record.image };
@@ -164,8 +135,7 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
         `volume ${id} holds ${fsType}, not ${capability.mount.fs_type}`,
       );
     } else if (EXT_TYPES.has(fsType) && !readonly) {
-      const fsBytes = await ctx.filesystems.extSizeBytes(device);
-      if (deviceSizeBytes(device) - fsBytes >= MIB) await ctx.filesystems.growExtOffline(device);
+      await growExtIfSmaller(ctx.filesystems, device, deviceSizeBytes(device));
     }
     const flags = [...(capability.mount?.mount_flags ?? [])];
     if (readonly) flags.push('ro');
@@ -176,11 +146,8 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
   return {
     NodeGetInfo: async () => ({ node_id: ctx.nodeId, max_volumes_per_node: '0' }),
 
-    NodeGetCapabilities: async () => ({
-      capabilities: (['STAGE_UNSTAGE_VOLUME', 'EXPAND_VOLUME', 'GET_VOLUME_STATS'] as const).map((type) => ({
-        rpc: { type },
-      })),
-    }),
+    NodeGetCapabilities: async () =>
+      rpcCapabilities('STAGE_UNSTAGE_VOLUME', 'EXPAND_VOLUME', 'GET_VOLUME_STATS'),
 
     NodeStageVolume: async (req) => {
       const id = requireField(req.volume_id, 'volume_id');
@@ -228,13 +195,7 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
         if (mapped) {
           const view = deviceView(record.device);
           const stagingPath = await canonicalPath(staging);
-          const users = mountPointsUsing(await ctx.mounter.list(), view).filter((p) => p !== stagingPath);
-          if (users.length > 0) {
-            throw csiError(
-              status.FAILED_PRECONDITION,
-              `volume ${id} is still published at ${users.join(', ')}`,
-            );
-          }
+          requireUnpublished(id, await ctx.mounter.list(), view, stagingPath);
           await ctx.mounter.unmount(staging);
         }
         await unmapRecord(record);
@@ -249,46 +210,21 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
       checkCapability(req.volume_capability, 'volume_capability');
       const capability = req.volume_capability!;
       const ref = volumeRefOrNotFound(id);
-      if (!req.staging_target_path) {
-        throw csiError(
-          status.FAILED_PRECONDITION,
-          'staging_target_path is required: this driver stages volumes',
-        );
-      }
-      const staging = req.staging_target_path;
+      const staging = requireStagingPath(req.staging_target_path);
       const readonly = (req.readonly ?? false) || isReadOnlyMode(capability);
       return ctx.locks.with(`volume:${id}`, async () => {
         const record = await stagedOf(ref, id);
         if (!record) throw csiError(status.FAILED_PRECONDITION, `volume ${id} is not staged on this node`);
-        const view = deviceView(record.device);
-        const mounts = await ctx.mounter.list();
-        const current = topMountAt(mounts, await canonicalPath(target));
-        if (current) {
-          const ours =
-            record.accessType === 'block'
-              ? isDeviceBindOf(current, view)
-              : isFilesystemMountOf(current, view);
-          if (ours && isReadOnly(current) === readonly) return {};
-          throw csiError(status.ALREADY_EXISTS, `${target} is already published with other arguments`);
-        }
-        if (record.accessType === 'block') {
-          await fs.mkdir(path.dirname(target), { recursive: true });
-          await (await fs.open(target, 'a')).close();
-          await ctx.mounter.bindMount(record.device, target, { readonly });
-        } else {
-          const staged = topMountAt(mounts, await canonicalPath(staging));
-          if (!staged || !isFilesystemMountOf(staged, view)) {
-            throw csiError(status.FAILED_PRECONDITION, `volume ${id} is not staged at ${staging}`);
-          }
-          await fs.mkdir(target, { recursive: true });
-          try {
-            await ctx.mounter.bindMount(staging, target, { readonly });
-          } catch (err) {
-            await fs.rmdir(target).catch(() => undefined);
-            throw err;
-          }
-        }
-        ctx.log.info('volume published', { volumeId: id, target, readonly });
+        const published = await bindPublish(ctx.mounter, {
+          id,
+          accessType: record.accessType,
+          view: deviceView(record.device),
+          staging,
+          target,
+          readonly,
+          singleWriter: false,
+        });
+        if (published) ctx.log.info('volume published', { volumeId: id, target, readonly });
         return {};
       });
     },
@@ -311,31 +247,14 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
       const entry = await ctx.mounter.mountAt(volumePath);
       if (!record || !entry)
         throw csiError(status.NOT_FOUND, `volume ${id} is not available at ${volumePath}`);
-      const view = deviceView(record.device);
-      if (record.accessType === 'block') {
-        if (!isDeviceBindOf(entry, view))
-          throw csiError(status.NOT_FOUND, `volume ${id} is not at ${volumePath}`);
-        return { usage: [{ total: deviceSizeBytes(record.device).toString(), unit: 'BYTES' }] };
-      }
-      if (!isFilesystemMountOf(entry, view))
-        throw csiError(status.NOT_FOUND, `volume ${id} is not at ${volumePath}`);
-      const stats = await fs.statfs(volumePath, { bigint: true });
-      return {
-        usage: [
-          {
-            unit: 'BYTES',
-            total: (stats.blocks * stats.bsize).toString(),
-            available: (stats.bavail * stats.bsize).toString(),
-            used: ((stats.blocks - stats.bfree) * stats.bsize).toString(),
-          },
-          {
-            unit: 'INODES',
-            total: stats.files.toString(),
-            available: stats.ffree.toString(),
-            used: (stats.files - stats.ffree).toString(),
-          },
-        ],
-      };
+      return deviceVolumeStats({
+        id,
+        volumePath,
+        accessType: record.accessType,
+        entry,
+        view: deviceView(record.device),
+        deviceBytes: async () => deviceSizeBytes(record.device),
+      });
     },
 
     NodeExpandVolume: async (req) => {
@@ -351,22 +270,9 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
         });
         await ctx.mappers[record.mounter].refreshSize(record);
         const size = deviceSizeBytes(record.device);
-        const required = toBigInt(req.capacity_range?.required_bytes);
-        if (required > size) {
-          throw csiError(status.OUT_OF_RANGE, `volume ${id} has ${size} bytes, ${required} were asked for`);
-        }
+        requireGrownTo(id, size, req.capacity_range);
         if (record.accessType === 'block') return { capacity_bytes: size.toString() };
-        const fsType = await ctx.filesystems.probe(record.device);
-        if (!fsType) throw csiError(status.FAILED_PRECONDITION, `volume ${id} has no filesystem to grow`);
-        try {
-          await ctx.filesystems.grow(record.device, fsType, record.stagingPath);
-        } catch (err) {
-          if (!isOnlineResizeRefused(err)) throw err;
-          throw csiError(
-            status.FAILED_PRECONDITION,
-            `this host refuses online ${fsType} growth (no CAP_SYS_RESOURCE); the filesystem grows at the next NodeStageVolume`,
-          );
-        }
+        const fsType = await growFilesystemOnline(ctx.filesystems, id, record.device, record.stagingPath);
         ctx.log.info('volume filesystem expanded', { volumeId: id, bytes: size.toString(), fsType });
         return { capacity_bytes: size.toString() };
       });

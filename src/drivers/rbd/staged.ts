@@ -3,9 +3,9 @@
 // retried NodeUnstageVolume) can always find and undo what was mapped.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { AccessType } from '../common/capability.js';
 import type { MounterName } from './config.js';
 import type { Mapping } from './mappers.js';
-import type { AccessType } from './decide.js';
 import { stateKey } from './names.js';
 
 export interface StagedVolume extends Mapping {

@@ -1,4 +1,13 @@
 // Node-side mount utilities shared by the local driver and the node agent.
+export {
+  deviceSizeBytes,
+  deviceView,
+  isDeviceBindOf,
+  isFilesystemMountOf,
+  majorMinorOf,
+  mountPointsUsing,
+} from './device-mounts.js';
+export type { DeviceView } from './device-mounts.js';
 export { DEFAULT_EXEC_TIMEOUT_MS, ExecError, systemExec } from './exec.js';
 export type { Exec, ExecOptions, ExecResult, SystemExecOptions } from './exec.js';
 export { Filesystems, SUPPORTED_FS_TYPES, isSupportedFsType } from './filesystem.js';

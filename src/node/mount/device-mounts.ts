@@ -1,9 +1,9 @@
-// Which mounts use a block device: filesystem mounts of it (and bind mounts of those) carry the
-// device's major:minor; bind mounts of the device node itself (block publish) show up as mounts of
-// the filesystem holding /dev, with the node's name as root.
+// Which mounts use a block device (loop, rbd, nbd): filesystem mounts of it (and bind mounts of
+// those) carry the device's major:minor; bind mounts of the device node itself (block publish) show
+// up as mounts of the filesystem holding /dev, with the node's name as root.
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { MountInfoEntry } from '../../node/mount/mountinfo.js';
+import type { MountInfoEntry } from './mountinfo.js';
 
 /** glibc's dev_t encoding -> "major:minor". */
 export function majorMinorOf(dev: bigint): string {
@@ -20,9 +20,10 @@ export interface DeviceView {
   nodeFs: string;
 }
 
-export function deviceView(device: string): DeviceView {
-  const stat = statSync(device, { bigint: true });
-  return { device, majorMinor: majorMinorOf(stat.rdev), nodeFs: majorMinorOf(stat.dev) };
+/** The view of `device`; `majorMinor` when the caller already knows it (a loop device from sysfs). */
+export function deviceView(device: string, majorMinor?: string): DeviceView {
+  const stat = statSync(device, { bigint: true }); // a devtmpfs node: no disk behind it
+  return { device, majorMinor: majorMinor ?? majorMinorOf(stat.rdev), nodeFs: majorMinorOf(stat.dev) };
 }
 
 export function isFilesystemMountOf(entry: MountInfoEntry, view: DeviceView): boolean {
@@ -33,6 +34,7 @@ export function isDeviceBindOf(entry: MountInfoEntry, view: DeviceView): boolean
   return entry.majorMinor === view.nodeFs && entry.root === `/${path.basename(view.device)}`;
 }
 
+/** Mount points that use the device in any way. */
 export function mountPointsUsing(entries: readonly MountInfoEntry[], view: DeviceView): string[] {
   return entries
     .filter((entry) => isFilesystemMountOf(entry, view) || isDeviceBindOf(entry, view))
