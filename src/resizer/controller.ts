@@ -59,6 +59,11 @@ export interface ResizerDeps {
   retryMaxMs?: number;
 }
 
+interface GrownVolume {
+  capacity: string;
+  nodeExpansionRequired: boolean;
+}
+
 export class Resizer {
   private readonly deps: ResizerDeps;
   private readonly clock: Clock;
@@ -126,25 +131,14 @@ export class Resizer {
     const decision = decideResize(claim, volume, this.deps.driverName, this.deps.nodeName);
     if (decision.type === 'skip') return;
     const pvName = volume.metadata.name ?? '';
-    let fresh = claim;
-    if (!hasCondition(claim, CONDITION_RESIZING)) {
-      fresh = await this.updateClaimStatus(claim, (c) => ({
-        ...c.status,
-        conditions: withCondition(
-          c.status?.conditions,
-          { type: CONDITION_RESIZING, status: 'True' },
-          this.clock.now(),
-        ),
-      }));
-      this.event(fresh, 'Normal', RESIZE_REASON.resizing, `External resizer is resizing volume ${pvName}`);
-    }
-    let grown: { capacity: string; nodeExpansionRequired: boolean };
+    const resizing = await this.markResizing(claim, pvName);
+    let grown: GrownVolume;
     try {
       grown = await this.expand(volume, decision.bytes, decision.requested);
     } catch (err) {
       const message = toCsiError(err).message;
       this.event(
-        fresh,
+        resizing,
         'Warning',
         RESIZE_REASON.failed,
         `resize volume "${pvName}" by resizer "${this.deps.driverName}" failed: ${message}`,
@@ -152,37 +146,52 @@ export class Resizer {
       throw err;
     }
     await this.raiseVolumeCapacity(volume, grown.capacity);
+    await this.recordGrown(resizing, grown);
+  }
+
+  /** The Resizing condition (once), with its event. */
+  private async markResizing(claim: PersistentVolumeClaim, pvName: string): Promise<PersistentVolumeClaim> {
+    if (hasCondition(claim, CONDITION_RESIZING)) return claim;
+    const now = this.clock.now();
+    const marked = await this.updateClaimStatus(claim, (c) => ({
+      ...c.status,
+      conditions: withCondition(c.status?.conditions, { type: CONDITION_RESIZING, status: 'True' }, now),
+    }));
+    this.event(marked, 'Normal', RESIZE_REASON.resizing, `External resizer is resizing volume ${pvName}`);
+    return marked;
+  }
+
+  /** Done, or waiting for the node to grow the filesystem (FileSystemResizePending). */
+  private async recordGrown(claim: PersistentVolumeClaim, grown: GrownVolume): Promise<void> {
     if (grown.nodeExpansionRequired) {
-      await this.updateClaimStatus(fresh, (c) => ({
+      const pending = {
+        type: CONDITION_FS_RESIZE_PENDING,
+        status: 'True' as const,
+        message: FS_RESIZE_PENDING_MESSAGE,
+      };
+      const now = this.clock.now();
+      await this.updateClaimStatus(claim, (c) => ({
         ...c.status,
-        conditions: withCondition(
-          withoutResizeConditions(c.status?.conditions),
-          { type: CONDITION_FS_RESIZE_PENDING, status: 'True', message: FS_RESIZE_PENDING_MESSAGE },
-          this.clock.now(),
-        ),
+        conditions: withCondition(withoutResizeConditions(c.status?.conditions), pending, now),
       }));
       this.event(
-        fresh,
+        claim,
         'Normal',
         RESIZE_REASON.fsResizeRequired,
-        `Require file system resize of volume on node`,
+        'Require file system resize of volume on node',
       );
       return;
     }
-    await this.updateClaimStatus(fresh, (c) => ({
+    await this.updateClaimStatus(claim, (c) => ({
       ...c.status,
       capacity: { ...c.status?.capacity, storage: grown.capacity },
       conditions: withoutResizeConditions(c.status?.conditions),
     }));
-    this.event(fresh, 'Normal', RESIZE_REASON.successful, 'Resize volume succeeded');
+    this.event(claim, 'Normal', RESIZE_REASON.successful, 'Resize volume succeeded');
   }
 
   /** ControllerExpandVolume; a driver without controller expansion leaves it all to the node. */
-  private async expand(
-    volume: PersistentVolume,
-    bytes: bigint,
-    requested: string,
-  ): Promise<{ capacity: string; nodeExpansionRequired: boolean }> {
+  private async expand(volume: PersistentVolume, bytes: bigint, requested: string): Promise<GrownVolume> {
     const timeoutMs = this.deps.timeoutMs ?? 10_000;
     this.controllerExpansion ??= this.deps.csi
       .controllerGetCapabilities({}, { timeoutMs })
