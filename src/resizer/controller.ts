@@ -6,7 +6,13 @@ import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
-import type { PersistentVolume, PersistentVolumeClaim, PersistentVolumeClaimStatus } from '../api/types.js';
+import type {
+  PersistentVolume,
+  PersistentVolumeClaim,
+  PersistentVolumeClaimStatus,
+  Pod,
+} from '../api/types.js';
+import { isPodTerminated } from '../attach-detach/decide.js';
 import { volumeCapability } from '../csi/capability.js';
 import type { CsiClient } from '../csi/client.js';
 import { toCsiError } from '../csi/errors.js';
@@ -59,6 +65,23 @@ export interface ResizerDeps {
   retryMaxMs?: number;
 }
 
+const CLAIM_INDEX = 'claim';
+
+/** namespace/name of every claim a pod's volumes name. */
+function claimKeysOfPod(pod: Pod): string[] {
+  const namespace = pod.metadata.namespace ?? 'default';
+  return (pod.spec.volumes ?? []).flatMap((v) =>
+    v.persistentVolumeClaim ? [`${namespace}/${v.persistentVolumeClaim.claimName}`] : [],
+  );
+}
+
+interface ExpansionCapabilities {
+  /** ControllerExpandVolume exists; without it the node does all the growing. */
+  controller: boolean;
+  /** Volumes may grow while published. */
+  online: boolean;
+}
+
 interface GrownVolume {
   capacity: string;
   nodeExpansionRequired: boolean;
@@ -71,7 +94,8 @@ export class Resizer {
   private readonly claims: Informer<PersistentVolumeClaim>;
   private readonly volumes: Informer<PersistentVolume>;
   private readonly controller: Controller;
-  private controllerExpansion: Promise<boolean> | undefined;
+  private readonly pods: Informer<Pod>;
+  private capabilities: Promise<ExpansionCapabilities> | undefined;
 
   constructor(deps: ResizerDeps) {
     this.deps = deps;
@@ -81,6 +105,8 @@ export class Resizer {
       new Informer<T>({ store: deps.store, kind, clock: this.clock, logger: this.log });
     this.claims = informer<PersistentVolumeClaim>(K.pvc);
     this.volumes = informer<PersistentVolume>(K.pv);
+    this.pods = informer<Pod>(K.pod);
+    this.pods.addIndex(CLAIM_INDEX, claimKeysOfPod);
     this.controller = new Controller({
       name: 'resizer',
       reconcile: (key) => this.sync(key),
@@ -99,18 +125,21 @@ export class Resizer {
       if (ref?.name) this.controller.enqueue(`${ref.namespace ?? 'default'}/${ref.name}`);
     };
     this.volumes.addHandler({ onAdd: enqueueVolumeClaim, onUpdate: (_old, v) => enqueueVolumeClaim(v) });
+    // A claim waiting for its pods to stop (offline expansion) is looked at again when they do.
+    const enqueuePodClaims = (p: Pod) => claimKeysOfPod(p).forEach((key) => this.controller.enqueue(key));
+    this.pods.addHandler({ onUpdate: (_old, p) => enqueuePodClaims(p), onDelete: enqueuePodClaims });
   }
 
   async start(): Promise<void> {
-    this.claims.start();
-    this.volumes.start();
-    await Promise.all([this.claims.waitForSync(), this.volumes.waitForSync()]);
+    const informers = [this.claims, this.volumes, this.pods];
+    for (const i of informers) i.start();
+    await Promise.all(informers.map((i) => i.waitForSync()));
     this.controller.start();
   }
 
   async stop(): Promise<void> {
     await this.controller.stop();
-    await Promise.all([this.claims.stop(), this.volumes.stop()]);
+    await Promise.all([this.claims.stop(), this.volumes.stop(), this.pods.stop()]);
   }
 
   private async sync(key: string): Promise<void> {
@@ -134,7 +163,7 @@ export class Resizer {
     const resizing = await this.markResizing(claim, pvName);
     let grown: GrownVolume;
     try {
-      grown = await this.expand(volume, decision.bytes, decision.requested);
+      grown = await this.expand(claim, volume, decision.bytes, decision.requested);
     } catch (err) {
       const message = toCsiError(err).message;
       this.event(
@@ -191,16 +220,23 @@ export class Resizer {
   }
 
   /** ControllerExpandVolume; a driver without controller expansion leaves it all to the node. */
-  private async expand(volume: PersistentVolume, bytes: bigint, requested: string): Promise<GrownVolume> {
+  private async expand(
+    claim: PersistentVolumeClaim,
+    volume: PersistentVolume,
+    bytes: bigint,
+    requested: string,
+  ): Promise<GrownVolume> {
     const timeoutMs = this.deps.timeoutMs ?? 10_000;
-    this.controllerExpansion ??= this.deps.csi
-      .controllerGetCapabilities({}, { timeoutMs })
-      .then((r) => r.capabilities.some((c) => c.rpc?.type === 'EXPAND_VOLUME'))
-      .catch((err: unknown) => {
-        this.controllerExpansion = undefined;
-        throw err;
-      });
-    if (!(await this.controllerExpansion)) return { capacity: requested, nodeExpansionRequired: true };
+    const capabilities = await this.expansionCapabilities(timeoutMs);
+    if (!capabilities.controller) return { capacity: requested, nodeExpansionRequired: true };
+    if (!capabilities.online) {
+      const users = this.podsUsing(claim);
+      if (users.length > 0) {
+        throw new Error(
+          `CSI driver ${this.deps.driverName} only supports offline expansion and the volume is in use by pod(s) ${users.join(', ')}; it grows once they stop`,
+        );
+      }
+    }
     const csi = volume.spec.csi!;
     const secrets = await readSecretReference(this.deps.store, csi.controllerExpandSecretRef);
     const answer = await this.deps.csi.controllerExpandVolume(
@@ -216,6 +252,35 @@ export class Resizer {
       capacity: grownCapacity(BigInt(answer.capacity_bytes), requested, bytes),
       nodeExpansionRequired: answer.node_expansion_required,
     };
+  }
+
+  /** Controller EXPAND_VOLUME, and the plugin's ONLINE (or OFFLINE only) volume expansion; asked once. */
+  private expansionCapabilities(timeoutMs: number): Promise<ExpansionCapabilities> {
+    this.capabilities ??= Promise.all([
+      this.deps.csi.getPluginCapabilities({}, { timeoutMs }),
+      this.deps.csi.controllerGetCapabilities({}, { timeoutMs }),
+    ]).then(
+      ([plugin, controller]) => ({
+        controller: controller.capabilities.some((c) => c.rpc?.type === 'EXPAND_VOLUME'),
+        // A driver that names no expansion type is taken at its controller capability (online).
+        online:
+          !plugin.capabilities.some((c) => c.volume_expansion?.type === 'OFFLINE') ||
+          plugin.capabilities.some((c) => c.volume_expansion?.type === 'ONLINE'),
+      }),
+      (err: unknown) => {
+        this.capabilities = undefined;
+        throw err;
+      },
+    );
+    return this.capabilities;
+  }
+
+  /** Pods (not finished) that use the claim, as namespace/name. */
+  private podsUsing(claim: PersistentVolumeClaim): string[] {
+    return this.pods
+      .byIndex(CLAIM_INDEX, keyOf(claim))
+      .filter((p) => !isPodTerminated(p))
+      .map((p) => keyOf(p));
   }
 
   private async raiseVolumeCapacity(pv: PersistentVolume, capacity: string): Promise<void> {

@@ -3,11 +3,12 @@
 // controller-expand secret; filesystem volumes then wait for the node, block volumes are done;
 // driver errors become VolumeResizeFailed events and are retried.
 import assert from 'node:assert/strict';
+import { K as API } from '../../src/api/kinds.js';
 import type { PersistentVolumeClaim, StorageClass } from '../../src/api/types.js';
 import { status } from '../../src/csi/errors.js';
 import { EventRecorder } from '../../src/machinery/events.js';
 import { CONDITION_FS_RESIZE_PENDING, Resizer } from '../../src/resizer/index.js';
-import { newClaim, newClass } from '../helpers/builders.js';
+import { newClaim, newClass, newPod } from '../helpers/builders.js';
 import { DRIVER, K, World, waitFor } from '../unit/provisioner/harness.js';
 
 describe('resizer (mock CSI driver)', function () {
@@ -15,7 +16,8 @@ describe('resizer (mock CSI driver)', function () {
   let resizer: Resizer;
 
   beforeEach(async function () {
-    world = await new World().start();
+    const offline = this.currentTest?.title.includes('offline') ?? false;
+    world = await new World(offline ? { driver: { volumeExpansion: 'OFFLINE' } } : {}).start();
     const sc: StorageClass = {
       ...newClass('grow', { provisioner: DRIVER }),
       allowVolumeExpansion: true,
@@ -145,5 +147,26 @@ describe('resizer (mock CSI driver)', function () {
     );
     assert.match(failed.message ?? '', /failed to get secret default\/expand-nosecret/);
     assert.equal(expandCalls().length, 0);
+  });
+
+  it('waits for the pods of a claim to stop when the driver only grows volumes offline', async function () {
+    const claim = await boundClaim('busy', { volumeMode: 'Block' });
+    await world.create(API.pod, newPod('user', ['busy'], { nodeName: 'n1', phase: 'Running' }));
+    await grow(claim, '2Gi');
+    const refused = await waitFor(
+      'VolumeResizeFailed',
+      async () => (await world.events('VolumeResizeFailed'))[0],
+    );
+    assert.match(
+      refused.message ?? '',
+      /only supports offline expansion and the volume is in use by pod\(s\) default\/user/,
+    );
+    assert.equal(expandCalls().length, 0, 'the driver is not asked while the volume is in use');
+    await world.store.delete(API.pod, 'default', 'user');
+    await waitFor(
+      'capacity 2Gi',
+      async () => (await world.claim('busy'))?.status?.capacity?.['storage'] === '2Gi',
+    );
+    assert.equal(expandCalls().length, 1);
   });
 });

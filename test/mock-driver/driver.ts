@@ -26,6 +26,8 @@ export interface MockDriverOptions {
   nodeId?: string;
   /** Advertise and implement ControllerPublish/Unpublish (attach). Default true. */
   publishUnpublish?: boolean;
+  /** The plugin's volume expansion type. Default ONLINE. */
+  volumeExpansion?: 'ONLINE' | 'OFFLINE';
   /** Advertise STAGE_UNSTAGE_VOLUME. Default true. */
   stageUnstage?: boolean;
   capacityBytes?: bigint;
@@ -169,7 +171,7 @@ export class MockDriver {
   private pluginCapabilities(): PartialMessage<PluginCapability>[] {
     const caps: PartialMessage<PluginCapability>[] = [
       { service: { type: 'CONTROLLER_SERVICE' } },
-      { volume_expansion: { type: 'ONLINE' } },
+      { volume_expansion: { type: this.options.volumeExpansion ?? 'ONLINE' } },
     ];
     if (this.options.topology) caps.push({ service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } });
     return caps;
