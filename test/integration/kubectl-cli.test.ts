@@ -287,6 +287,39 @@ describe('kubectl against the berth API server', function () {
     );
   });
 
+  it('kubectl patch grows a bound claim only when its class allows expansion', async function () {
+    const path = await manifest('resize.yaml', [
+      {
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        metadata: { name: 'growable' },
+        provisioner: 'example.com/csi',
+        allowVolumeExpansion: true,
+      },
+      {
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        metadata: { name: 'fixed-size' },
+        provisioner: 'example.com/csi',
+      },
+      claim('grows', { storageClassName: 'growable' }),
+      claim('stays', { storageClassName: 'fixed-size' }),
+    ]);
+    await ok(['create', '-f', path]);
+    for (const name of ['grows', 'stays'])
+      await ok(['patch', 'pvc', name, '--subresource=status', '-p', '{"status":{"phase":"Bound"}}']);
+    const bigger = '{"spec":{"resources":{"requests":{"storage":"2Gi"}}}}';
+    assert.match(await ok(['patch', 'pvc', 'grows', '-p', bigger]), /persistentvolumeclaim\/grows patched/);
+    const refused = await kubectl(['patch', 'pvc', 'stays', '-p', bigger]);
+    assert.notEqual(refused.exitCode, 0);
+    assert.match(
+      refused.stderr,
+      /Error from server \(Forbidden\): persistentvolumeclaims "stays" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize/,
+    );
+    await ok(['delete', 'pvc', 'grows', 'stays', '--wait=false']);
+    await ok(['delete', 'sc', 'growable', 'fixed-size']);
+  });
+
   // (Without any credentials kubectl asks for a username before it sends a request; requests
   // without a token are covered by the HTTP tests.)
   it('kubectl with a wrong token is refused with 401', async function () {
