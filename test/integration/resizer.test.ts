@@ -16,8 +16,13 @@ describe('resizer (mock CSI driver)', function () {
   let resizer: Resizer;
 
   beforeEach(async function () {
-    const offline = this.currentTest?.title.includes('offline') ?? false;
-    world = await new World(offline ? { driver: { volumeExpansion: 'OFFLINE' } } : {}).start();
+    const title = this.currentTest?.title ?? '';
+    const driver = title.includes('offline')
+      ? { volumeExpansion: 'OFFLINE' as const }
+      : title.includes('too large')
+        ? { capacityBytes: 16n << 30n }
+        : {};
+    world = await new World({ driver }).start();
     const sc: StorageClass = {
       ...newClass('grow', { provisioner: DRIVER }),
       allowVolumeExpansion: true,
@@ -168,5 +173,24 @@ describe('resizer (mock CSI driver)', function () {
       async () => (await world.claim('busy'))?.status?.capacity?.['storage'] === '2Gi',
     );
     assert.equal(expandCalls().length, 1);
+  });
+
+  it('recovers from a request too large for the backend once the user lowers it', async function () {
+    const claim = await boundClaim('typo', { volumeMode: 'Block' });
+    await grow(claim, '20Ti');
+    const failed = await waitFor(
+      'VolumeResizeFailed',
+      async () => (await world.events('VolumeResizeFailed'))[0],
+    );
+    assert.match(failed.message ?? '', /not enough capacity/);
+    // Lowering the request is allowed while it stays above status.capacity (1Gi).
+    await grow(claim, '2Gi');
+    await waitFor(
+      'capacity 2Gi',
+      async () => (await world.claim('typo'))?.status?.capacity?.['storage'] === '2Gi',
+    );
+    const pv = await world.volume(claim.spec.volumeName ?? '');
+    assert.equal(pv?.spec.capacity?.['storage'], '2Gi');
+    assert.equal(expandCalls().at(-1)?.capacity_range.required_bytes, String(2 * 1024 ** 3));
   });
 });

@@ -60,6 +60,23 @@ function pvUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError[] {
   return errs;
 }
 
+/**
+ * Recovery from a failed expansion (RecoverVolumeExpansionFailure, GA in Kubernetes 1.34): a request
+ * may come down again, but only while it stays above the size the volume already has.
+ */
+function shrinksToCapacity(
+  next: string | number,
+  previous: string | number,
+  capacity: string | number | undefined,
+): boolean {
+  try {
+    if (parseQuantity(next).compare(parseQuantity(previous)) >= 0) return false;
+    return parseQuantity(next).compare(parseQuantity(capacity ?? 0)) <= 0;
+  } catch {
+    return false; // an unparsable quantity is reported by the create-time validation of the new object
+  }
+}
+
 function pvcUpdate(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim): FieldError[] {
   const errs: FieldError[] = [];
   const newStorage = pvc.spec.resources?.requests?.['storage'];
@@ -87,25 +104,17 @@ function pvcUpdate(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim): Fiel
     );
   }
   if (newStorage !== undefined && oldStorage !== undefined && !same(newStorage, oldStorage)) {
-    try {
-      const grows = parseQuantity(newStorage).compare(parseQuantity(oldStorage));
-      if (grows < 0 && old.status?.phase === 'Bound') {
-        errs.push(
-          fieldError.forbidden(
-            'spec.resources.requests.storage',
-            'field can not be less than status.capacity',
-          ),
-        );
-      } else if (old.status?.phase !== 'Bound') {
-        errs.push(
-          fieldError.forbidden(
-            'spec',
-            'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
-          ),
-        );
-      }
-    } catch {
-      // an unparsable quantity is reported by the create-time validation of the new object
+    if (old.status?.phase !== 'Bound') {
+      errs.push(
+        fieldError.forbidden(
+          'spec',
+          'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+        ),
+      );
+    } else if (shrinksToCapacity(newStorage, oldStorage, old.status.capacity?.['storage'])) {
+      errs.push(
+        fieldError.forbidden('spec.resources.requests.storage', 'field can not be less than status.capacity'),
+      );
     }
   }
   return errs;

@@ -330,6 +330,7 @@ describe('update rules', function () {
   it('a claim may grow its request once bound, and may not change anything else', function () {
     const old = stored(pvc({})) as KubeObject & { status: Record<string, unknown> };
     old.status['phase'] = 'Bound';
+    old.status['capacity'] = { storage: '1Gi' };
     const grown = structuredClone(old) as unknown as KubeObject & {
       spec: { resources: { requests: Record<string, string> } };
     };
@@ -337,13 +338,39 @@ describe('update rules', function () {
     prepareUpdate(grown, old);
     const shrunk = structuredClone(grown);
     shrunk.spec.resources.requests['storage'] = '512Mi';
-    assert.throws(() => prepareUpdate(shrunk, old), /spec.resources.requests.storage: Forbidden/);
+    assert.throws(
+      () => prepareUpdate(shrunk, old),
+      /spec.resources.requests.storage: Forbidden: field can not be less than status.capacity/,
+    );
     const changed = structuredClone(old) as unknown as KubeObject & { spec: Record<string, unknown> };
     changed.spec['accessModes'] = ['ReadWriteMany'];
     assert.throws(() => prepareUpdate(changed, old), {
       message:
         'PersistentVolumeClaim "claim1" is invalid: spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
     });
+  });
+
+  it('a request that failed to grow may come down again, but stays above status.capacity', function () {
+    type Claim = KubeObject & {
+      spec: { resources: { requests: Record<string, string> } };
+      status: Record<string, unknown>;
+    };
+    const failed = stored(pvc({})) as Claim;
+    failed.spec.resources.requests['storage'] = '20Ti';
+    failed.status['phase'] = 'Bound';
+    failed.status['capacity'] = { storage: '1Gi' };
+    const asked = (storage: string) => {
+      const next = structuredClone(failed);
+      next.spec.resources.requests['storage'] = storage;
+      return next;
+    };
+    prepareUpdate(asked('2Ti'), failed);
+    prepareUpdate(asked('1025Mi'), failed);
+    for (const storage of ['1Gi', '1024Mi', '512Mi'])
+      assert.throws(
+        () => prepareUpdate(asked(storage), failed),
+        /field can not be less than status.capacity/,
+      );
   });
 
   it('a claim may have its volumeName set once (binding)', function () {
