@@ -13,7 +13,6 @@ import type {
   Node,
   PersistentVolume,
   PersistentVolumeClaim,
-  Secret,
   SecretReference,
   StorageClass,
   VolumeAttachment,
@@ -61,7 +60,7 @@ import {
   withoutProvisioningMark,
   withoutSelectedNode,
 } from './plan.js';
-import { secretContents } from './secrets.js';
+import { readSecretReference } from './secrets.js';
 import type { TopologyView } from './topology.js';
 
 /** external-provisioner's --timeout. */
@@ -102,7 +101,6 @@ export interface ProvisionerDeps {
 
 const CLAIM = K.pvc;
 const VOLUME = K.pv;
-const SECRET = K.secret;
 
 export class Provisioner {
   readonly driverName: string;
@@ -591,17 +589,14 @@ export class Provisioner {
     ref: SecretReference | undefined,
     options: { missingIsEmpty?: boolean } = {},
   ): Promise<Record<string, string>> {
-    if (!ref?.name) return {};
     try {
-      return secretContents(await this.store.get<Secret>(SECRET, ref.namespace, ref.name));
+      return await readSecretReference(this.store, ref);
     } catch (err) {
-      if (options.missingIsEmpty && isStatusError(err, 'NotFound')) {
-        this.log.warn('secret not found; calling without secrets', {
-          secret: `${ref.namespace ?? ''}/${ref.name}`,
-        });
-        return {};
-      }
-      throw new Error(`failed to get secret ${ref.namespace ?? ''}/${ref.name}: ${messageOf(err)}`);
+      if (!options.missingIsEmpty || !isStatusError((err as Error).cause, 'NotFound')) throw err;
+      this.log.warn('secret not found; calling without secrets', {
+        secret: `${ref?.namespace ?? ''}/${ref?.name ?? ''}`,
+      });
+      return {};
     }
   }
 
