@@ -79,6 +79,8 @@ export class FlexDriverProber implements FlexDriverLookup {
   private readonly failed = new Map<string, Failed>();
   private readonly watchers = new Map<string, FSWatcher>();
   private timer: TimerHandle | undefined;
+  /** Rescans due when a failed init may be retried (by plugin directory name). */
+  private readonly retryTimers = new Map<string, TimerHandle>();
   private scanning: Promise<void> = Promise.resolve();
   private rescanWanted = false;
   private stopped = false;
@@ -100,6 +102,8 @@ export class FlexDriverProber implements FlexDriverLookup {
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
+    for (const t of this.retryTimers.values()) t.cancel();
+    this.retryTimers.clear();
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     await this.scanning;
@@ -221,6 +225,18 @@ export class FlexDriverProber implements FlexDriverLookup {
       const reason = err instanceof Error ? err.message : String(err);
       const delay = this.retry.when(dirName);
       this.failed.set(dirName, { fingerprint, retryAtMs: this.clock.now().getTime() + delay, reason });
+      // The retry needs a scan: nothing else may come (no rescan period; a failure such as ETXTBSY
+      // while the file was still open for writing leaves no further inotify event).
+      this.retryTimers.get(dirName)?.cancel();
+      if (!this.stopped) {
+        this.retryTimers.set(
+          dirName,
+          this.clock.setTimeout(() => {
+            this.retryTimers.delete(dirName);
+            this.requestScan();
+          }, delay),
+        );
+      }
       // A driver that no longer initialises is not used, as kubelet skips it.
       const previous = this.drivers.get(dirName);
       this.drivers.delete(dirName);

@@ -130,4 +130,15 @@ describe('flexvolume/discovery', () => {
     await until(() => prober!.get('acme/late') !== undefined, 'init to be retried', 8000);
     assert.ok((await driver.commands()).filter((c) => c === 'init').length >= 2);
   });
+
+  it('retries a failed init even with no rescan period and no further file event', async () => {
+    const driver = await installScriptedDriver(pluginDir, 'acme/flaky', {
+      init: { stdout: 'not ready', exit: 1 },
+    });
+    // Neither a periodic rescan nor inotify: only the init back-off (1 s first) can bring it back.
+    await start({ watch: false, pollMs: 0 });
+    assert.equal(prober!.get('acme/flaky'), undefined);
+    await driver.setBehaviour({ init: success() });
+    await until(() => prober!.get('acme/flaky') !== undefined, 'init to be retried', 8000);
+  });
 });
