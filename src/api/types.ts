@@ -138,6 +138,10 @@ export interface PersistentVolumeClaimStatus extends Open {
   accessModes?: AccessMode[];
   capacity?: Record<string, QuantityValue>;
   conditions?: PersistentVolumeClaimCondition[];
+  /** What the volume is being grown to, while a resize runs (and after it). */
+  allocatedResources?: Record<string, QuantityValue>;
+  /** ControllerResizeInProgress, NodeResizePending, ...; the entry goes when the resize is done. */
+  allocatedResourceStatuses?: Record<string, string>;
 }
 export interface PersistentVolumeClaim extends KubeObject {
   apiVersion: 'v1';

@@ -11,7 +11,12 @@ import { attachmentName } from '../attach-detach/names.js';
 import { volumeCapability } from '../csi/capability.js';
 import { classify, CsiError, status } from '../csi/errors.js';
 import { readSecretReference } from '../provisioner/secrets.js';
-import { CONDITION_FS_RESIZE_PENDING, storageOf, withoutResizeConditions } from '../resizer/decide.js';
+import {
+  CONDITION_FS_RESIZE_PENDING,
+  storageOf,
+  withoutResizeConditions,
+  withResizeStatus,
+} from '../resizer/decide.js';
 import type { ObjectStore } from '../store/types.js';
 import type { ActualState } from './actual-state.js';
 import type { DesiredVolume, PodUse } from './desired-state.js';
@@ -353,7 +358,7 @@ export class VolumeOperations {
     const pending = (claim.status?.conditions ?? []).some((c) => c.type === CONDITION_FS_RESIZE_PENDING);
     if (!pending) return true;
     const status = {
-      ...claim.status,
+      ...withResizeStatus(claim.status, undefined),
       capacity: { ...claim.status?.capacity, storage: expansion.capacity },
       conditions: withoutResizeConditions(claim.status?.conditions),
     };

@@ -15,7 +15,7 @@ import type {
 import { isPodTerminated } from '../attach-detach/decide.js';
 import { volumeCapability } from '../csi/capability.js';
 import type { CsiClient } from '../csi/client.js';
-import { toCsiError } from '../csi/errors.js';
+import { classify, CsiError, toCsiError } from '../csi/errors.js';
 import type { Clock } from '../machinery/clock.js';
 import { systemClock } from '../machinery/clock.js';
 import { Controller } from '../machinery/controller.js';
@@ -37,6 +37,7 @@ import {
   storageOf,
   withCondition,
   withoutResizeConditions,
+  withResizeStatus,
 } from './decide.js';
 
 function orUndefinedIfNotFound(err: unknown): undefined {
@@ -160,7 +161,7 @@ export class Resizer {
     const decision = decideResize(claim, volume, this.deps.driverName, this.deps.nodeName);
     if (decision.type === 'skip') return;
     const pvName = volume.metadata.name ?? '';
-    const resizing = await this.markResizing(claim, pvName);
+    const resizing = await this.markResizing(claim, pvName, decision.requested);
     let grown: GrownVolume;
     try {
       grown = await this.expand(claim, volume, decision.bytes, decision.requested);
@@ -172,18 +173,35 @@ export class Resizer {
         RESIZE_REASON.failed,
         `resize volume "${pvName}" by resizer "${this.deps.driverName}" failed: ${message}`,
       );
+      // A driver's final answer makes the size infeasible until the user changes the request.
+      if (err instanceof CsiError && classify(err) === 'final')
+        await this.updateClaimStatus(resizing, (c) =>
+          withResizeStatus(c.status, 'ControllerResizeInfeasible'),
+        );
       throw err;
     }
     await this.raiseVolumeCapacity(volume, grown.capacity);
     await this.recordGrown(resizing, grown);
   }
 
-  /** The Resizing condition (once), with its event. */
-  private async markResizing(claim: PersistentVolumeClaim, pvName: string): Promise<PersistentVolumeClaim> {
-    if (hasCondition(claim, CONDITION_RESIZING)) return claim;
+  /** The Resizing condition and ControllerResizeInProgress for `requested` (once), with its event. */
+  private async markResizing(
+    claim: PersistentVolumeClaim,
+    pvName: string,
+    requested: string,
+  ): Promise<PersistentVolumeClaim> {
+    const status = claim.status;
+    // Retries of the same request keep what is recorded (in progress, or infeasible so far).
+    const recorded = status?.allocatedResourceStatuses?.['storage'];
+    if (
+      hasCondition(claim, CONDITION_RESIZING) &&
+      status?.allocatedResources?.['storage'] === requested &&
+      (recorded === 'ControllerResizeInProgress' || recorded === 'ControllerResizeInfeasible')
+    )
+      return claim;
     const now = this.clock.now();
     const marked = await this.updateClaimStatus(claim, (c) => ({
-      ...c.status,
+      ...withResizeStatus(c.status, 'ControllerResizeInProgress', requested),
       conditions: withCondition(c.status?.conditions, { type: CONDITION_RESIZING, status: 'True' }, now),
     }));
     this.event(marked, 'Normal', RESIZE_REASON.resizing, `External resizer is resizing volume ${pvName}`);
@@ -200,7 +218,7 @@ export class Resizer {
       };
       const now = this.clock.now();
       await this.updateClaimStatus(claim, (c) => ({
-        ...c.status,
+        ...withResizeStatus(c.status, 'NodeResizePending'),
         conditions: withCondition(withoutResizeConditions(c.status?.conditions), pending, now),
       }));
       this.event(
@@ -212,7 +230,7 @@ export class Resizer {
       return;
     }
     await this.updateClaimStatus(claim, (c) => ({
-      ...c.status,
+      ...withResizeStatus(c.status, undefined),
       capacity: { ...c.status?.capacity, storage: grown.capacity },
       conditions: withoutResizeConditions(c.status?.conditions),
     }));

@@ -6,6 +6,7 @@ import type {
   PersistentVolume,
   PersistentVolumeClaim,
   PersistentVolumeClaimCondition,
+  PersistentVolumeClaimStatus,
 } from '../api/types.js';
 import { ANN_PROVISIONED_ON_NODE } from '../provisioner/constants.js';
 import { rfc3339Seconds } from '../store/object-rules.js';
@@ -96,4 +97,32 @@ export function withoutResizeConditions(
 /** The capacity to record: the driver's answer, or the request when the driver gave none. */
 export function grownCapacity(answerBytes: bigint, requested: string, requestedBytes: bigint): string {
   return answerBytes === 0n || answerBytes === requestedBytes ? requested : answerBytes.toString();
+}
+
+/** status.allocatedResourceStatuses values (RecoverVolumeExpansionFailure, GA in Kubernetes 1.34). */
+export type ClaimResizeStatus =
+  | 'ControllerResizeInProgress'
+  | 'ControllerResizeInfeasible'
+  | 'NodeResizePending'
+  | 'NodeResizeInProgress'
+  | 'NodeResizeInfeasible';
+
+/**
+ * The claim's status with allocatedResources.storage (what the volume is being grown to) and the
+ * storage entry of allocatedResourceStatuses set; `undefined` removes the entry (resize finished).
+ */
+export function withResizeStatus(
+  status: PersistentVolumeClaimStatus | undefined,
+  resizeStatus: ClaimResizeStatus | undefined,
+  allocated?: string,
+): PersistentVolumeClaimStatus {
+  const next: PersistentVolumeClaimStatus = { ...status };
+  if (allocated !== undefined)
+    next.allocatedResources = { ...status?.allocatedResources, storage: allocated };
+  const statuses = { ...status?.allocatedResourceStatuses };
+  if (resizeStatus === undefined) delete statuses['storage'];
+  else statuses['storage'] = resizeStatus;
+  if (Object.keys(statuses).length > 0) next.allocatedResourceStatuses = statuses;
+  else delete next.allocatedResourceStatuses;
+  return next;
 }

@@ -94,6 +94,8 @@ describe('resizer (mock CSI driver)', function () {
       waiting.status?.conditions?.map((c) => c.type),
       [CONDITION_FS_RESIZE_PENDING],
     );
+    assert.deepEqual(waiting.status?.allocatedResources, { storage: '2Gi' });
+    assert.deepEqual(waiting.status?.allocatedResourceStatuses, { storage: 'NodeResizePending' });
     const pv = await world.volume(claim.spec.volumeName ?? '');
     assert.equal(pv?.spec.capacity?.['storage'], '2Gi');
     const calls = expandCalls();
@@ -117,6 +119,8 @@ describe('resizer (mock CSI driver)', function () {
       return c?.status?.capacity?.['storage'] === '3Gi' ? c : undefined;
     });
     assert.deepEqual(done.status?.conditions ?? [], []);
+    assert.deepEqual(done.status?.allocatedResources, { storage: '3Gi' });
+    assert.equal(done.status?.allocatedResourceStatuses, undefined, 'nothing left in progress');
     await waitFor('VolumeResizeSuccessful', async () => (await reasons()).includes('VolumeResizeSuccessful'));
   });
 
@@ -183,12 +187,22 @@ describe('resizer (mock CSI driver)', function () {
       async () => (await world.events('VolumeResizeFailed'))[0],
     );
     assert.match(failed.message ?? '', /not enough capacity/);
+    const infeasible = await waitFor('ControllerResizeInfeasible', async () => {
+      const c = await world.claim('typo');
+      return c?.status?.allocatedResourceStatuses?.['storage'] === 'ControllerResizeInfeasible'
+        ? c
+        : undefined;
+    });
+    assert.deepEqual(infeasible.status?.allocatedResources, { storage: '20Ti' });
     // Lowering the request is allowed while it stays above status.capacity (1Gi).
     await grow(claim, '2Gi');
     await waitFor(
       'capacity 2Gi',
       async () => (await world.claim('typo'))?.status?.capacity?.['storage'] === '2Gi',
     );
+    const recovered = await world.claim('typo');
+    assert.deepEqual(recovered?.status?.allocatedResources, { storage: '2Gi' });
+    assert.equal(recovered?.status?.allocatedResourceStatuses, undefined);
     const pv = await world.volume(claim.spec.volumeName ?? '');
     assert.equal(pv?.spec.capacity?.['storage'], '2Gi');
     assert.equal(expandCalls().at(-1)?.capacity_range.required_bytes, String(2 * 1024 ** 3));

@@ -180,6 +180,8 @@ describe('workloads end to end (two nodes, local CSI volumes, real mounts)', fun
       return c.status?.capacity?.['storage'] === '400Mi' ? c : undefined;
     });
     assert.deepEqual(grown.status?.conditions ?? [], []);
+    assert.deepEqual(grown.status?.allocatedResources, { storage: '400Mi' });
+    assert.equal(grown.status?.allocatedResourceStatuses, undefined, 'the node finished the resize');
     assert.ok(size() > before + 60 * 1024 * 1024, `the mounted filesystem grew (${before} -> ${size()})`);
     assert.equal(await readFile(join(hostPath(pod), 'kept'), 'utf8'), 'still here\n');
     const reasons = (await store.list<Event>(K.event)).items
