@@ -82,6 +82,7 @@ describe('NFS through the API (nfs-ganesha; node mounts through the stand-in hel
         kind: 'StorageClass',
         metadata: { name },
         provisioner: DRIVER_NAME,
+        allowVolumeExpansion: true,
         parameters: { server: server.host, share: server.share, subDir: '${pvc.metadata.name}', ...extra },
       };
       await api.create(K.sc, sc);
@@ -171,6 +172,29 @@ describe('NFS through the API (nfs-ganesha; node mounts through the stand-in hel
       readdirSync(server!.exportDir).filter((n) => n.startsWith('later')),
       ['later'],
     );
+  });
+
+  it('a claim grows by accounting only: no node step, the directory stays as it is', async function () {
+    await api.create(K.pvc, claim('quota', 'nfs'));
+    const c = await bound('quota');
+    await api.patch(K.pvc, 'default', 'quota', { spec: { resources: { requests: { storage: '3Gi' } } } });
+    const grown = await eventually('quota at 3Gi', async () => {
+      const latest = await api.get<PersistentVolumeClaim>(K.pvc, 'default', 'quota');
+      return latest.status?.capacity?.['storage'] === '3Gi' ? latest : undefined;
+    });
+    assert.deepEqual(
+      grown.status?.conditions ?? [],
+      [],
+      'no FileSystemResizePending: nothing for a node to do',
+    );
+    const pv = await api.get<KubeObject & { spec: { capacity: Record<string, string> } }>(
+      K.pv,
+      undefined,
+      c.spec.volumeName ?? '',
+    );
+    assert.equal(pv.spec.capacity['storage'], '3Gi');
+    await eventOn('quota', 'VolumeResizeSuccessful', /Resize volume succeeded/);
+    assert.ok(existsSync(join(server!.exportDir, 'quota')));
   });
 
   it("the seeds' NFS lab (ten PVs and a 2Gi RWX claim) loads and binds the 2Gi volume", async function () {

@@ -80,7 +80,7 @@ async function removeEmptyParents(client: NfsClient, subDir: string): Promise<vo
 export function controllerHandlers(ctx: NfsDriverContext): ServiceHandlers<'Controller'> {
   return {
     ControllerGetCapabilities: async () =>
-      rpcCapabilities('CREATE_DELETE_VOLUME', 'SINGLE_NODE_MULTI_WRITER'),
+      rpcCapabilities('CREATE_DELETE_VOLUME', 'SINGLE_NODE_MULTI_WRITER', 'EXPAND_VOLUME'),
 
     CreateVolume: async (req) => {
       const name = requireField(req.name, 'name');
@@ -169,6 +169,32 @@ export function controllerHandlers(ctx: NfsDriverContext): ServiceHandlers<'Cont
         for (const [name, entry] of ctx.requested) if (entry.volumeId === id) ctx.requested.delete(name);
         return {};
       });
+    },
+
+    // A directory has no size of its own: growing is accounting only (as csi-driver-nfs does it),
+    // so claims can follow what an NFS quota outside berth allows.
+    ControllerExpandVolume: async (req) => {
+      const id = requireField(req.volume_id, 'volume_id');
+      if (!req.capacity_range) throw csiError(status.INVALID_ARGUMENT, 'capacity_range is required');
+      const required = toBigInt(req.capacity_range.required_bytes);
+      const limit = toBigInt(req.capacity_range.limit_bytes);
+      if (required < 0n || limit < 0n)
+        throw csiError(status.INVALID_ARGUMENT, 'capacity_range must not be negative');
+      if (limit > 0n && required > limit)
+        throw csiError(status.OUT_OF_RANGE, `required_bytes ${required} exceeds limit_bytes ${limit}`);
+      if (req.volume_capability?.block)
+        throw csiError(status.INVALID_ARGUMENT, 'block access is not supported by NFS volumes');
+      const ref = decodeVolumeId(id);
+      if (!ref) throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
+      const found = await withShare(ctx, ref, `looking up ${ref.subDir || '/'}`, (client) =>
+        client.lookupPath(ref.subDir),
+      );
+      if (!found || found.attributes.type !== 'dir')
+        throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
+      const capacityBytes = required > 0n ? required : limit;
+      for (const entry of ctx.requested.values())
+        if (entry.volumeId === id && entry.capacityBytes < capacityBytes) entry.capacityBytes = capacityBytes;
+      return { capacity_bytes: capacityBytes.toString(), node_expansion_required: false };
     },
 
     ValidateVolumeCapabilities: async (req) => {
