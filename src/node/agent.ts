@@ -226,6 +226,7 @@ export class NodeAgent {
       actual: this.actual,
       node: this.node,
       mountTable: this.mountTable,
+      clock: this.clock,
     });
   }
 

@@ -13,13 +13,16 @@ import { classify, CsiError, status } from '../csi/errors.js';
 import { readSecretReference } from '../provisioner/secrets.js';
 import {
   CONDITION_FS_RESIZE_PENDING,
+  CONDITION_NODE_RESIZE_ERROR,
   storageOf,
+  withErrorCondition,
   withoutResizeConditions,
   withResizeStatus,
 } from '../resizer/decide.js';
+import type { Clock } from '../machinery/clock.js';
 import type { ObjectStore } from '../store/types.js';
 import type { ActualState } from './actual-state.js';
-import type { DesiredVolume, PodUse } from './desired-state.js';
+import type { DesiredVolume, PodUse, VolumeExpansion } from './desired-state.js';
 import type { ActualVolume } from './decide.js';
 import type { NodeObject } from './node-object.js';
 import type { NodePaths } from './paths.js';
@@ -48,6 +51,7 @@ export interface OperationDeps {
   actual: ActualState;
   node: NodeObject;
   mountTable: MountTableReader;
+  clock: Clock;
 }
 
 /** Rejects when `signal` fires; the call itself goes on, its outcome is treated as unknown. */
@@ -347,7 +351,9 @@ export class VolumeOperations {
           signal,
         );
       } catch (err) {
-        throw fail(err);
+        const failure = fail(err);
+        await this.recordNodeResizeError(expansion, failure.message).catch(() => undefined);
+        throw failure;
       }
     }
     const claim = await this.deps.store.get<PersistentVolumeClaim>(
@@ -364,5 +370,26 @@ export class VolumeOperations {
     };
     await this.deps.store.update(K.pvc, { ...claim, status }, { subresource: 'status' });
     return true;
+  }
+
+  /** NodeResizeError on the claim says why the node step failed (best effort; events say it too). */
+  private async recordNodeResizeError(expansion: VolumeExpansion, message: string): Promise<void> {
+    const claim = await this.deps.store.get<PersistentVolumeClaim>(
+      K.pvc,
+      expansion.claimNamespace,
+      expansion.claimName,
+    );
+    const conditions = withErrorCondition(
+      claim.status?.conditions,
+      CONDITION_NODE_RESIZE_ERROR,
+      message,
+      this.deps.clock.now(),
+    );
+    if (!conditions) return;
+    await this.deps.store.update(
+      K.pvc,
+      { ...claim, status: { ...claim.status, conditions } },
+      { subresource: 'status' },
+    );
   }
 }

@@ -27,6 +27,7 @@ import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js'
 import { readSecretReference } from '../provisioner/secrets.js';
 import type { ObjectStore } from '../store/types.js';
 import {
+  CONDITION_CONTROLLER_RESIZE_ERROR,
   CONDITION_FS_RESIZE_PENDING,
   CONDITION_RESIZING,
   FS_RESIZE_PENDING_MESSAGE,
@@ -36,6 +37,7 @@ import {
   grownCapacity,
   storageOf,
   withCondition,
+  withErrorCondition,
   withoutResizeConditions,
   withResizeStatus,
 } from './decide.js';
@@ -166,18 +168,9 @@ export class Resizer {
     try {
       grown = await this.expand(claim, volume, decision.bytes, decision.requested);
     } catch (err) {
-      const message = toCsiError(err).message;
-      this.event(
-        resizing,
-        'Warning',
-        RESIZE_REASON.failed,
-        `resize volume "${pvName}" by resizer "${this.deps.driverName}" failed: ${message}`,
-      );
-      // A driver's final answer makes the size infeasible until the user changes the request.
-      if (err instanceof CsiError && classify(err) === 'final')
-        await this.updateClaimStatus(resizing, (c) =>
-          withResizeStatus(c.status, 'ControllerResizeInfeasible'),
-        );
+      const message = `resize volume "${pvName}" by resizer "${this.deps.driverName}" failed: ${toCsiError(err).message}`;
+      this.event(resizing, 'Warning', RESIZE_REASON.failed, message);
+      await this.recordFailure(resizing, message, err instanceof CsiError && classify(err) === 'final');
       throw err;
     }
     await this.raiseVolumeCapacity(volume, grown.capacity);
@@ -206,6 +199,26 @@ export class Resizer {
     }));
     this.event(marked, 'Normal', RESIZE_REASON.resizing, `External resizer is resizing volume ${pvName}`);
     return marked;
+  }
+
+  /**
+   * The ControllerResizeError condition says why (written only when the reason changes); a driver's
+   * final answer also makes the size ControllerResizeInfeasible until the request changes.
+   */
+  private async recordFailure(claim: PersistentVolumeClaim, message: string, final: boolean): Promise<void> {
+    const conditions = withErrorCondition(
+      claim.status?.conditions,
+      CONDITION_CONTROLLER_RESIZE_ERROR,
+      message,
+      this.clock.now(),
+    );
+    const infeasible =
+      final && claim.status?.allocatedResourceStatuses?.['storage'] !== 'ControllerResizeInfeasible';
+    if (!conditions && !infeasible) return;
+    await this.updateClaimStatus(claim, (c) => ({
+      ...(infeasible ? withResizeStatus(c.status, 'ControllerResizeInfeasible') : c.status),
+      ...(conditions ? { conditions } : {}),
+    }));
   }
 
   /** Done, or waiting for the node to grow the filesystem (FileSystemResizePending). */

@@ -13,6 +13,16 @@ import { rfc3339Seconds } from '../store/object-rules.js';
 
 export const CONDITION_RESIZING = 'Resizing';
 export const CONDITION_FS_RESIZE_PENDING = 'FileSystemResizePending';
+/** Why the last controller (or node) step of a resize failed, until one succeeds. */
+export const CONDITION_CONTROLLER_RESIZE_ERROR = 'ControllerResizeError';
+export const CONDITION_NODE_RESIZE_ERROR = 'NodeResizeError';
+
+const RESIZE_CONDITIONS: ReadonlySet<string> = new Set([
+  CONDITION_RESIZING,
+  CONDITION_FS_RESIZE_PENDING,
+  CONDITION_CONTROLLER_RESIZE_ERROR,
+  CONDITION_NODE_RESIZE_ERROR,
+]);
 
 /** Event reasons, as external-resizer and kubelet record them. */
 export const RESIZE_REASON = {
@@ -85,13 +95,23 @@ export function withCondition(
   return [...others, { ...condition, lastTransitionTime: since }];
 }
 
-/** The claim's conditions without the resize ones. */
+/** The claim's conditions without the resize ones (a finished resize leaves none). */
 export function withoutResizeConditions(
   conditions: readonly PersistentVolumeClaimCondition[] | undefined,
 ): PersistentVolumeClaimCondition[] {
-  return (conditions ?? []).filter(
-    (c) => c.type !== CONDITION_RESIZING && c.type !== CONDITION_FS_RESIZE_PENDING,
-  );
+  return (conditions ?? []).filter((c) => !RESIZE_CONDITIONS.has(c.type));
+}
+
+/** The conditions with `type` saying `message`, or undefined when they already say it. */
+export function withErrorCondition(
+  conditions: readonly PersistentVolumeClaimCondition[] | undefined,
+  type: string,
+  message: string,
+  now: Date,
+): PersistentVolumeClaimCondition[] | undefined {
+  const current = (conditions ?? []).find((c) => c.type === type);
+  if (current?.status === 'True' && current.message === message) return undefined;
+  return withCondition(conditions, { type, status: 'True', message }, now);
 }
 
 /** The capacity to record: the driver's answer, or the request when the driver gave none. */

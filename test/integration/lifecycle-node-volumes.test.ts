@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isStatusError } from '../../src/api/errors.js';
 import { K } from '../../src/api/kinds.js';
-import type { CSIDriver, Event, Node, Pod, VolumeAttachment } from '../../src/api/types.js';
+import type {
+  CSIDriver,
+  Event,
+  Node,
+  PersistentVolume,
+  PersistentVolumeClaim,
+  Pod,
+  VolumeAttachment,
+} from '../../src/api/types.js';
 import { attachmentName, uniqueVolumeName } from '../../src/attach-detach/names.js';
 import { CsiClient } from '../../src/csi/client.js';
 import { status as grpcStatus } from '../../src/csi/errors.js';
@@ -348,6 +356,63 @@ describe('node agent volume lifecycle (mock CSI driver)', function () {
       'MountVolume.MountDevice failed for volume "pv1" : INTERNAL: disk on fire',
     );
     assert.equal((await events('p1', 'SuccessfulMountVolume')).length, 1);
+  });
+
+  it('finishes a claim waiting for the node to grow it, saying why on the claim while it cannot', async function () {
+    await setDriverObject({ attachRequired: false });
+    await addVolume('pv1', 'claim1');
+    await startAgent();
+    await runPod('p1', 'claim1');
+    await running('p1');
+    // What the resizer leaves: a grown PV, and the claim waiting in FileSystemResizePending.
+    const busy = { kind: 'error' as const, code: grpcStatus.FAILED_PRECONDITION, message: 'filesystem busy' };
+    mock.driver.faults.push('NodeExpandVolume', busy, busy, busy);
+    const pv = await store.get<PersistentVolume>(K.pv, undefined, 'pv1');
+    await store.update(K.pv, { ...pv, spec: { ...pv.spec, capacity: { storage: '2Gi' } } });
+    const claim = await store.get<PersistentVolumeClaim>(K.pvc, 'default', 'claim1');
+    await store.update(K.pvc, {
+      ...claim,
+      spec: { ...claim.spec, resources: { requests: { storage: '2Gi' } } },
+    });
+    const latest = await store.get<PersistentVolumeClaim>(K.pvc, 'default', 'claim1');
+    await store.update(
+      K.pvc,
+      {
+        ...latest,
+        status: {
+          ...latest.status,
+          capacity: { storage: '1Gi' },
+          allocatedResources: { storage: '2Gi' },
+          allocatedResourceStatuses: { storage: 'NodeResizePending' },
+          conditions: [{ type: 'FileSystemResizePending', status: 'True' }],
+        },
+      },
+      { subresource: 'status' },
+    );
+    const failing = await eventually('NodeResizeError on the claim', async () => {
+      const c = await store.get<PersistentVolumeClaim>(K.pvc, 'default', 'claim1');
+      return c.status?.conditions?.find((x) => x.type === 'NodeResizeError');
+    });
+    assert.match(
+      failing.message ?? '',
+      /^MountVolume\.NodeExpandVolume failed for volume "pv1" : FAILED_PRECONDITION: filesystem busy$/,
+    );
+    const done = await eventually('claim at 2Gi', async () => {
+      const c = await store.get<PersistentVolumeClaim>(K.pvc, 'default', 'claim1');
+      return c.status?.capacity?.['storage'] === '2Gi' ? c : undefined;
+    });
+    assert.deepEqual(done.status?.conditions ?? [], [], 'no resize condition left');
+    assert.equal(done.status?.allocatedResourceStatuses, undefined);
+    const expand = mock.driver.callsOf('NodeExpandVolume').at(-1)?.request as {
+      volume_path: string;
+      staging_target_path: string;
+      capacity_range: { required_bytes: string };
+    };
+    assert.equal(expand.capacity_range.required_bytes, String(2 * 1024 ** 3));
+    assert.match(expand.volume_path, /\/pods\/[^/]+\/volumes\/kubernetes\.io~csi\/pv1\/mount$/);
+    assert.ok(expand.staging_target_path.endsWith('/globalmount'), expand.staging_target_path);
+    assert.equal((await events('p1', 'FileSystemResizeFailed'))[0]?.count, 3);
+    assert.equal((await events('p1', 'FileSystemResizeSuccessful')).length, 1);
   });
 
   it('rebuilds its state after a restart: no second mount, and no leak for pods deleted meanwhile', async function () {

@@ -139,10 +139,11 @@ describe('resizer (mock CSI driver)', function () {
       failed.message ?? '',
       /^resize volume "pvc-[^"]+" by resizer "mock\.csi\.berth\.dev" failed: /,
     );
-    await waitFor(
-      'capacity 2Gi',
-      async () => (await world.claim('flaky'))?.status?.capacity?.['storage'] === '2Gi',
-    );
+    const done = await waitFor('capacity 2Gi', async () => {
+      const c = await world.claim('flaky');
+      return c?.status?.capacity?.['storage'] === '2Gi' ? c : undefined;
+    });
+    assert.deepEqual(done.status?.conditions ?? [], [], 'the error condition goes with the success');
     assert.equal(expandCalls().length, 2);
   });
 
@@ -194,6 +195,8 @@ describe('resizer (mock CSI driver)', function () {
         : undefined;
     });
     assert.deepEqual(infeasible.status?.allocatedResources, { storage: '20Ti' });
+    const error = infeasible.status?.conditions?.find((c) => c.type === 'ControllerResizeError');
+    assert.match(error?.message ?? '', /by resizer "mock\.csi\.berth\.dev" failed: .*not enough capacity/);
     // Lowering the request is allowed while it stays above status.capacity (1Gi).
     await grow(claim, '2Gi');
     await waitFor(
@@ -203,6 +206,7 @@ describe('resizer (mock CSI driver)', function () {
     const recovered = await world.claim('typo');
     assert.deepEqual(recovered?.status?.allocatedResources, { storage: '2Gi' });
     assert.equal(recovered?.status?.allocatedResourceStatuses, undefined);
+    assert.deepEqual(recovered?.status?.conditions ?? [], []);
     const pv = await world.volume(claim.spec.volumeName ?? '');
     assert.equal(pv?.spec.capacity?.['storage'], '2Gi');
     assert.equal(expandCalls().at(-1)?.capacity_range.required_bytes, String(2 * 1024 ** 3));
