@@ -4,6 +4,7 @@
 // a volume is detached only after the node stops reporting it in use; RWO/RWOP volumes are
 // never attached to two nodes (Multi-Attach error).
 import type { ObjectReference } from '../api/meta.js';
+import { uniqueVolumeName } from './names.js';
 import type {
   CSIDriver,
   Node,
@@ -38,7 +39,7 @@ export interface DesiredAttachment {
 export type AttachAction =
   | { kind: 'CreateAttachment'; attachment: DesiredAttachment }
   | { kind: 'DeleteAttachment'; name: string }
-  | { kind: 'Event'; ref: ObjectReference; type: 'Normal' | 'Warning'; reason: string; message: string };
+  | EventAction;
 
 export function isPodTerminated(pod: Pod): boolean {
   return (
@@ -58,6 +59,14 @@ export function multiAttachAllowed(pv: PersistentVolume): boolean {
   return modes.length === 0 || modes.includes('ReadWriteMany') || modes.includes('ReadOnlyMany');
 }
 
+export interface EventAction {
+  kind: 'Event';
+  ref: ObjectReference;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
+
 function podRef(pod: Pod): ObjectReference {
   return {
     kind: 'Pod',
@@ -65,6 +74,17 @@ function podRef(pod: Pod): ObjectReference {
     name: pod.metadata.name ?? '',
     namespace: pod.metadata.namespace ?? 'default',
     ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
+  };
+}
+
+/** The pod's event when its volume cannot attach here because it is exclusively attached elsewhere. */
+export function multiAttachError(pod: Pod, volumeName: string): EventAction {
+  return {
+    kind: 'Event',
+    ref: podRef(pod),
+    type: 'Warning',
+    reason: 'FailedAttachVolume',
+    message: `Multi-Attach error for volume "${volumeName}" Volume is already exclusively attached to one node and can't be attached to another`,
   };
 }
 
@@ -107,7 +127,7 @@ export function decideAttachments(view: AttachView): AttachAction[] {
     if (va.metadata.deletionTimestamp || !pvName) continue;
     if (wanted.has(`${pvName}\u0000${va.spec.attacher}`)) continue;
     const pv = view.volume(pvName);
-    const unique = pv?.spec.csi ? `kubernetes.io/csi/${pv.spec.csi.driver}^${pv.spec.csi.volumeHandle}` : '';
+    const unique = pv?.spec.csi ? uniqueVolumeName(pv.spec.csi.driver, pv.spec.csi.volumeHandle) : '';
     if (unique && inUse.has(unique)) continue; // still mounted on the node: wait for unmount
     actions.push({ kind: 'DeleteAttachment', name: va.metadata.name ?? '' });
   }
@@ -123,13 +143,7 @@ export function decideAttachments(view: AttachView): AttachAction[] {
       (va) => va.spec.source.persistentVolumeName === d.pv && va.spec.nodeName !== view.node,
     );
     if (pv && !multiAttachAllowed(pv) && elsewhere.length > 0) {
-      actions.push({
-        kind: 'Event',
-        ref: podRef(d.pod),
-        type: 'Warning',
-        reason: 'FailedAttachVolume',
-        message: `Multi-Attach error for volume "${d.pv}" Volume is already exclusively attached to one node and can't be attached to another`,
-      });
+      actions.push(multiAttachError(d.pod, d.pv));
       continue;
     }
     actions.push({ kind: 'CreateAttachment', attachment: d });

@@ -3,11 +3,10 @@
 // recorded in node.status.volumesAttached as `flexvolume-<vendor>/<driver>/<volumeName>`, as
 // Kubernetes records it. Detach first, then attach; a volume is detached only once the node no
 // longer reports it in status.volumesInUse; RWO/RWOP PVs are never attached to two nodes.
-import type { ObjectReference } from '../api/meta.js';
 import type { Pod } from '../api/types.js';
 import { flexVolumesOfPod, type FlexVolumeSpec, type PodVolumeLookup } from '../flexvolume/spec.js';
 import { parseUniqueFlexVolumeName } from '../flexvolume/names.js';
-import { isPodTerminated, multiAttachAllowed } from './decide.js';
+import { type EventAction, isPodTerminated, multiAttachAllowed, multiAttachError } from './decide.js';
 
 /** One flex volume a running pod on the node uses. */
 export interface FlexCandidate {
@@ -36,7 +35,7 @@ export interface FlexAttachView {
 export type FlexAttachAction =
   | { kind: 'FlexAttach'; volume: FlexAttachable }
   | { kind: 'FlexDetach'; uniqueName: string; driver: string; volumeName: string }
-  | { kind: 'Event'; ref: ObjectReference; type: 'Normal' | 'Warning'; reason: string; message: string };
+  | EventAction;
 
 /** The flex volumes (inline, or through a bound claim) of the node's pods that are not terminated; one per spec. */
 export function flexCandidates(pods: readonly Pod[], lookup: PodVolumeLookup): FlexCandidate[] {
@@ -50,16 +49,6 @@ export function flexCandidates(pods: readonly Pod[], lookup: PodVolumeLookup): F
     }
   }
   return [...out.values()];
-}
-
-function podRef(pod: Pod): ObjectReference {
-  return {
-    kind: 'Pod',
-    apiVersion: 'v1',
-    name: pod.metadata.name ?? '',
-    namespace: pod.metadata.namespace ?? 'default',
-    ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
-  };
 }
 
 export function decideFlexAttachments(view: FlexAttachView): FlexAttachAction[] {
@@ -81,13 +70,7 @@ export function decideFlexAttachments(view: FlexAttachView): FlexAttachAction[] 
     const pv = d.spec.pv;
     const elsewhere = pv && !multiAttachAllowed(pv) ? view.attachedElsewhere(d.uniqueName) : [];
     if (elsewhere.length > 0) {
-      actions.push({
-        kind: 'Event',
-        ref: podRef(d.pod),
-        type: 'Warning',
-        reason: 'FailedAttachVolume',
-        message: `Multi-Attach error for volume "${d.spec.name}" Volume is already exclusively attached to one node and can't be attached to another`,
-      });
+      actions.push(multiAttachError(d.pod, d.spec.name));
       continue;
     }
     actions.push({ kind: 'FlexAttach', volume: d });

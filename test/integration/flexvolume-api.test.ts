@@ -20,7 +20,7 @@ import { loopsUnder, mountsUnder, realDiskUnavailable, sweepHost } from '../conf
 import { eventually } from '../helpers/eventually.js';
 import { readSeed, seedsAvailable } from '../helpers/seeds.js';
 import { skipUnless } from '../helpers/skip.js';
-import { tempDir } from '../unit/flexvolume/helpers.js';
+import { tempDir, writeNfsStandinHelper } from '../unit/flexvolume/helpers.js';
 
 const examples = path.join(import.meta.dirname, '..', '..', 'examples', 'flexvolume');
 const unavailable = realDiskUnavailable(['mountpoint', 'truncate', 'node']);
@@ -55,18 +55,7 @@ describe('FlexVolume through the API (embedded berth, real loop devices and moun
     exportDir = path.join(dir, 'nfs-server', 'export');
     await fs.mkdir(exportDir, { recursive: true });
     await fs.writeFile(path.join(exportDir, 'index.html'), 'served over (stand-in) NFS');
-    await fs.writeFile(
-      path.join(nfsDir, 'mount-helper'),
-      [
-        '#!/bin/sh',
-        '# NFS stand-in: mount -t nfs -o <mode> 10.10.0.25:/export <dir> becomes a bind mount of a local directory',
-        'mode=$4 source=$5 dir=$6',
-        `[ "$source" = "10.10.0.25:/export" ] || { echo "stand-in knows no export $source" >&2; exit 32; }`,
-        `exec mount --bind -o "$mode" ${JSON.stringify(exportDir)} "$dir"`,
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
+    await writeNfsStandinHelper(path.join(nfsDir, 'mount-helper'), exportDir);
     berth = await startEmbeddedBerth({
       dataDir: path.join(dir, 'data'),
       port: 0,

@@ -18,7 +18,7 @@ import { SystemMounter } from '../../src/node/mount/mounter.js';
 import { mountsUnder, realDiskUnavailable, sweepHost } from '../conformance/host.js';
 import { seedsAvailable } from '../helpers/seeds.js';
 import { skipUnless } from '../helpers/skip.js';
-import { seedFlexVolume, tempDir } from '../unit/flexvolume/helpers.js';
+import { seedFlexVolume, tempDir, writeNfsStandinHelper } from '../unit/flexvolume/helpers.js';
 
 const sampleDriver = path.join(import.meta.dirname, '..', '..', 'examples', 'flexvolume', 'k8s~nfs', 'nfs');
 const unavailable = realDiskUnavailable(['mountpoint', 'node']);
@@ -61,19 +61,7 @@ describe('flexvolume: the seed NFS FlexVolume PV (M44) with the k8s/nfs sample d
     await fs.mkdir(exportDir, { recursive: true });
     await fs.writeFile(path.join(exportDir, 'index.html'), 'served over (stand-in) NFS');
     const helperLog = path.join(root, 'mount-helper.log');
-    await fs.writeFile(
-      path.join(driverDir, 'mount-helper'),
-      [
-        '#!/bin/sh',
-        '# NFS stand-in: mount -t nfs -o <mode> 10.10.0.25:/export <dir> becomes a bind mount of a local directory',
-        `printf '%s\\n' "$*" >> ${JSON.stringify(helperLog)}`,
-        'mode=$4 source=$5 dir=$6',
-        `[ "$source" = "10.10.0.25:/export" ] || { echo "stand-in knows no export $source" >&2; exit 32; }`,
-        `exec mount --bind -o "$mode" ${JSON.stringify(exportDir)} "$dir"`,
-        '',
-      ].join('\n'),
-      { mode: 0o755 },
-    );
+    await writeNfsStandinHelper(path.join(driverDir, 'mount-helper'), exportDir, helperLog);
 
     const exec = systemExec({ timeoutMs: 30_000 });
     prober = new FlexDriverProber({ pluginDir: paths.pluginDir(), exec, pollMs: 0 });

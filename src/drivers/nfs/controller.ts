@@ -50,6 +50,17 @@ async function withShare<T>(
   }
 }
 
+/** NOT_FOUND unless the volume id is ours and its directory exists on the server. */
+async function requireVolumeDir(ctx: NfsDriverContext, id: string): Promise<void> {
+  const ref = decodeVolumeId(id);
+  if (!ref) throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
+  const found = await withShare(ctx, ref, `looking up ${ref.subDir || '/'}`, (client) =>
+    client.lookupPath(ref.subDir),
+  );
+  if (!found || found.attributes.type !== 'dir')
+    throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
+}
+
 function ignoreStatus(...codes: number[]) {
   return (err: unknown) => {
     if (!(err instanceof NfsError && codes.includes(err.status))) throw err;
@@ -184,13 +195,7 @@ export function controllerHandlers(ctx: NfsDriverContext): ServiceHandlers<'Cont
         throw csiError(status.OUT_OF_RANGE, `required_bytes ${required} exceeds limit_bytes ${limit}`);
       if (req.volume_capability?.block)
         throw csiError(status.INVALID_ARGUMENT, 'block access is not supported by NFS volumes');
-      const ref = decodeVolumeId(id);
-      if (!ref) throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
-      const found = await withShare(ctx, ref, `looking up ${ref.subDir || '/'}`, (client) =>
-        client.lookupPath(ref.subDir),
-      );
-      if (!found || found.attributes.type !== 'dir')
-        throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
+      await requireVolumeDir(ctx, id);
       const capacityBytes = required > 0n ? required : limit;
       for (const entry of ctx.requested.values())
         if (entry.volumeId === id && entry.capacityBytes < capacityBytes) entry.capacityBytes = capacityBytes;
@@ -202,13 +207,7 @@ export function controllerHandlers(ctx: NfsDriverContext): ServiceHandlers<'Cont
       if (!req.volume_capabilities || req.volume_capabilities.length === 0) {
         throw csiError(status.INVALID_ARGUMENT, 'volume_capabilities is required');
       }
-      const ref = decodeVolumeId(id);
-      if (!ref) throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
-      const found = await withShare(ctx, ref, `looking up ${ref.subDir || '/'}`, (client) =>
-        client.lookupPath(ref.subDir),
-      );
-      if (!found || found.attributes.type !== 'dir')
-        throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
+      await requireVolumeDir(ctx, id);
       if (req.volume_capabilities.some((capability) => capability.block)) {
         return { message: 'NFS volumes support filesystem access only' };
       }

@@ -151,3 +151,28 @@ export class MemoryMounter implements Mounter {
     return out;
   }
 }
+
+/**
+ * Writes the STAND-IN mount helper of the sample k8s~nfs driver (this kernel has no NFS client):
+ * `mount -t nfs -o <mode> 10.10.0.25:/export <dir>` becomes a bind mount of `exportDir`. With
+ * `logFile`, every call's arguments are appended to it.
+ */
+export async function writeNfsStandinHelper(
+  file: string,
+  exportDir: string,
+  logFile?: string,
+): Promise<void> {
+  await fs.writeFile(
+    file,
+    [
+      '#!/bin/sh',
+      '# NFS stand-in: mount -t nfs -o <mode> 10.10.0.25:/export <dir> becomes a bind mount of a local directory',
+      ...(logFile ? [`printf '%s\\n' "$*" >> ${JSON.stringify(logFile)}`] : []),
+      'mode=$4 source=$5 dir=$6',
+      `[ "$source" = "10.10.0.25:/export" ] || { echo "stand-in knows no export $source" >&2; exit 32; }`,
+      `exec mount --bind -o "$mode" ${JSON.stringify(exportDir)} "$dir"`,
+      '',
+    ].join('\n'),
+    { mode: 0o755 },
+  );
+}
