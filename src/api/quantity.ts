@@ -192,6 +192,11 @@ export function storageBytes(input: QuantityInput): bigint {
   return parseQuantity(input).value();
 }
 
+/** storageBytes for a value that may be absent or unparsable: undefined then. */
+export function tryStorageBytes(input: unknown): bigint | undefined {
+  return tryParseQuantity(input)?.value();
+}
+
 export function compareQuantities(a: QuantityInput, b: QuantityInput): number {
   return parseQuantity(a).compare(parseQuantity(b));
 }

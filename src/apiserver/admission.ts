@@ -6,7 +6,7 @@
 import { notFound, isStatusError, StatusError } from '../api/errors.js';
 import { kindFor, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
-import { tryParseQuantity } from '../api/quantity.js';
+import { tryStorageBytes } from '../api/quantity.js';
 import type { ObjectStore } from '../store/types.js';
 import { isDefaultClass } from './printers.js';
 
@@ -86,7 +86,7 @@ export async function admitCreate(store: ObjectStore, kind: KindInfo, obj: KubeO
 }
 
 const claimStorage = (claim: KubeObject) =>
-  tryParseQuantity(
+  tryStorageBytes(
     ((claim['spec'] as { resources?: { requests?: Record<string, unknown> } } | undefined)?.resources
       ?.requests ?? {})['storage'],
   );
@@ -96,7 +96,7 @@ export function claimGrows(claim: KubeObject, old: KubeObject): boolean {
   if (claim.kind !== 'PersistentVolumeClaim') return false;
   const wanted = claimStorage(claim);
   const before = claimStorage(old);
-  return wanted !== undefined && before !== undefined && wanted.compare(before) > 0;
+  return wanted !== undefined && before !== undefined && wanted > before;
 }
 
 /** PersistentVolumeClaimResize: the claim's class must exist and set allowVolumeExpansion. */

@@ -49,6 +49,7 @@ import {
   VOLUME_PATHS_ANNOTATION,
 } from './desired-state.js';
 import { type FlexAttachMode, NodeFlexVolumes } from './flex-volumes.js';
+import { RESIZE_REASON } from '../resizer/decide.js';
 import { NodeObject } from './node-object.js';
 import { type MountTableReader, VolumeOperationError, VolumeOperations } from './operations.js';
 import { NodePaths } from './paths.js';
@@ -613,7 +614,7 @@ export class NodeAgent {
           this.event(
             d.pods.map((p) => p.podUID),
             'Normal',
-            'FileSystemResizeSuccessful',
+            RESIZE_REASON.fsResizeSuccessful,
             `MountVolume.NodeExpandVolume succeeded for volume "${d.specName}" ${this.nodeName}`,
           );
         }

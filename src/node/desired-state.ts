@@ -14,7 +14,8 @@ import type {
   Pod,
   VolumeMode,
 } from '../api/types.js';
-import { fsResizePending, storageOf } from '../resizer/decide.js';
+import { tryStorageBytes } from '../api/quantity.js';
+import { fsResizePending } from '../resizer/decide.js';
 import { type BindPluginDir, HOST_PATH_PLUGIN_DIR, LOCAL_VOLUME_PLUGIN_DIR } from './paths.js';
 
 /** Added by the agent before it sets a pod's volumes up; removed after they are torn down. */
@@ -256,8 +257,8 @@ function pendingExpansion(
 ): VolumeExpansion | undefined {
   if (!claim || !fsResizePending(claim)) return undefined;
   const capacity = pv.spec.capacity?.['storage'];
-  const grown = storageOf(capacity);
-  const recorded = storageOf(claim.status?.capacity?.['storage']) ?? 0n;
+  const grown = tryStorageBytes(capacity);
+  const recorded = tryStorageBytes(claim.status?.capacity?.['storage']) ?? 0n;
   if (capacity === undefined || grown === undefined || grown <= recorded) return undefined;
   return {
     claimNamespace: claim.metadata.namespace ?? 'default',

@@ -6,15 +6,16 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { K } from '../api/kinds.js';
+import { tryStorageBytes } from '../api/quantity.js';
 import type { PersistentVolumeClaim } from '../api/types.js';
 import { attachmentName } from '../attach-detach/names.js';
 import { volumeCapability } from '../csi/capability.js';
 import { classify, CsiError, status } from '../csi/errors.js';
 import { readSecretReference } from '../provisioner/secrets.js';
 import {
-  CONDITION_FS_RESIZE_PENDING,
+  fsResizePending,
   CONDITION_NODE_RESIZE_ERROR,
-  storageOf,
+  RESIZE_REASON,
   withErrorCondition,
   withoutResizeConditions,
   withResizeStatus,
@@ -329,7 +330,7 @@ export class VolumeOperations {
     if (!expansion || !published) return false;
     const fail = (err: unknown): VolumeOperationError =>
       new VolumeOperationError(
-        'FileSystemResizeFailed',
+        RESIZE_REASON.fsResizeFailed,
         `MountVolume.NodeExpandVolume failed for volume "${desired.specName}" : ${describe(err)}`,
         desired.pods.map((p) => p.podUID),
         { cause: err },
@@ -344,7 +345,7 @@ export class VolumeOperations {
             staging_target_path: driver.stageUnstage
               ? paths.stagingTarget(desired.driver, desired.volumeHandle)
               : '',
-            capacity_range: { required_bytes: String(storageOf(expansion.capacity) ?? 0n) },
+            capacity_range: { required_bytes: String(tryStorageBytes(expansion.capacity) ?? 0n) },
             volume_capability: this.capability(desired),
             secrets: await readSecretReference(this.deps.store, desired.csi.nodeExpandSecretRef),
           }),
@@ -361,8 +362,7 @@ export class VolumeOperations {
       expansion.claimNamespace,
       expansion.claimName,
     );
-    const pending = (claim.status?.conditions ?? []).some((c) => c.type === CONDITION_FS_RESIZE_PENDING);
-    if (!pending) return true;
+    if (!fsResizePending(claim)) return true;
     const status = {
       ...withResizeStatus(claim.status, undefined),
       capacity: { ...claim.status?.capacity, storage: expansion.capacity },

@@ -4,6 +4,7 @@
 // capacity or waits in FileSystemResizePending for the node agent. Decisions are in decide.ts.
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
+import { tryStorageBytes } from '../api/quantity.js';
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type {
@@ -35,7 +36,6 @@ import {
   decideResize,
   hasCondition,
   grownCapacity,
-  storageOf,
   withCondition,
   withErrorCondition,
   withoutResizeConditions,
@@ -193,10 +193,10 @@ export class Resizer {
     )
       return claim;
     const now = this.clock.now();
-    const marked = await this.updateClaimStatus(claim, (c) => ({
-      ...withResizeStatus(c.status, 'ControllerResizeInProgress', requested),
-      conditions: withCondition(c.status?.conditions, { type: CONDITION_RESIZING, status: 'True' }, now),
-    }));
+    const marked = await this.updateClaimStatus(claim, {
+      ...withResizeStatus(claim.status, 'ControllerResizeInProgress', requested),
+      conditions: withCondition(claim.status?.conditions, { type: CONDITION_RESIZING, status: 'True' }, now),
+    });
     this.event(marked, 'Normal', RESIZE_REASON.resizing, `External resizer is resizing volume ${pvName}`);
     return marked;
   }
@@ -215,10 +215,10 @@ export class Resizer {
     const infeasible =
       final && claim.status?.allocatedResourceStatuses?.['storage'] !== 'ControllerResizeInfeasible';
     if (!conditions && !infeasible) return;
-    await this.updateClaimStatus(claim, (c) => ({
-      ...(infeasible ? withResizeStatus(c.status, 'ControllerResizeInfeasible') : c.status),
+    await this.updateClaimStatus(claim, {
+      ...(infeasible ? withResizeStatus(claim.status, 'ControllerResizeInfeasible') : claim.status),
       ...(conditions ? { conditions } : {}),
-    }));
+    });
   }
 
   /** Done, or waiting for the node to grow the filesystem (FileSystemResizePending). */
@@ -230,10 +230,10 @@ export class Resizer {
         message: FS_RESIZE_PENDING_MESSAGE,
       };
       const now = this.clock.now();
-      await this.updateClaimStatus(claim, (c) => ({
-        ...withResizeStatus(c.status, 'NodeResizePending'),
-        conditions: withCondition(withoutResizeConditions(c.status?.conditions), pending, now),
-      }));
+      await this.updateClaimStatus(claim, {
+        ...withResizeStatus(claim.status, 'NodeResizePending'),
+        conditions: withCondition(withoutResizeConditions(claim.status?.conditions), pending, now),
+      });
       this.event(
         claim,
         'Normal',
@@ -242,11 +242,11 @@ export class Resizer {
       );
       return;
     }
-    await this.updateClaimStatus(claim, (c) => ({
-      ...withResizeStatus(c.status, undefined),
-      capacity: { ...c.status?.capacity, storage: grown.capacity },
-      conditions: withoutResizeConditions(c.status?.conditions),
-    }));
+    await this.updateClaimStatus(claim, {
+      ...withResizeStatus(claim.status, undefined),
+      capacity: { ...claim.status?.capacity, storage: grown.capacity },
+      conditions: withoutResizeConditions(claim.status?.conditions),
+    });
     this.event(claim, 'Normal', RESIZE_REASON.successful, 'Resize volume succeeded');
   }
 
@@ -315,7 +315,7 @@ export class Resizer {
   }
 
   private async raiseVolumeCapacity(pv: PersistentVolume, capacity: string): Promise<void> {
-    if ((storageOf(pv.spec.capacity?.['storage']) ?? 0n) >= (storageOf(capacity) ?? 0n)) return;
+    if ((tryStorageBytes(pv.spec.capacity?.['storage']) ?? 0n) >= (tryStorageBytes(capacity) ?? 0n)) return;
     const spec = { ...pv.spec, capacity: { ...pv.spec.capacity, storage: capacity } };
     await this.deps.store.update(K.pv, { ...pv, spec });
   }
@@ -323,9 +323,9 @@ export class Resizer {
   /** A status write on the version decided on: a conflict requeues the claim (level-triggered). */
   private updateClaimStatus(
     claim: PersistentVolumeClaim,
-    status: (c: PersistentVolumeClaim) => PersistentVolumeClaimStatus,
+    status: PersistentVolumeClaimStatus,
   ): Promise<PersistentVolumeClaim> {
-    return this.deps.store.update(K.pvc, { ...claim, status: status(claim) }, { subresource: 'status' });
+    return this.deps.store.update(K.pvc, { ...claim, status }, { subresource: 'status' });
   }
 
   private event(claim: PersistentVolumeClaim, type: EventType, reason: string, message: string): void {

@@ -1,7 +1,7 @@
 // The resizer's decisions (PURE), after external-resizer: a bound claim whose request is larger
 // than its status.capacity gets its volume grown by the driver (ControllerExpandVolume); then either
 // the claim is done, or it waits (FileSystemResizePending) for the node to grow the filesystem.
-import { tryParseQuantity } from '../api/quantity.js';
+import { tryStorageBytes } from '../api/quantity.js';
 import type {
   PersistentVolume,
   PersistentVolumeClaim,
@@ -50,11 +50,6 @@ export function fsResizePending(claim: PersistentVolumeClaim): boolean {
   return hasCondition(claim, CONDITION_FS_RESIZE_PENDING);
 }
 
-/** Bytes of a storage quantity, undefined when absent or unparsable. */
-export function storageOf(value: string | number | undefined): bigint | undefined {
-  return tryParseQuantity(value)?.value();
-}
-
 /**
  * What the resizer of `driverName` does for a claim and its volume. Growing is level-triggered
  * and idempotent: while the claim's status.capacity is below its request the driver is asked for
@@ -74,10 +69,10 @@ export function decideResize(
   if (volume.spec.claimRef?.uid !== undefined && volume.spec.claimRef.uid !== claim.metadata.uid)
     return { type: 'skip' };
   const requestedText = claim.spec.resources?.requests?.['storage'];
-  const requested = storageOf(requestedText);
-  const current = storageOf(claim.status.capacity?.['storage']);
+  const requested = tryStorageBytes(requestedText);
+  const current = tryStorageBytes(claim.status.capacity?.['storage']);
   if (requested === undefined || current === undefined || requested <= current) return { type: 'skip' };
-  const volumeSize = storageOf(volume.spec.capacity?.['storage']) ?? 0n;
+  const volumeSize = tryStorageBytes(volume.spec.capacity?.['storage']) ?? 0n;
   if (volumeSize >= requested && fsResizePending(claim)) return { type: 'skip' };
   return { type: 'expand', bytes: requested, requested: String(requestedText) };
 }

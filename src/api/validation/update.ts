@@ -1,7 +1,7 @@
 // Update rules: what may change once an object exists (the API server's ValidateXUpdate).
 import { type FieldError, fieldError, root } from '../field-errors.js';
 import type { KubeObject } from '../meta.js';
-import { parseQuantity } from '../quantity.js';
+import { compareQuantities } from '../quantity.js';
 import type {
   CSIDriver,
   PersistentVolume,
@@ -70,8 +70,7 @@ function shrinksToCapacity(
   capacity: string | number | undefined,
 ): boolean {
   try {
-    if (parseQuantity(next).compare(parseQuantity(previous)) >= 0) return false;
-    return parseQuantity(next).compare(parseQuantity(capacity ?? 0)) <= 0;
+    return compareQuantities(next, previous) < 0 && compareQuantities(next, capacity ?? 0) <= 0;
   } catch {
     return false; // an unparsable quantity is reported by the create-time validation of the new object
   }
