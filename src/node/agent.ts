@@ -45,6 +45,7 @@ import {
   type DesiredState,
   flexUniqueName,
   hasFinalizer,
+  podNeedsFinalizer,
   NODE_VOLUMES_FINALIZER,
   VOLUME_PATHS_ANNOTATION,
 } from './desired-state.js';
@@ -704,7 +705,8 @@ export class NodeAgent {
     volumes: readonly PodVolumeState[],
     mounted: Map<string, string>,
   ): Promise<boolean> {
-    if (!this.flex) return false;
+    // A pod with no claim, CSI, hostPath or flex volume has no flex directory to look for.
+    if (!this.flex || !podNeedsFinalizer(pod)) return false;
     const uid = pod.metadata.uid ?? '';
     if (!hasFinalizer(pod) || isPodTerminated(pod)) return this.flex.releasePod(pod);
     const flexNames = new Set(volumes.flatMap((v) => (v.kind === 'flex' ? [v.volumeName] : [])));

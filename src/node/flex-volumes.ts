@@ -13,7 +13,7 @@ import { type AttachOperations, FlexVolumeHost } from '../flexvolume/host.js';
 import { FlexPaths, isSafeSegment, uniqueFlexVolumeName } from '../flexvolume/names.js';
 import { type FlexEventSink, FlexVolumeReconciler } from '../flexvolume/reconciler.js';
 import type { FlexVolumeSpec } from '../flexvolume/spec.js';
-import type { Clock } from '../machinery/clock.js';
+import { type Clock, sleep } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
 import type { RateLimiter } from '../machinery/rate-limiter.js';
 import type { ObjectStore } from '../store/types.js';
@@ -201,7 +201,7 @@ export class NodeFlexVolumes {
               `volume is not attached to node "${nodeName}" yet (waiting for the attach/detach controller)`,
             );
           }
-          await new Promise<void>((resolve) => deps.clock.setTimeout(resolve, 200));
+          await sleep(deps.clock, 200);
         }
       },
       // unmountdevice is done: stop reporting the volume so the controller may detach it

@@ -1,4 +1,4 @@
-// Volume sizes as the local and RBD drivers decide them: a CSI capacity_range becomes whole MiB.
+// Volume sizes as the drivers decide them: a CSI capacity_range is checked, and (local, RBD) becomes whole MiB.
 import { csiError, status } from '../../csi/errors.js';
 import type { CapacityRange } from '../../csi/types.js';
 import { toBigInt } from '../../csi/types.js';
@@ -10,8 +10,11 @@ function roundUpToMiB(bytes: bigint): bigint {
   return ((bytes + MIB - 1n) / MIB) * MIB;
 }
 
-/** Size of a new (or grown) volume: required rounded up to MiB, within limit; `fallback` when no range. */
-export function decideSize(range: CapacityRange | null | undefined, fallback = DEFAULT_VOLUME_BYTES): bigint {
+/** A capacity_range's bounds (0 = unset); INVALID_ARGUMENT if negative, OUT_OF_RANGE if required > limit. */
+export function checkCapacityRange(range: CapacityRange | null | undefined): {
+  required: bigint;
+  limit: bigint;
+} {
   const required = toBigInt(range?.required_bytes);
   const limit = toBigInt(range?.limit_bytes);
   if (required < 0n || limit < 0n)
@@ -19,6 +22,12 @@ export function decideSize(range: CapacityRange | null | undefined, fallback = D
   if (limit > 0n && required > limit) {
     throw csiError(status.OUT_OF_RANGE, `required_bytes ${required} exceeds limit_bytes ${limit}`);
   }
+  return { required, limit };
+}
+
+/** Size of a new (or grown) volume: required rounded up to MiB, within limit; `fallback` when no range. */
+export function decideSize(range: CapacityRange | null | undefined, fallback = DEFAULT_VOLUME_BYTES): bigint {
+  const { required, limit } = checkCapacityRange(range);
   if (required === 0n && limit === 0n) return fallback;
   if (required === 0n) {
     const size = limit < fallback ? (limit / MIB) * MIB : fallback;

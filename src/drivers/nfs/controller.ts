@@ -7,6 +7,7 @@ import type { VolumeCapability } from '../../csi/types.js';
 import { toBigInt } from '../../csi/types.js';
 import type { NfsClient } from '../../nfs-client/index.js';
 import { NFS3ERR, NfsError } from '../../nfs-client/index.js';
+import { checkCapacityRange } from '../common/capacity.js';
 import { confirmedCapabilities } from '../common/capability.js';
 import { requireField } from '../common/require-field.js';
 import { rpcCapabilities } from '../common/rpc-capabilities.js';
@@ -187,12 +188,7 @@ export function controllerHandlers(ctx: NfsDriverContext): ServiceHandlers<'Cont
     ControllerExpandVolume: async (req) => {
       const id = requireField(req.volume_id, 'volume_id');
       if (!req.capacity_range) throw csiError(status.INVALID_ARGUMENT, 'capacity_range is required');
-      const required = toBigInt(req.capacity_range.required_bytes);
-      const limit = toBigInt(req.capacity_range.limit_bytes);
-      if (required < 0n || limit < 0n)
-        throw csiError(status.INVALID_ARGUMENT, 'capacity_range must not be negative');
-      if (limit > 0n && required > limit)
-        throw csiError(status.OUT_OF_RANGE, `required_bytes ${required} exceeds limit_bytes ${limit}`);
+      const { required, limit } = checkCapacityRange(req.capacity_range);
       if (req.volume_capability?.block)
         throw csiError(status.INVALID_ARGUMENT, 'block access is not supported by NFS volumes');
       await requireVolumeDir(ctx, id);

@@ -3,6 +3,7 @@
 // works on kernels without the rbd and nbd modules.
 import { existsSync, promises as fs, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { sleep, systemClock } from '../../machinery/clock.js';
 import type { Exec } from '../../node/mount/exec.js';
 import { ExecError } from '../../node/mount/exec.js';
 import type { LoopDevices } from '../../node/mount/loop.js';
@@ -35,8 +36,6 @@ export interface ImageMapper {
   /** Makes the device see an image that grew. */
   refreshSize(mapping: Mapping): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** krbd and rbd-nbd: `rbd device map` prints the device; the kernel follows resizes itself. */
 export class KernelMapper implements ImageMapper {
@@ -157,7 +156,7 @@ export class FuseMapper implements ImageMapper {
         )
       )
         return;
-      await sleep(50);
+      await sleep(systemClock, 50);
     }
     throw new Error(`rbd-fuse did not serve ${file} within ${this.waitMs} ms`);
   }
@@ -195,12 +194,12 @@ export class FuseMapper implements ImageMapper {
       } catch (err) {
         // A loop device just detached may hold the file for a moment longer.
         if (attempt >= 20 || !(err instanceof ExecError && /busy/.test(err.stderr))) throw err;
-        await sleep(100);
+        await sleep(systemClock, 100);
       }
     }
     if (pid !== undefined) {
       const deadline = Date.now() + this.waitMs;
-      while (this.alive(pid) && Date.now() < deadline) await sleep(50);
+      while (this.alive(pid) && Date.now() < deadline) await sleep(systemClock, 50);
       // Only the daemon we started for this directory, checked again by its command line.
       if (this.alive(pid) && this.daemonPid(fuseDir) === pid) process.kill(pid, 'SIGTERM');
     }

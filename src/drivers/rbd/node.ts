@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import { CsiError, csiError, status } from '../../csi/errors.js';
 import type { ServiceHandlers } from '../../csi/server.js';
+import { sleep, systemClock } from '../../machinery/clock.js';
 import type { NodeStageVolumeRequest, VolumeCapability } from '../../csi/types.js';
 import { deviceSizeBytes, deviceView, isFilesystemMountOf } from '../../node/mount/device-mounts.js';
 import { canonicalPath } from '../../node/mount/mounter.js';
@@ -25,17 +26,20 @@ import { imageName } from './names.js';
 import type { VolumeRef } from './names.js';
 import type { StagedVolume } from './staged.js';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 function imageOf(record: { pool: string; image: string }): ImageSpec {
   return { pool: record.pool, image: record.image };
 }
 
 export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
-  const stagedOf = async (ref: VolumeRef, id: string): Promise<StagedVolume | undefined> => {
+  /** The node's record of a staged volume, and whether its image is still mapped. */
+  const lookupStaged = async (id: string): Promise<{ record?: StagedVolume; mapped: boolean }> => {
     const record = await ctx.staged.get(id);
-    if (!record) return undefined;
-    const mapped = await ctx.mappers[record.mounter].isMapped(record, imageOf(record));
+    if (!record) return { mapped: false };
+    return { record, mapped: await ctx.mappers[record.mounter].isMapped(record, imageOf(record)) };
+  };
+  /** A staged volume whose image is mapped; a record left by a lost mapping does not count. */
+  const stagedOf = async (id: string): Promise<StagedVolume | undefined> => {
+    const { record, mapped } = await lookupStaged(id);
     return mapped ? record : undefined;
   };
 
@@ -50,7 +54,7 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
           `volume ${id} is still being used: image ${image.pool}/${image.image} has watchers ${watchers.join(', ')}`,
         );
       }
-      await sleep(300);
+      await sleep(systemClock, 300);
     }
   };
 
@@ -157,12 +161,13 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
       const ref = volumeRefOrNotFound(id);
       return ctx.locks.with(`volume:${id}`, async () => {
         await fs.mkdir(staging, { recursive: true });
-        let record = await stagedOf(ref, id);
+        const known = await lookupStaged(id);
+        let record = known.mapped ? known.record : undefined;
         if (record && record.accessType !== accessType) {
           throw csiError(status.ALREADY_EXISTS, `volume ${id} is staged as a ${record.accessType} volume`);
         }
         if (!record) {
-          const stale = await ctx.staged.get(id);
+          const stale = known.record;
           if (stale) await unmapRecord(stale).catch(() => ctx.staged.remove(id));
           record = await mapVolume(req, ref, accessType, capability);
         }
@@ -189,9 +194,8 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
       const id = requireField(req.volume_id, 'volume_id');
       const staging = requireField(req.staging_target_path, 'staging_target_path');
       return ctx.locks.with(`volume:${id}`, async () => {
-        const record = await ctx.staged.get(id);
+        const { record, mapped } = await lookupStaged(id);
         if (!record) return {};
-        const mapped = await ctx.mappers[record.mounter].isMapped(record, imageOf(record));
         if (mapped) {
           const view = deviceView(record.device);
           const stagingPath = await canonicalPath(staging);
@@ -209,11 +213,11 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
       const target = requireField(req.target_path, 'target_path');
       checkCapability(req.volume_capability, 'volume_capability');
       const capability = req.volume_capability!;
-      const ref = volumeRefOrNotFound(id);
+      volumeRefOrNotFound(id); // NOT_FOUND for an id this driver never made
       const staging = requireStagingPath(req.staging_target_path);
       const readonly = (req.readonly ?? false) || isReadOnlyMode(capability);
       return ctx.locks.with(`volume:${id}`, async () => {
-        const record = await stagedOf(ref, id);
+        const record = await stagedOf(id);
         if (!record) throw csiError(status.FAILED_PRECONDITION, `volume ${id} is not staged on this node`);
         const published = await bindPublish(ctx.mounter, {
           id,
@@ -242,8 +246,8 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
     NodeGetVolumeStats: async (req) => {
       const id = requireField(req.volume_id, 'volume_id');
       const volumePath = requireField(req.volume_path, 'volume_path');
-      const ref = volumeRefOrNotFound(id);
-      const record = await stagedOf(ref, id);
+      volumeRefOrNotFound(id); // NOT_FOUND for an id this driver never made
+      const record = await stagedOf(id);
       const entry = await ctx.mounter.mountAt(volumePath);
       if (!record || !entry)
         throw csiError(status.NOT_FOUND, `volume ${id} is not available at ${volumePath}`);
@@ -261,9 +265,9 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
       const id = requireField(req.volume_id, 'volume_id');
       const volumePath = requireField(req.volume_path, 'volume_path');
       if (req.volume_capability) checkCapability(req.volume_capability, 'volume_capability');
-      const ref = volumeRefOrNotFound(id);
+      volumeRefOrNotFound(id); // NOT_FOUND for an id this driver never made
       return ctx.locks.with(`volume:${id}`, async () => {
-        const record = await stagedOf(ref, id);
+        const record = await stagedOf(id);
         if (!record) throw csiError(status.NOT_FOUND, `volume ${id} is not staged on this node`);
         await fs.stat(volumePath).catch(() => {
           throw csiError(status.NOT_FOUND, `${volumePath} does not exist`);
