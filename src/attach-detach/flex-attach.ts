@@ -7,10 +7,11 @@ import { K } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from '../api/types.js';
 import type { AttachOperations } from '../flexvolume/host.js';
-import { uniqueFlexVolumeName } from '../flexvolume/names.js';
+import { parseUniqueFlexVolumeName, uniqueFlexVolumeName } from '../flexvolume/names.js';
 import type { FlexVolumeSpec } from '../flexvolume/spec.js';
 import type { Clock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
+import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
 import type { ObjectStore } from '../store/types.js';
 import { decideFlexAttachments, type FlexAttachable, flexCandidates } from './flex-decide.js';
 
@@ -43,25 +44,30 @@ export interface FlexAttachDeps {
   retryMaxMs?: number;
 }
 
-interface Backoff {
-  failures: number;
-  retryAtMs: number;
-}
-
 export class FlexAttachDetach {
   private readonly deps: FlexAttachDeps;
-  private readonly backoff = new Map<string, Backoff>();
+  private readonly limiter: ItemExponentialFailureRateLimiter;
+  /** When each failed attach/detach (by node|volume) may be tried again. */
+  private readonly retryAtMs = new Map<string, number>();
   /** getvolumename answers, by node, driver and source (a driver names a volume from its options). */
   private readonly names = new Map<string, string>();
 
   constructor(deps: FlexAttachDeps) {
     this.deps = deps;
+    this.limiter = new ItemExponentialFailureRateLimiter(deps.retryBaseMs ?? 500, deps.retryMaxMs ?? 120_000);
   }
 
   /** One pass for the node; returns how long until a backed-off volume may be retried. */
   async reconcileNode(nodeName: string): Promise<number | undefined> {
     const host = this.deps.resolve(nodeName);
     if (!host) return undefined;
+    const desired = await this.attachable(nodeName, host);
+    // Most passes are for nodes with no flex volume at all: the cache says so without a read.
+    if (
+      desired.length === 0 &&
+      !this.hasFlexAttached(this.deps.nodes().find((n) => n.metadata.name === nodeName))
+    )
+      return undefined;
     let node: Node;
     try {
       node = await this.deps.store.get<Node>(K.node, undefined, nodeName);
@@ -69,7 +75,6 @@ export class FlexAttachDetach {
       if (isStatusError(err, 'NotFound')) return undefined;
       throw err;
     }
-    const desired = await this.attachable(nodeName, host);
     const actions = decideFlexAttachments({
       node: nodeName,
       desired,
@@ -84,7 +89,7 @@ export class FlexAttachDetach {
     });
     let retryInMs: number | undefined;
     const later = (key: string): boolean => {
-      const wait = (this.backoff.get(key)?.retryAtMs ?? 0) - this.deps.clock.now().getTime();
+      const wait = (this.retryAtMs.get(key) ?? 0) - this.deps.clock.now().getTime();
       if (wait <= 0) return false;
       retryInMs = Math.min(retryInMs ?? wait, wait);
       return true;
@@ -100,7 +105,8 @@ export class FlexAttachDetach {
       try {
         if (action.kind === 'FlexAttach') await this.attach(host, nodeName, action.volume);
         else await this.detach(host, nodeName, action.uniqueName, action.driver, action.volumeName);
-        this.backoff.delete(key);
+        this.retryAtMs.delete(key);
+        this.limiter.forget(key);
       } catch (err) {
         const wait = this.failed(key);
         this.deps.log.debug('flex attach/detach failed; backing off', { key, err, retryInMs: wait });
@@ -117,6 +123,12 @@ export class FlexAttachDetach {
       claim: (ns, n) => this.deps.claim(ns, n),
       volume: (n) => this.deps.volume(n),
     });
+    const keyOf = (c: (typeof candidates)[number]) =>
+      `${nodeName}|${c.spec.driver}|${c.spec.name}|${JSON.stringify(c.spec.source)}`;
+    // Remembered names of volumes no pod here uses any more are dropped, so the cache stays small.
+    const current = new Set(candidates.map(keyOf));
+    for (const key of this.names.keys())
+      if (key.startsWith(`${nodeName}|`) && !current.has(key)) this.names.delete(key);
     for (const c of candidates) {
       let attach: boolean;
       try {
@@ -125,7 +137,7 @@ export class FlexAttachDetach {
         continue;
       }
       if (!attach) continue;
-      const cacheKey = `${nodeName}|${c.spec.driver}|${c.spec.name}|${JSON.stringify(c.spec.source)}`;
+      const cacheKey = keyOf(c);
       let volumeName = this.names.get(cacheKey);
       if (volumeName === undefined) {
         try {
@@ -203,11 +215,13 @@ export class FlexAttachDetach {
   }
 
   private failed(key: string): number {
-    const failures = (this.backoff.get(key)?.failures ?? 0) + 1;
-    const base = this.deps.retryBaseMs ?? 500;
-    const wait = Math.min(base * 2 ** (failures - 1), this.deps.retryMaxMs ?? 120_000);
-    this.backoff.set(key, { failures, retryAtMs: this.deps.clock.now().getTime() + wait });
+    const wait = this.limiter.when(key);
+    this.retryAtMs.set(key, this.deps.clock.now().getTime() + wait);
     return wait;
+  }
+
+  private hasFlexAttached(node: Node | undefined): boolean {
+    return (node?.status?.volumesAttached ?? []).some((a) => parseUniqueFlexVolumeName(a.name) !== undefined);
   }
 
   private warn(pod: Pod, reason: string, what: string, err: unknown): void {
