@@ -12,7 +12,7 @@ import { kindFor } from '../src/api/kinds.js';
 import type { AccessMode, PersistentVolume, PersistentVolumeClaim } from '../src/api/types.js';
 import { PvController } from '../src/pv-controller/controller.js';
 import { VolumeIndex } from '../src/pv-controller/index.js';
-import type { MatchOptions } from '../src/pv-controller/match.js';
+import type { MatchOptions } from '../src/volume/match.js';
 import {
   accessModesKey,
   canonicalAccessModes,
@@ -24,7 +24,7 @@ import {
   selectorMatches,
   volumeClass,
   volumeModeOf,
-} from '../src/pv-controller/match.js';
+} from '../src/volume/match.js';
 import { openEmbeddedStore } from '../src/store/embedded.js';
 import { newClaim, newVolume } from '../test/helpers/builders.js';
 

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { CsiClient } from '../src/csi/client.js';
 import { startLocalDriver } from '../src/drivers/local/index.js';
-import { parseMountInfo } from '../src/node/mount/mountinfo.js';
+import { parseMountInfo } from '../src/host/mountinfo.js';
 
 const ITERATIONS = Number(process.env['BENCH_ITERATIONS'] ?? 5);
 const SIZE_MIB = 64;

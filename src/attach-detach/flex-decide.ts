@@ -4,8 +4,8 @@
 // Kubernetes records it. Detach first, then attach; a volume is detached only once the node no
 // longer reports it in status.volumesInUse; RWO/RWOP PVs are never attached to two nodes.
 import type { Pod } from '../api/types.js';
-import { flexVolumesOfPod, type FlexVolumeSpec, type PodVolumeLookup } from '../flexvolume/spec.js';
-import { parseUniqueFlexVolumeName } from '../flexvolume/names.js';
+import { flexVolumesOfPod, type FlexVolumeSpec, type PodVolumeLookup } from '../volume/flex-spec.js';
+import { parseUniqueFlexVolumeName } from '../volume/flex-names.js';
 import { type EventAction, isPodTerminated, multiAttachAllowed, multiAttachError } from './decide.js';
 
 /** One flex volume a running pod on the node uses. */

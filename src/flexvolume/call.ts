@@ -2,8 +2,8 @@
 // and turn what it printed into a typed answer. "Success" and "Not supported" are answers; a
 // "Failure", output that is not a status object, a timeout or a crash is a FlexError.
 import { z } from 'zod';
-import type { Exec } from '../node/mount/exec.js';
-import { ExecError } from '../node/mount/exec.js';
+import type { Exec } from '../host/exec.js';
+import { ExecError } from '../host/exec.js';
 
 export const FLEX_COMMANDS = [
   'init',

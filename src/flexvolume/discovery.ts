@@ -9,9 +9,9 @@ import { systemClock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter, type RateLimiter } from '../machinery/rate-limiter.js';
-import type { Exec } from '../node/mount/exec.js';
+import type { Exec } from '../host/exec.js';
 import { callDriver, type FlexCommand } from './call.js';
-import { parsePluginDirName } from './names.js';
+import { parsePluginDirName } from '../volume/flex-names.js';
 
 export interface FlexCapabilities {
   attach: boolean;

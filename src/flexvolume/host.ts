@@ -8,25 +8,17 @@ import path from 'node:path';
 import type { Pod, Secret } from '../api/types.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
-import type { Exec } from '../node/mount/exec.js';
-import { Filesystems, isSupportedFsType } from '../node/mount/filesystem.js';
-import type { Mounter } from '../node/mount/mounter.js';
+import type { Exec } from '../host/exec.js';
+import { Filesystems, isSupportedFsType } from '../host/filesystem.js';
+import type { Mounter } from '../host/mounter.js';
 import { callDriver, type CallResult, DEFAULT_CALL_TIMEOUT_MS, type FlexCommand, FlexError } from './call.js';
 import type { FlexDriver, FlexDriverLookup } from './discovery.js';
-import { isSafeSegment } from './names.js';
+import { isSafeSegment } from '../volume/flex-names.js';
 import { buildOptions, type FlexOptions, podFsGroup, secretRefOf } from './options.js';
 import { applyFsGroup } from './ownership.js';
-import type { FlexVolumeSpec } from './spec.js';
+import type { AttachOperations, FlexVolumeSpec } from '../volume/flex-spec.js';
 
 export type SecretReader = (namespace: string, name: string) => Promise<Secret | undefined>;
-
-/** What the attach/detach side needs; FlexVolumeHost implements it. */
-export interface AttachOperations {
-  /** Attaches the volume to the node; returns the device ('' when the driver needs no attach). */
-  attach(spec: FlexVolumeSpec, nodeName: string): Promise<string>;
-  detach(volumeName: string, nodeName: string, driver: string): Promise<void>;
-  isAttached(spec: FlexVolumeSpec, nodeName: string): Promise<boolean>;
-}
 
 export interface FlexVolumeHostOptions {
   drivers: FlexDriverLookup;

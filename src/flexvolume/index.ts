@@ -20,7 +20,8 @@ export type {
   FlexDriverProberOptions,
 } from './discovery.js';
 export { FlexVolumeHost, driverOfDeviceMountPath, driverOfPodVolumePath } from './host.js';
-export type { AttachOperations, FlexVolumeHostOptions, SecretReader } from './host.js';
+export type { FlexVolumeHostOptions, SecretReader } from './host.js';
+export type { AttachOperations } from '../volume/flex-spec.js';
 export {
   FLEX_PLUGIN_NAME_PREFIX,
   FlexPaths,
@@ -29,9 +30,9 @@ export {
   parsePluginDirName,
   parseUniqueFlexVolumeName,
   uniqueFlexVolumeName,
-} from './names.js';
+} from '../volume/flex-names.js';
 export * from './options.js';
 export { FlexVolumeReconciler } from './reconciler.js';
 export type { FlexEventSink, FlexPodStatus, FlexReconcilerOptions, MountedFlexVolume } from './reconciler.js';
-export { flexSpecFromPodVolume, flexSpecFromVolume, flexVolumesOfPod } from './spec.js';
-export type { FlexVolumeSpec, PodFlexVolumes, PodVolumeLookup } from './spec.js';
+export { flexSpecFromPodVolume, flexSpecFromVolume, flexVolumesOfPod } from '../volume/flex-spec.js';
+export type { FlexVolumeSpec, PodFlexVolumes, PodVolumeLookup } from '../volume/flex-spec.js';

@@ -2,7 +2,7 @@
 // fsType, read/write mode and volume name first, then pod details and secrets, then the user's
 // own options verbatim (which therefore win). Pure; the secret is read by the caller.
 import type { Pod, Secret } from '../api/types.js';
-import type { FlexVolumeSpec } from './spec.js';
+import type { FlexVolumeSpec } from '../volume/flex-spec.js';
 
 export const OPTION_FS_TYPE = 'kubernetes.io/fsType';
 export const OPTION_READ_WRITE = 'kubernetes.io/readwrite';

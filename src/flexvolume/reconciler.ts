@@ -14,9 +14,10 @@ import { Controller } from '../machinery/controller.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter, type RateLimiter } from '../machinery/rate-limiter.js';
-import type { AttachOperations, FlexVolumeHost } from './host.js';
-import { escapedDriverName, type FlexPaths, parsePluginDirName } from './names.js';
-import type { FlexVolumeSpec } from './spec.js';
+import type { FlexVolumeHost } from './host.js';
+import type { AttachOperations } from '../volume/flex-spec.js';
+import { escapedDriverName, type FlexPaths, parsePluginDirName } from '../volume/flex-names.js';
+import type { FlexVolumeSpec } from '../volume/flex-spec.js';
 
 /** The part of EventRecorder the reconciler uses. */
 export interface FlexEventSink {

@@ -17,8 +17,8 @@ import type {
 } from '../api/types.js';
 import { isPodTerminated } from '../attach-detach/decide.js';
 import type { FlexVolumeHost } from '../flexvolume/host.js';
-import { FLEX_PLUGIN_NAME_PREFIX } from '../flexvolume/names.js';
-import { flexVolumesOfPod } from '../flexvolume/spec.js';
+import { FLEX_PLUGIN_NAME_PREFIX } from '../volume/flex-names.js';
+import { flexVolumesOfPod } from '../volume/flex-spec.js';
 import { attachmentName } from '../attach-detach/names.js';
 import {
   type Clock,
@@ -32,7 +32,7 @@ import {
   type TimerHandle,
 } from '../machinery/index.js';
 import type { ObjectStore } from '../store/types.js';
-import { type Exec, type Mounter, procMountInfoReader, SystemMounter, systemExec } from './mount/index.js';
+import { type Exec, type Mounter, procMountInfoReader, SystemMounter, systemExec } from '../host/index.js';
 import { ActualState } from './actual-state.js';
 import { decideBinds } from './bind-decide.js';
 import { BindOperations, scanBinds } from './bind-operations.js';

@@ -4,7 +4,7 @@
 // Nothing here ever deletes recursively: an unmount that did not take leaves the data alone.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { Mounter } from './mount/index.js';
+import type { Mounter } from '../host/index.js';
 import type { FoundBind } from './bind-decide.js';
 import type { DesiredBind } from './desired-state.js';
 import { checkHostPathType, type PathKind } from './host-path-type.js';

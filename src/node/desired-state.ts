@@ -3,8 +3,8 @@
 // because staging happens once per volume per node and publishing once per pod.
 import { attachRequired, isPodTerminated } from '../attach-detach/decide.js';
 import { uniqueVolumeName } from '../attach-detach/names.js';
-import { IN_TREE_REPLACEMENTS } from '../pv-controller/annotations.js';
-import { nodeSelectorMatches } from '../pv-controller/match.js';
+import { IN_TREE_REPLACEMENTS } from '../volume/annotations.js';
+import { nodeSelectorMatches } from '../volume/match.js';
 import type {
   AccessMode,
   CSIDriver,

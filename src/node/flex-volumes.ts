@@ -9,15 +9,16 @@ import path from 'node:path';
 import { K } from '../api/kinds.js';
 import type { Node, Pod, Secret } from '../api/types.js';
 import { FlexDriverProber } from '../flexvolume/discovery.js';
-import { type AttachOperations, FlexVolumeHost } from '../flexvolume/host.js';
-import { FlexPaths, isSafeSegment, uniqueFlexVolumeName } from '../flexvolume/names.js';
+import { FlexVolumeHost } from '../flexvolume/host.js';
+import type { AttachOperations } from '../volume/flex-spec.js';
+import { FlexPaths, isSafeSegment, uniqueFlexVolumeName } from '../volume/flex-names.js';
 import { type FlexEventSink, FlexVolumeReconciler } from '../flexvolume/reconciler.js';
-import type { FlexVolumeSpec } from '../flexvolume/spec.js';
+import type { FlexVolumeSpec } from '../volume/flex-spec.js';
 import { type Clock, sleep } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
 import type { RateLimiter } from '../machinery/rate-limiter.js';
 import type { ObjectStore } from '../store/types.js';
-import type { Exec, Mounter } from './mount/index.js';
+import type { Exec, Mounter } from '../host/index.js';
 import type { NodeObject } from './node-object.js';
 
 /** Who attaches flex volumes of attachable drivers: this node itself, or the attach/detach controller. */

@@ -11,7 +11,7 @@ import type { PersistentVolumeClaim } from '../api/types.js';
 import { attachmentName } from '../attach-detach/names.js';
 import { volumeCapability } from '../csi/capability.js';
 import { classify, CsiError, status } from '../csi/errors.js';
-import { readSecretReference } from '../provisioner/secrets.js';
+import { readSecretReference } from '../volume/secrets.js';
 import {
   fsResizePending,
   CONDITION_NODE_RESIZE_ERROR,

@@ -7,7 +7,7 @@ import type {
   PartialMessage,
   PluginCapability,
 } from '../csi/types.js';
-import { PlanError } from './plan-error.js';
+import { PlanError } from '../volume/plan-error.js';
 
 export interface DriverCapabilities {
   /** VOLUME_ACCESSIBILITY_CONSTRAINTS: CreateVolume takes topology requirements. */

@@ -33,8 +33,8 @@ import {
   DEFAULT_RETRY_MAX_MS,
   ItemExponentialFailureRateLimiter,
 } from '../machinery/rate-limiter.js';
-import { REASON } from '../pv-controller/annotations.js';
-import { claimClass } from '../pv-controller/match.js';
+import { REASON } from '../volume/annotations.js';
+import { claimClass } from '../volume/match.js';
 import type { ObjectStore } from '../store/types.js';
 import type { DriverCapabilities } from './capabilities.js';
 import { decideCapabilities } from './capabilities.js';
@@ -43,7 +43,7 @@ import {
   FINALIZER_EXTERNAL_PROVISIONER,
   REASON_PROVISIONING,
   REASON_PROVISIONING_CLEANUP_FAILED,
-} from './constants.js';
+} from '../volume/provisioning-names.js';
 import type { ProvisionPlan } from './plan.js';
 import {
   PlanError,
@@ -60,7 +60,7 @@ import {
   withoutProvisioningMark,
   withoutSelectedNode,
 } from './plan.js';
-import { readSecretReference } from './secrets.js';
+import { readSecretReference } from '../volume/secrets.js';
 import type { TopologyView } from './topology.js';
 
 /** external-provisioner's --timeout. */

@@ -7,11 +7,11 @@ export {
   DEFAULT_WORKERS,
 } from './controller.js';
 export type { ProvisionerDeps, ProvisionerEventSink } from './controller.js';
-export * from './constants.js';
+export * from '../volume/provisioning-names.js';
 export * from './plan.js';
 export type { DriverCapabilities } from './capabilities.js';
 export { csiAccessMode, decideCapabilities } from './capabilities.js';
-export { secretReference, secretContents } from './secrets.js';
-export type { SecretOperation, SecretTemplateContext } from './secrets.js';
+export { secretReference, secretContents } from '../volume/secrets.js';
+export type { SecretOperation, SecretTemplateContext } from '../volume/secrets.js';
 export { accessibilityRequirements, flattenAllowedTopologies, nodeAffinityFor } from './topology.js';
 export type { TopologyView } from './topology.js';

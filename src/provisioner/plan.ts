@@ -20,8 +20,8 @@ import {
   ANN_STORAGE_PROVISIONER,
   FINALIZER_PV_PROTECTION,
   LABEL_HOSTNAME,
-} from '../pv-controller/annotations.js';
-import { claimClass, nodeSelectorMatches, requestedBytes, volumeModeOf } from '../pv-controller/match.js';
+} from '../volume/annotations.js';
+import { claimClass, nodeSelectorMatches, requestedBytes, volumeModeOf } from '../volume/match.js';
 import type { DriverCapabilities } from './capabilities.js';
 import { csiAccessMode } from './capabilities.js';
 import {
@@ -37,14 +37,14 @@ import {
   PARAM_LEGACY_FSTYPE,
   RESERVED_PARAMETER_PREFIX,
   VOLUME_NAME_PREFIX,
-} from './constants.js';
-import { PlanError } from './plan-error.js';
-import type { SecretTemplateContext } from './secrets.js';
-import { KNOWN_RESERVED_PARAMETERS, secretReference } from './secrets.js';
+} from '../volume/provisioning-names.js';
+import { PlanError } from '../volume/plan-error.js';
+import type { SecretTemplateContext } from '../volume/secrets.js';
+import { KNOWN_RESERVED_PARAMETERS, secretReference } from '../volume/secrets.js';
 import type { TopologyView } from './topology.js';
 import { accessibilityRequirements, nodeAffinityFor } from './topology.js';
 
-export { PlanError } from './plan-error.js';
+export { PlanError } from '../volume/plan-error.js';
 
 /** The volume (and backend volume) name for a claim: "pvc-<uid>". */
 export function volumeNameFor(claim: PersistentVolumeClaim): string {

@@ -3,7 +3,7 @@
 // driver registered in CSINode. Pure: the node and CSINode lookups are passed in.
 import type { CSINode, Node, NodeSelector, TopologySelectorTerm } from '../api/types.js';
 import type { StringMap, TopologyRequirement } from '../csi/types.js';
-import { PlanError } from './plan-error.js';
+import { PlanError } from '../volume/plan-error.js';
 
 export interface TopologyView {
   node(name: string): Node | undefined;

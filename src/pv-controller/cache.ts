@@ -6,7 +6,7 @@ import type { KubeObject } from '../api/meta.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../api/types.js';
 import type { BinderView } from './decide.js';
 import { VolumeIndex } from './index.js';
-import type { MatchOptions, NodeInfo } from './match.js';
+import type { MatchOptions, NodeInfo } from '../volume/match.js';
 import {
   accessModesSatisfy,
   capacityBytes,
@@ -15,8 +15,8 @@ import {
   requestedBytes,
   volumeClass,
   volumeModeOf,
-} from './match.js';
-import { ANN_BIND_COMPLETED } from './annotations.js';
+} from '../volume/match.js';
+import { ANN_BIND_COMPLETED } from '../volume/annotations.js';
 
 /** -1, 0 or 1; resourceVersions that are not integers compare as equal (the newer write wins). */
 export function compareResourceVersions(a: string | undefined, b: string | undefined): number {

@@ -18,12 +18,12 @@ import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
 import type { ObjectStore } from '../store/types.js';
 import type { Action, Decision } from './actions.js';
-import { EVENT_COMPONENT } from './annotations.js';
+import { EVENT_COMPONENT } from '../volume/annotations.js';
 import type { EventSink, Recycler } from './apply.js';
 import { BinderApplier } from './apply.js';
 import { BinderCache } from './cache.js';
 import { syncClaim, syncVolume } from './decide.js';
-import { claimKey, isCandidateVolume } from './match.js';
+import { claimKey, isCandidateVolume } from '../volume/match.js';
 
 /** Kubernetes' PVClaimBinderSyncPeriod. */
 export const DEFAULT_RESYNC_MS = 15_000;

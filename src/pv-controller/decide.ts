@@ -34,15 +34,15 @@ import {
   LABEL_HOSTNAME,
   NO_PROVISIONER,
   REASON,
-} from './annotations.js';
-import type { MatchOptions, NodeInfo } from './match.js';
+} from '../volume/annotations.js';
+import type { MatchOptions, NodeInfo } from '../volume/match.js';
 import {
   claimClass,
   claimHasClass,
   isVolumeBoundToClaim,
   volumeModeOf,
   volumeSatisfyProblem,
-} from './match.js';
+} from '../volume/match.js';
 
 /** What decisions may read besides the object being synced. */
 export interface BinderView {

@@ -5,7 +5,7 @@
 // Result: the same answer as Kubernetes' FindMatchingVolume over every volume, in O(log n) for
 // claims without a label selector or node (selectors and node affinity scan only the fitting tail).
 import type { AccessMode, PersistentVolume, PersistentVolumeClaim } from '../api/types.js';
-import type { MatchOptions } from './match.js';
+import type { MatchOptions } from '../volume/match.js';
 import {
   canonicalAccessModes,
   capacityBytes,
@@ -17,7 +17,7 @@ import {
   unclaimedFits,
   volumeClass,
   volumeModeOf,
-} from './match.js';
+} from '../volume/match.js';
 
 interface Entry {
   name: string;

@@ -25,7 +25,7 @@ import { Informer, keyOf } from '../machinery/informer.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
-import { readSecretReference } from '../provisioner/secrets.js';
+import { readSecretReference } from '../volume/secrets.js';
 import type { ObjectStore } from '../store/types.js';
 import {
   CONDITION_CONTROLLER_RESIZE_ERROR,

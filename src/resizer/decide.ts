@@ -8,7 +8,7 @@ import type {
   PersistentVolumeClaimCondition,
   PersistentVolumeClaimStatus,
 } from '../api/types.js';
-import { ANN_PROVISIONED_ON_NODE } from '../provisioner/constants.js';
+import { ANN_PROVISIONED_ON_NODE } from '../volume/provisioning-names.js';
 import { rfc3339Seconds } from '../store/object-rules.js';
 
 export const CONDITION_RESIZING = 'Resizing';

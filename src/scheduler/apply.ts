@@ -5,7 +5,7 @@ import { K } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type { PersistentVolume, PersistentVolumeClaim, Pod, PodCondition } from '../api/types.js';
 import type { Clock } from '../machinery/clock.js';
-import { ANN_BOUND_BY_CONTROLLER, ANN_SELECTED_NODE, ANN_YES } from '../pv-controller/annotations.js';
+import { ANN_BOUND_BY_CONTROLLER, ANN_SELECTED_NODE, ANN_YES } from '../volume/annotations.js';
 import type { ObjectStore } from '../store/types.js';
 import type { VolumeAction } from './decide.js';
 

@@ -24,7 +24,7 @@ import { Informer } from '../machinery/informer.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
-import { volumeClass } from '../pv-controller/match.js';
+import { volumeClass } from '../volume/match.js';
 import type { ObjectStore } from '../store/types.js';
 import type { EventSink } from './apply.js';
 import { SchedulerApplier } from './apply.js';

@@ -4,8 +4,8 @@
 // and only when every claim is Bound does the pod get spec.nodeName. Each pass re-reads that
 // state, so a claim whose selected-node a provisioner removed is simply placed again.
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from '../api/types.js';
-import { ANN_SELECTED_NODE } from '../pv-controller/annotations.js';
-import { isVolumeBoundToClaim } from '../pv-controller/match.js';
+import { ANN_SELECTED_NODE } from '../volume/annotations.js';
+import { isVolumeBoundToClaim } from '../volume/match.js';
 import { nodeFilterReason, nodeInfo, nodeInfoByName } from './nodes.js';
 import { assignedNodeMessage, fitErrorMessage, SCHEDULER_NAME } from './reasons.js';
 import type { SchedulerView } from './view.js';

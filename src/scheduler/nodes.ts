@@ -1,9 +1,9 @@
 // Node filters that come before volumes: readiness, spec.unschedulable, nodeSelector and required
 // node affinity. Pure.
 import type { Node, Pod } from '../api/types.js';
-import { LABEL_HOSTNAME } from '../pv-controller/annotations.js';
-import type { NodeInfo } from '../pv-controller/match.js';
-import { nodeSelectorMatches } from '../pv-controller/match.js';
+import { LABEL_HOSTNAME } from '../volume/annotations.js';
+import type { NodeInfo } from '../volume/match.js';
+import { nodeSelectorMatches } from '../volume/match.js';
 import { REASON_NODE_AFFINITY, REASON_NOT_READY, REASON_UNSCHEDULABLE } from './reasons.js';
 
 export function nodeInfo(node: Node): NodeInfo {

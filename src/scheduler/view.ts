@@ -10,7 +10,7 @@ import type {
   QuantityValue,
   StorageClass,
 } from '../api/types.js';
-import { volumeClass } from '../pv-controller/match.js';
+import { volumeClass } from '../volume/match.js';
 
 /** storage.k8s.io/v1 CSIStorageCapacity: free space a driver reports for a class in a topology segment. */
 export interface StorageCapacity {

@@ -9,8 +9,8 @@ import type {
   StorageClass,
   TopologySelectorTerm,
 } from '../api/types.js';
-import { ANN_BIND_COMPLETED, ANN_SELECTED_NODE, NO_PROVISIONER } from '../pv-controller/annotations.js';
-import type { NodeInfo } from '../pv-controller/match.js';
+import { ANN_BIND_COMPLETED, ANN_SELECTED_NODE, NO_PROVISIONER } from '../volume/annotations.js';
+import type { NodeInfo } from '../volume/match.js';
 import {
   bytesOf,
   capacityBytes,
@@ -21,7 +21,7 @@ import {
   unclaimedFits,
   volumeFitsNode,
   volumeModeOf,
-} from '../pv-controller/match.js';
+} from '../volume/match.js';
 import {
   claimDeletingMessage,
   claimLostMessage,

@@ -4,7 +4,7 @@
 // outlive their pods (a recreated pod gets its old claim, so its old data) unless the retention
 // policy says Delete.
 import type { PersistentVolumeClaim, Pod, StatefulSet } from '../api/types.js';
-import { selectorMatches } from '../pv-controller/match.js';
+import { selectorMatches } from '../volume/match.js';
 import {
   buildClaims,
   buildPod,

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { accessSync, constants, readFileSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { isRoot } from '../helpers/skip.js';
-import { parseMountInfo } from '../../src/node/mount/mountinfo.js';
+import { parseMountInfo } from '../../src/host/mountinfo.js';
 
 export function hasCommand(command: string): boolean {
   for (const dir of (process.env['PATH'] ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {

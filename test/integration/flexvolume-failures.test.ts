@@ -10,12 +10,12 @@ import { K } from '../../src/api/kinds.js';
 import type { Event, Pod } from '../../src/api/types.js';
 import { FlexDriverProber } from '../../src/flexvolume/discovery.js';
 import { FlexVolumeHost } from '../../src/flexvolume/host.js';
-import { FlexPaths } from '../../src/flexvolume/names.js';
+import { FlexPaths } from '../../src/volume/flex-names.js';
 import { FlexVolumeReconciler } from '../../src/flexvolume/reconciler.js';
-import { flexSpecFromPodVolume } from '../../src/flexvolume/spec.js';
+import { flexSpecFromPodVolume } from '../../src/volume/flex-spec.js';
 import { EventRecorder } from '../../src/machinery/events.js';
 import { ItemExponentialFailureRateLimiter } from '../../src/machinery/rate-limiter.js';
-import { systemExec } from '../../src/node/mount/exec.js';
+import { systemExec } from '../../src/host/exec.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import {
   type Answer,

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { StorageClass } from '../../src/api/types.js';
-import { ANN_PROVISIONING, FINALIZER_PROVISIONING } from '../../src/provisioner/constants.js';
+import { ANN_PROVISIONING, FINALIZER_PROVISIONING } from '../../src/volume/provisioning-names.js';
 import { DIE_EXIT_CODE } from '../mock-driver/faults.js';
 import { newClaim, newClass } from '../helpers/builders.js';
 import { DRIVER, K, World, waitFor } from '../unit/provisioner/harness.js';

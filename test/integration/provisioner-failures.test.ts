@@ -6,8 +6,8 @@ import type { CSINode, Node, StorageClass } from '../../src/api/types.js';
 import { status } from '../../src/csi/errors.js';
 import type { CreateVolumeRequest } from '../../src/csi/types.js';
 import { FakeClock } from '../../src/machinery/clock.js';
-import { ANN_PROVISIONING } from '../../src/provisioner/constants.js';
-import { ANN_SELECTED_NODE } from '../../src/pv-controller/annotations.js';
+import { ANN_PROVISIONING } from '../../src/volume/provisioning-names.js';
+import { ANN_SELECTED_NODE } from '../../src/volume/annotations.js';
 import { newClaim, newClass } from '../helpers/builders.js';
 import { DRIVER, K, World, waitFor } from '../unit/provisioner/harness.js';
 

@@ -10,8 +10,8 @@ import {
   ATTR_PROVISIONER_IDENTITY,
   FINALIZER_EXTERNAL_PROVISIONER,
   FINALIZER_PROVISIONING,
-} from '../../src/provisioner/constants.js';
-import { ANN_DYNAMICALLY_PROVISIONED, ANN_SELECTED_NODE } from '../../src/pv-controller/annotations.js';
+} from '../../src/volume/provisioning-names.js';
+import { ANN_DYNAMICALLY_PROVISIONED, ANN_SELECTED_NODE } from '../../src/volume/annotations.js';
 import { newClaim, newClass } from '../helpers/builders.js';
 import { DRIVER, K, World, waitFor } from '../unit/provisioner/harness.js';
 

@@ -8,7 +8,7 @@ import type { KindInfo } from '../../src/api/kinds.js';
 import { kindFor } from '../../src/api/kinds.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import type { Event, PersistentVolume, PersistentVolumeClaim } from '../../src/api/types.js';
-import { FINALIZER_PVC_PROTECTION } from '../../src/pv-controller/annotations.js';
+import { FINALIZER_PVC_PROTECTION } from '../../src/volume/annotations.js';
 import { PvController } from '../../src/pv-controller/controller.js';
 import type { EmbeddedStore } from '../../src/store/embedded.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';

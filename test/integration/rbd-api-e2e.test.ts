@@ -20,7 +20,7 @@ import { RestClient } from '../../src/client/rest.js';
 import { DRIVER_NAME, parseVolumeId, startRbdDriver } from '../../src/drivers/rbd/index.js';
 import type { RbdDriverHandle } from '../../src/drivers/rbd/index.js';
 import { silentLogger } from '../../src/machinery/logger.js';
-import { ANN_PROVISIONING, FINALIZER_PROVISIONING } from '../../src/provisioner/constants.js';
+import { ANN_PROVISIONING, FINALIZER_PROVISIONING } from '../../src/volume/provisioning-names.js';
 import { removeTestDir } from '../conformance/host.js';
 import type { CephCluster } from '../helpers/ceph.js';
 import { cephUnavailable, rbdClassManifest, startCephCluster } from '../helpers/ceph.js';

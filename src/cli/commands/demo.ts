@@ -13,7 +13,7 @@ import { K } from '../../api/kinds.js';
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from '../../api/types.js';
 import { RestClient } from '../../client/rest.js';
 import { silentLogger } from '../../machinery/logger.js';
-import { systemExec } from '../../node/mount/index.js';
+import { systemExec } from '../../host/index.js';
 import type { ObjectStore } from '../../store/types.js';
 import { parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';

@@ -3,7 +3,7 @@
 // removeDisks, device by device (loop devices are shared machine-wide).
 import { mkdir, rm, rmdir, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Exec } from '../../node/mount/index.js';
+import type { Exec } from '../../host/index.js';
 
 export const DEMO_DISK_ROOT = '/var/lib/berth-demo/disks';
 

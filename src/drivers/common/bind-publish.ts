@@ -3,12 +3,12 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { csiError, status } from '../../csi/errors.js';
-import type { DeviceView } from '../../node/mount/device-mounts.js';
-import { isDeviceBindOf, isFilesystemMountOf, mountPointsUsing } from '../../node/mount/device-mounts.js';
-import type { Mounter } from '../../node/mount/mounter.js';
-import { canonicalPath } from '../../node/mount/mounter.js';
-import type { MountInfoEntry } from '../../node/mount/mountinfo.js';
-import { isReadOnly, topMountAt } from '../../node/mount/mountinfo.js';
+import type { DeviceView } from '../../host/device-mounts.js';
+import { isDeviceBindOf, isFilesystemMountOf, mountPointsUsing } from '../../host/device-mounts.js';
+import type { Mounter } from '../../host/mounter.js';
+import { canonicalPath } from '../../host/mounter.js';
+import type { MountInfoEntry } from '../../host/mountinfo.js';
+import { isReadOnly, topMountAt } from '../../host/mountinfo.js';
 import type { AccessType } from './capability.js';
 
 /** NodePublishVolume's staging_target_path, which a staging driver cannot do without. */

@@ -7,8 +7,8 @@ import type {
   ValidateVolumeCapabilitiesResponse,
   VolumeCapability,
 } from '../../csi/types.js';
-import { isSupportedFsType } from '../../node/mount/filesystem.js';
-import type { SupportedFsType } from '../../node/mount/filesystem.js';
+import { isSupportedFsType } from '../../host/filesystem.js';
+import type { SupportedFsType } from '../../host/filesystem.js';
 
 export type AccessType = 'block' | 'mount';
 

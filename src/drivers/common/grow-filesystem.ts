@@ -1,8 +1,8 @@
 // Filesystem growth on a device volume, as the local and RBD drivers do it: offline for an ext
 // filesystem left smaller than its device (before it is mounted), online in NodeExpandVolume.
 import { csiError, status } from '../../csi/errors.js';
-import { ExecError } from '../../node/mount/exec.js';
-import type { Filesystems } from '../../node/mount/filesystem.js';
+import { ExecError } from '../../host/exec.js';
+import type { Filesystems } from '../../host/filesystem.js';
 import { MIB } from './capacity.js';
 
 export const EXT_TYPES: ReadonlySet<string> = new Set(['ext2', 'ext3', 'ext4']);

@@ -3,9 +3,9 @@
 import { promises as fs } from 'node:fs';
 import { csiError, status } from '../../csi/errors.js';
 import type { NodeGetVolumeStatsResponse, PartialMessage } from '../../csi/types.js';
-import type { DeviceView } from '../../node/mount/device-mounts.js';
-import { isDeviceBindOf, isFilesystemMountOf } from '../../node/mount/device-mounts.js';
-import type { MountInfoEntry } from '../../node/mount/mountinfo.js';
+import type { DeviceView } from '../../host/device-mounts.js';
+import { isDeviceBindOf, isFilesystemMountOf } from '../../host/device-mounts.js';
+import type { MountInfoEntry } from '../../host/mountinfo.js';
 import type { AccessType } from './capability.js';
 
 type VolumeStats = PartialMessage<NodeGetVolumeStatsResponse>;

@@ -1,8 +1,8 @@
 // Everything the local driver's handlers use, injected once at start.
 import type { Logger } from '../../machinery/logger.js';
-import type { Filesystems } from '../../node/mount/filesystem.js';
-import type { LoopDevices } from '../../node/mount/loop.js';
-import type { Mounter } from '../../node/mount/mounter.js';
+import type { Filesystems } from '../../host/filesystem.js';
+import type { LoopDevices } from '../../host/loop.js';
+import type { Mounter } from '../../host/mounter.js';
 import type { OperationLocks } from '../common/operation-locks.js';
 import type { VolumeStore } from './volume-store.js';
 

@@ -2,8 +2,8 @@
 // returns a value or throws a CsiError with the code the CSI spec gives for that case.
 import { csiError, status } from '../../csi/errors.js';
 import type { Topology, TopologyRequirement, VolumeCapability } from '../../csi/types.js';
-import { isSupportedFsType } from '../../node/mount/filesystem.js';
-import type { SupportedFsType } from '../../node/mount/filesystem.js';
+import { isSupportedFsType } from '../../host/filesystem.js';
+import type { SupportedFsType } from '../../host/filesystem.js';
 import type { AccessType } from '../common/capability.js';
 import {
   DEFAULT_FS_TYPE,

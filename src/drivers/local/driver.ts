@@ -3,12 +3,12 @@
 // controller and node services for its own node.
 import type { Logger } from '../../machinery/logger.js';
 import { silentLogger } from '../../machinery/logger.js';
-import type { Exec } from '../../node/mount/exec.js';
-import { systemExec } from '../../node/mount/exec.js';
-import { Filesystems } from '../../node/mount/filesystem.js';
-import { LoopDevices } from '../../node/mount/loop.js';
-import type { Mounter } from '../../node/mount/mounter.js';
-import { SystemMounter } from '../../node/mount/mounter.js';
+import type { Exec } from '../../host/exec.js';
+import { systemExec } from '../../host/exec.js';
+import { Filesystems } from '../../host/filesystem.js';
+import { LoopDevices } from '../../host/loop.js';
+import type { Mounter } from '../../host/mounter.js';
+import { SystemMounter } from '../../host/mounter.js';
 import { OperationLocks } from '../common/operation-locks.js';
 import type { DriverHandle } from '../common/serve-driver.js';
 import { serveDriver } from '../common/serve-driver.js';

@@ -3,7 +3,7 @@
 // exactly "its metadata file exists"; a backing file without one is a leftover that a create reuses.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import type { SupportedFsType } from '../../node/mount/filesystem.js';
+import type { SupportedFsType } from '../../host/filesystem.js';
 import type { AccessType } from '../common/capability.js';
 
 export interface LocalVolume {

@@ -1,8 +1,8 @@
 // Everything the NFS driver's handlers use, injected once at start.
 import type { Logger } from '../../machinery/logger.js';
 import type { NfsClient } from '../../nfs-client/index.js';
-import type { Exec } from '../../node/mount/exec.js';
-import type { MountInfoReader } from '../../node/mount/mountinfo.js';
+import type { Exec } from '../../host/exec.js';
+import type { MountInfoReader } from '../../host/mountinfo.js';
 import type { OperationLocks } from '../common/operation-locks.js';
 
 /** Opens an NFS session on `server:share` (MOUNT + NFS connections); the caller closes it. */

@@ -4,9 +4,9 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { csiError, status } from '../../csi/errors.js';
-import { ExecError } from '../../node/mount/exec.js';
-import type { MountInfoEntry } from '../../node/mount/mountinfo.js';
-import { topMountAt } from '../../node/mount/mountinfo.js';
+import { ExecError } from '../../host/exec.js';
+import type { MountInfoEntry } from '../../host/mountinfo.js';
+import { topMountAt } from '../../host/mountinfo.js';
 import type { NfsDriverContext } from './context.js';
 
 /** The path mountinfo shows for `target`: its parent resolved (local, safe), the last name as given. */

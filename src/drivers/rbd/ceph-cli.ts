@@ -2,8 +2,8 @@
 // cephx key in a temporary file, and failures turned into errors that say what went wrong.
 import { csiError, status } from '../../csi/errors.js';
 import type { CsiError } from '../../csi/errors.js';
-import type { Exec, ExecResult } from '../../node/mount/exec.js';
-import { ExecError } from '../../node/mount/exec.js';
+import type { Exec, ExecResult } from '../../host/exec.js';
+import { ExecError } from '../../host/exec.js';
 import type { Credentials, KeyFiles } from './credentials.js';
 
 export const DEFAULT_CEPH_TIMEOUT_MS = 60_000;

@@ -1,9 +1,9 @@
 // Everything the RBD driver's handlers use, injected once at start, plus the lookups they share.
 import { csiError, status } from '../../csi/errors.js';
 import type { Logger } from '../../machinery/logger.js';
-import type { Exec } from '../../node/mount/exec.js';
-import type { Filesystems } from '../../node/mount/filesystem.js';
-import type { Mounter } from '../../node/mount/mounter.js';
+import type { Exec } from '../../host/exec.js';
+import type { Filesystems } from '../../host/filesystem.js';
+import type { Mounter } from '../../host/mounter.js';
 import type { OperationLocks } from '../common/operation-locks.js';
 import type { CephCli, CephTarget } from './ceph-cli.js';
 import type { ClusterConfig, ClusterConfigs, MounterName } from './config.js';

@@ -4,10 +4,10 @@
 import { existsSync, promises as fs, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { sleep, systemClock } from '../../machinery/clock.js';
-import type { Exec } from '../../node/mount/exec.js';
-import { ExecError } from '../../node/mount/exec.js';
-import type { LoopDevices } from '../../node/mount/loop.js';
-import type { Mounter } from '../../node/mount/mounter.js';
+import type { Exec } from '../../host/exec.js';
+import { ExecError } from '../../host/exec.js';
+import type { LoopDevices } from '../../host/loop.js';
+import type { Mounter } from '../../host/mounter.js';
 import type { CephCli, CephTarget } from './ceph-cli.js';
 import type { MounterName } from './config.js';
 import type { ImageSpec } from './images.js';

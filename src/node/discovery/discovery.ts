@@ -5,7 +5,7 @@ import { K } from '../../api/kinds.js';
 import type { PersistentVolume } from '../../api/types.js';
 import type { Clock, Logger, TimerHandle } from '../../machinery/index.js';
 import type { ObjectStore } from '../../store/types.js';
-import type { Exec } from '../mount/index.js';
+import type { Exec } from '../../host/index.js';
 import type { MountTableReader } from '../operations.js';
 import { type DiscoveryClass, type ResolvedDiscoveryClass, resolveDiscoveryClass } from './config.js';
 import { type DiscoveryAction, decideDiscovery, type DiscoveredDisk } from './decide.js';

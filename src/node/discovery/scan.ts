@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../machinery/index.js';
-import type { Exec } from '../mount/index.js';
+import type { Exec } from '../../host/index.js';
 import type { ResolvedDiscoveryClass } from './config.js';
 import type { DiscoveredDisk } from './decide.js';
 

@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { VolumeMode } from '../../api/types.js';
-import type { Exec } from '../mount/index.js';
+import type { Exec } from '../../host/index.js';
 
 export interface ScrubRequest {
   path: string;

@@ -6,7 +6,7 @@ import {
   type FlexAttachView,
   flexCandidates,
 } from '../../../src/attach-detach/flex-decide.js';
-import { flexSpecFromVolume } from '../../../src/flexvolume/spec.js';
+import { flexSpecFromVolume } from '../../../src/volume/flex-spec.js';
 import { newClaim, newPod } from '../../helpers/builders.js';
 
 function flexPv(name: string, accessModes: PersistentVolume['spec']['accessModes'] = ['ReadWriteOnce']) {

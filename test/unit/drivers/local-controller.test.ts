@@ -13,8 +13,8 @@ import {
   parseLocalDriverArgs,
   startLocalDriver,
 } from '../../../src/drivers/local/index.js';
-import type { Exec } from '../../../src/node/mount/exec.js';
-import { LoopDevices } from '../../../src/node/mount/loop.js';
+import type { Exec } from '../../../src/host/exec.js';
+import { LoopDevices } from '../../../src/host/loop.js';
 import { expectCode } from '../../conformance/csi-conformance.js';
 
 const MIB = 1024 * 1024;

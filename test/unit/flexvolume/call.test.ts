@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { callDriver, FlexError, interpretCall, parseDriverOutput } from '../../../src/flexvolume/call.js';
-import type { Exec } from '../../../src/node/mount/exec.js';
-import { ExecError, systemExec } from '../../../src/node/mount/exec.js';
+import type { Exec } from '../../../src/host/exec.js';
+import { ExecError, systemExec } from '../../../src/host/exec.js';
 import { installScriptedDriver, tempDir } from './helpers.js';
 import { promises as fs } from 'node:fs';
 

@@ -6,8 +6,8 @@ import {
   type DriverChange,
   FlexDriverProber,
 } from '../../../src/flexvolume/discovery.js';
-import { FlexPaths, parsePluginDirName } from '../../../src/flexvolume/names.js';
-import { systemExec } from '../../../src/node/mount/exec.js';
+import { FlexPaths, parsePluginDirName } from '../../../src/volume/flex-names.js';
+import { systemExec } from '../../../src/host/exec.js';
 import { installScriptedDriver, success, tempDir } from './helpers.js';
 
 async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {

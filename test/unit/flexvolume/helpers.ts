@@ -7,8 +7,8 @@ import path from 'node:path';
 import { loadManifests } from '../../../src/api/manifests.js';
 import type { PersistentVolume } from '../../../src/api/types.js';
 import { prepareCreate } from '../../../src/api/validate.js';
-import type { MountInfoEntry } from '../../../src/node/mount/mountinfo.js';
-import type { Mounter, MountOptions } from '../../../src/node/mount/mounter.js';
+import type { MountInfoEntry } from '../../../src/host/mountinfo.js';
+import type { Mounter, MountOptions } from '../../../src/host/mounter.js';
 import { readSeed } from '../../helpers/seeds.js';
 
 /** The seed PersistentVolume pv-flex-nfs (M44), loaded and validated as the API server would. */

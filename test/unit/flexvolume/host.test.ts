@@ -4,9 +4,9 @@ import path from 'node:path';
 import type { Pod } from '../../../src/api/types.js';
 import { FlexDriverProber } from '../../../src/flexvolume/discovery.js';
 import { FlexVolumeHost } from '../../../src/flexvolume/host.js';
-import { FlexPaths } from '../../../src/flexvolume/names.js';
-import type { FlexVolumeSpec } from '../../../src/flexvolume/spec.js';
-import { systemExec } from '../../../src/node/mount/exec.js';
+import { FlexPaths } from '../../../src/volume/flex-names.js';
+import type { FlexVolumeSpec } from '../../../src/volume/flex-spec.js';
+import { systemExec } from '../../../src/host/exec.js';
 import {
   type Answer,
   installScriptedDriver,

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseUniqueFlexVolumeName, uniqueFlexVolumeName } from '../../../src/flexvolume/names.js';
+import { parseUniqueFlexVolumeName, uniqueFlexVolumeName } from '../../../src/volume/flex-names.js';
 
 describe('flexvolume/names: unique volume names in node status', function () {
   it('round-trips flexvolume-<vendor>/<driver>/<volumeName>', function () {

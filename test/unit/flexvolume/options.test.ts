@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import type { PersistentVolumeClaim, Pod, Secret } from '../../../src/api/types.js';
 import { buildOptions, secretRefOf } from '../../../src/flexvolume/options.js';
-import { flexVolumesOfPod } from '../../../src/flexvolume/spec.js';
+import { flexVolumesOfPod } from '../../../src/volume/flex-spec.js';
 import { seedsAvailable } from '../../helpers/seeds.js';
 import { seedFlexVolume } from './helpers.js';
 import { skipUnless } from '../../helpers/skip.js';

@@ -3,7 +3,7 @@
 // are ever used as backing files. Needs root.
 import assert from 'node:assert/strict';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { systemExec } from '../../../src/node/mount/index.js';
+import { systemExec } from '../../../src/host/index.js';
 
 const exec = systemExec({ timeoutMs: 30_000 });
 

@@ -19,7 +19,7 @@ import {
   ATTR_PROVISIONER_IDENTITY,
   FINALIZER_EXTERNAL_PROVISIONER,
   FINALIZER_PROVISIONING,
-} from '../../../src/provisioner/constants.js';
+} from '../../../src/volume/provisioning-names.js';
 import type { ClaimAction, ClaimFacts, VolumeAction } from '../../../src/provisioner/plan.js';
 import {
   PlanError,
@@ -34,14 +34,14 @@ import {
   withoutProvisioningMark,
   withoutSelectedNode,
 } from '../../../src/provisioner/plan.js';
-import { secretContents, secretReference } from '../../../src/provisioner/secrets.js';
+import { secretContents, secretReference } from '../../../src/volume/secrets.js';
 import type { TopologyView } from '../../../src/provisioner/topology.js';
 import { accessibilityRequirements, flattenAllowedTopologies } from '../../../src/provisioner/topology.js';
 import {
   ANN_DYNAMICALLY_PROVISIONED,
   ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
-} from '../../../src/pv-controller/annotations.js';
+} from '../../../src/volume/annotations.js';
 import { newClaim, newClass, newVolume } from '../../helpers/builders.js';
 
 const D = 'example.csi.berth.dev';

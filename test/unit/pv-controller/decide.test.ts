@@ -14,7 +14,7 @@ import {
   ANN_STORAGE_PROVISIONER,
   FINALIZER_PV_PROTECTION,
   FINALIZER_PVC_PROTECTION,
-} from '../../../src/pv-controller/annotations.js';
+} from '../../../src/volume/annotations.js';
 import type { Decision } from '../../../src/pv-controller/actions.js';
 import { newClaim, newClass, newPod, newVolume } from '../../helpers/builders.js';
 import type { Fixture } from './world.js';

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { AccessMode, PersistentVolume, PersistentVolumeClaim } from '../../../src/api/types.js';
 import { VolumeIndex } from '../../../src/pv-controller/index.js';
-import type { MatchOptions } from '../../../src/pv-controller/match.js';
+import type { MatchOptions } from '../../../src/volume/match.js';
 import {
   accessModesKey,
   canonicalAccessModes,
@@ -13,7 +13,7 @@ import {
   nodeSelectorMatches,
   preBoundFits,
   unclaimedFits,
-} from '../../../src/pv-controller/match.js';
+} from '../../../src/volume/match.js';
 import { newClaim, newVolume } from '../../helpers/builders.js';
 
 /** The rules over every volume: pre-bound first, then fewest access modes, then smallest. */

@@ -1,7 +1,7 @@
 // The resizer's decision table: which claims get their volume grown, and which wait for the node.
 import assert from 'node:assert/strict';
 import type { PersistentVolume, PersistentVolumeClaim } from '../../../src/api/types.js';
-import { ANN_PROVISIONED_ON_NODE } from '../../../src/provisioner/constants.js';
+import { ANN_PROVISIONED_ON_NODE } from '../../../src/volume/provisioning-names.js';
 import {
   CONDITION_FS_RESIZE_PENDING,
   CONDITION_RESIZING,

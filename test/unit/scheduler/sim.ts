@@ -6,7 +6,7 @@
 import { isStatusError } from '../../../src/api/errors.js';
 import { K } from '../../../src/api/kinds.js';
 import type { PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../../../src/api/types.js';
-import { ANN_DYNAMICALLY_PROVISIONED, ANN_SELECTED_NODE } from '../../../src/pv-controller/annotations.js';
+import { ANN_DYNAMICALLY_PROVISIONED, ANN_SELECTED_NODE } from '../../../src/volume/annotations.js';
 import type { ObjectStore } from '../../../src/store/types.js';
 
 export interface ClusterSimOptions {

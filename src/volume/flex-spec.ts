@@ -82,3 +82,11 @@ export function flexVolumesOfPod(pod: Pod, lookup: PodVolumeLookup): PodFlexVolu
   }
   return out;
 }
+
+/** What the attach/detach side needs; FlexVolumeHost implements it. */
+export interface AttachOperations {
+  /** Attaches the volume to the node; returns the device ('' when the driver needs no attach). */
+  attach(spec: FlexVolumeSpec, nodeName: string): Promise<string>;
+  detach(volumeName: string, nodeName: string, driver: string): Promise<void>;
+  isAttached(spec: FlexVolumeSpec, nodeName: string): Promise<boolean>;
+}

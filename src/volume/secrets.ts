@@ -5,7 +5,7 @@ import { K } from '../api/kinds.js';
 import { dns1123LabelErrors, dns1123SubdomainErrors } from '../api/names.js';
 import type { Secret, SecretReference } from '../api/types.js';
 import type { ObjectStore } from '../store/types.js';
-import { RESERVED_PARAMETER_PREFIX } from './constants.js';
+import { RESERVED_PARAMETER_PREFIX } from './provisioning-names.js';
 import { PlanError } from './plan-error.js';
 
 /** Operations whose secrets a class may name; the first five are the ones a volume carries. */

@@ -4,13 +4,13 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Exec, ExecOptions, ExecResult } from '../../../src/node/mount/exec.js';
-import { ExecError, systemExec } from '../../../src/node/mount/exec.js';
-import { Filesystems } from '../../../src/node/mount/filesystem.js';
-import { LoopDevices, cleanBackingFile, parseLosetupAssociations } from '../../../src/node/mount/loop.js';
-import { SystemMounter } from '../../../src/node/mount/mounter.js';
-import type { MountInfoEntry } from '../../../src/node/mount/mountinfo.js';
-import { parseMountInfoLine } from '../../../src/node/mount/mountinfo.js';
+import type { Exec, ExecOptions, ExecResult } from '../../../src/host/exec.js';
+import { ExecError, systemExec } from '../../../src/host/exec.js';
+import { Filesystems } from '../../../src/host/filesystem.js';
+import { LoopDevices, cleanBackingFile, parseLosetupAssociations } from '../../../src/host/loop.js';
+import { SystemMounter } from '../../../src/host/mounter.js';
+import type { MountInfoEntry } from '../../../src/host/mountinfo.js';
+import { parseMountInfoLine } from '../../../src/host/mountinfo.js';
 
 interface Call {
   command: string;

@@ -5,7 +5,7 @@
 export const FINALIZER_EXTERNAL_PROVISIONER = 'external-provisioner.volume.kubernetes.io/finalizer';
 
 /** The in-flight record on a claim (defined with the names the PV controller knows: it clears it). */
-export { ANN_PROVISIONING, FINALIZER_PROVISIONING } from '../pv-controller/annotations.js';
+export { ANN_PROVISIONING, FINALIZER_PROVISIONING } from './annotations.js';
 
 /** Which node-deployment instance made a volume; only that instance deletes it. */
 export const ANN_PROVISIONED_ON_NODE = 'berth.io/provisioned-on-node';

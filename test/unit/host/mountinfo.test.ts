@@ -6,7 +6,7 @@ import {
   parseMountInfoLine,
   topMountAt,
   unescapeMountPath,
-} from '../../../src/node/mount/mountinfo.js';
+} from '../../../src/host/mountinfo.js';
 
 describe('mountinfo', function () {
   it('parses a line with optional fields', function () {
