@@ -98,26 +98,38 @@ async function getObject(ctx: ResourceContext, req: ResourceRequest): Promise<Re
   return { status: 200, body: obj };
 }
 
+/** `limit` and `continue` of a list request; a limit that is not a whole number is a 400. */
+function pagingOptions(query: URLSearchParams): Pick<ListOptions, 'limit' | 'continue'> {
+  const options: Pick<ListOptions, 'limit' | 'continue'> = {};
+  const limit = query.get('limit');
+  if (limit) {
+    if (!/^-?\d{1,15}$/.test(limit)) throw badRequest(`invalid limit "${limit}": must be an integer`);
+    // as Kubernetes: zero or negative means no limit
+    if (Number(limit) > 0) options.limit = Number(limit);
+  }
+  const token = query.get('continue');
+  if (token) options.continue = token;
+  return options;
+}
+
 async function listObjects(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
   const { kind } = req.target;
-  const result = await ctx.store.list(kind, listOptions(req.target, req.query));
+  const result = await ctx.store.list(kind, {
+    ...listOptions(req.target, req.query),
+    ...pagingOptions(req.query),
+  });
+  const metadata = {
+    resourceVersion: result.resourceVersion,
+    ...(result.continue ? { continue: result.continue } : {}),
+  };
   if (wantsTable(req.accept)) {
     const include = parseIncludeObject(req.query.get('includeObject'));
-    const table = toTable(kind.kind, result.items, {
-      now: ctx.now(),
-      include,
-      resourceVersion: result.resourceVersion,
-    });
-    return { status: 200, body: table };
+    const table = toTable(kind.kind, result.items, { now: ctx.now(), include });
+    return { status: 200, body: { ...table, metadata } };
   }
   return {
     status: 200,
-    body: {
-      kind: `${kind.kind}List`,
-      apiVersion: apiVersionOf(kind),
-      metadata: { resourceVersion: result.resourceVersion },
-      items: result.items,
-    },
+    body: { kind: `${kind.kind}List`, apiVersion: apiVersionOf(kind), metadata, items: result.items },
   };
 }
 

@@ -66,12 +66,24 @@ export async function serveWatch(
   // events that arrive before the store confirms the watch wait until the headers are out
   let pending: string[] | undefined = [];
   let watch: Watch;
+  const send = (line: string): void => {
+    if (pending) pending.push(line);
+    else if (!res.writableEnded) res.write(line);
+  };
+  // a watch the store cannot go on with ends with an ERROR event; the client re-lists
+  let failed = false;
+  const onError = (err: Error): void => {
+    failed = true;
+    send(encode({ type: 'ERROR', object: toStatus(err) }));
+    if (!pending) finish();
+  };
   try {
-    watch = await ctx.store.watch(target.kind, watchOptions(target, query), (event: WatchEvent) => {
-      const line = encode(event);
-      if (pending) pending.push(line);
-      else if (!res.writableEnded) res.write(line);
-    });
+    watch = await ctx.store.watch(
+      target.kind,
+      watchOptions(target, query),
+      (event: WatchEvent) => send(encode(event)),
+      onError,
+    );
   } catch (err) {
     if (!isStatusError(err) || (err.code !== 410 && err.reason !== 'Expired' && err.reason !== 'Gone'))
       throw err;
@@ -87,15 +99,16 @@ export async function serveWatch(
   const requested = Number(query.get('timeoutSeconds'));
   const timeoutSeconds = Number.isFinite(requested) && requested > 0 ? requested : defaultTimeoutSeconds;
   let finished = false;
-  const finish = (): void => {
+  function finish(): void {
     if (finished) return;
     finished = true;
     clearTimeout(timer);
     ctx.active.delete(finish);
     watch.stop();
     if (!res.writableEnded) res.end();
-  };
+  }
   const timer = setTimeout(finish, timeoutSeconds * 1000);
+  if (failed) return finish();
   ctx.active.add(finish);
   req.on('close', finish);
   res.on('close', finish);

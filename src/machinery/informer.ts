@@ -178,6 +178,7 @@ export class Informer<T extends KubeObject = KubeObject> {
           this.kind,
           { ...this.selection, resourceVersion: this.resourceVersion },
           (event) => this.onWatchEvent(token, event),
+          (err) => this.onWatchEnded(token, err),
         );
         if (this.stopped || token !== this.watchToken) {
           watch.stop();
@@ -206,6 +207,19 @@ export class Informer<T extends KubeObject = KubeObject> {
         }
       }
     }
+  }
+
+  /** The store ended the watch (e.g. a remote store lost its place): watch again, or relist. */
+  private onWatchEnded(token: number, err: Error): void {
+    if (token !== this.watchToken || this.stopped) return;
+    this.watchToken++;
+    this.watch = undefined;
+    this.log.info('watch ended; re-establishing', { err });
+    const previous = this.loop;
+    this.loop = (async () => {
+      await previous;
+      await this.listAndWatch(isExpired(err));
+    })();
   }
 
   private onWatchEvent(token: number, event: WatchEvent): void {

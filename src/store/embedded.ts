@@ -8,6 +8,7 @@ import { objectKey, type KubeObject } from '../api/meta.js';
 import { inDir, listDataDir, syncDir } from './data-dir.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { applyMergePatch } from './merge-patch.js';
+import { continueExpired, decodeContinue, encodeContinue, pageLimit, pageOf } from './paging.js';
 import { compileFilter } from './object-filter.js';
 import { decideCreate, decideDelete, decideUpdate, generatedName, type RuleContext } from './object-rules.js';
 import { recover } from './recovery.js';
@@ -131,12 +132,23 @@ class EmbeddedObjectStore implements EmbeddedStore {
   ): Promise<ListResult<T>> {
     this.checkOpen();
     const filter = compileFilter(this.scoped(kind, options));
-    const items = this.state
+    const limit = pageLimit(options);
+    const from = options.continue ? decodeContinue(options.continue) : undefined;
+    // Later pages read the current objects (this store keeps no old versions) but answer with
+    // the first page's revision, so a watch from it replays whatever changed in between.
+    if (from && from.revision < this.state.hub.oldestResumable) throw continueExpired();
+    const revision = from?.revision ?? this.state.revision;
+    const matching = this.state
       .table(kindKey(kind))
       .listCommitted(filter.namespace)
       .filter((obj) => filter.matches(obj))
-      .map((obj) => structuredClone(obj) as T);
-    return { items, resourceVersion: String(this.state.revision) };
+      .map((obj) => [objectKey(obj), obj] as const);
+    const page = pageOf(matching, revision, limit, from?.afterKey);
+    return {
+      items: page.items.map((obj) => structuredClone(obj) as T),
+      resourceVersion: String(revision),
+      ...(page.next ? { continue: encodeContinue(page.next) } : {}),
+    };
   }
 
   async currentRevision(): Promise<string> {

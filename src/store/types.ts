@@ -12,12 +12,18 @@ export interface ListOptions {
   labelSelector?: string;
   /** Kubernetes field selector syntax: `metadata.name=x,spec.nodeName=n,status.phase!=Bound`. */
   fieldSelector?: string;
+  /** At most this many items (after filtering); absent or 0 = all. Lists only, not watches. */
+  limit?: number;
+  /** The `continue` token of the previous page: the page after it, read at that page's revision. */
+  continue?: string;
 }
 
 export interface ListResult<T extends KubeObject = KubeObject> {
   items: T[];
   /** The store revision the list was read at; a watch from it misses nothing. */
   resourceVersion: string;
+  /** Set when more items follow: pass it as ListOptions.continue for the next page. */
+  continue?: string;
 }
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -84,7 +90,16 @@ export interface ObjectStore {
     name: string,
     options?: DeleteOptions,
   ): Promise<T>;
-  watch(kind: KindInfo, options: WatchOptions, onEvent: (event: WatchEvent) => void): Promise<Watch>;
+  /**
+   * `onError` is told (once, then the watch is over) when a watch cannot go on, e.g. 410 Gone
+   * when a backend loses its place after the history was compacted; the caller re-lists.
+   */
+  watch(
+    kind: KindInfo,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent) => void,
+    onError?: (err: Error) => void,
+  ): Promise<Watch>;
   /** The current revision of the whole store. */
   currentRevision(): Promise<string>;
   close(): Promise<void>;

@@ -420,6 +420,66 @@ export function describeStoreContract(
       });
     });
 
+    describe('list paging', function () {
+      const names = (items: KubeObject[]) => items.map((i) => i.metadata.name);
+
+      beforeEach(async function () {
+        for (const name of ['p1', 'p2', 'p3', 'p4', 'p5']) {
+          await store.create<KubeObject>(PVC, claim(name, { labels: { odd: String(Number(name[1]) % 2) } }));
+        }
+        await store.create<KubeObject>(PVC, { ...claim('q'), metadata: { name: 'q', namespace: 'other' } });
+      });
+
+      it('pages by limit with continue tokens, all pages at the first page revision', async function () {
+        const seen: string[] = [];
+        const revisions = new Set<string>();
+        let token: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.list(PVC, {
+            namespace: 'default',
+            limit: 2,
+            ...(token ? { continue: token } : {}),
+          });
+          assert.ok(page.items.length <= 2);
+          seen.push(...names(page.items).map(String));
+          revisions.add(page.resourceVersion);
+          token = page.continue;
+          pages++;
+        } while (token);
+        assert.deepEqual(seen, ['p1', 'p2', 'p3', 'p4', 'p5']);
+        assert.equal(pages, 3);
+        assert.equal(revisions.size, 1);
+        const unpaged = await store.list(PVC, { namespace: 'default' });
+        assert.equal(unpaged.continue, undefined);
+      });
+
+      it('counts only matching items towards the limit, across namespaces', async function () {
+        const first = await store.list(PVC, { labelSelector: 'odd=1', limit: 2 });
+        assert.deepEqual(names(first.items), ['p1', 'p3']);
+        const second = await store.list(PVC, { labelSelector: 'odd=1', limit: 2, continue: first.continue! });
+        assert.deepEqual(names(second.items), ['p5']);
+        assert.equal(second.continue, undefined);
+        const all = await store.list(PVC, { limit: 10 });
+        assert.deepEqual(names(all.items).sort(), ['p1', 'p2', 'p3', 'p4', 'p5', 'q']);
+        assert.equal(all.continue, undefined);
+      });
+
+      it('answers 400 for a malformed continue token or limit', async function () {
+        await rejects(
+          store.list(PVC, { continue: 'not-a-token' }),
+          'BadRequest',
+          /continue key is not valid/,
+        );
+        const forged = Buffer.from(JSON.stringify({ v: 'berth/v1', rv: -3, start: 'x' })).toString(
+          'base64url',
+        );
+        await rejects(store.list(PVC, { continue: forged }), 'BadRequest', /continue key is not valid/);
+        await rejects(store.list(PVC, { limit: -1 }), 'BadRequest', /limit/);
+        await rejects(store.list(PVC, { limit: 1.5 }), 'BadRequest', /limit/);
+      });
+    });
+
     describe('watch', function () {
       it('delivers changes after a list revision in order, asynchronously', async function () {
         await store.create<KubeObject>(PVC, claim('before'));
