@@ -21,6 +21,8 @@ export const ownerReference = z.strictObject({
   blockOwnerDeletion: bool.optional(),
 });
 
+const objectMetaDoc = "Standard object's metadata.";
+
 export const objectMeta = z.strictObject({
   name: str.optional(),
   generateName: str.optional(),
@@ -32,8 +34,16 @@ export const objectMeta = z.strictObject({
   creationTimestamp: z.union([str, z.null()]).optional(),
   deletionTimestamp: str.optional(),
   deletionGracePeriodSeconds: int.optional(),
-  labels: strMap.optional(),
-  annotations: strMap.optional(),
+  labels: strMap
+    .optional()
+    .describe(
+      'Map of string keys and values that can be used to organize and categorize (scope and select) objects.',
+    ),
+  annotations: strMap
+    .optional()
+    .describe(
+      'Annotations is an unstructured key value map stored with a resource that may be set by external tools to store and retrieve arbitrary metadata.',
+    ),
   ownerReferences: z.array(ownerReference).optional(),
   finalizers: strList.optional(),
   managedFields: z.array(loose).optional(),
@@ -126,55 +136,97 @@ const otherPersistentSources = Object.fromEntries(
   ].map((k) => [k, loose.optional()]),
 );
 
-export const persistentVolume = z.strictObject({
-  apiVersion: str,
-  kind: str,
-  metadata: objectMeta,
-  spec: z.strictObject({
-    capacity: z.record(z.string(), quantity).optional(),
-    accessModes: strList.optional(),
-    persistentVolumeReclaimPolicy: str.optional(),
-    storageClassName: str.optional(),
-    mountOptions: strList.optional(),
-    volumeMode: str.optional(),
-    volumeAttributesClassName: str.optional(),
-    nodeAffinity: z.strictObject({ required: nodeSelector.optional() }).optional(),
-    claimRef: objectReference.optional(),
-    csi: csiPersistentSource.optional(),
-    local: localSource.optional(),
-    hostPath: hostPathSource.optional(),
-    nfs: nfsSource.optional(),
-    rbd: rbdPersistentSource.optional(),
-    flexVolume: flexPersistentSource.optional(),
-    ...otherPersistentSources,
-  }),
-  status: loose.optional(),
-});
+export const persistentVolume = z
+  .strictObject({
+    apiVersion: str,
+    kind: str,
+    metadata: objectMeta.describe(objectMetaDoc),
+    spec: z
+      .strictObject({
+        capacity: z
+          .record(z.string(), quantity)
+          .optional()
+          .describe("capacity is the description of the persistent volume's resources and capacity."),
+        accessModes: strList.optional().describe('accessModes contains all ways the volume can be mounted.'),
+        persistentVolumeReclaimPolicy: str
+          .optional()
+          .describe(
+            'persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim: Retain, Delete or Recycle.',
+          ),
+        storageClassName: str
+          .optional()
+          .describe('storageClassName is the name of StorageClass to which this persistent volume belongs.'),
+        mountOptions: strList.optional(),
+        volumeMode: str.optional(),
+        volumeAttributesClassName: str.optional(),
+        nodeAffinity: z.strictObject({ required: nodeSelector.optional() }).optional(),
+        claimRef: objectReference
+          .optional()
+          .describe(
+            'claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.',
+          ),
+        csi: csiPersistentSource.optional(),
+        local: localSource.optional(),
+        hostPath: hostPathSource.optional(),
+        nfs: nfsSource.optional(),
+        rbd: rbdPersistentSource.optional(),
+        flexVolume: flexPersistentSource.optional(),
+        ...otherPersistentSources,
+      })
+      .describe('spec defines a specification of a persistent volume owned by the cluster.'),
+    status: loose
+      .optional()
+      .describe('status represents the current information/status for the persistent volume. Read-only.'),
+  })
+  .describe('PersistentVolume (PV) is a storage resource provisioned by an administrator or a provisioner.');
 
 const claimSpec = z.strictObject({
-  accessModes: strList.optional(),
-  selector: labelSelector.optional(),
+  accessModes: strList
+    .optional()
+    .describe(
+      'accessModes contains the desired access modes the volume should have (ReadWriteOnce, ReadOnlyMany, ReadWriteMany, ReadWriteOncePod).',
+    ),
+  selector: labelSelector
+    .optional()
+    .describe('selector is a label query over volumes to consider for binding.'),
   resources: z
     .strictObject({
       requests: z.record(z.string(), quantity).optional(),
       limits: z.record(z.string(), quantity).optional(),
     })
-    .optional(),
-  volumeName: str.optional(),
-  storageClassName: str.optional(),
-  volumeMode: str.optional(),
+    .optional()
+    .describe(
+      'resources represents the minimum resources the volume should have; requests.storage may only grow, and only when the class allows volume expansion.',
+    ),
+  volumeName: str
+    .optional()
+    .describe('volumeName is the binding reference to the PersistentVolume backing this claim.'),
+  storageClassName: str
+    .optional()
+    .describe('storageClassName is the name of the StorageClass required by the claim.'),
+  volumeMode: str
+    .optional()
+    .describe(
+      'volumeMode defines what type of volume is required by the claim (Filesystem or Block). Filesystem is implied when not included in the claim spec.',
+    ),
   dataSource: loose.optional(),
   dataSourceRef: loose.optional(),
   volumeAttributesClassName: str.optional(),
 });
 
-export const persistentVolumeClaim = z.strictObject({
-  apiVersion: str,
-  kind: str,
-  metadata: objectMeta,
-  spec: claimSpec,
-  status: loose.optional(),
-});
+export const persistentVolumeClaim = z
+  .strictObject({
+    apiVersion: str,
+    kind: str,
+    metadata: objectMeta.describe(objectMetaDoc),
+    spec: claimSpec.describe(
+      'spec defines the desired characteristics of a volume requested by a pod author.',
+    ),
+    status: loose
+      .optional()
+      .describe('status represents the current information/status of a persistent volume claim. Read-only.'),
+  })
+  .describe("PersistentVolumeClaim is a user's request for and claim to a persistent volume");
 
 const volumeMount = z.looseObject({
   name: str,
@@ -257,24 +309,42 @@ export const event = z.looseObject({
   count: int.optional(),
 });
 
-export const storageClass = z.strictObject({
-  apiVersion: str,
-  kind: str,
-  metadata: objectMeta,
-  provisioner: str,
-  parameters: strMap.optional(),
-  reclaimPolicy: str.optional(),
-  volumeBindingMode: str.optional(),
-  allowedTopologies: z
-    .array(
-      z.strictObject({
-        matchLabelExpressions: z.array(z.strictObject({ key: str, values: strList })).optional(),
-      }),
-    )
-    .optional(),
-  mountOptions: strList.optional(),
-  allowVolumeExpansion: bool.optional(),
-});
+export const storageClass = z
+  .strictObject({
+    apiVersion: str,
+    kind: str,
+    metadata: objectMeta.describe(objectMetaDoc),
+    provisioner: str.describe('provisioner indicates the type of the provisioner.'),
+    parameters: strMap
+      .optional()
+      .describe(
+        'parameters holds the parameters for the provisioner that should create volumes of this storage class.',
+      ),
+    reclaimPolicy: str
+      .optional()
+      .describe(
+        'reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class. Defaults to Delete.',
+      ),
+    volumeBindingMode: str
+      .optional()
+      .describe(
+        'volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound (Immediate or WaitForFirstConsumer).',
+      ),
+    allowedTopologies: z
+      .array(
+        z.strictObject({
+          matchLabelExpressions: z.array(z.strictObject({ key: str, values: strList })).optional(),
+        }),
+      )
+      .optional(),
+    mountOptions: strList.optional(),
+    allowVolumeExpansion: bool
+      .optional()
+      .describe('allowVolumeExpansion shows whether the storage class allows volume expand.'),
+  })
+  .describe(
+    'StorageClass describes the parameters for a class of storage for which PersistentVolumes can be dynamically provisioned.',
+  );
 
 export const volumeAttachment = z.strictObject({
   apiVersion: str,

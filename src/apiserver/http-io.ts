@@ -95,6 +95,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, pre
   res.end(text);
 }
 
+export function sendBytes(res: ServerResponse, contentType: string, body: Buffer): void {
+  res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': body.length });
+  res.end(body);
+}
+
 export function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     'Content-Type': 'text/plain; charset=utf-8',

@@ -13,13 +13,15 @@ import {
   mediaType,
   methodNotAllowed,
   readBody,
+  sendBytes,
   sendJson,
   sendText,
   serverNotFound,
   toStatus,
   unauthorized,
 } from './http-io.js';
-import { openApiGroupVersion, openApiRoot } from './openapi.js';
+import { openApiGroupVersion, openApiRoot, openApiV2, openApiV2Protobuf } from './openapi.js';
+import { OPENAPI_V2_PROTOBUF } from './openapi-protobuf.js';
 import { handleResource } from './resource-handler.js';
 import { parseRoute, type Route } from './routes.js';
 import { isWatchRequest, serveWatch, type WatchContext } from './watch-stream.js';
@@ -94,8 +96,7 @@ function discoveryDocument(route: Route, serverAddress: string): unknown {
     case 'openapiGroupVersion':
       return openApiGroupVersion(route.group, route.version);
     case 'openapiRoot':
-      // v2 is left out on purpose: kubectl falls back to its built-in types without it
-      return route.version === 'v3' ? openApiRoot() : undefined;
+      return route.version === 'v3' ? openApiRoot() : openApiV2();
     case 'health':
     case 'resource':
     case 'notFound':
@@ -148,6 +149,15 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     const document = discoveryDocument(route, serverAddress);
     if (document === undefined) throw serverNotFound();
     if (method !== 'GET') throw methodNotAllowed();
+    if (
+      route.type === 'openapiRoot' &&
+      route.version === 'v2' &&
+      req.headers.accept?.includes(OPENAPI_V2_PROTOBUF)
+    ) {
+      // the answer is typed octet-stream: Go's media type parser rejects the '@' of the name
+      sendBytes(res, 'application/octet-stream', openApiV2Protobuf());
+      return;
+    }
     sendJson(res, 200, document, pretty);
   }
 

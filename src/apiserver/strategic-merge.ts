@@ -29,7 +29,7 @@ const mergeKeyByField: Readonly<Record<string, string>> = {
 };
 
 /** Lists of scalars with patchStrategy "merge": merged as sets. */
-const mergedScalarLists = new Set(['finalizers']);
+export const mergedScalarLists: ReadonlySet<string> = new Set(['finalizers']);
 
 const directivePrefixes = ['$setElementOrder/', '$deleteFromPrimitiveList/'];
 
@@ -37,7 +37,8 @@ function isMap(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function mergeKeyFor(field: string, patchItems: unknown[]): string | undefined {
+/** The merge key of the list `field`, judged by its items (or, for schemas, the item's properties). */
+export function mergeKeyFor(field: string, patchItems: readonly unknown[]): string | undefined {
   if (field === 'ports') {
     // container ports merge on containerPort, service ports on port
     return patchItems.some((i) => isMap(i) && 'containerPort' in i) ? 'containerPort' : 'port';
