@@ -26,7 +26,7 @@ import {
   volumeModeOf,
 } from '../src/volume/match.js';
 import { openEmbeddedStore } from '../src/store/embedded.js';
-import { newClaim, newVolume } from '../test/helpers/builders.js';
+import { benchClaim, benchVolume } from './helpers/objects.js';
 
 const quick = process.argv.includes('--quick');
 
@@ -55,7 +55,7 @@ function makeVolumes(n: number, random: () => number): PersistentVolume[] {
   for (let i = 0; i < n; i++) {
     const mib = 1 + Math.floor(random() * 1024 * 1024); // 1 MiB .. 1 TiB
     out.push(
-      newVolume(`pv-${i}`, `${mib}Mi`, {
+      benchVolume(`pv-${i}`, `${mib}Mi`, {
         phase: 'Available',
         className: CLASSES[Math.floor(random() * CLASSES.length)] ?? '',
         accessModes: MODE_SETS[Math.floor(random() * MODE_SETS.length)] ?? ['ReadWriteOnce'],
@@ -71,7 +71,7 @@ function makeClaims(n: number, random: () => number): PersistentVolumeClaim[] {
   for (let i = 0; i < n; i++) {
     const mib = 1 + Math.floor(random() * 1024 * 1024);
     out.push(
-      newClaim(`claim-${i}`, `${mib}Mi`, {
+      benchClaim(`claim-${i}`, `${mib}Mi`, {
         className: CLASSES[Math.floor(random() * CLASSES.length)] ?? '',
         accessModes: random() < 0.8 ? ['ReadWriteOnce'] : ['ReadWriteMany'],
         ...(random() < 0.1 ? { selector: { matchLabels: { rack: `r${Math.floor(random() * 8)}` } } } : {}),
@@ -212,8 +212,8 @@ async function benchBindAll(volumesFirst: boolean): Promise<void> {
   const controller = new PvController({ store, workers, resyncMs: 0 });
   // Volumes of 1..100 Gi and claims of 1 Gi: every claim fits whatever volume is left, so the
   // greedy smallest-fit order cannot strand a claim (with exact sizes it can, in Kubernetes too).
-  const volume = (i: number) => newVolume(`pv-${i}`, `${(i % 100) + 1}Gi`);
-  const claim = (i: number) => newClaim(`claim-${i}`, '1Gi');
+  const volume = (i: number) => benchVolume(`pv-${i}`, `${(i % 100) + 1}Gi`);
+  const claim = (i: number) => benchClaim(`claim-${i}`, '1Gi');
   try {
     await controller.start();
     const creates: Promise<unknown>[] = [];

@@ -1,38 +1,53 @@
 // Provisioning throughput: 1,000 claims of an Immediate class through the PV controller, the
-// provisioner and the mock CSI driver over a unix socket, on the embedded store in a temp dir.
+// provisioner and an in-memory CSI driver (bench/helpers) over a unix socket, on the embedded store in a temp dir.
 // Prints claims Bound per second and store writes per claim (all components, and the
 // provisioner's share), counted by wrapping the store.
 //   node --import tsx bench/provision.ts [claims]
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { K } from '../src/api/kinds.js';
 import type { PersistentVolumeClaim, StorageClass } from '../src/api/types.js';
-import { newClaim, newClass } from '../test/helpers/builders.js';
-import { CountingStore, DRIVER, K, World } from '../test/unit/provisioner/harness.js';
+import { CsiClient } from '../src/csi/client.js';
+import { Provisioner } from '../src/provisioner/controller.js';
+import { PvController } from '../src/pv-controller/controller.js';
+import { openEmbeddedStore } from '../src/store/embedded.js';
+import { CountingStore } from './helpers/counting-store.js';
+import { startBenchDriver } from './helpers/csi-driver.js';
+import { benchClaim, benchClass } from './helpers/objects.js';
 
 const CLAIMS = Number(process.argv[2] ?? 1000);
 const GOAL_CLAIMS_PER_SECOND = 250;
 const GOAL_WRITES_PER_CLAIM = 6;
+const DRIVER = 'bench.csi.berth.dev';
 
-const shared: CountingStore[] = [];
-const world = new World({
-  driver: { capacityBytes: BigInt(CLAIMS) << 31n },
-  wrapStore: (store) => {
-    const counting = new CountingStore(store);
-    shared.push(counting);
-    return counting;
-  },
-});
-await world.start();
-// startControllers wraps the store once for the PV controller and once for the provisioner.
-const [binderStore, provisionerStore] = shared;
-if (!binderStore || !provisionerStore) throw new Error('expected two counting stores');
-const testStore = new CountingStore(world.store);
+const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-prov-'));
+const store = await openEmbeddedStore({ dataDir: path.join(dir, 'data') });
+const driver = await startBenchDriver(DRIVER, path.join(dir, 'csi.sock'), BigInt(CLAIMS) << 31n);
+const csi = new CsiClient(driver.endpoint, {});
+// Each controller writes through its own counting store, as the test's writes do.
+const binderStore = new CountingStore(store);
+const provisionerStore = new CountingStore(store);
+const testStore = new CountingStore(store);
+const pvController = new PvController({ store: binderStore, workers: 16 });
+const provisioner = new Provisioner({ store: provisionerStore, csi, driverName: DRIVER });
+await pvController.start();
+await provisioner.start();
+let running = true;
+async function stopControllers(): Promise<void> {
+  if (!running) return;
+  running = false;
+  await provisioner.stop();
+  await pvController.stop();
+}
 
 try {
-  await testStore.create<StorageClass>(K.storageClass, newClass('bench', { provisioner: DRIVER }));
+  await testStore.create<StorageClass>(K.sc, benchClass('bench', DRIVER));
   let bound = 0;
   let resolveAll: () => void = () => undefined;
   const allBound = new Promise<void>((resolve) => (resolveAll = resolve));
   const seen = new Set<string>();
-  const watch = await world.store.watch(K.claim, {}, (event) => {
+  const watch = await store.watch(K.pvc, {}, (event) => {
     const claim = event.object as PersistentVolumeClaim;
     const name = claim.metadata.name ?? '';
     if (claim.status?.phase === 'Bound' && !seen.has(name)) {
@@ -44,25 +59,25 @@ try {
   await Promise.all(
     Array.from({ length: CLAIMS }, (_, i) =>
       testStore.create(
-        K.claim,
-        newClaim(`claim-${String(i).padStart(5, '0')}`, '1Gi', { className: 'bench' }),
+        K.pvc,
+        benchClaim(`claim-${String(i).padStart(5, '0')}`, '1Gi', { className: 'bench' }),
       ),
     ),
   );
   await allBound;
   const seconds = (performance.now() - started) / 1000;
   watch.stop();
-  await world.provisioner?.whenIdle();
-  await world.pvController?.whenIdle();
+  await provisioner.whenIdle();
+  await pvController.whenIdle();
   // Stopping flushes the event recorders, so every event write is counted.
-  await world.stopControllers();
+  await stopControllers();
 
   const rate = CLAIMS / seconds;
   const total = binderStore.writes + provisionerStore.writes + testStore.writes;
   const perClaim = (n: number): string => (n / CLAIMS).toFixed(2);
   const kinds = (s: CountingStore): string =>
     [...s.byKind].map(([kind, n]) => `${kind} ${perClaim(n)}`).join(', ');
-  const backend = world.driver.driver.volumes().length;
+  const backend = driver.volumeCount();
   console.log(`claims:                  ${CLAIMS} (backend volumes: ${backend})`);
   console.log(`bound in:                ${seconds.toFixed(2)} s`);
   console.log(`claims Bound per second: ${rate.toFixed(0)} (goal >= ${GOAL_CLAIMS_PER_SECOND})`);
@@ -71,10 +86,14 @@ try {
   );
   console.log(`pv-controller writes/claim: ${perClaim(binderStore.writes)}: ${kinds(binderStore)}`);
   console.log(`all writes/claim (incl. the claim itself): ${perClaim(total)}`);
-  const stats = world.store.stats();
+  const stats = store.stats();
   console.log(
     `WAL batches: ${stats.walBatches}, records: ${stats.walRecords}, largest batch: ${stats.walLargestBatch}`,
   );
 } finally {
-  await world.stop();
+  await stopControllers();
+  csi.close();
+  await driver.shutdown();
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
 }

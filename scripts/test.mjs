@@ -1,4 +1,4 @@
-// The README's test command: type-check, lint, then every mocha test. Ends with one line
+// The README's test command: type-check, lint, layer rules, then every mocha test. Ends with one line
 // `N passed, N failed, N skipped` counting the checks and the tests together.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
@@ -24,6 +24,16 @@ check('type-check (src)', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']);
 check('type-check (tests)', bin('tsc'), ['-p', 'tsconfig.test.json']);
 check('lint', bin('eslint'), ['src', 'test', 'bench']);
 check('format', bin('prettier'), ['--check', '--log-level', 'warn', 'src', 'test', 'bench']);
+// .dependency-cruiser.cjs: layers only point down, no cycles, no orphans; names the broken rule.
+check('layers', bin('depcruise'), [
+  '--config',
+  '.dependency-cruiser.cjs',
+  '--output-type',
+  'err',
+  'src',
+  'test',
+  'bench',
+]);
 
 const summaryFile = join(tmpdir(), `berth-mocha-summary-${process.pid}.json`);
 console.log('\n== tests');

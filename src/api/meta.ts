@@ -61,3 +61,11 @@ export function objectKey(obj: { metadata: { namespace?: string; name?: string }
   const name = obj.metadata.name ?? '';
   return obj.metadata.namespace ? `${obj.metadata.namespace}/${name}` : name;
 }
+
+/** -1, 0 or 1; resourceVersions that are not integers compare as equal (the newer write wins). */
+export function compareResourceVersions(a: string | undefined, b: string | undefined): number {
+  if (a === undefined || b === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return 0;
+  const x = BigInt(a);
+  const y = BigInt(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}

@@ -202,6 +202,12 @@ export interface PodStatus extends Open {
   conditions?: PodCondition[];
   message?: string;
   reason?: string;
+  /** Written by a kubelet (berth's node agent runs no containers and writes none). */
+  containerStatuses?: ContainerStatus[];
+}
+export interface ContainerStatus extends Open {
+  name: string;
+  state?: { running?: Open; waiting?: Open; terminated?: Open };
 }
 export interface Pod extends KubeObject {
   apiVersion: 'v1';

@@ -4,6 +4,7 @@
 // a volume is detached only after the node stops reporting it in use; RWO/RWOP volumes are
 // never attached to two nodes (Multi-Attach error).
 import type { ObjectReference } from '../api/meta.js';
+import { isPodTerminated } from '../volume/pods.js';
 import { uniqueVolumeName } from './names.js';
 import type {
   CSIDriver,
@@ -40,14 +41,6 @@ export type AttachAction =
   | { kind: 'CreateAttachment'; attachment: DesiredAttachment }
   | { kind: 'DeleteAttachment'; name: string }
   | EventAction;
-
-export function isPodTerminated(pod: Pod): boolean {
-  return (
-    pod.metadata.deletionTimestamp !== undefined ||
-    pod.status?.phase === 'Succeeded' ||
-    pod.status?.phase === 'Failed'
-  );
-}
 
 /** A CSI driver needs attach unless its CSIDriver object says attachRequired: false. */
 export function attachRequired(driver: CSIDriver | undefined): boolean {

@@ -6,7 +6,8 @@
 import type { Pod } from '../api/types.js';
 import { flexVolumesOfPod, type FlexVolumeSpec, type PodVolumeLookup } from '../volume/flex-spec.js';
 import { parseUniqueFlexVolumeName } from '../volume/flex-names.js';
-import { type EventAction, isPodTerminated, multiAttachAllowed, multiAttachError } from './decide.js';
+import { isPodTerminated } from '../volume/pods.js';
+import { type EventAction, multiAttachAllowed, multiAttachError } from './decide.js';
 
 /** One flex volume a running pod on the node uses. */
 export interface FlexCandidate {

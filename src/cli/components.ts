@@ -13,29 +13,10 @@ import { CsiClient } from '../csi/client.js';
 import type { DriverEndpoint, NodeAgent } from '../node/index.js';
 import { Provisioner } from '../provisioner/controller.js';
 import { Resizer } from '../resizer/index.js';
-import { type NodeSpec, startNodes } from './node-components.js';
-import type { Clock } from '../machinery/clock.js';
+import type { ComponentDeps, RunningComponent } from './component.js';
+import { startNodes } from './node-components.js';
 import type { Logger } from '../machinery/logger.js';
 import { GarbageCollector } from '../store/gc.js';
-import type { ObjectStore } from '../store/types.js';
-
-export interface ComponentDeps {
-  store: ObjectStore;
-  logger: Logger;
-  clock: Clock;
-  dataDir: string;
-  /** The API server's URL, for components that talk REST rather than to the store. */
-  apiUrl: string;
-  /** Node agents to run in this process (each with the built-in drivers when root). */
-  nodes?: readonly NodeSpec[];
-  /** Third-party CSI drivers already serving on a unix socket (--csi-driver name=socket). */
-  csiDrivers?: readonly DriverEndpoint[];
-}
-
-export interface RunningComponent {
-  name: string;
-  stop(): Promise<void>;
-}
 
 function startGarbageCollector(deps: ComponentDeps): RunningComponent {
   const log = deps.logger.child({ component: 'garbage-collector' });

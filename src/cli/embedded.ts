@@ -7,7 +7,7 @@ import { openEmbeddedStore } from '../store/embedded.js';
 import type { ObjectStore } from '../store/types.js';
 import { startControllers, stopComponents } from './components.js';
 import type { DriverEndpoint } from '../node/index.js';
-import type { NodeSpec } from './node-components.js';
+import type { NodeSpec } from './component.js';
 
 export interface EmbeddedBerthOptions {
   dataDir: string;

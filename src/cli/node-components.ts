@@ -15,13 +15,7 @@ import { EventRecorder } from '../machinery/events.js';
 import { type DriverEndpoint, NodeAgent } from '../node/index.js';
 import { Provisioner } from '../provisioner/controller.js';
 import { Resizer } from '../resizer/index.js';
-import type { ComponentDeps, RunningComponent } from './components.js';
-
-export interface NodeSpec {
-  name: string;
-  /** kubelet-style root directory of this node's agent. */
-  rootDir: string;
-}
+import type { ComponentDeps, NodeSpec, RunningComponent } from './component.js';
 
 /** The CSIDriver object of the local driver: node-local, so nothing to attach. */
 async function ensureLocalCsiDriver(deps: ComponentDeps): Promise<void> {

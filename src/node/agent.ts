@@ -15,7 +15,7 @@ import type {
   Pod,
   VolumeAttachment,
 } from '../api/types.js';
-import { isPodTerminated } from '../attach-detach/decide.js';
+import { isPodTerminated } from '../volume/pods.js';
 import type { FlexVolumeHost } from '../flexvolume/host.js';
 import { FLEX_PLUGIN_NAME_PREFIX } from '../volume/flex-names.js';
 import { flexVolumesOfPod } from '../volume/flex-spec.js';

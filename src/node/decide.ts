@@ -5,7 +5,7 @@
 // A claim waiting for a filesystem resize is finished once the volume is published.
 // For one pod: the finalizer that holds its deletion, its phase/conditions and volume paths.
 import type { Pod, PodCondition, PodStatus } from '../api/types.js';
-import { isPodTerminated } from '../attach-detach/decide.js';
+import { isPodTerminated } from '../volume/pods.js';
 import type { DesiredVolume, PodUse, PodVolumeState } from './desired-state.js';
 import { hasFinalizer, podNeedsFinalizer, VOLUME_PATHS_ANNOTATION } from './desired-state.js';
 

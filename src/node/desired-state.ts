@@ -1,7 +1,8 @@
 // The node's desired state of world (PURE): every running pod bound to this node, times its volumes,
 // resolved PVC -> PV -> CSI source. Volumes are grouped by their unique name (driver^handle),
 // because staging happens once per volume per node and publishing once per pod.
-import { attachRequired, isPodTerminated } from '../attach-detach/decide.js';
+import { attachRequired } from '../attach-detach/decide.js';
+import { isPodTerminated } from '../volume/pods.js';
 import { uniqueVolumeName } from '../attach-detach/names.js';
 import { IN_TREE_REPLACEMENTS } from '../volume/annotations.js';
 import { nodeSelectorMatches } from '../volume/match.js';

@@ -3,6 +3,7 @@
 // classes, nodes, and pods by the claims they use. It keeps the volume index in step and answers
 // the BinderView that decisions read. Pure data structure: no IO.
 import type { KubeObject } from '../api/meta.js';
+import { compareResourceVersions } from '../api/meta.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../api/types.js';
 import type { BinderView } from './decide.js';
 import { VolumeIndex } from './index.js';
@@ -17,14 +18,6 @@ import {
   volumeModeOf,
 } from '../volume/match.js';
 import { ANN_BIND_COMPLETED } from '../volume/annotations.js';
-
-/** -1, 0 or 1; resourceVersions that are not integers compare as equal (the newer write wins). */
-export function compareResourceVersions(a: string | undefined, b: string | undefined): number {
-  if (a === undefined || b === undefined || !/^\d+$/.test(a) || !/^\d+$/.test(b)) return 0;
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
 
 function isNewerOrSame(incoming: KubeObject, cached: KubeObject | undefined): boolean {
   return (

@@ -36,6 +36,7 @@ import {
   REASON,
 } from '../volume/annotations.js';
 import type { MatchOptions, NodeInfo } from '../volume/match.js';
+import { isPodTerminated } from '../volume/pods.js';
 import {
   claimClass,
   claimHasClass,
@@ -92,14 +93,6 @@ function event(
   message: string,
 ): Action {
   return { type: 'event', object, eventType, reason, message };
-}
-
-/** A pod that has finished for good no longer holds its volumes. */
-export function isPodTerminated(pod: Pod): boolean {
-  const phase = pod.status?.phase;
-  if (phase === 'Succeeded' || phase === 'Failed') return true;
-  // Deleted with a zero grace period: the kubelet has already shut it down.
-  return pod.metadata.deletionTimestamp !== undefined && pod.metadata.deletionGracePeriodSeconds === 0;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import type {
   PersistentVolumeClaimStatus,
   Pod,
 } from '../api/types.js';
-import { isPodTerminated } from '../attach-detach/decide.js';
+import { isPodTerminated } from '../volume/pods.js';
 import { volumeCapability } from '../csi/capability.js';
 import type { CsiClient } from '../csi/client.js';
 import { classify, CsiError, toCsiError } from '../csi/errors.js';

@@ -1,8 +1,7 @@
 // Objects the scheduler wrote itself, kept until its informers catch up (Kubernetes' assume
 // cache): the next decision must not read an older copy and, say, hand one volume to two claims.
 import type { KubeObject } from '../api/meta.js';
-import { objectKey } from '../api/meta.js';
-import { compareResourceVersions } from '../pv-controller/cache.js';
+import { compareResourceVersions, objectKey } from '../api/meta.js';
 
 export class WrittenObjects {
   private readonly objects = new Map<string, KubeObject>();

@@ -4,7 +4,8 @@
 import { K } from '../api/kinds.js';
 import { dns1123LabelErrors, dns1123SubdomainErrors } from '../api/names.js';
 import type { Secret, SecretReference } from '../api/types.js';
-import type { ObjectStore } from '../store/types.js';
+import type { KindInfo } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
 import { RESERVED_PARAMETER_PREFIX } from './provisioning-names.js';
 import { PlanError } from './plan-error.js';
 
@@ -124,9 +125,18 @@ export function secretContents(secret: {
   return out;
 }
 
+/** What reading one Secret needs: an ObjectStore has it (volume sits beside store, not above it). */
+export interface ObjectGetter {
+  get<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T>;
+}
+
 /** The contents of the Secret a reference names ({} for no reference); a missing Secret is an error. */
 export async function readSecretReference(
-  store: Pick<ObjectStore, 'get'>,
+  store: ObjectGetter,
   ref: SecretReference | undefined,
   fallbackNamespace = 'default',
 ): Promise<Record<string, string>> {

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { dns1123SubdomainErrors } from '../../api/names.js';
 import { JsonLogger } from '../../machinery/logger.js';
-import type { NodeSpec } from '../node-components.js';
+import type { NodeSpec } from '../component.js';
 import { parseCsiDriverFlag } from '../../node/index.js';
 import type { LogLevel } from '../../machinery/logger.js';
 import { parseCommand } from '../args.js';

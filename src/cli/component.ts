@@ -1,0 +1,30 @@
+// What every background component of `berth up` is started with, and what it hands back to be
+// stopped; shared by the controllers' and the node agents' start functions.
+import type { DriverEndpoint } from '../node/index.js';
+import type { Clock } from '../machinery/clock.js';
+import type { Logger } from '../machinery/logger.js';
+import type { ObjectStore } from '../store/types.js';
+
+export interface ComponentDeps {
+  store: ObjectStore;
+  logger: Logger;
+  clock: Clock;
+  dataDir: string;
+  /** The API server's URL, for components that talk REST rather than to the store. */
+  apiUrl: string;
+  /** Node agents to run in this process (each with the built-in drivers when root). */
+  nodes?: readonly NodeSpec[];
+  /** Third-party CSI drivers already serving on a unix socket (--csi-driver name=socket). */
+  csiDrivers?: readonly DriverEndpoint[];
+}
+
+export interface RunningComponent {
+  name: string;
+  stop(): Promise<void>;
+}
+
+export interface NodeSpec {
+  name: string;
+  /** kubelet-style root directory of this node's agent. */
+  rootDir: string;
+}

@@ -1,0 +1,17 @@
+// When a pod no longer holds its volumes: the one rule the binder, attach/detach, the resizer and
+// the node agent share.
+import type { Pod } from '../api/types.js';
+
+/**
+ * Kubernetes' volume rule (pkg/volume/util IsPodTerminated): a pod in a terminal phase, or one being
+ * deleted none of whose containers runs. berth's node agent runs no containers, so a deleted berth pod
+ * counts as terminated at once: the node agent tears its volumes down (its finalizer keeps the pod
+ * until they are unmounted) and attach/detach detaches once the node no longer reports them in use.
+ * A pod whose kubelet still reports a running container keeps its volumes until that container stops.
+ */
+export function isPodTerminated(pod: Pod): boolean {
+  const phase = pod.status?.phase;
+  if (phase === 'Succeeded' || phase === 'Failed') return true;
+  if (pod.metadata.deletionTimestamp === undefined) return false;
+  return !(pod.status?.containerStatuses ?? []).some((status) => status.state?.running !== undefined);
+}
