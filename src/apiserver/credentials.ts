@@ -67,7 +67,7 @@ async function readOrCreateCertificate(certPath: string, keyPath: string): Promi
   if (cert && key) return { cert, key };
   const created = createSelfSignedCertificate('berth-apiserver');
   await writePrivate(keyPath, created.key);
-  await writeFile(certPath, created.cert, { mode: 0o644 });
+  await writePrivate(certPath, created.cert);
   return created;
 }
 

@@ -8,6 +8,7 @@ import { isStatusError } from '../api/errors.js';
 import { kindFor } from '../api/kinds.js';
 import { prepareCreate } from '../api/validate.js';
 import type { ObjectStore } from '../store/types.js';
+import { BACKUP_PATH, serveBackup, type BackupSource } from './backup-endpoint.js';
 import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './discovery.js';
 import {
   mediaType,
@@ -38,6 +39,8 @@ export interface ApiServerOptions {
    * speaks plain HTTP, which berth's own clients accept but kubectl will not send a token over.
    */
   tls?: { cert: string; key: string };
+  /** Serves GET /berth/v1/backup (admin token only) from this store snapshot. */
+  backup?: BackupSource;
 }
 
 export interface ApiServer {
@@ -126,6 +129,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     }
     if (!isAuthorized(req.headers.authorization, token)) throw unauthorized();
     const method = req.method ?? 'GET';
+    if (url.pathname === BACKUP_PATH) return serveBackup(options.backup, method, res);
     if (route.type === 'resource') {
       if (method === 'GET' && isWatchRequest(url.searchParams)) {
         await serveWatch(watches, route.target, url.searchParams, req, res);

@@ -31,7 +31,11 @@ export interface EmbeddedBerth {
 export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise<EmbeddedBerth> {
   const { dataDir, logger } = options;
   // Opening the store takes the data directory's lock, so a second berth fails here first.
-  const store = await openEmbeddedStore({ dataDir });
+  const storeLog = logger.child({ component: 'store' });
+  const store = await openEmbeddedStore({
+    dataDir,
+    log: (message, fields) => storeLog.info(message, fields),
+  });
   const cleanups: (() => Promise<void>)[] = [() => store.close()];
   const unwind = async (): Promise<void> => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
@@ -45,6 +49,7 @@ export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise
       port: options.port,
       token,
       tls,
+      backup: () => store.backup(),
       log: (line) => apiLog.debug(line),
     });
     cleanups.push(() => server.close());

@@ -6,6 +6,7 @@ import { runDemo } from './commands/demo.js';
 import { runDescribe } from './commands/describe.js';
 import { runDriver } from './commands/driver.js';
 import { runGet } from './commands/get.js';
+import { runStore, STORE_USAGE } from './commands/store.js';
 import { runUp } from './commands/up.js';
 import { runVersion } from './commands/version.js';
 import { runWait } from './commands/wait.js';
@@ -41,6 +42,7 @@ const commands: Record<string, { run: Command; summary: string }> = {
     run: runDriver,
     summary: 'run a CSI driver standalone: local|nfs|rbd --endpoint unix:///path/csi.sock --node-id NAME ...',
   },
+  store: { run: runStore, summary: STORE_USAGE },
   version: { run: runVersion, summary: 'print the client and server versions' },
   demo: { run: runDemo, summary: 'start a throw-away berth, apply examples/, show the result' },
 };

@@ -253,6 +253,12 @@ export class RestClient {
     }
   }
 
+  /** The raw body of a GET (berth's backup endpoint). */
+  async getBytes(path: string): Promise<Buffer> {
+    const response = await this.send('GET', path, { headers: { accept: 'application/octet-stream' } });
+    return Buffer.from(await response.arrayBuffer());
+  }
+
   private async request(
     method: string,
     path: string,

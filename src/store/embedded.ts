@@ -1,18 +1,20 @@
 // The embedded durable ObjectStore: objects in memory, every write in an fsynced append-only
 // log (group commit), periodic snapshots, exclusive ownership of its data directory.
 import { randomUUID } from 'node:crypto';
-import { mkdir, unlink } from 'node:fs/promises';
+import { unlink } from 'node:fs/promises';
 import { alreadyExists, badRequest, notFound, StatusError } from '../api/errors.js';
 import type { KindInfo } from '../api/kinds.js';
 import { objectKey, type KubeObject } from '../api/meta.js';
-import { inDir, listDataDir, syncDir } from './data-dir.js';
+import { inDir, listDataDir, makeDataDirPrivate, syncDir } from './data-dir.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { applyMergePatch } from './merge-patch.js';
 import { continueExpired, decodeContinue, encodeContinue, pageLimit, pageOf } from './paging.js';
 import { compileFilter } from './object-filter.js';
 import { decideCreate, decideDelete, decideUpdate, generatedName, type RuleContext } from './object-rules.js';
 import { recover } from './recovery.js';
-import { writeSnapshot, type SnapshotEntry } from './snapshot.js';
+import { writeShutdownMarker } from './shutdown-marker.js';
+import { writeSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
+import { nodeStoreFs, type StoreFs } from './store-fs.js';
 import { kindKey, type StoreState } from './store-state.js';
 import type {
   DeleteOptions,
@@ -24,7 +26,7 @@ import type {
   WatchOptions,
   WriteOptions,
 } from './types.js';
-import { WriteAheadLog } from './wal.js';
+import { WriteAheadLog, type LogRecord } from './wal.js';
 
 export interface EmbeddedStoreOptions {
   dataDir: string;
@@ -37,6 +39,10 @@ export interface EmbeddedStoreOptions {
   compactEvery?: number;
   /** Changes kept for resuming watches (default 10000). */
   historyLimit?: number;
+  /** The file operations writes go through (tests inject failures). */
+  fs?: StoreFs;
+  /** Told what opening the directory found and changed (recovery, permissions). */
+  log?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export interface EmbeddedStoreStats {
@@ -52,23 +58,43 @@ export interface EmbeddedStoreStats {
   compactionError: string | undefined;
   recoveredRecords: number;
   droppedTailBytes: number;
+  /** Batches whose write or fsync failed (their writers got an error; nothing was acknowledged). */
+  failedWriteBatches: number;
+  lastWriteError: string | undefined;
   watchers: number;
   watchHandlerErrors: number;
 }
 
-export type EmbeddedStore = ObjectStore & { stats(): EmbeddedStoreStats };
+export type EmbeddedStore = ObjectStore & {
+  stats(): EmbeddedStoreStats;
+  /** Every object at the current durable revision, taken at once while writes go on. */
+  backup(): Snapshot;
+};
 
 export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
-  await mkdir(options.dataDir, { recursive: true });
-  const lock = await acquireDirLock(options.dataDir);
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const dataDir = options.dataDir;
+  for (const note of await makeDataDirPrivate(dataDir)) log(note, { dataDir });
+  const lock = await acquireDirLock(dataDir);
   try {
-    const recovered = await recover(options.dataDir, options.historyLimit ?? 10_000);
+    const recovered = await recover(dataDir, options.historyLimit ?? 10_000, options.fs);
     const store = new EmbeddedObjectStore(options, lock, recovered.state, {
       snapshotRevision: recovered.snapshotRevision,
       recoveredRecords: recovered.replayedRecords,
       droppedTailBytes: recovered.droppedTailBytes,
     });
-    await store.openLog(recovered.appendSegmentStart);
+    await store.openLog(recovered.appendSegmentStart, recovered.recent);
+    log('store opened', {
+      dataDir,
+      snapshotRevision: recovered.snapshotRevision,
+      segments: recovered.segments,
+      replayedRecords: recovered.replayedRecords,
+      tornTailBytesDropped: recovered.droppedTailBytes,
+      revision: recovered.state.revision,
+      objects: recovered.state.objectCount,
+      ms: Date.now() - started,
+    });
     return store;
   } catch (err) {
     await lock.release();
@@ -88,6 +114,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
   private readonly newUid: () => string;
   private readonly compactEvery: number;
   private readonly lock: DirLock;
+  private readonly fs: StoreFs;
   private readonly state: StoreState;
   private wal!: WriteAheadLog;
   /** The newest revision handed out (may be ahead of state.revision while an fsync runs). */
@@ -103,18 +130,26 @@ class EmbeddedObjectStore implements EmbeddedStore {
     this.newUid = options.uid ?? randomUUID;
     this.compactEvery = options.compactEvery ?? 10_000;
     this.lock = lock;
+    this.fs = options.fs ?? nodeStoreFs;
     this.state = state;
     this.latestRevision = state.revision;
     this.facts = { ...facts, compactions: 0, compactionError: undefined };
   }
 
-  async openLog(segmentStart: number): Promise<void> {
-    this.wal = await WriteAheadLog.open(this.dir, segmentStart, {
-      onDurable: (records) => {
+  async openLog(segmentStart: number, recent: Array<{ rev: number; ref: string }>): Promise<void> {
+    const hooks = {
+      onDurable: (records: LogRecord[]) => {
         for (const record of records) this.state.applyDurable(record, false);
       },
+      onFailed: (records: LogRecord[]) => {
+        // nothing of these was stored: the next write checks against what is durable again
+        for (const { kind, key } of records)
+          this.state.table(kind).setLatest(key, this.state.table(kind).committed(key));
+        this.latestRevision = this.state.revision;
+      },
       betweenBatches: () => this.maybeStartCompaction(),
-    });
+    };
+    this.wal = await WriteAheadLog.open(this.dir, segmentStart, hooks, this.fs, recent);
   }
 
   // ---- reads --------------------------------------------------------------------------------
@@ -283,9 +318,23 @@ class EmbeddedObjectStore implements EmbeddedStore {
     if (this.closed) return;
     this.closed = true;
     this.state.hub.stopAll();
-    await this.wal.close();
+    const clean = await this.wal.close();
     await this.compaction;
+    if (clean) {
+      const { segment, length, recent } = this.wal.end;
+      const revision = this.state.revision;
+      await writeShutdownMarker(
+        this.dir,
+        { segment, length, revision, recent: recent.filter((r) => r.rev <= revision).slice(-32) },
+        this.fs,
+      ).catch(() => undefined); // without it the next start reads the end of the log as after a crash
+    }
     await this.lock.release();
+  }
+
+  backup(): Snapshot {
+    this.checkOpen();
+    return { revision: this.state.revision, entries: this.state.snapshotEntries() };
   }
 
   stats(): EmbeddedStoreStats {
@@ -302,6 +351,8 @@ class EmbeddedObjectStore implements EmbeddedStore {
       compactionError: this.facts.compactionError,
       recoveredRecords: this.facts.recoveredRecords,
       droppedTailBytes: this.facts.droppedTailBytes,
+      failedWriteBatches: this.wal.stats.failedBatches,
+      lastWriteError: this.wal.lastError?.message,
       watchers: this.state.hub.watcherCount,
       watchHandlerErrors: this.state.hub.handlerErrors,
     };
@@ -349,9 +400,14 @@ class EmbeddedObjectStore implements EmbeddedStore {
     const threshold = Math.max(this.compactEvery, this.state.objectCount);
     if (this.compaction || this.closed || this.state.recordsSinceSnapshot < threshold) return;
     const revision = this.state.revision;
-    await this.wal.rotate(revision + 1);
-    const entries = this.state.snapshotEntries();
     this.state.recordsSinceSnapshot = 0;
+    try {
+      await this.wal.rotate(revision + 1);
+    } catch (err) {
+      this.facts.compactionError = (err as Error).message; // tried again after as many records
+      return;
+    }
+    const entries = this.state.snapshotEntries();
     this.compaction = this.compact(revision, entries).finally(() => {
       this.compaction = undefined;
     });
@@ -360,7 +416,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
   /** Writes the snapshot, then drops the segments and snapshots it makes redundant. */
   private async compact(revision: number, entries: SnapshotEntry[]): Promise<void> {
     try {
-      await writeSnapshot(this.dir, { revision, entries });
+      await writeSnapshot(this.dir, { revision, entries }, this.fs);
       const listing = await listDataDir(this.dir);
       for (const segment of listing.segments) {
         if (segment.startRevision <= revision) await unlink(inDir(this.dir, segment.name));
@@ -368,7 +424,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
       for (const snapshot of listing.snapshots) {
         if (snapshot.revision < revision) await unlink(inDir(this.dir, snapshot.name));
       }
-      await syncDir(this.dir);
+      await syncDir(this.dir, this.fs);
       this.facts.snapshotRevision = revision;
       this.facts.compactions++;
     } catch (err) {
@@ -392,7 +448,5 @@ class EmbeddedObjectStore implements EmbeddedStore {
 
   private checkOpen(): void {
     if (this.closed) throw new StatusError(503, 'ServiceUnavailable', 'the store is closed');
-    const failure = this.wal.failed;
-    if (failure) throw new StatusError(500, 'InternalError', failure.message);
   }
 }

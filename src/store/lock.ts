@@ -39,7 +39,7 @@ export async function acquireDirLock(dataDir: string, pid: number = process.pid)
   const path = join(dataDir, 'LOCK');
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const handle = await open(path, 'wx');
+      const handle = await open(path, 'wx', 0o600);
       try {
         await handle.writeFile(`${pid}\n`);
         await handle.sync();
@@ -57,4 +57,10 @@ export async function acquireDirLock(dataDir: string, pid: number = process.pid)
     await unlink(path).catch(() => undefined);
   }
   throw new Error(`could not lock data directory ${dataDir}: the lock file keeps reappearing`);
+}
+
+/** The PID of a live process holding the data directory's lock, if any (read-only check). */
+export async function lockHolder(dataDir: string): Promise<number | undefined> {
+  const holder = Number.parseInt(await readFile(join(dataDir, 'LOCK'), 'utf8').catch(() => ''), 10);
+  return Number.isInteger(holder) && holder > 0 && (await isProcessAlive(holder)) ? holder : undefined;
 }

@@ -1,6 +1,8 @@
 // Framing for the log and snapshot files: one JSON document per line, behind a header that
-// carries its CRC-32 and byte length, so a torn or corrupted tail is detected and dropped.
+// carries its CRC-32 and byte length, so torn writes and damaged bytes are both detected.
 //   <crc32 as 8 hex digits> <byte length>\t<json>\n
+// JSON text never holds a raw newline or a NUL byte, so a newline ends every frame and a scan
+// can find the next frame after damage; zero-filled bytes never decode as a frame.
 import { crc32 } from 'node:zlib';
 
 const SPACE = 0x20;
@@ -30,6 +32,65 @@ export function decodeFrames(buffer: Buffer): DecodedFrames {
     offset = frame.end;
   }
   return { values, validLength: offset };
+}
+
+export interface ScannedFrame {
+  value: unknown;
+  offset: number;
+  end: number;
+}
+
+/** A run of bytes that holds no intact frame. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface ScannedFrames {
+  frames: ScannedFrame[];
+  /** Unreadable ranges, in order; the last may reach the end of the buffer. */
+  damaged: ByteRange[];
+}
+
+/**
+ * Decodes every intact frame of `buffer`, scanning past unreadable bytes to the next frame
+ * (frames start after a newline), so that records on both sides of damage are found.
+ */
+export function scanFrames(buffer: Buffer): ScannedFrames {
+  const frames: ScannedFrame[] = [];
+  const damaged: ByteRange[] = [];
+  let offset = 0;
+  while (offset < buffer.length) {
+    const frame = decodeFrameAt(buffer, offset);
+    if (frame) {
+      frames.push({ value: frame.value, offset, end: frame.end });
+      offset = frame.end;
+      continue;
+    }
+    const start = offset;
+    let next = buffer.indexOf(NEWLINE, offset) + 1;
+    while (next > 0 && next < buffer.length && !decodeFrameAt(buffer, next)) {
+      next = buffer.indexOf(NEWLINE, next) + 1;
+    }
+    offset = next > 0 ? next : buffer.length;
+    damaged.push({ start, end: offset });
+  }
+  return { frames, damaged };
+}
+
+/**
+ * True when `tail` can be what a crash in the middle of appending one frame leaves: a strict
+ * prefix of a frame (no newline yet, no NUL, a header that parses as far as it goes, and a
+ * payload shorter than its header says). A complete frame with a bad checksum is damage.
+ */
+export function isTornFrame(tail: Buffer): boolean {
+  if (tail.length === 0 || tail.includes(NEWLINE) || tail.includes(0)) return false;
+  const text = tail.toString('latin1');
+  if (/^[0-9a-f]{0,8}$/.test(text) || /^[0-9a-f]{8} \d{0,20}$/.test(text)) return true;
+  const header = /^[0-9a-f]{8} (\d{1,20})\t/.exec(text);
+  if (!header) return false;
+  // a payload as long as its header says was written in full: a bad byte, not a crash
+  return tail.length - header[0].length < Number(header[1]);
 }
 
 function decodeFrameAt(buffer: Buffer, offset: number): { value: unknown; end: number } | undefined {

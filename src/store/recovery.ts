@@ -1,70 +1,82 @@
-// Opening a data directory: newest complete snapshot, then every intact log record after it.
-// A torn tail (a crash in the middle of a write) is cut off the last segment; damage anywhere
-// else is reported instead of silently losing acknowledged writes.
-import { unlink } from 'node:fs/promises';
-import { inDir, listDataDir, syncDir } from './data-dir.js';
-import { readSnapshot } from './snapshot.js';
+// Opening a data directory: the newest snapshot, then every log record after it. A torn tail
+// (a crash in the middle of an append) is cut off the newest segment; any other damage stops
+// the start with an error that names it, and nothing in the directory is changed.
+import { truncate, unlink } from 'node:fs/promises';
+import { inDir, syncDir } from './data-dir.js';
+import { inspectDataDir, type Damage, type Inspection } from './inspection.js';
+import { removeShutdownMarker } from './shutdown-marker.js';
+import { refOf } from './snapshot.js';
 import { StoreState } from './store-state.js';
-import { readSegment, truncateSegment } from './wal.js';
+import { nodeStoreFs, type StoreFs } from './store-fs.js';
 
 export interface Recovered {
   state: StoreState;
   snapshotRevision: number;
   /** The segment to keep appending to. */
   appendSegmentStart: number;
+  segments: number;
   replayedRecords: number;
   droppedTailBytes: number;
+  /** References of the newest records, to seed the log's hints. */
+  recent: Array<{ rev: number; ref: string }>;
 }
 
-export async function recover(dir: string, historyLimit: number): Promise<Recovered> {
-  const listing = await listDataDir(dir);
+export class StoreDamagedError extends Error {
+  readonly dataDir: string;
+  readonly damage: Damage[];
+  constructor(dataDir: string, damage: Damage[]) {
+    const first = damage[0]!;
+    const where =
+      first.bytes > 0 ? `at byte ${first.offset} (${first.bytes} bytes)` : `at byte ${first.offset}`;
+    const more = damage.length > 1 ? ` (and ${damage.length - 1} more damaged place(s))` : '';
+    super(
+      `the store in ${dataDir} is damaged and will not be opened: ${first.file} ${where}: ${first.problem}; ` +
+        `last good resourceVersion ${first.lastGoodRevision}; ${first.validRecordsAfter} valid record(s) follow the damage${more}. ` +
+        `Nothing was changed. See all damage with "berth store verify --data-dir ${dataDir}"; ` +
+        `"berth store repair --data-dir ${dataDir}" copies the damaged files to ${inDir(dataDir, 'quarantine')}/ ` +
+        `and rebuilds the log from every record that verifies, naming the objects that may have lost their latest version.`,
+    );
+    this.name = 'StoreDamagedError';
+    this.dataDir = dataDir;
+    this.damage = damage;
+  }
+}
+
+export async function recover(
+  dir: string,
+  historyLimit: number,
+  fs: StoreFs = nodeStoreFs,
+): Promise<Recovered> {
+  const inspection = await inspectDataDir(dir);
+  if (inspection.damage.length > 0) throw new StoreDamagedError(dir, inspection.damage);
+  const state = stateOf(inspection, historyLimit);
+
+  const { listing, tornTail } = inspection;
   for (const name of listing.temporary) await unlink(inDir(dir, name));
-
-  let state: StoreState | undefined;
-  let snapshotRevision = 0;
-  for (const candidate of listing.snapshots) {
-    const snapshot = await readSnapshot(dir, candidate.name);
-    if (!snapshot) continue; // cannot happen with atomic renames unless the disk lies; try an older one
-    state = new StoreState(snapshot.revision, historyLimit);
-    for (const entry of snapshot.entries) state.loadSnapshotEntry(entry);
-    snapshotRevision = snapshot.revision;
-    break;
+  if (tornTail) {
+    await truncate(inDir(dir, tornTail.file), tornTail.offset);
+    const handle = await fs.open(inDir(dir, tornTail.file), 'r+');
+    await handle.sync().finally(() => handle.close());
   }
-  state ??= new StoreState(0, historyLimit);
+  if (listing.marker) await removeShutdownMarker(dir, fs);
+  else if (listing.temporary.length > 0 || tornTail) await syncDir(dir, fs);
 
-  let replayedRecords = 0;
-  let droppedTailBytes = 0;
-  const segments = listing.segments;
-  for (const [index, segment] of segments.entries()) {
-    const contents = await readSegment(dir, segment.name);
-    if (contents.validLength < contents.totalLength) {
-      if (index !== segments.length - 1) {
-        throw new Error(
-          `log segment ${segment.name} in ${dir} is damaged at byte ${contents.validLength} and is not the last segment`,
-        );
-      }
-      droppedTailBytes = contents.totalLength - contents.validLength;
-      await truncateSegment(dir, segment.name, contents.validLength);
-    }
-    for (const record of contents.records) {
-      if (record.rev <= state.revision) continue;
-      if (record.rev !== state.revision + 1) {
-        throw new Error(
-          `log segment ${segment.name} in ${dir} jumps from revision ${state.revision} to ${record.rev}`,
-        );
-      }
-      state.applyDurable(record, true);
-      replayedRecords++;
-    }
-  }
-  if (droppedTailBytes > 0) await syncDir(dir);
-
-  const last = segments[segments.length - 1];
+  const last = listing.segments[listing.segments.length - 1];
   return {
     state,
-    snapshotRevision,
+    snapshotRevision: inspection.snapshot?.revision ?? 0,
     appendSegmentStart: last ? last.startRevision : state.revision + 1,
-    replayedRecords,
-    droppedTailBytes,
+    segments: listing.segments.length,
+    replayedRecords: inspection.inOrder.length,
+    droppedTailBytes: tornTail?.bytes ?? 0,
+    recent: inspection.inOrder.slice(-64).map((r) => ({ rev: r.rev, ref: refOf(r.kind, r.key) })),
   };
+}
+
+/** The state an undamaged directory holds: snapshot entries, then the records after them. */
+export function stateOf(inspection: Inspection, historyLimit: number): StoreState {
+  const state = new StoreState(inspection.snapshot?.revision ?? 0, historyLimit);
+  for (const entry of inspection.snapshot?.entries ?? []) state.loadSnapshotEntry(entry);
+  for (const { h: _hints, ...record } of inspection.inOrder) state.applyDurable(record, true);
+  return state;
 }

@@ -1,9 +1,15 @@
 // Snapshots: every object at one revision, written atomically (temp file, fsync, rename, fsync
-// of the directory) with the same framing as the log, and a trailer that proves completeness.
-import { open, readFile, rename } from 'node:fs/promises';
+// of the directory) with the same framing as the log. Layout: a header, an index of every
+// object's reference, the objects in reference order, the index again, and a trailer holding
+// the count and a SHA-256 over every byte before it. The index is written twice so that one
+// damaged range cannot hide both an object and its name: repair can say which objects it lost.
+// Backups (`berth store backup`) are snapshot files too.
+import { createHash } from 'node:crypto';
+import { readFile, rename, unlink } from 'node:fs/promises';
 import type { KubeObject } from '../api/meta.js';
 import { inDir, snapshotName, syncDir } from './data-dir.js';
-import { decodeFrames, encodeFrame } from './record-framing.js';
+import { encodeFrame, scanFrames, type ByteRange } from './record-framing.js';
+import { nodeStoreFs, PRIVATE_FILE_MODE, type StoreFs } from './store-fs.js';
 
 export interface SnapshotEntry {
   kind: string;
@@ -17,40 +23,110 @@ export interface Snapshot {
 }
 
 interface Header {
-  snapshot: 1;
+  snapshot: 1 | 2;
   revision: number;
   count: number;
 }
 
-export async function writeSnapshot(dir: string, snapshot: Snapshot): Promise<string> {
+const INDEX_CHUNK = 512;
+
+/** How an object is named in indexes, hints and repair reports: `<group>/<plural> <key>`. */
+export function refOf(kind: string, key: string): string {
+  return `${kind} ${key}`;
+}
+
+function byRef(a: SnapshotEntry, b: SnapshotEntry): number {
+  const ra = refOf(a.kind, a.key);
+  const rb = refOf(b.kind, b.key);
+  return ra < rb ? -1 : ra > rb ? 1 : 0;
+}
+
+/** The bytes of a snapshot file. */
+export function encodeSnapshot(snapshot: Snapshot): Buffer {
+  const entries = [...snapshot.entries].sort(byRef);
+  const header: Header = { snapshot: 2, revision: snapshot.revision, count: entries.length };
+  const refs = entries.map((e) => refOf(e.kind, e.key));
+  const index: Buffer[] = [];
+  for (let i = 0; i < refs.length; i += INDEX_CHUNK)
+    index.push(encodeFrame({ refs: refs.slice(i, i + INDEX_CHUNK) }));
+  const body = Buffer.concat([encodeFrame(header), ...index, ...entries.map(encodeFrame), ...index]);
+  const sha256 = createHash('sha256').update(body).digest('hex');
+  return Buffer.concat([body, encodeFrame({ end: entries.length, sha256 })]);
+}
+
+export async function writeSnapshot(
+  dir: string,
+  snapshot: Snapshot,
+  fs: StoreFs = nodeStoreFs,
+): Promise<string> {
   const name = snapshotName(snapshot.revision);
-  const temp = inDir(dir, `${name}.tmp`);
-  const handle = await open(temp, 'w');
-  try {
-    const header: Header = { snapshot: 1, revision: snapshot.revision, count: snapshot.entries.length };
-    const chunks = [encodeFrame(header)];
-    for (const entry of snapshot.entries) {
-      chunks.push(encodeFrame(entry));
-      if (chunks.length >= 512) await handle.writeFile(Buffer.concat(chunks.splice(0)));
-    }
-    chunks.push(encodeFrame({ end: snapshot.entries.length }));
-    await handle.writeFile(Buffer.concat(chunks));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, inDir(dir, name));
-  await syncDir(dir);
+  await writeFileDurably(dir, name, encodeSnapshot(snapshot), fs);
   return name;
 }
 
-/** Reads a snapshot, or returns undefined when it is incomplete or corrupt. */
-export async function readSnapshot(dir: string, name: string): Promise<Snapshot | undefined> {
-  const { values } = decodeFrames(await readFile(inDir(dir, name)));
-  const header = values[0] as Header | undefined;
-  const trailer = values[values.length - 1] as { end?: number } | undefined;
-  if (header?.snapshot !== 1 || values.length !== header.count + 2 || trailer?.end !== header.count) {
-    return undefined;
+/** temp file, fsync, rename, fsync of the directory; the temp file is removed on failure. */
+export async function writeFileDurably(dir: string, name: string, bytes: Buffer, fs: StoreFs = nodeStoreFs) {
+  const temp = inDir(dir, `${name}.tmp`);
+  try {
+    const handle = await fs.open(temp, 'w', PRIVATE_FILE_MODE);
+    try {
+      for (let offset = 0; offset < bytes.length;) {
+        offset += (await handle.write(bytes, offset, Math.min(1 << 20, bytes.length - offset))).bytesWritten;
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, inDir(dir, name));
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
   }
-  return { revision: header.revision, entries: values.slice(1, -1) as SnapshotEntry[] };
+  await syncDir(dir, fs);
+}
+
+/** What could be read of a snapshot file, intact or not. */
+export interface SnapshotInspection {
+  revision: number;
+  /** Every entry whose frame verifies. */
+  entries: SnapshotEntry[];
+  /** References of every object the snapshot holds, as far as its indexes can be read. */
+  refs: Set<string>;
+  /** Why the snapshot may not be used; undefined when it is whole. */
+  problem: string | undefined;
+  damaged: ByteRange[];
+}
+
+/** `revisionFromName` is the revision a data directory's file name claims (absent for backups). */
+export function inspectSnapshot(bytes: Buffer, revisionFromName?: number): SnapshotInspection {
+  const { frames, damaged } = scanFrames(bytes);
+  const header = frames[0]?.offset === 0 ? (frames[0].value as Partial<Header>) : undefined;
+  const entries: SnapshotEntry[] = [];
+  const refs = new Set<string>();
+  let trailer: { end?: number; sha256?: string; offset: number } | undefined;
+  for (const frame of frames) {
+    const value = frame.value as Record<string, unknown>;
+    if (Array.isArray(value['refs'])) for (const ref of value['refs']) refs.add(String(ref));
+    else if (typeof value['kind'] === 'string' && typeof value['key'] === 'string')
+      entries.push(value as never);
+    else if (typeof value['end'] === 'number') trailer = { ...value, offset: frame.offset };
+  }
+  for (const entry of entries) refs.add(refOf(entry.kind, entry.key));
+  const revision = typeof header?.revision === 'number' ? header.revision : (revisionFromName ?? 0);
+  let problem: string | undefined;
+  if (damaged.length > 0) problem = `${damaged.length} unreadable range(s)`;
+  else if (!header || (header.snapshot !== 1 && header.snapshot !== 2)) problem = 'no snapshot header';
+  else if (!trailer || trailer.end !== header.count || entries.length !== header.count)
+    problem = 'incomplete: the trailer is missing or its count does not match';
+  else if (header.snapshot === 2) {
+    const sha256 = createHash('sha256').update(bytes.subarray(0, trailer.offset)).digest('hex');
+    if (sha256 !== trailer.sha256) problem = 'checksum mismatch: the content is not what was written';
+  }
+  if (revisionFromName !== undefined && revision !== revisionFromName && !problem)
+    problem = `holds revision ${revision}, its name says ${revisionFromName}`;
+  return { revision, entries, refs, problem, damaged };
+}
+
+export async function readSnapshotFile(path: string, revisionFromName?: number): Promise<SnapshotInspection> {
+  return inspectSnapshot(await readFile(path), revisionFromName);
 }

@@ -1,11 +1,14 @@
 // The write-ahead log with group commit. Records appended while an fsync is in flight wait and
 // go out together in the next write+fdatasync, so many concurrent writers share each fsync.
 // The log is a series of segments (wal-<first revision>.log); compaction rotates to a new one.
-import { open, readFile, truncate } from 'node:fs/promises';
+// A failed write or fsync (ENOSPC, EIO) fails its batch only: the segment is cut back to its
+// last durable length before the next batch, so writes resume once the disk recovers.
 import type { FileHandle } from 'node:fs/promises';
 import type { KubeObject } from '../api/meta.js';
 import { inDir, segmentName, syncDir } from './data-dir.js';
-import { decodeFrames, encodeFrame } from './record-framing.js';
+import { encodeFrame } from './record-framing.js';
+import { refOf } from './snapshot.js';
+import { PRIVATE_FILE_MODE, type StoreFs } from './store-fs.js';
 
 export interface LogRecord {
   rev: number;
@@ -17,9 +20,22 @@ export interface LogRecord {
   object: KubeObject;
 }
 
+/**
+ * On disk a record also carries hints: the references of the records 1, 2, 4, ... 32 revisions
+ * before it, so that repair can name the objects of records lost to damaged bytes.
+ */
+export interface StoredRecord extends LogRecord {
+  h?: Array<string | null>;
+}
+
+export const HINT_DISTANCES = [1, 2, 4, 8, 16, 32] as const;
+const RECENT = 64;
+
 export interface WalHooks {
   /** Called after each batch is durable, before its writers are answered. */
   onDurable(records: LogRecord[]): void;
+  /** Called when a batch (and everything queued behind it) failed and will not be durable. */
+  onFailed(records: LogRecord[]): void;
   /** Called between batches, while no write is in flight (compaction rotates here). */
   betweenBatches(): Promise<void>;
 }
@@ -29,6 +45,7 @@ export interface WalStats {
   records: number;
   largestBatch: number;
   bytes: number;
+  failedBatches: number;
 }
 
 interface Pending {
@@ -41,36 +58,65 @@ interface Pending {
 export class WriteAheadLog {
   private readonly dir: string;
   private readonly hooks: WalHooks;
+  private readonly fs: StoreFs;
   private handle: FileHandle;
+  private segment: string;
+  /** Bytes of the current segment known durable; a failed batch is cut back to this. */
+  private durableLength: number;
+  private needsCutBack = false;
   private pending: Pending[] = [];
   private flushing = false;
-  private failure: Error | undefined;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
-  readonly stats: WalStats = { batches: 0, records: 0, largestBatch: 0, bytes: 0 };
+  /** References of recent revisions (slot rev % RECENT), for hints and the shutdown marker. */
+  private readonly recent: Array<{ rev: number; ref: string } | undefined> = new Array(RECENT);
+  lastError: Error | undefined;
+  readonly stats: WalStats = { batches: 0, records: 0, largestBatch: 0, bytes: 0, failedBatches: 0 };
 
-  private constructor(dir: string, handle: FileHandle, hooks: WalHooks) {
+  private constructor(
+    dir: string,
+    handle: FileHandle,
+    segment: string,
+    length: number,
+    hooks: WalHooks,
+    fs: StoreFs,
+  ) {
     this.dir = dir;
     this.handle = handle;
+    this.segment = segment;
+    this.durableLength = length;
     this.hooks = hooks;
+    this.fs = fs;
   }
 
   /** Opens (creating if needed) the segment starting at `startRevision` for appending. */
-  static async open(dir: string, startRevision: number, hooks: WalHooks): Promise<WriteAheadLog> {
-    const handle = await open(inDir(dir, segmentName(startRevision)), 'a');
-    await syncDir(dir);
-    return new WriteAheadLog(dir, handle, hooks);
+  static async open(
+    dir: string,
+    startRevision: number,
+    hooks: WalHooks,
+    fs: StoreFs,
+    recent: ReadonlyArray<{ rev: number; ref: string }> = [],
+  ): Promise<WriteAheadLog> {
+    const name = segmentName(startRevision);
+    const handle = await fs.open(inDir(dir, name), 'a', PRIVATE_FILE_MODE);
+    await syncDir(dir, fs);
+    const wal = new WriteAheadLog(dir, handle, name, (await handle.stat()).size, hooks, fs);
+    for (const r of recent) wal.remember(r.rev, r.ref);
+    return wal;
   }
 
-  get failed(): Error | undefined {
-    return this.failure;
+  /** Where the log ends: what a clean shutdown records. */
+  get end(): { segment: string; length: number; recent: Array<{ rev: number; ref: string }> } {
+    const recent = this.recent.filter((r) => r !== undefined).sort((a, b) => a.rev - b.rev);
+    return { segment: this.segment, length: this.durableLength, recent };
   }
 
   /** Resolves once the record is on disk (fdatasync returned). */
   append(record: LogRecord): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
     if (this.closed) return Promise.reject(new Error('the write-ahead log is closed'));
-    const frame = encodeFrame(record);
+    const stored: StoredRecord = { ...record, h: this.hintsFor(record.rev) };
+    this.remember(record.rev, refOf(record.kind, record.key));
+    const frame = encodeFrame(stored);
     return new Promise((resolve, reject) => {
       this.pending.push({ record, frame, resolve, reject });
       if (!this.flushing) {
@@ -83,47 +129,82 @@ export class WriteAheadLog {
 
   /** Starts a new segment whose first record will have `startRevision`. Call from betweenBatches. */
   async rotate(startRevision: number): Promise<void> {
-    const next = await open(inDir(this.dir, segmentName(startRevision)), 'a');
-    await syncDir(this.dir);
+    if (this.needsCutBack) await this.cutBack();
+    const name = segmentName(startRevision);
+    const next = await this.fs.open(inDir(this.dir, name), 'a', PRIVATE_FILE_MODE);
+    try {
+      await syncDir(this.dir, this.fs);
+    } catch (err) {
+      await next.close();
+      throw err;
+    }
     const previous = this.handle;
     this.handle = next;
+    this.segment = name;
+    this.durableLength = 0;
     await previous.close();
   }
 
-  /** Waits for every appended record, then closes the segment. */
-  async close(): Promise<void> {
+  /** Waits for every appended record, then closes the segment; false if its end is unsure. */
+  async close(): Promise<boolean> {
     this.closed = true;
     if (this.flushing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    const clean =
+      !this.needsCutBack ||
+      (await this.cutBack().then(
+        () => true,
+        () => false,
+      ));
     await this.handle.close();
+    return clean;
+  }
+
+  private hintsFor(rev: number): Array<string | null> {
+    return HINT_DISTANCES.map((d) => {
+      const slot = this.recent[(rev - d) % RECENT];
+      return slot?.rev === rev - d ? slot.ref : null;
+    });
+  }
+
+  private remember(rev: number, ref: string): void {
+    this.recent[rev % RECENT] = { rev, ref };
   }
 
   private async flushLoop(): Promise<void> {
     try {
-      while (this.pending.length > 0 && !this.failure) {
+      while (this.pending.length > 0) {
         const batch = this.pending;
         this.pending = [];
         try {
-          await this.writeAll(Buffer.concat(batch.map((p) => p.frame)));
+          if (this.needsCutBack) await this.cutBack();
+          const bytes = Buffer.concat(batch.map((p) => p.frame));
+          this.needsCutBack = true;
+          await this.writeAll(bytes);
           await this.handle.datasync();
+          this.needsCutBack = false;
+          this.durableLength += bytes.length;
         } catch (err) {
           this.fail(err as Error, batch);
-          break;
+          continue;
         }
         this.stats.batches++;
         this.stats.records += batch.length;
         this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
         this.hooks.onDurable(batch.map((p) => p.record));
         for (const p of batch) p.resolve();
-        try {
-          await this.hooks.betweenBatches();
-        } catch (err) {
-          this.fail(err as Error, []);
-        }
+        await this.hooks.betweenBatches().catch(() => undefined);
       }
     } finally {
       this.flushing = false;
       for (const wake of this.idleWaiters.splice(0)) wake();
     }
+  }
+
+  /** Drops whatever a failed batch may have left after the last durable byte. */
+  private async cutBack(): Promise<void> {
+    await this.handle.truncate(this.durableLength);
+    await this.handle.datasync();
+    this.needsCutBack = false;
   }
 
   private async writeAll(buffer: Buffer): Promise<void> {
@@ -135,33 +216,14 @@ export class WriteAheadLog {
     this.stats.bytes += buffer.length;
   }
 
+  /** The batch and everything queued behind it fail; their revisions will be handed out again. */
   private fail(err: Error, batch: Pending[]): void {
-    this.failure = new Error(`write-ahead log failed, the store accepts no more writes: ${err.message}`, {
+    this.stats.failedBatches++;
+    this.lastError = new Error(`write-ahead log write failed, the write was not stored: ${err.message}`, {
       cause: err,
     });
-    for (const p of [...batch, ...this.pending.splice(0)]) p.reject(this.failure);
-  }
-}
-
-export interface SegmentContents {
-  records: LogRecord[];
-  validLength: number;
-  totalLength: number;
-}
-
-export async function readSegment(dir: string, name: string): Promise<SegmentContents> {
-  const buffer = await readFile(inDir(dir, name));
-  const { values, validLength } = decodeFrames(buffer);
-  return { records: values as LogRecord[], validLength, totalLength: buffer.length };
-}
-
-/** Cuts a torn tail off a segment so that appends continue after the last intact record. */
-export async function truncateSegment(dir: string, name: string, length: number): Promise<void> {
-  await truncate(inDir(dir, name), length);
-  const handle = await open(inDir(dir, name), 'r+');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
+    const failed = [...batch, ...this.pending.splice(0)];
+    this.hooks.onFailed(failed.map((p) => p.record));
+    for (const p of failed) p.reject(this.lastError);
   }
 }

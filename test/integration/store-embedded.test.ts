@@ -104,6 +104,7 @@ describe('embedded store durability', function () {
     // the first half of one more record, as a crash in the middle of a write leaves it
     const lastRecord = intact.subarray(intact.lastIndexOf('\n', intact.length - 2) + 1);
     appendFileSync(segment, lastRecord.subarray(0, lastRecord.length >> 1));
+    rmSync(join(dataDir, 'clean-shutdown')); // as a crash leaves it: no clean-shutdown marker
 
     store = await openEmbeddedStore({ dataDir });
     try {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { decodeFrames, encodeFrame } from '../../../src/store/record-framing.js';
+import { decodeFrames, encodeFrame, isTornFrame, scanFrames } from '../../../src/store/record-framing.js';
 
 describe('store/record-framing', function () {
   const values = [{ rev: 1, text: 'héllo\nworld' }, [1, 2, 3], 'plain', { nested: { deep: true } }];
@@ -35,5 +35,48 @@ describe('store/record-framing', function () {
     const decoded = decodeFrames(Buffer.concat([log, Buffer.alloc(64)]));
     assert.equal(decoded.values.length, values.length);
     assert.equal(decoded.validLength, log.length);
+  });
+});
+
+describe('store/record-framing scan', function () {
+  const values = Array.from({ length: 6 }, (_, i) => ({ rev: i + 1, text: `value ${i}` }));
+  const frames = values.map(encodeFrame);
+  const log = Buffer.concat(frames);
+  const startOf = (i: number): number => frames.slice(0, i).reduce((n, f) => n + f.length, 0);
+
+  it('finds the records on both sides of a damaged one and names the damaged range', function () {
+    const damaged = Buffer.from(log);
+    damaged[startOf(2) + 15] = damaged[startOf(2) + 15]! ^ 0x40;
+    const scanned = scanFrames(damaged);
+    assert.deepEqual(
+      scanned.frames.map((f) => f.value),
+      values.filter((_, i) => i !== 2),
+    );
+    assert.deepEqual(scanned.damaged, [{ start: startOf(2), end: startOf(3) }]);
+  });
+
+  it('reports a zeroed range in the middle as one damaged range and resynchronises after it', function () {
+    const damaged = Buffer.from(log);
+    damaged.fill(0, startOf(1) + 3, startOf(3) + 5);
+    const scanned = scanFrames(damaged);
+    assert.deepEqual(
+      scanned.frames.map((f) => (f.value as { rev: number }).rev),
+      [1, 5, 6],
+    );
+    assert.deepEqual(scanned.damaged, [{ start: startOf(1), end: startOf(4) }]);
+  });
+
+  it('calls only a strict prefix of one frame a torn frame', function () {
+    const last = frames[5]!;
+    for (let cut = 1; cut < last.length - 1; cut++) {
+      assert.equal(isTornFrame(last.subarray(0, cut)), true, `cut at ${cut}`);
+    }
+    // the whole payload written but the newline lost: a damaged byte, not a crash
+    assert.equal(isTornFrame(last.subarray(0, last.length - 1)), false);
+    const flipped = Buffer.from(last);
+    flipped[12] = flipped[12]! ^ 0x01;
+    assert.equal(isTornFrame(flipped), false, 'a complete frame with a bad checksum');
+    assert.equal(isTornFrame(Buffer.concat([last.subarray(0, 20), Buffer.alloc(30)])), false, 'zeros');
+    assert.equal(isTornFrame(Buffer.alloc(0)), false);
   });
 });
