@@ -100,13 +100,52 @@ export function kindOfRaw(raw: unknown): KindInfo {
   return info;
 }
 
+/**
+ * What the decoder does with fields the schema does not know (the `fieldValidation` query
+ * parameter): Strict refuses them (400), Warn drops them and reports them, Ignore drops them.
+ */
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export interface Decoded {
+  object: KubeObject;
+  info: KindInfo;
+  /** Paths of the unknown fields dropped (Warn and Ignore); empty under Strict. */
+  unknownFields: string[];
+}
+
+function removeAt(obj: unknown, path: readonly PropertyKey[], key: string): void {
+  const parent = valueAt(obj, path);
+  if (parent !== null && typeof parent === 'object') delete (parent as Record<string, unknown>)[key];
+}
+
+/** Drops the keys zod reports as unrecognised; returns their paths. */
+function dropUnknown(issues: readonly z.core.$ZodIssue[], obj: unknown): string[] {
+  const dropped: string[] = [];
+  for (const issue of issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        removeAt(obj, issue.path, key);
+        dropped.push(formatPath([...issue.path, key]));
+      }
+    } else if (issue.code === 'invalid_union') {
+      for (const branch of issue.errors) dropped.push(...dropUnknown(branch, obj));
+    }
+  }
+  return dropped;
+}
+
 /** Structural check of one object: returns it (nulls dropped) or throws 400 naming the fields. */
-export function decodeObject(raw: unknown): { object: KubeObject; info: KindInfo } {
+export function decodeObject(raw: unknown, fieldValidation: FieldValidation = 'Strict'): Decoded {
   const info = kindOfRaw(raw);
   const cleaned = dropNulls(raw) as Record<string, unknown>;
   if (cleaned['metadata'] === undefined) cleaned['metadata'] = {};
   const schema = info.modelled ? (schemaByKind[info.kind] ?? companion) : companion;
-  const result = schema.safeParse(cleaned);
+  let result = schema.safeParse(cleaned);
+  const unknownFields: string[] = [];
+  if (!result.success && fieldValidation !== 'Strict') {
+    unknownFields.push(...dropUnknown(result.error.issues, cleaned));
+    if (unknownFields.length > 0) result = schema.safeParse(cleaned);
+  }
   if (!result.success) {
     const problems = problemsOf(result.error.issues, cleaned, info.kind);
     if (problems.length > 0) {
@@ -129,5 +168,5 @@ export function decodeObject(raw: unknown): { object: KubeObject; info: KindInfo
       );
     }
   }
-  return { object: cleaned as KubeObject, info };
+  return { object: cleaned as KubeObject, info, unknownFields };
 }

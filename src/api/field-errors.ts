@@ -66,10 +66,10 @@ export const fieldError = {
     field,
     message: `Not found: ${describeValue(value)}`,
   }),
-  tooLong: (field: string, value: unknown, max: number): FieldError => ({
+  tooLong: (field: string, max: number): FieldError => ({
     type: 'FieldValueTooLong',
     field,
-    message: `Too long: may not be more than ${max} bytes`,
+    message: `Too long: must have at most ${max} bytes`,
   }),
 };
 

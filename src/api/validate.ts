@@ -1,6 +1,7 @@
 // Entry points the API server uses for every write: decode (types, unknown fields), default,
 // validate. Errors are StatusErrors worded like the Kubernetes API server's.
-import { decodeObject } from './decode.js';
+import { canonicalQuantities } from './canonical-quantities.js';
+import { decodeObject, type FieldValidation } from './decode.js';
 import { applyDefaults } from './defaults.js';
 import { type FieldError, invalidError, root } from './field-errors.js';
 import type { KindInfo } from './kinds.js';
@@ -32,10 +33,14 @@ import {
 import { validateUpdate } from './validation/update.js';
 import { validatePod, validateStatefulSet } from './validation/workloads.js';
 
+/** The name rule of a kind: namespaces are DNS-1123 labels, everything else berth serves subdomains. */
+export function nameErrorsFor(info: KindInfo, name: string): string[] {
+  return info.kind === 'Namespace' ? dns1123LabelErrors(name) : dns1123SubdomainErrors(name);
+}
+
 /** Field errors of one decoded, defaulted object (no update rules). */
 export function validateObject(obj: KubeObject, info: KindInfo): FieldError[] {
-  const nameCheck = obj.kind === 'Namespace' ? dns1123LabelErrors : dns1123SubdomainErrors;
-  const errs = validateObjectMeta(obj.metadata, info, root('metadata'), nameCheck);
+  const errs = validateObjectMeta(obj.metadata, info, root('metadata'), (name) => nameErrorsFor(info, name));
   if (!info.modelled) return errs;
   switch (obj.kind) {
     case 'PersistentVolume':
@@ -71,21 +76,39 @@ function throwIfInvalid(obj: KubeObject, info: KindInfo, errs: FieldError[]): vo
   }
 }
 
+export interface PrepareOptions {
+  /** What to do with unknown fields (default Strict). */
+  fieldValidation?: FieldValidation;
+  /** Receives a warning per unknown field dropped under Warn. */
+  warnings?: string[];
+}
+
+function decodeDefaulted(raw: unknown, options: PrepareOptions): { object: KubeObject; info: KindInfo } {
+  const { object, info, unknownFields } = decodeObject(raw, options.fieldValidation ?? 'Strict');
+  if (options.fieldValidation === 'Warn') {
+    for (const field of unknownFields) options.warnings?.push(`unknown field "${field}"`);
+  }
+  applyDefaults(object, info);
+  canonicalQuantities(object);
+  return { object, info };
+}
+
 /**
  * Checks a create: throws StatusError 400 (wrong types, unknown fields), 404 (unknown kind) or
  * 422 (reason Invalid, causes naming each field). Returns the defaulted object.
  */
-export function prepareCreate(raw: unknown): KubeObject {
-  const { object, info } = decodeObject(raw);
-  applyDefaults(object, info);
+export function prepareCreate(raw: unknown, options: PrepareOptions = {}): KubeObject {
+  const { object, info } = decodeDefaulted(raw, options);
   throwIfInvalid(object, info, validateObject(object, info));
   return object;
 }
 
 /** Checks an update against the stored object (immutable fields, ...). Returns the defaulted object. */
-export function prepareUpdate(raw: unknown, old: KubeObject): KubeObject {
-  const { object, info } = decodeObject(raw);
-  applyDefaults(object, info);
-  throwIfInvalid(object, info, [...validateObject(object, info), ...validateUpdate(object, old)]);
+export function prepareUpdate(raw: unknown, old: KubeObject, options: PrepareOptions = {}): KubeObject {
+  const { object, info } = decodeDefaulted(raw, options);
+  // the stored object is read as the decoder would: defaulted and canonical, so that an object
+  // written before a default existed (or spelled 1024Mi) does not count as changed
+  const stored = canonicalQuantities(applyDefaults(structuredClone(old), info));
+  throwIfInvalid(object, info, [...validateObject(object, info), ...validateUpdate(object, stored)]);
   return object;
 }

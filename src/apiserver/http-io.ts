@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { StatusError, type Status } from '../api/errors.js';
 import { PatchApplyError } from './json-patch.js';
+import { MAX_JSON_DEPTH, nestingDepth, scanJson } from './json-scan.js';
 import { decodeProtobufObject } from './protobuf.js';
 
 const maxBodyBytes = 3 * 1024 * 1024; // the Kubernetes API server's request size limit
@@ -34,19 +35,47 @@ export function isYamlMediaType(type: string): boolean {
 
 export const PROTOBUF_MEDIA_TYPE = 'application/vnd.kubernetes.protobuf';
 
-/** Parses a JSON, YAML or (a few kinds) protobuf body; 400 when it does not parse, 415 for other media types. */
-export function parseBody(body: Buffer, type: string): unknown {
-  if (type === PROTOBUF_MEDIA_TYPE) return decodeProtobufObject(body);
+export interface ParsedBody {
+  value: unknown;
+  /** Paths of object keys the body repeats (JSON bodies; YAML parsing refuses them itself). */
+  duplicates: string[];
+}
+
+function tooDeep(what: string): StatusError {
+  return new StatusError(
+    400,
+    'BadRequest',
+    `error decoding ${what}: exceeded max depth of ${MAX_JSON_DEPTH}`,
+  );
+}
+
+/**
+ * Parses a JSON, YAML or (a few kinds) protobuf body; 400 when it does not parse or nests too
+ * deep, 415 for other media types.
+ */
+export function parseBodyChecked(body: Buffer, type: string): ParsedBody {
+  if (type === PROTOBUF_MEDIA_TYPE) return { value: decodeProtobufObject(body), duplicates: [] };
   const text = body.toString('utf8');
   const json = type === '' || type === 'application/json' || type.endsWith('+json');
   if (!json && !isYamlMediaType(type)) throw unsupportedMediaType(['application/json', 'application/yaml']);
   if (text.trim() === '') throw new StatusError(400, 'BadRequest', 'the request body is empty');
+  const what = json ? 'json' : 'yaml';
+  const scan = json ? scanJson(text) : { tooDeep: false, duplicates: [] };
+  if (scan.tooDeep) throw tooDeep(what);
+  let value: unknown;
   try {
-    return json ? JSON.parse(text) : parseYaml(text);
+    value = json ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
-    const what = json ? 'json' : 'yaml';
+    // a YAML parser overflowing its stack on deep nesting is the same refusal
+    if (err instanceof RangeError) throw tooDeep(what);
     throw new StatusError(400, 'BadRequest', `error decoding ${what}: ${(err as Error).message}`);
   }
+  if (!json && nestingDepth(value) > MAX_JSON_DEPTH) throw tooDeep(what);
+  return { value, duplicates: scan.duplicates };
+}
+
+export function parseBody(body: Buffer, type: string): unknown {
+  return parseBodyChecked(body, type).value;
 }
 
 export function unsupportedMediaType(accepted: readonly string[]): StatusError {
@@ -83,6 +112,15 @@ export function toStatus(err: unknown): Status {
   }
   const message = err instanceof Error ? err.message : String(err);
   return new StatusError(500, 'InternalError', `Internal error occurred: ${message}`).toStatus();
+}
+
+/** A Warning header as the API server sends it (kubectl prints "Warning: <text>"). */
+export function addWarning(res: ServerResponse, text: string): void {
+  // header values are Latin-1 without controls: anything else a client sent is shown as '?'
+  const value = `299 - ${JSON.stringify(text).replace(/[^\x20-\x7e]/g, '?')}`;
+  const existing = res.getHeader('Warning');
+  const list = Array.isArray(existing) ? existing : existing === undefined ? [] : [String(existing)];
+  res.setHeader('Warning', [...list, value]);
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, pretty: boolean): void {

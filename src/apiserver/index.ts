@@ -9,3 +9,4 @@ export {
   PVC_PROTECTION_FINALIZER,
   PV_PROTECTION_FINALIZER,
 } from './admission.js';
+export { AdmittedStore } from './admitted-store.js';

@@ -1,18 +1,24 @@
 // The verbs on one resource: get, list, create, update, patch (merge, JSON, strategic, apply),
-// delete. Every write goes through admission (creates) and prepareCreate/prepareUpdate.
+// delete, deletecollection, and pods/binding. Request options (dryRun, fieldValidation,
+// DeleteOptions) are read here; every write then goes through the door in writes.ts.
 import { parse as parseYaml } from 'yaml';
-import { badRequest, isStatusError, StatusError } from '../api/errors.js';
+import type { FieldValidation } from '../api/decode.js';
+import { badRequest, isStatusError, notFound, StatusError } from '../api/errors.js';
+import { fieldError, invalidError } from '../api/field-errors.js';
+import { checkFieldSelector } from '../api/field-labels.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
-import { prepareCreate, prepareUpdate } from '../api/validate.js';
-import { applyMergePatch, deepEqual } from '../store/merge-patch.js';
+import { dns1123LabelErrors } from '../api/names.js';
+import { nameErrorsFor } from '../api/validate.js';
+import { applyMergePatch } from '../store/merge-patch.js';
 import type { ListOptions, ObjectStore } from '../store/types.js';
-import { admitCreate, admitUpdate } from './admission.js';
-import { methodNotAllowed, parseBody, unsupportedMediaType } from './http-io.js';
+import { deleteAdmitted, readDeleteOptions, type DeleteRequest } from './deletes.js';
+import { methodNotAllowed, parseBody, parseBodyChecked, unsupportedMediaType } from './http-io.js';
 import { applyJsonPatch, PatchApplyError } from './json-patch.js';
 import type { ResourceTarget } from './routes.js';
 import { applyStrategicMergePatch, stripDirectives } from './strategic-merge.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
+import { createAdmitted, updateAdmitted, type WriteRequestOptions } from './writes.js';
 
 export interface ResourceContext {
   store: ObjectStore;
@@ -32,6 +38,8 @@ export interface ResourceRequest {
 export interface ResourceResponse {
   status: number;
   body: unknown;
+  /** Sent as Warning headers (unknown or duplicate fields under fieldValidation=Warn). */
+  warnings?: string[];
 }
 
 const patchTypes = [
@@ -42,15 +50,7 @@ const patchTypes = [
 ];
 /** How often a patch is re-applied after losing a compare-and-swap race. */
 const patchRetries = 5;
-const serverOwnedMetadata = [
-  'uid',
-  'resourceVersion',
-  'creationTimestamp',
-  'deletionTimestamp',
-  'deletionGracePeriodSeconds',
-  'generation',
-  'selfLink',
-] as const;
+const fieldValidations: readonly FieldValidation[] = ['Strict', 'Warn', 'Ignore'];
 
 type Json = Record<string, unknown>;
 
@@ -58,8 +58,27 @@ function isMap(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Names in the path are checked before the store is asked: a name the kind cannot have names
+ * nothing (404), whatever it would have matched after normalisation.
+ */
+function checkPathNames(req: ResourceRequest): void {
+  const { kind, namespace, name } = req.target;
+  const listing = req.method === 'GET' && name === undefined;
+  if (namespace !== undefined && !listing && dns1123LabelErrors(namespace).length > 0) {
+    throw notFound('namespaces', namespace);
+  }
+  if (name !== undefined && nameErrorsFor(kind, name).length > 0)
+    throw notFound(kind.plural, name, kind.group);
+}
+
 export async function handleResource(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
   const { target } = req;
+  checkPathNames(req);
+  if (target.subresource === 'binding') {
+    if (req.method !== 'POST') throw methodNotAllowed();
+    return bindPod(ctx, req);
+  }
   switch (req.method) {
     case 'GET':
       return target.name === undefined ? listObjects(ctx, req) : getObject(ctx, req);
@@ -84,8 +103,57 @@ function listOptions(target: ResourceTarget, query: URLSearchParams): ListOption
   const labelSelector = query.get('labelSelector');
   if (labelSelector) options.labelSelector = labelSelector;
   const fieldSelector = query.get('fieldSelector');
-  if (fieldSelector) options.fieldSelector = fieldSelector;
+  if (fieldSelector) {
+    checkFieldSelector(target.kind, fieldSelector);
+    options.fieldSelector = fieldSelector;
+  }
   return options;
+}
+
+/** dryRun and fieldValidation of a write, 400 for values Kubernetes does not know. */
+function writeOptions(query: URLSearchParams): WriteRequestOptions {
+  const dryRun = query.getAll('dryRun');
+  for (const value of dryRun) {
+    if (value !== 'All')
+      throw badRequest(`Invalid dryRun value: ${JSON.stringify(value)}: supported values: "All"`);
+  }
+  const validation = query.get('fieldValidation') ?? 'Warn';
+  if (!fieldValidations.includes(validation as FieldValidation)) {
+    throw badRequest(
+      `fieldValidation: Unsupported value: ${JSON.stringify(validation)}: supported values: "Ignore", "Strict", "Warn"`,
+    );
+  }
+  return { dryRun: dryRun.length > 0, fieldValidation: validation as FieldValidation, warnings: [] };
+}
+
+/** The body, with duplicate fields refused (Strict) or reported (Warn). */
+function bodyOf(req: ResourceRequest, options: WriteRequestOptions, contentType = req.contentType): unknown {
+  const { value, duplicates } = parseBodyChecked(req.body, contentType);
+  if (duplicates.length > 0 && options.fieldValidation === 'Strict') {
+    const { kind } = req.target.kind;
+    throw new StatusError(
+      400,
+      'BadRequest',
+      `${kind} in version "${apiVersionOf(req.target.kind)}" cannot be handled as a ${kind}: strict decoding error: ${duplicates.map((d) => `duplicate field "${d}"`).join(', ')}`,
+      {
+        kind,
+        causes: duplicates.map((field) => ({
+          reason: 'FieldValueDuplicate',
+          message: `duplicate field "${field}"`,
+          field,
+        })),
+      },
+    );
+  }
+  if (options.fieldValidation === 'Warn') {
+    for (const d of duplicates) options.warnings?.push(`duplicate field "${d}"`);
+  }
+  return value;
+}
+
+function respond(status: number, body: unknown, options: WriteRequestOptions): ResourceResponse {
+  const warnings = options.warnings ?? [];
+  return warnings.length > 0 ? { status, body, warnings } : { status, body };
 }
 
 async function getObject(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
@@ -174,87 +242,44 @@ function checkNameMatches(obj: KubeObject, name: string): void {
   }
 }
 
-function isDryRun(query: URLSearchParams): boolean {
-  return query.getAll('dryRun').includes('All');
-}
-
 async function createObject(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
   const { target } = req;
   if (target.name !== undefined || (target.kind.namespaced && target.namespace === undefined)) {
     throw methodNotAllowed();
   }
-  const obj = objectFromBody(target, parseBody(req.body, req.contentType));
-  return createAdmitted(ctx, target.kind, obj, isDryRun(req.query));
-}
-
-async function createAdmitted(
-  ctx: ResourceContext,
-  kind: KindInfo,
-  obj: KubeObject,
-  dryRun: boolean,
-): Promise<ResourceResponse> {
-  for (const field of serverOwnedMetadata) delete obj.metadata[field];
-  const prepared = prepareCreate(await admitCreate(ctx.store, kind, obj));
-  if (dryRun) return { status: 201, body: prepared };
-  return { status: 201, body: await ctx.store.create(kind, prepared) };
+  const options = writeOptions(req.query);
+  const obj = objectFromBody(target, bodyOf(req, options));
+  return respond(201, await createAdmitted(ctx, target.kind, obj, options), options);
 }
 
 async function replaceObject(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
   const { target } = req;
   if (target.name === undefined) throw methodNotAllowed();
-  const obj = objectFromBody(target, parseBody(req.body, req.contentType));
+  const options = writeOptions(req.query);
+  const obj = objectFromBody(target, bodyOf(req, options));
   checkNameMatches(obj, target.name);
   const old = await ctx.store.get(target.kind, target.namespace, target.name);
-  return { status: 200, body: await writeUpdate(ctx, target, obj, old, isDryRun(req.query)) };
+  return respond(200, await updateAdmitted(ctx, target.kind, target.subresource, obj, old, options), options);
 }
 
-/** What an update may change: status only through /status, everything but status otherwise. */
-function updateCandidate(target: ResourceTarget, obj: KubeObject, old: KubeObject): KubeObject {
-  let candidate: KubeObject;
-  if (target.subresource === 'status') {
-    candidate = { ...structuredClone(old), metadata: { ...structuredClone(old.metadata) } };
-    if (obj['status'] === undefined) delete candidate['status'];
-    else candidate['status'] = obj['status'];
-    if (obj.metadata.resourceVersion === undefined) delete candidate.metadata.resourceVersion;
-    else candidate.metadata.resourceVersion = obj.metadata.resourceVersion;
-  } else {
-    candidate = { ...obj };
-    if (target.kind.hasStatus) {
-      if (old['status'] === undefined) delete candidate['status'];
-      else candidate['status'] = structuredClone(old['status']);
-    }
+/** POST pods/<name>/binding: a Binding object whose target names the node. */
+async function bindPod(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
+  const { target } = req;
+  const name = target.name ?? '';
+  const options = writeOptions(req.query);
+  const binding = bodyOf(req, options);
+  const node = isMap(binding) && isMap(binding['target']) ? binding['target']['name'] : undefined;
+  if (typeof node !== 'string' || node === '') {
+    throw invalidError('Binding', name, [fieldError.required('target.name')]);
   }
-  // identity and lifecycle fields belong to the server
-  const keep = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const;
-  const metadata: Record<string, unknown> = candidate.metadata;
-  for (const field of keep) {
-    if (old.metadata[field] === undefined) delete metadata[field];
-    else metadata[field] = old.metadata[field];
-  }
-  return candidate;
-}
-
-function withoutResourceVersion(obj: KubeObject): KubeObject {
-  const { resourceVersion: _rv, ...metadata } = obj.metadata;
-  return { ...obj, metadata };
-}
-
-async function writeUpdate(
-  ctx: ResourceContext,
-  target: ResourceTarget,
-  obj: KubeObject,
-  old: KubeObject,
-  dryRun: boolean,
-): Promise<KubeObject> {
-  const prepared = prepareUpdate(updateCandidate(target, obj, old), old);
-  if (target.subresource === undefined) await admitUpdate(ctx.store, prepared, old);
-  const rv = prepared.metadata.resourceVersion;
-  // a write that changes nothing is not a write: no new resourceVersion, no watch event
-  const sameVersion = rv === undefined || rv === old.metadata.resourceVersion;
-  if (sameVersion && deepEqual(withoutResourceVersion(prepared), withoutResourceVersion(old))) return old;
-  if (dryRun) return prepared;
-  const options = target.subresource === 'status' ? { subresource: 'status' as const } : undefined;
-  return ctx.store.update(target.kind, prepared, options);
+  const old = await ctx.store.get(target.kind, target.namespace, name);
+  const pod = { ...old, spec: { ...(old['spec'] as Json), nodeName: node } } as KubeObject;
+  await updateAdmitted(ctx, target.kind, 'binding', pod, old, options);
+  return respond(
+    201,
+    { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 },
+    options,
+  );
 }
 
 function applyPatchDocument(contentType: string, old: KubeObject, patch: unknown): unknown {
@@ -275,7 +300,8 @@ async function patchObject(ctx: ResourceContext, req: ResourceRequest): Promise<
   const { target } = req;
   if (target.name === undefined) throw methodNotAllowed();
   if (!patchTypes.includes(req.contentType)) throw unsupportedMediaType(patchTypes);
-  const patch = parseBody(req.body, 'application/json');
+  const options = writeOptions(req.query);
+  const patch = bodyOf(req, options, 'application/json');
   for (let attempt = 0; ; attempt++) {
     const old = await ctx.store.get(target.kind, target.namespace, target.name);
     const patched = applyPatchDocument(req.contentType, old, patch);
@@ -283,7 +309,8 @@ async function patchObject(ctx: ResourceContext, req: ResourceRequest): Promise<
     checkNameMatches(obj, target.name);
     const userPrecondition = obj.metadata.resourceVersion !== old.metadata.resourceVersion;
     try {
-      return { status: 200, body: await writeUpdate(ctx, target, obj, old, isDryRun(req.query)) };
+      const written = await updateAdmitted(ctx, target.kind, target.subresource, obj, old, options);
+      return respond(200, written, options);
     } catch (err) {
       if (userPrecondition || attempt >= patchRetries || !isStatusError(err, 'Conflict')) throw err;
     }
@@ -314,16 +341,17 @@ async function applyObject(ctx: ResourceContext, req: ResourceRequest): Promise<
       },
     );
   }
+  const options = writeOptions(req.query);
   let raw: unknown;
   try {
     raw = parseYaml(req.body.toString('utf8'));
   } catch (err) {
+    if (err instanceof RangeError) throw badRequest('error decoding YAML: exceeded max depth');
     throw badRequest(`error decoding YAML: ${(err as Error).message}`);
   }
   const applied = objectFromBody(target, stripDirectives(raw));
   applied.metadata.name ??= target.name;
   checkNameMatches(applied, target.name);
-  const dryRun = isDryRun(req.query);
   for (let attempt = 0; ; attempt++) {
     let old: KubeObject;
     try {
@@ -331,7 +359,7 @@ async function applyObject(ctx: ResourceContext, req: ResourceRequest): Promise<
     } catch (err) {
       if (!isStatusError(err, 'NotFound') || target.subresource) throw err;
       try {
-        return await createAdmitted(ctx, target.kind, structuredClone(applied), dryRun);
+        return respond(201, await createAdmitted(ctx, target.kind, applied, options), options);
       } catch (createErr) {
         // created concurrently: apply to what is there now
         if (isStatusError(createErr, 'AlreadyExists') && attempt < patchRetries) continue;
@@ -341,26 +369,12 @@ async function applyObject(ctx: ResourceContext, req: ResourceRequest): Promise<
     const merged = applyStrategicMergePatch(old, applied) as KubeObject;
     const userPrecondition = merged.metadata.resourceVersion !== old.metadata.resourceVersion;
     try {
-      return { status: 200, body: await writeUpdate(ctx, target, merged, old, dryRun) };
+      const written = await updateAdmitted(ctx, target.kind, target.subresource, merged, old, options);
+      return respond(200, written, options);
     } catch (err) {
       if (userPrecondition || attempt >= patchRetries || !isStatusError(err, 'Conflict')) throw err;
     }
   }
-}
-
-interface Preconditions {
-  uid?: string;
-  resourceVersion?: string;
-}
-
-function deletePreconditions(body: Buffer, contentType: string): Preconditions {
-  if (body.toString('utf8').trim() === '') return {};
-  const options = parseBody(body, contentType || 'application/json');
-  const pre = isMap(options) && isMap(options['preconditions']) ? options['preconditions'] : {};
-  const out: Preconditions = {};
-  if (typeof pre['uid'] === 'string') out.uid = pre['uid'];
-  if (typeof pre['resourceVersion'] === 'string') out.resourceVersion = pre['resourceVersion'];
-  return out;
 }
 
 function successStatus(kind: KindInfo, obj: KubeObject): Record<string, unknown> {
@@ -373,25 +387,40 @@ function successStatus(kind: KindInfo, obj: KubeObject): Record<string, unknown>
   };
 }
 
+function deleteRequest(req: ResourceRequest): DeleteRequest {
+  const text = req.body.toString('utf8').trim();
+  const body = text === '' ? undefined : parseBody(req.body, req.contentType || 'application/json');
+  return readDeleteOptions(req.query, body);
+}
+
 async function deleteObject(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
   const { kind, namespace, name = '', subresource } = req.target;
   if (subresource) throw methodNotAllowed();
-  const preconditions = deletePreconditions(req.body, req.contentType);
-  if (isDryRun(req.query)) return { status: 200, body: await ctx.store.get(kind, namespace, name) };
-  const last = await ctx.store.delete(kind, namespace, name, preconditions);
+  const outcome = await deleteAdmitted(ctx, kind, namespace, name, deleteRequest(req));
   // finalizers keep the object, now marked for deletion: Kubernetes answers with the object
-  if ((last.metadata.finalizers ?? []).length > 0) return { status: 200, body: last };
-  return { status: 200, body: successStatus(kind, last) };
+  return { status: 200, body: outcome.removed ? successStatus(kind, outcome.object) : outcome.object };
 }
 
 async function deleteCollection(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
   const { target } = req;
   if (target.subresource) throw methodNotAllowed();
+  const request = deleteRequest(req);
   const { items } = await ctx.store.list(target.kind, listOptions(target, req.query));
   const deleted: KubeObject[] = [];
   for (const item of items) {
     try {
-      deleted.push(await ctx.store.delete(target.kind, item.metadata.namespace, item.metadata.name ?? ''));
+      const outcome = await deleteAdmitted(
+        ctx,
+        target.kind,
+        item.metadata.namespace,
+        item.metadata.name ?? '',
+        {
+          ...request,
+          // preconditions name one object, not a collection
+          preconditions: item.metadata.uid ? { uid: item.metadata.uid } : {},
+        },
+      );
+      deleted.push(outcome.object);
     } catch (err) {
       if (!isStatusError(err, 'NotFound')) throw err;
     }

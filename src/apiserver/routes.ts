@@ -11,6 +11,7 @@ export type Route =
   | { type: 'openapiRoot'; version: 'v2' | 'v3' }
   | { type: 'openapiGroupVersion'; group: string; version: string }
   | { type: 'resource'; target: ResourceTarget }
+  | { type: 'invalidPath'; message: string }
   | { type: 'notFound' };
 
 export interface ResourceTarget {
@@ -19,23 +20,48 @@ export interface ResourceTarget {
   namespace?: string;
   /** Absent for collection requests (list, create, watch). */
   name?: string;
-  subresource?: 'status';
+  subresource?: 'status' | 'binding';
 }
 
-function decodeSegments(path: string): string[] | undefined {
-  try {
-    return path
-      .split('/')
-      .filter((s) => s !== '')
-      .map((s) => decodeURIComponent(s));
-  } catch {
-    return undefined;
+/**
+ * Why a decoded path segment cannot name anything (apimachinery's IsValidPathSegmentName): dot
+ * segments would be normalised away, '/' and '%' only reach here encoded (once or twice).
+ */
+export function pathSegmentProblem(segment: string): string | undefined {
+  if (segment === '.' || segment === '..') return `may not be '${segment}'`;
+  if (segment.includes('/')) return "may not contain '/'";
+  if (segment.includes('%')) return "may not contain '%'";
+  return undefined;
+}
+
+type Segments = { ok: string[] } | { invalid: string };
+
+/** Splits the raw (still percent-encoded) path, decoding each segment once after the split. */
+function decodeSegments(rawPath: string): Segments {
+  const ok: string[] = [];
+  for (const raw of rawPath.split('/')) {
+    if (raw === '') continue;
+    let segment: string;
+    try {
+      segment = decodeURIComponent(raw);
+    } catch {
+      return { invalid: `invalid path segment ${JSON.stringify(raw)}: malformed percent-encoding` };
+    }
+    const problem = pathSegmentProblem(segment);
+    if (problem) return { invalid: `invalid path segment ${JSON.stringify(segment)}: ${problem}` };
+    ok.push(segment);
   }
+  return { ok };
 }
 
-export function parseRoute(pathname: string): Route {
-  const segments = decodeSegments(pathname);
-  if (!segments) return { type: 'notFound' };
+/**
+ * The route of a request path as it arrived on the wire (before any decoding or dot-segment
+ * normalisation, which would let `%2e%2e` climb to the parent object).
+ */
+export function parseRoute(rawPath: string): Route {
+  const decoded = decodeSegments(rawPath);
+  if ('invalid' in decoded) return { type: 'invalidPath', message: decoded.invalid };
+  const segments = decoded.ok;
   const [first, ...rest] = segments;
   switch (first) {
     case 'healthz':
@@ -105,10 +131,12 @@ function targetRoute(
   sub: string | undefined,
   namespace: string | undefined,
 ): Route {
-  if (sub !== undefined && (sub !== 'status' || !kind.hasStatus)) return { type: 'notFound' };
+  const status = sub === 'status' && kind.hasStatus;
+  const binding = sub === 'binding' && kind.kind === 'Pod' && kind.group === '';
+  if (sub !== undefined && !status && !binding) return { type: 'notFound' };
   const target: ResourceTarget = { kind };
   if (namespace !== undefined) target.namespace = namespace;
   if (name !== undefined) target.name = name;
-  if (sub === 'status') target.subresource = 'status';
+  if (sub === 'status' || sub === 'binding') target.subresource = sub;
   return { type: 'resource', target };
 }

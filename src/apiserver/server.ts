@@ -4,13 +4,14 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { isStatusError } from '../api/errors.js';
+import { badRequest, isStatusError } from '../api/errors.js';
 import { kindFor } from '../api/kinds.js';
 import { prepareCreate } from '../api/validate.js';
 import type { ObjectStore } from '../store/types.js';
 import { BACKUP_PATH, serveBackup, type BackupSource } from './backup-endpoint.js';
 import { apiGroup, coreVersions, groupList, resourceList, versionInfo } from './discovery.js';
 import {
+  addWarning,
   mediaType,
   methodNotAllowed,
   readBody,
@@ -84,6 +85,24 @@ async function ensureBuiltinNamespaces(store: ObjectStore): Promise<void> {
   }
 }
 
+interface RequestUrl {
+  /** The path exactly as sent: still percent-encoded, dot segments not resolved. */
+  rawPath: string;
+  searchParams: URLSearchParams;
+}
+
+/**
+ * Splits a request target without normalising it: WHATWG URL parsing would decode `%2e%2e`
+ * and resolve it against the parent segment (and read `\` as `/`) before routing sees it.
+ */
+export function splitRequestUrl(target: string): RequestUrl {
+  const withoutFragment = target.split('#')[0] ?? '';
+  const question = withoutFragment.indexOf('?');
+  const rawPath = question === -1 ? withoutFragment : withoutFragment.slice(0, question);
+  const query = question === -1 ? '' : withoutFragment.slice(question + 1);
+  return { rawPath, searchParams: new URLSearchParams(query) };
+}
+
 function discoveryDocument(route: Route, serverAddress: string): unknown {
   switch (route.type) {
     case 'version':
@@ -102,6 +121,7 @@ function discoveryDocument(route: Route, serverAddress: string): unknown {
       return route.version === 'v3' ? openApiRoot() : openApiV2();
     case 'health':
     case 'resource':
+    case 'invalidPath':
     case 'notFound':
       return undefined;
   }
@@ -119,17 +139,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   async function dispatch(
     req: IncomingMessage,
     res: ServerResponse,
-    url: URL,
+    url: RequestUrl,
     pretty: boolean,
   ): Promise<void> {
-    const route = parseRoute(url.pathname);
+    const route = parseRoute(url.rawPath);
     if (route.type === 'health') {
       sendText(res, 200, 'ok');
       return;
     }
     if (!isAuthorized(req.headers.authorization, token)) throw unauthorized();
+    if (route.type === 'invalidPath') throw badRequest(route.message);
     const method = req.method ?? 'GET';
-    if (url.pathname === BACKUP_PATH) return serveBackup(options.backup, method, res);
+    if (url.rawPath === BACKUP_PATH) return serveBackup(options.backup, method, res);
     if (route.type === 'resource') {
       if (method === 'GET' && isWatchRequest(url.searchParams)) {
         await serveWatch(watches, route.target, url.searchParams, req, res);
@@ -147,6 +168,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           accept: req.headers.accept,
         },
       );
+      for (const warning of response.warnings ?? []) addWarning(res, warning);
       sendJson(res, response.status, response.body, pretty);
       return;
     }
@@ -167,10 +189,10 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     const started = Date.now();
-    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const url = splitRequestUrl(req.url ?? '/');
     const pretty = ['true', '1'].includes(url.searchParams.get('pretty') ?? '');
     res.on('close', () => {
-      log(`${req.method ?? ''} ${url.pathname}${url.search} ${res.statusCode} ${Date.now() - started}ms`);
+      log(`${req.method ?? ''} ${req.url ?? ''} ${res.statusCode} ${Date.now() - started}ms`);
     });
     dispatch(req, res, url, pretty).catch((err: unknown) => {
       const status = toStatus(err);

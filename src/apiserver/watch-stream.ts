@@ -4,6 +4,7 @@
 // 410 Expired Status.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isStatusError } from '../api/errors.js';
+import { checkFieldSelector } from '../api/field-labels.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ObjectStore, Watch, WatchEvent, WatchOptions } from '../store/types.js';
 import { toStatus } from './http-io.js';
@@ -30,6 +31,7 @@ function watchOptions(target: ResourceTarget, query: URLSearchParams): WatchOpti
   if (target.namespace !== undefined) options.namespace = target.namespace;
   const labelSelector = query.get('labelSelector');
   if (labelSelector) options.labelSelector = labelSelector;
+  checkFieldSelector(target.kind, query.get('fieldSelector') ?? '');
   // watching one object is watching the collection for its name
   const selectors = [
     query.get('fieldSelector'),

@@ -1,6 +1,6 @@
 // An embedded berth in one process: the store in a data directory, the API server on
 // 127.0.0.1, credentials and kubeconfig, and the background components. Used by `up` and `demo`.
-import { ensureCredentials, startApiServer } from '../apiserver/index.js';
+import { AdmittedStore, ensureCredentials, startApiServer } from '../apiserver/index.js';
 import { systemClock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
 import { openEmbeddedStore } from '../store/embedded.js';
@@ -55,7 +55,8 @@ export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise
     cleanups.push(() => server.close());
     const { kubeconfigPath } = await ensureCredentials(dataDir, server.url);
     const components = await startControllers({
-      store,
+      // one door: the controllers' and node agents' writes pass the API server's admission too
+      store: new AdmittedStore(store),
       logger,
       clock: systemClock,
       dataDir,

@@ -147,7 +147,9 @@ export class RestClient {
   }
 
   async create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
-    return (await this.request('POST', resourcePath(kind, obj.metadata.namespace), { body: obj })) as T;
+    // unknown fields are errors, as kubectl asks for by default
+    const path = resourcePath(kind, obj.metadata.namespace) + query({ fieldValidation: 'Strict' });
+    return (await this.request('POST', path, { body: obj })) as T;
   }
 
   async update<T extends KubeObject>(
@@ -156,9 +158,9 @@ export class RestClient {
     options: { subresource?: 'status' } = {},
   ): Promise<T> {
     const path = resourcePath(kind, obj.metadata.namespace, obj.metadata.name ?? '');
-    return (await this.request('PUT', options.subresource ? `${path}/${options.subresource}` : path, {
-      body: obj,
-    })) as T;
+    const target =
+      (options.subresource ? `${path}/${options.subresource}` : path) + query({ fieldValidation: 'Strict' });
+    return (await this.request('PUT', target, { body: obj })) as T;
   }
 
   async patch<T extends KubeObject = KubeObject>(
@@ -175,6 +177,7 @@ export class RestClient {
       query({
         fieldManager: options.fieldManager,
         force: options.force === undefined ? undefined : String(options.force),
+        fieldValidation: 'Strict',
       });
     return (await this.request('PATCH', path, { body: patch, contentType: patchContentType[type] })) as T;
   }

@@ -98,11 +98,11 @@ export class SchedulerApplier {
     }
   }
 
-  /** Sets spec.nodeName (compare-and-swap), then marks the pod scheduled. */
+  /** Sets spec.nodeName through pods/binding (compare-and-swap), then marks the pod scheduled. */
   async bindPod(pod: Pod, node: string): Promise<Pod> {
     const next = structuredClone(pod);
     next.spec.nodeName = node;
-    const bound = await this.store.update(K.pod, next);
+    const bound = await this.store.update(K.pod, next, { subresource: 'binding' });
     this.onWritten(bound);
     await this.setScheduledCondition(bound, { status: 'True' });
     return bound;

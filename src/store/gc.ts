@@ -1,10 +1,16 @@
-// Garbage collection of dependents whose owners are gone (background propagation): an object
-// whose every ownerReference names an owner uid that no longer exists is deleted, as the
-// Kubernetes garbage collector does. Owners of kinds it does not scan are assumed to exist.
+// Garbage collection as the Kubernetes garbage collector does it. Background propagation: an
+// object whose every ownerReference names an owner uid that no longer exists is deleted (owners
+// of kinds it does not scan are assumed to exist). Orphan propagation: an owner being deleted
+// with the `orphan` finalizer first loses its dependents (their ownerReferences to it are
+// removed), then the finalizer. Foreground propagation: an owner with `foregroundDeletion` has
+// its dependents deleted first, and loses the finalizer once none is left.
 import { isStatusError } from '../api/errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ObjectStore } from './types.js';
+
+export const ORPHAN_FINALIZER = 'orphan';
+export const FOREGROUND_FINALIZER = 'foregroundDeletion';
 
 export interface Orphan {
   kind: KindInfo;
@@ -28,6 +34,41 @@ export function findOrphans(
       owners.every((ref) => scanned.has(`${ref.apiVersion}/${ref.kind}`) && !liveUids.has(ref.uid))
     );
   });
+}
+
+export type FinalizerAction =
+  | { type: 'dropOwnerReference'; kind: KindInfo; object: KubeObject; ownerUid: string }
+  | { type: 'deleteDependent'; kind: KindInfo; object: KubeObject }
+  | { type: 'removeFinalizer'; kind: KindInfo; object: KubeObject; finalizer: string };
+
+/**
+ * The work the orphan and foregroundDeletion finalizers ask for, given every scanned object.
+ * Pure, for table tests.
+ */
+export function finalizerWork(
+  objects: ReadonlyArray<{ kind: KindInfo; object: KubeObject }>,
+): FinalizerAction[] {
+  const actions: FinalizerAction[] = [];
+  const dependentsOf = (uid: string) =>
+    objects.filter(({ object }) => (object.metadata.ownerReferences ?? []).some((ref) => ref.uid === uid));
+  for (const { kind, object } of objects) {
+    const { deletionTimestamp, finalizers = [], uid = '' } = object.metadata;
+    if (!deletionTimestamp || uid === '') continue;
+    for (const finalizer of [ORPHAN_FINALIZER, FOREGROUND_FINALIZER]) {
+      if (!finalizers.includes(finalizer)) continue;
+      const dependents = dependentsOf(uid);
+      if (finalizer === ORPHAN_FINALIZER) {
+        for (const d of dependents) actions.push({ type: 'dropOwnerReference', ...d, ownerUid: uid });
+      } else {
+        for (const d of dependents) {
+          if (!d.object.metadata.deletionTimestamp) actions.push({ type: 'deleteDependent', ...d });
+        }
+      }
+      // once nothing refers to the owner any more, it may go
+      if (dependents.length === 0) actions.push({ type: 'removeFinalizer', kind, object, finalizer });
+    }
+  }
+  return actions;
 }
 
 export interface GarbageCollectorOptions {
@@ -79,6 +120,7 @@ export class GarbageCollector {
     // its uid, so an owner missing from the later listing really was deleted.
     const dependents = await this.listAll();
     const liveUids = new Set((await this.listAll()).map(({ object }) => object.metadata.uid ?? ''));
+    await this.runFinalizerWork(dependents);
     const orphans = findOrphans(dependents, this.kinds, liveUids);
     const deleted: Orphan[] = [];
     for (const orphan of orphans) {
@@ -92,6 +134,30 @@ export class GarbageCollector {
       }
     }
     return deleted;
+  }
+
+  /** Performs finalizerWork; a conflict or a vanished object is left for the next pass. */
+  private async runFinalizerWork(objects: Array<{ kind: KindInfo; object: KubeObject }>): Promise<void> {
+    for (const action of finalizerWork(objects)) {
+      const { namespace, name = '', uid } = action.object.metadata;
+      try {
+        if (action.type === 'deleteDependent') {
+          await this.store.delete(action.kind, namespace, name, uid ? { uid } : {});
+        } else if (action.type === 'dropOwnerReference') {
+          const next = structuredClone(action.object);
+          const refs = (next.metadata.ownerReferences ?? []).filter((r) => r.uid !== action.ownerUid);
+          if (refs.length > 0) next.metadata.ownerReferences = refs;
+          else delete next.metadata.ownerReferences;
+          await this.store.update(action.kind, next);
+        } else {
+          const next = structuredClone(action.object);
+          next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f) => f !== action.finalizer);
+          await this.store.update(action.kind, next);
+        }
+      } catch (err) {
+        if (!isStatusError(err, 'NotFound') && !isStatusError(err, 'Conflict')) throw err;
+      }
+    }
   }
 
   private async listAll(): Promise<Array<{ kind: KindInfo; object: KubeObject }>> {

@@ -84,7 +84,8 @@ function specPart(obj: KubeObject): Record<string, unknown> {
   return rest;
 }
 
-function checkPreconditions(
+/** 409 Conflict unless the stored object has the given uid and resourceVersion (when given). */
+export function checkPreconditions(
   kind: KindInfo,
   stored: KubeObject,
   uid?: string,
@@ -194,14 +195,16 @@ export function decideDelete(
   checkPreconditions(kind, stored, options.uid, options.resourceVersion);
   if ((stored.metadata.finalizers ?? []).length === 0) return { action: 'remove', object: stored };
   if (stored.metadata.deletionTimestamp) return { action: 'unchanged', object: stored };
+  // a grace period (pods) puts the deletion time that far ahead, as Kubernetes does
+  const grace = options.gracePeriodSeconds ?? 0;
   return {
     action: 'write',
     object: {
       ...stored,
       metadata: {
         ...stored.metadata,
-        deletionTimestamp: rfc3339Seconds(ctx.now),
-        deletionGracePeriodSeconds: 0,
+        deletionTimestamp: rfc3339Seconds(new Date(ctx.now.getTime() + grace * 1000)),
+        deletionGracePeriodSeconds: grace,
         generation: (stored.metadata.generation ?? 0) + 1,
       },
     },

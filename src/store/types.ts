@@ -46,8 +46,12 @@ export interface Watch {
 }
 
 export interface WriteOptions {
-  /** 'status' writes only .status (the status subresource); otherwise .status is kept as stored. */
-  subresource?: 'status';
+  /**
+   * 'status' writes only .status (the status subresource); otherwise .status is kept as stored.
+   * 'binding' is a pod update that only sets spec.nodeName (pods/binding): stores write it as an
+   * ordinary update, the API server's admission lets only that change through.
+   */
+  subresource?: 'status' | 'binding';
 }
 
 export interface DeleteOptions {
@@ -55,6 +59,8 @@ export interface DeleteOptions {
   uid?: string;
   /** Fail with 409 Conflict unless the stored object has this resourceVersion. */
   resourceVersion?: string;
+  /** Seconds the object is given to shut down (pods); recorded as deletionGracePeriodSeconds (default 0). */
+  gracePeriodSeconds?: number;
 }
 
 export interface ObjectStore {

@@ -40,15 +40,29 @@ export function validateObjectMeta(
     }
   }
   errs.push(...validateLabels(meta.labels, path.child('labels')));
-  for (const key of Object.keys(meta.annotations ?? {})) {
-    for (const e of qualifiedNameErrors(key.toLowerCase())) {
-      errs.push(fieldError.invalid(path.child('annotations').value, key, e));
-    }
-  }
+  errs.push(...validateAnnotations(meta.annotations, path.child('annotations')));
   (meta.finalizers ?? []).forEach((f, i) => {
     for (const e of qualifiedNameErrors(f))
       errs.push(fieldError.invalid(path.child('finalizers').index(i).value, f, e));
   });
+  return errs;
+}
+
+/** The API server's limit on the total size of an object's annotations (keys and values). */
+export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+
+export function validateAnnotations(
+  annotations: Record<string, string> | undefined,
+  path: FieldPath,
+): FieldError[] {
+  const errs: FieldError[] = [];
+  let total = 0;
+  for (const [key, value] of Object.entries(annotations ?? {})) {
+    for (const e of qualifiedNameErrors(key.toLowerCase())) errs.push(fieldError.invalid(path.value, key, e));
+    total += Buffer.byteLength(key) + Buffer.byteLength(String(value));
+  }
+  if (total > TOTAL_ANNOTATION_SIZE_LIMIT)
+    errs.push(fieldError.tooLong(path.value, TOTAL_ANNOTATION_SIZE_LIMIT));
   return errs;
 }
 

@@ -199,7 +199,7 @@ export function validateStorageClass(sc: StorageClass): FieldError[] {
   validateEnum(sc.reclaimPolicy, reclaimPolicies, root('reclaimPolicy'), errs);
   validateEnum(sc.volumeBindingMode, bindingModes, root('volumeBindingMode'), errs);
   const paramCount = Object.keys(sc.parameters ?? {}).length;
-  if (paramCount > 512) errs.push(fieldError.tooLong('parameters', paramCount, 512));
+  if (paramCount > 512) errs.push(fieldError.tooLong('parameters', 512));
   (sc.allowedTopologies ?? []).forEach((term, i) => {
     const p = root('allowedTopologies').index(i);
     const exprs = term.matchLabelExpressions ?? [];

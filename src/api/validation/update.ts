@@ -4,6 +4,7 @@ import type { KubeObject } from '../meta.js';
 import { compareQuantities } from '../quantity.js';
 import type {
   CSIDriver,
+  CSINode,
   PersistentVolume,
   PersistentVolumeClaim,
   Pod,
@@ -48,6 +49,7 @@ function pvUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError[] {
       fieldError.invalid(root('spec').child('volumeMode').value, pv.spec.volumeMode, 'field is immutable'),
     );
   }
+  errs.push(...claimRefUpdate(pv, old));
   if (old.spec.nodeAffinity !== undefined && !same(pv.spec.nodeAffinity, old.spec.nodeAffinity)) {
     errs.push(
       fieldError.invalid(
@@ -58,6 +60,28 @@ function pvUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError[] {
     );
   }
   return errs;
+}
+
+/**
+ * The binder's rules for claimRef (berth's own, stricter than upstream so that an edit cannot move
+ * a bound volume's data to another claim): a claimRef may be set, filled in (uid of the same
+ * claim) or removed (release), but once it carries a claim's uid it cannot point anywhere else.
+ */
+function claimRefUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError[] {
+  const before = old.spec.claimRef;
+  const after = pv.spec.claimRef;
+  if (!before?.uid || !after) return [];
+  const sameClaim =
+    (after.namespace ?? '') === (before.namespace ?? '') &&
+    after.name === before.name &&
+    (after.uid ?? before.uid) === before.uid;
+  if (sameClaim) return [];
+  return [
+    fieldError.forbidden(
+      root('spec').child('claimRef').value,
+      'may not be changed to another claim once bound; remove claimRef to release the volume first',
+    ),
+  ];
 }
 
 /**
@@ -80,20 +104,14 @@ function pvcUpdate(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim): Fiel
   const errs: FieldError[] = [];
   const newStorage = pvc.spec.resources?.requests?.['storage'];
   const oldStorage = old.spec.resources?.requests?.['storage'];
-  // Compare everything but requests.storage; volumeName may be set once (binding).
-  const strip = (
-    s: Record<string, unknown> & PersistentVolumeClaim['spec'],
-    volumeName: string | undefined,
-  ) => ({
+  // Compare everything but requests.storage. volumeName may be set once (binding) and
+  // storageClassName once while nil; after that each side is compared as it is.
+  const comparable = (s: PersistentVolumeClaim['spec']) => ({
     ...s,
-    volumeName,
+    volumeName: old.spec.volumeName ? s.volumeName : undefined,
+    storageClassName: old.spec.storageClassName === undefined ? undefined : s.storageClassName,
     resources: { ...s.resources, requests: { ...s.resources?.requests, storage: undefined } },
   });
-  const volumeName = old.spec.volumeName ? old.spec.volumeName : pvc.spec.volumeName;
-  const storageClassName =
-    old.spec.storageClassName === undefined ? pvc.spec.storageClassName : old.spec.storageClassName;
-  const comparable = (s: PersistentVolumeClaim['spec']) =>
-    strip({ ...s, storageClassName } as PersistentVolumeClaim['spec'], volumeName);
   if (!same(comparable(pvc.spec), comparable(old.spec))) {
     errs.push(
       fieldError.forbidden(
@@ -135,8 +153,8 @@ function scUpdate(sc: StorageClass, old: StorageClass): FieldError[] {
 function podUpdate(pod: Pod, old: Pod): FieldError[] {
   const images = (s: Pod['spec']) => ({
     ...s,
-    // nodeName may be set once (binding); images may change, as in Kubernetes
-    nodeName: old.spec.nodeName || pod.spec.nodeName,
+    // images may change, as in Kubernetes; nodeName only through pods/binding
+    nodeName: s.nodeName ?? '',
     containers: (s.containers ?? []).map((c) => ({ ...c, image: undefined })),
     initContainers: (s.initContainers ?? []).map((c) => ({ ...c, image: undefined })),
   });
@@ -169,6 +187,22 @@ function stsUpdate(sts: StatefulSet, old: StatefulSet): FieldError[] {
   ];
 }
 
+/**
+ * An entry of a driver already registered on the node cannot change (upstream reports the whole
+ * entry under the path "CSINodeDriver"); drivers may be added and removed. Allocatable may change
+ * (mutable CSINode allocatable, Kubernetes 1.33+).
+ */
+function csiNodeUpdate(node: CSINode, old: CSINode): FieldError[] {
+  const errs: FieldError[] = [];
+  for (const before of old.spec?.drivers ?? []) {
+    const after = (node.spec?.drivers ?? []).find((d) => d.name === before.name);
+    if (after && !same({ ...after, allocatable: undefined }, { ...before, allocatable: undefined })) {
+      errs.push(fieldError.invalid('CSINodeDriver', after, 'field is immutable'));
+    }
+  }
+  return errs;
+}
+
 export function validateUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
   switch (obj.kind) {
     case 'PersistentVolume':
@@ -187,6 +221,8 @@ export function validateUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
         ? []
         : [fieldError.invalid('spec', va.spec, 'field is immutable')];
     }
+    case 'CSINode':
+      return csiNodeUpdate(obj as CSINode, old as CSINode);
     case 'CSIDriver': {
       const d = obj as CSIDriver;
       const o = old as CSIDriver;

@@ -393,11 +393,11 @@ describe('update rules', function () {
     });
   });
 
-  it('a pod may be bound to a node once but its volumes may not change', function () {
+  it('a pod gets its node only through pods/binding, and its volumes may not change', function () {
     const old = stored(pod({ volumes: [{ name: 'v', emptyDir: {} }] }));
     const scheduled = structuredClone(old) as KubeObject & { spec: Record<string, unknown> };
     scheduled.spec['nodeName'] = 'node-1';
-    prepareUpdate(scheduled, old);
+    assert.throws(() => prepareUpdate(scheduled, old), /spec: Forbidden: pod updates may not change fields/);
     const changed = structuredClone(old) as KubeObject & { spec: Record<string, unknown> };
     changed.spec['volumes'] = [];
     assert.throws(() => prepareUpdate(changed, old), /spec: Forbidden: pod updates may not change fields/);

@@ -61,3 +61,41 @@ describe('apiserver routes', () => {
     it(`does not resolve ${path}`, () => assert.deepEqual(parseRoute(path), { type: 'notFound' }));
   }
 });
+
+describe('apiserver routes: raw paths', () => {
+  const refused: [string, string][] = [
+    ['/api/v1/namespaces/ns/configmaps/%2e%2e', 'invalid path segment "..": may not be \'..\''],
+    ['/api/v1/namespaces/ns/configmaps/%2E', 'invalid path segment ".": may not be \'.\''],
+    ['/api/v1/namespaces/%2e%2e', 'invalid path segment "..": may not be \'..\''],
+    ['/api/v1/namespaces/ns/configmaps/..', 'invalid path segment "..": may not be \'..\''],
+    ['/api/v1/namespaces/ns/configmaps/a%2Fb', 'invalid path segment "a/b": may not contain \'/\''],
+    ['/api/v1/namespaces/ns/configmaps/%252e%252e', 'invalid path segment "%2e%2e": may not contain \'%\''],
+    [
+      '/api/v1/namespaces/ns/configmaps/%E0%A4%A',
+      'invalid path segment "%E0%A4%A": malformed percent-encoding',
+    ],
+  ];
+  for (const [path, message] of refused) {
+    it(`refuses ${path}`, () => assert.deepEqual(parseRoute(path), { type: 'invalidPath', message }));
+  }
+
+  it('decodes each segment once, after splitting', () => {
+    assert.deepEqual(target(parseRoute('/api/v1/namespaces/n%73/configmaps/a%2Db')), {
+      kind: 'ConfigMap',
+      namespace: 'ns',
+      name: 'a-b',
+    });
+  });
+
+  it('knows pods/binding and nothing else under pods but status', () => {
+    assert.deepEqual(target(parseRoute('/api/v1/namespaces/ns/pods/p/binding')), {
+      kind: 'Pod',
+      namespace: 'ns',
+      name: 'p',
+      subresource: 'binding',
+    });
+    assert.deepEqual(parseRoute('/api/v1/namespaces/ns/persistentvolumeclaims/c/binding'), {
+      type: 'notFound',
+    });
+  });
+});
