@@ -321,13 +321,9 @@ class EmbeddedObjectStore implements EmbeddedStore {
     const clean = await this.wal.close();
     await this.compaction;
     if (clean) {
-      const { segment, length, recent } = this.wal.end;
-      const revision = this.state.revision;
-      await writeShutdownMarker(
-        this.dir,
-        { segment, length, revision, recent: recent.filter((r) => r.rev <= revision).slice(-32) },
-        this.fs,
-      ).catch(() => undefined); // without it the next start reads the end of the log as after a crash
+      const marker = { ...this.wal.end, revision: this.state.revision, objects: this.state.objectVersions() };
+      // without it the next start reads the end of the log as after a crash
+      await writeShutdownMarker(this.dir, marker, this.fs).catch(() => undefined);
     }
     await this.lock.release();
   }

@@ -68,6 +68,14 @@ export function scanFrames(buffer: Buffer): ScannedFrames {
       continue;
     }
     const start = offset;
+    // where the frame's own header says it ends (its newline may be the damaged byte), else
+    // after the next newline
+    const declared = declaredEnd(buffer, offset);
+    if (declared !== undefined && decodeFrameAt(buffer, declared)) {
+      damaged.push({ start, end: declared });
+      offset = declared;
+      continue;
+    }
     let next = buffer.indexOf(NEWLINE, offset) + 1;
     while (next > 0 && next < buffer.length && !decodeFrameAt(buffer, next)) {
       next = buffer.indexOf(NEWLINE, next) + 1;
@@ -91,6 +99,13 @@ export function isTornFrame(tail: Buffer): boolean {
   if (!header) return false;
   // a payload as long as its header says was written in full: a bad byte, not a crash
   return tail.length - header[0].length < Number(header[1]);
+}
+
+function declaredEnd(buffer: Buffer, offset: number): number | undefined {
+  const header = /^[0-9a-f]{8} (\d{1,20})\t/.exec(buffer.toString('latin1', offset, offset + 32));
+  if (!header) return undefined;
+  const end = offset + header[0].length + Number(header[1]) + 1;
+  return end > offset && end < buffer.length ? end : undefined;
 }
 
 function decodeFrameAt(buffer: Buffer, offset: number): { value: unknown; end: number } | undefined {

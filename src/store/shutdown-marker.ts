@@ -1,7 +1,7 @@
 // The clean-shutdown marker: written when the store closes cleanly, removed when it opens. It
-// records where the log ended (segment, length, revision) and the references of the last
-// records, so that a log shortened or cut after a clean stop reads as damage, not as a torn
-// tail, and repair can name what was lost at the very end.
+// records where the log ended (segment, length, revision), so that a log shortened after a
+// clean stop reads as damage, not as a torn tail, and every object's resourceVersion, so that
+// repair can say exactly which objects the damage cost their latest version.
 import { readFile, unlink } from 'node:fs/promises';
 import { inDir, SHUTDOWN_MARKER, syncDir } from './data-dir.js';
 import { decodeFrames, encodeFrame } from './record-framing.js';
@@ -12,8 +12,8 @@ export interface ShutdownMarker {
   segment: string;
   length: number;
   revision: number;
-  /** References of the newest records, oldest first. */
-  recent: Array<{ rev: number; ref: string }>;
+  /** `[reference, resourceVersion]` of every object at the clean stop. */
+  objects: Array<[string, number]>;
 }
 
 export async function writeShutdownMarker(dir: string, marker: ShutdownMarker, fs: StoreFs = nodeStoreFs) {
@@ -28,7 +28,7 @@ export async function readShutdownMarker(dir: string): Promise<ShutdownMarker | 
     typeof marker?.segment === 'string' &&
     typeof marker.length === 'number' &&
     typeof marker.revision === 'number' &&
-    Array.isArray(marker.recent);
+    Array.isArray(marker.objects);
   return valid ? (marker as ShutdownMarker) : undefined;
 }
 

@@ -4,7 +4,7 @@
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { ObjectTable } from './object-table.js';
-import type { SnapshotEntry } from './snapshot.js';
+import { refOf, type SnapshotEntry } from './snapshot.js';
 import type { LogRecord } from './wal.js';
 import { WatchHub } from './watch-hub.js';
 
@@ -60,6 +60,14 @@ export class StoreState {
       for (const [key, object] of table.committedEntries()) entries.push({ kind, key, object });
     }
     return entries;
+  }
+
+  /** `[reference, resourceVersion]` of every committed object, for the clean-shutdown marker. */
+  objectVersions(): Array<[string, number]> {
+    return this.snapshotEntries().map((e) => [
+      refOf(e.kind, e.key),
+      Number(e.object.metadata.resourceVersion),
+    ]);
   }
 
   get objectCount(): number {

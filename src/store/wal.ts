@@ -68,7 +68,7 @@ export class WriteAheadLog {
   private flushing = false;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
-  /** References of recent revisions (slot rev % RECENT), for hints and the shutdown marker. */
+  /** References of recent revisions (slot rev % RECENT), for the hints. */
   private readonly recent: Array<{ rev: number; ref: string } | undefined> = new Array(RECENT);
   lastError: Error | undefined;
   readonly stats: WalStats = { batches: 0, records: 0, largestBatch: 0, bytes: 0, failedBatches: 0 };
@@ -106,9 +106,8 @@ export class WriteAheadLog {
   }
 
   /** Where the log ends: what a clean shutdown records. */
-  get end(): { segment: string; length: number; recent: Array<{ rev: number; ref: string }> } {
-    const recent = this.recent.filter((r) => r !== undefined).sort((a, b) => a.rev - b.rev);
-    return { segment: this.segment, length: this.durableLength, recent };
+  get end(): { segment: string; length: number } {
+    return { segment: this.segment, length: this.durableLength };
   }
 
   /** Resolves once the record is on disk (fdatasync returned). */

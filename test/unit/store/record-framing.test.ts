@@ -55,6 +55,17 @@ describe('store/record-framing scan', function () {
     assert.deepEqual(scanned.damaged, [{ start: startOf(2), end: startOf(3) }]);
   });
 
+  it('loses only the frame whose newline was damaged, not the one after it', function () {
+    const damaged = Buffer.from(log);
+    damaged[startOf(3) - 1] = 0x21;
+    const scanned = scanFrames(damaged);
+    assert.deepEqual(
+      scanned.frames.map((f) => (f.value as { rev: number }).rev),
+      [1, 2, 4, 5, 6],
+    );
+    assert.deepEqual(scanned.damaged, [{ start: startOf(2), end: startOf(3) }]);
+  });
+
   it('reports a zeroed range in the middle as one damaged range and resynchronises after it', function () {
     const damaged = Buffer.from(log);
     damaged.fill(0, startOf(1) + 3, startOf(3) + 5);
