@@ -1,5 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx, so the package works from a clone without a build step.
-import { register } from 'tsx/esm/api';
-register();
-await import('../src/cli/main.ts');
+// The installed `berth`: runs the compiled CLI from dist/ (built by `npm run build`, which
+// `prepare` runs on install). It never compiles TypeScript at run time.
+import { existsSync } from 'node:fs';
+
+const entry = new URL('../dist/cli/main.js', import.meta.url);
+if (!existsSync(entry)) {
+  process.stderr.write(
+    'berth: dist/ is missing; run `npm run build` first (or `npm run berth -- ARGS` from sources)\n',
+  );
+  process.exit(1);
+}
+const { main } = await import(entry.href);
+await main();

@@ -1,7 +1,7 @@
 // One-step set-up for a fresh machine: npm packages, then the Debian packages that the
 // tests and the demo use (only when running as root and only when missing).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
@@ -12,6 +12,22 @@ function npmInstallIfNeeded() {
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(manifest).mtimeMs) return;
   console.error('setup: installing npm packages');
   execFileSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
+}
+
+function newestMtime(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
+  }
+  return newest;
+}
+
+// bin/berth.js runs the compiled CLI in dist/; rebuild it when a source is newer.
+function buildIfStale() {
+  const stamp = join(root, 'dist', '.built'); // written by `npm run build` when tsc succeeds
+  if (existsSync(stamp) && statSync(stamp).mtimeMs >= newestMtime(join(root, 'src'))) return;
+  console.error('setup: building the berth CLI (tsc -> dist/)');
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 }
 
 // command on PATH -> the Debian package(s) that provide it (space-separated)
@@ -43,4 +59,5 @@ function aptInstallIfNeeded() {
 }
 
 npmInstallIfNeeded();
+buildIfStale();
 aptInstallIfNeeded();

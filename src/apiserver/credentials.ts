@@ -4,7 +4,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
 import { createSelfSignedCertificate, type ServingCertificate } from './self-signed-cert.js';
 
 export const TOKEN_FILE = 'apiserver-token';
@@ -80,6 +79,10 @@ export async function ensureCredentials(dataDir: string, serverUrl: string): Pro
   const token = await readOrCreateToken(join(dataDir, TOKEN_FILE));
   const tls = await readOrCreateCertificate(join(dataDir, CERT_FILE), join(dataDir, KEY_FILE));
   const kubeconfigPath = join(dataDir, KUBECONFIG_FILE);
-  await writePrivate(kubeconfigPath, stringify(kubeconfigDocument(serverUrl, token, tls.cert)));
+  // JSON is YAML too (kubectl reads it); clients read it without loading a YAML parser.
+  await writePrivate(
+    kubeconfigPath,
+    `${JSON.stringify(kubeconfigDocument(serverUrl, token, tls.cert), null, 2)}\n`,
+  );
   return { token, kubeconfigPath, tls };
 }

@@ -9,6 +9,7 @@ export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 /** Flags every client command accepts. */
 export const clientOptions = {
   kubeconfig: { type: 'string' },
+  context: { type: 'string' },
   namespace: { type: 'string', short: 'n' },
   help: { type: 'boolean', short: 'h' },
 } as const satisfies OptionSpec;

@@ -6,7 +6,7 @@ import { resolveResource } from '../api/kinds.js';
 import { RestClient } from '../client/rest.js';
 import type { CliIo } from './io.js';
 import { UsageError } from './io.js';
-import { resolveKubeconfig } from './paths.js';
+import { kubeconfigFiles } from './paths.js';
 
 export interface CommandContext {
   io: CliIo;
@@ -26,8 +26,16 @@ export function contextFor(io: CliIo): CommandContext {
   };
 }
 
-export function connect(ctx: CommandContext, kubeconfigFlag: string | undefined): Promise<RestClient> {
-  return RestClient.fromKubeconfig(resolveKubeconfig(kubeconfigFlag, ctx.env, ctx.home));
+/** A client for --kubeconfig (else $KUBECONFIG's files merged, else berth's) and --context. */
+export function connect(
+  ctx: CommandContext,
+  flags: { kubeconfig?: string | undefined; context?: string | undefined },
+): Promise<RestClient> {
+  const { paths, skipMissing } = kubeconfigFiles(flags.kubeconfig, ctx.env, ctx.home);
+  return RestClient.fromKubeconfigFiles(paths, {
+    skipMissing,
+    ...(flags.context ? { context: flags.context } : {}),
+  });
 }
 
 /** pv, pvc, sc, persistentvolumeclaims, StorageClass, ... -> the kind; unknown names are usage errors. */

@@ -1,5 +1,6 @@
-// The `berth` executable: binds runCli to this process (argv, stdio, env, signals) when run as
-// the program; importing it (tests) only exports runCli.
+// The `berth` executable: binds runCli to this process (argv, stdio, env, signals). bin/berth.js
+// calls main() on the compiled file; `node --import tsx src/cli/main.ts` runs it from sources;
+// importing it (tests) only exports runCli.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { CliIo } from './io.js';
@@ -17,12 +18,10 @@ function isProgramEntry(): boolean {
   } catch {
     return false;
   }
-  const self = fileURLToPath(import.meta.url);
-  const bin = fileURLToPath(new URL('../../bin/berth.js', import.meta.url));
-  return real === self || real === bin;
+  return real === fileURLToPath(import.meta.url);
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
   const stop = new AbortController();
   let signals = 0;
   const onSignal = (): void => {

@@ -1,15 +1,6 @@
 // Command dispatch: `runCli(argv, io)` runs one berth command and answers its exit code. Errors
 // are printed the way kubectl prints them; nothing here touches process state.
-import { runApply, runCreate } from './commands/apply.js';
-import { runDelete } from './commands/delete.js';
-import { runDemo } from './commands/demo.js';
-import { runDescribe } from './commands/describe.js';
-import { runDriver } from './commands/driver.js';
-import { runGet } from './commands/get.js';
-import { runStore, STORE_USAGE } from './commands/store.js';
-import { runUp } from './commands/up.js';
-import { runVersion } from './commands/version.js';
-import { runWait } from './commands/wait.js';
+import { commandLine } from './command-line.js';
 import type { CommandContext } from './context.js';
 import { contextFor } from './context.js';
 import { formatError } from './errors.js';
@@ -17,34 +8,55 @@ import type { CliIo } from './io.js';
 
 type Command = (ctx: CommandContext, argv: string[]) => Promise<number>;
 
-const commands: Record<string, { run: Command; summary: string }> = {
+// Each command's module loads only when that command runs, so `berth version` or `berth get`
+// never pay for the server, controllers and drivers at start-up.
+const commands: Record<string, { run: () => Promise<Command>; summary: string }> = {
   up: {
-    run: runUp,
+    run: async () => (await import('./commands/up.js')).runUp,
     summary:
       'run berth here: API server, store, controllers, node agents [--data-dir D] [--port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]...',
   },
-  apply: { run: runApply, summary: 'create or update objects from manifests: -f FILE|DIR|- [-R] [-n NS]' },
-  create: { run: runCreate, summary: 'create objects from manifests: -f FILE|DIR|-' },
+  apply: {
+    run: async () => (await import('./commands/apply.js')).runApply,
+    summary: 'create or update objects from manifests: -f FILE|DIR|- [-R] [-n NS]',
+  },
+  create: {
+    run: async () => (await import('./commands/apply.js')).runCreate,
+    summary: 'create objects from manifests: -f FILE|DIR|-',
+  },
   get: {
-    run: runGet,
+    run: async () => (await import('./commands/get.js')).runGet,
     summary: 'list objects: KIND[,KIND...] [NAME...] [-n NS|-A] [-o wide|yaml|json|name] [-l SEL] [-w]',
   },
-  describe: { run: runDescribe, summary: 'show details and events: KIND [NAME...]' },
+  describe: {
+    run: async () => (await import('./commands/describe.js')).runDescribe,
+    summary: 'show details and events: KIND [NAME...]',
+  },
   delete: {
-    run: runDelete,
+    run: async () => (await import('./commands/delete.js')).runDelete,
     summary: 'delete objects: -f FILE | KIND NAME... | KIND -l SEL [--wait] [--timeout D]',
   },
   wait: {
-    run: runWait,
+    run: async () => (await import('./commands/wait.js')).runWait,
     summary: "wait for a condition: --for=delete|condition=X|jsonpath='{.status.phase}'=Bound KIND/NAME",
   },
   driver: {
-    run: runDriver,
+    run: async () => (await import('./commands/driver.js')).runDriver,
     summary: 'run a CSI driver standalone: local|nfs|rbd --endpoint unix:///path/csi.sock --node-id NAME ...',
   },
-  store: { run: runStore, summary: STORE_USAGE },
-  version: { run: runVersion, summary: 'print the client and server versions' },
-  demo: { run: runDemo, summary: 'start a throw-away berth, apply examples/, show the result' },
+  store: {
+    run: async () => (await import('./commands/store.js')).runStore,
+    summary:
+      'check, repair, back up and restore the embedded store: verify|repair --data-dir D | backup -o FILE [--kubeconfig K] | restore FILE --data-dir NEW',
+  },
+  version: {
+    run: async () => (await import('./commands/version.js')).runVersion,
+    summary: 'print the client and server versions',
+  },
+  demo: {
+    run: async () => (await import('./commands/demo.js')).runDemo,
+    summary: 'start a throw-away berth, apply examples/, show the result',
+  },
 };
 
 export function usage(): string {
@@ -58,13 +70,22 @@ export function usage(): string {
     'Commands:',
     ...lines,
     '',
-    'Client commands find the API through --kubeconfig, else $BERTH_DATA_DIR/kubeconfig, else ~/.berth/kubeconfig.',
+    'Client commands find the API through --kubeconfig, else $KUBECONFIG (its files merged as kubectl',
+    'merges them), else $BERTH_DATA_DIR/kubeconfig, else ~/.berth/kubeconfig. --kubeconfig, --context',
+    'and -n/--namespace may come before or after the command.',
     '',
   ].join('\n');
 }
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const [name, ...rest] = argv;
+  let parsed: ReturnType<typeof commandLine>;
+  try {
+    parsed = commandLine(argv);
+  } catch (err) {
+    io.stderr.write(`${formatError(err)}\n`);
+    return 1;
+  }
+  const { name, rest } = parsed;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     (name === undefined ? io.stderr : io.stdout).write(usage());
     return name === undefined ? 1 : 0;
@@ -79,7 +100,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(contextFor(io), rest);
+    const run = await command.run();
+    return await run(contextFor(io), rest);
   } catch (err) {
     io.stderr.write(`${formatError(err)}\n`);
     return 1;

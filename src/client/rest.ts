@@ -1,22 +1,18 @@
 // A small Kubernetes REST client for the berth API server (and any server speaking the same REST):
 // typed by KindInfo, bearer-token auth, Table output for `get`, and resumable streaming watches.
-import { Agent, fetch as undiciFetch } from 'undici';
 import { readFile } from 'node:fs/promises';
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { isStatusError } from '../api/errors.js';
 import { ApiUnreachableError, errorFromResponse, isConnectionFailure, statusErrorFrom } from './errors.js';
-import { parseKubeconfig } from './kubeconfig.js';
+import { parseKubeconfigs } from './kubeconfig.js';
+import type { KubeconfigText } from './kubeconfig.js';
 import { TABLE_ACCEPT, isTable, visibleColumns } from './table.js';
 import type { Table } from './table.js';
+import { nodeFetch } from './transport.js';
+import type { FetchFn, FetchResponse } from './transport.js';
 
-export type FetchFn = (input: string, init?: RequestInit) => Promise<Response>;
-
-/** fetch that trusts the kubeconfig's CA (berth's API server uses a self-signed certificate). */
-function trustingFetch(caPem: string): FetchFn {
-  const dispatcher = new Agent({ connect: { ca: caPem } });
-  return (input, init) => undiciFetch(input, { ...(init as object), dispatcher });
-}
+export type { FetchFn, FetchResponse } from './transport.js';
 
 export interface RestClientOptions {
   /** PEM of a CA to trust for https servers. */
@@ -106,25 +102,41 @@ export class RestClient {
     this.server = options.server.replace(/\/+$/, '');
     this.token = options.token;
     this.namespace = options.namespace;
-    this.fetchFn =
-      options.fetch ?? (options.caPem ? trustingFetch(options.caPem) : (input, init) => fetch(input, init));
+    this.fetchFn = options.fetch ?? nodeFetch(options.caPem);
   }
 
   /** A client for the current context of the kubeconfig file at `path`. */
-  static async fromKubeconfig(path: string, fetchFn?: FetchFn): Promise<RestClient> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error(
-          `kubeconfig ${path} does not exist: start the API with \`berth up\` or pass --kubeconfig`,
-        );
+  static fromKubeconfig(path: string, fetchFn?: FetchFn): Promise<RestClient> {
+    return RestClient.fromKubeconfigFiles([path], { ...(fetchFn ? { fetch: fetchFn } : {}) });
+  }
+
+  /**
+   * A client for `context` (else the current context) of kubeconfig files merged as kubectl merges
+   * $KUBECONFIG. Missing files are skipped when `skipMissing` (as kubectl does for $KUBECONFIG).
+   */
+  static async fromKubeconfigFiles(
+    paths: readonly string[],
+    options: { context?: string; skipMissing?: boolean; fetch?: FetchFn } = {},
+  ): Promise<RestClient> {
+    const files: KubeconfigText[] = [];
+    for (const path of paths) {
+      try {
+        files.push({ source: path, text: await readFile(path, 'utf8') });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        if (!options.skipMissing) {
+          throw new Error(
+            `kubeconfig ${path} does not exist: start the API with \`berth up\` or pass --kubeconfig`,
+          );
+        }
       }
-      throw err;
     }
-    const target = parseKubeconfig(text, path);
-    return new RestClient({ ...target, ...(fetchFn ? { fetch: fetchFn } : {}) });
+    if (files.length === 0)
+      throw new Error(
+        `none of the kubeconfig files ${paths.join(':')} exists: start the API with \`berth up\``,
+      );
+    const target = await parseKubeconfigs(files, options.context);
+    return new RestClient({ ...target, ...(options.fetch ? { fetch: options.fetch } : {}) });
   }
 
   async get<T extends KubeObject = KubeObject>(
@@ -226,7 +238,7 @@ export class RestClient {
           fieldSelector: request.fieldSelector,
           resourceVersion,
         });
-      let response: Response;
+      let response: FetchResponse;
       try {
         response = await this.send('GET', path, request.signal ? { signal: request.signal } : {});
       } catch (err) {
@@ -280,10 +292,10 @@ export class RestClient {
   }
 
   /** Sends one request; non-2xx answers throw StatusError, refused connections a clear hint. */
-  private async send(method: string, path: string, init: SendInit): Promise<Response> {
+  private async send(method: string, path: string, init: SendInit): Promise<FetchResponse> {
     const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
     if (this.token) headers['authorization'] = `Bearer ${this.token}`;
-    let response: Response;
+    let response: FetchResponse;
     try {
       response = await this.fetchFn(this.server + path, { ...init, method, headers });
     } catch (err) {
@@ -318,28 +330,21 @@ function isStreamDrop(err: unknown): boolean {
 }
 
 /** The non-empty lines of a streamed response body, as they arrive. */
-async function* readLines(response: Response): AsyncGenerator<string, void, undefined> {
+async function* readLines(response: FetchResponse): AsyncGenerator<string, void, undefined> {
   if (!response.body) return;
-  const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffered = '';
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      buffered += decoder.decode(value, { stream: true });
-      let newline = buffered.indexOf('\n');
-      while (newline >= 0) {
-        const line = buffered.slice(0, newline).trim();
-        buffered = buffered.slice(newline + 1);
-        if (line !== '') yield line;
-        newline = buffered.indexOf('\n');
-      }
+  // Leaving the loop early (the consumer breaks out) closes the underlying connection.
+  for await (const value of response.body) {
+    buffered += decoder.decode(value, { stream: true });
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line !== '') yield line;
+      newline = buffered.indexOf('\n');
     }
-    const rest = (buffered + decoder.decode()).trim();
-    if (rest !== '') yield rest;
-  } finally {
-    // Stops the underlying connection when the consumer breaks out early.
-    await reader.cancel().catch(() => undefined);
   }
+  const rest = (buffered + decoder.decode()).trim();
+  if (rest !== '') yield rest;
 }

@@ -38,7 +38,7 @@ async function applyOne(client: RestClient, m: SourcedManifest, object: KubeObje
 async function writeAll(ctx: CommandContext, argv: string[], mode: 'apply' | 'create'): Promise<number> {
   const { values } = parseCommand(mode, argv, options);
   const manifests = await readManifests(ctx, values.filename ?? [], values.recursive ?? false);
-  const client = await connect(ctx, values.kubeconfig);
+  const client = await connect(ctx, values);
   const fallbackNamespace = namespaceOf(values.namespace, client);
   let failed = false;
   for (const m of manifests) {

@@ -85,7 +85,7 @@ async function isGone(client: RestClient, target: DeleteTarget): Promise<boolean
 export async function runDelete(ctx: CommandContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand('delete', argv, options);
   const timeoutMs = values.timeout === undefined ? Infinity : parseDuration('--timeout', values.timeout);
-  const client = await connect(ctx, values.kubeconfig);
+  const client = await connect(ctx, values);
   const targets = await targetsFrom(ctx, client, values, positionals);
   if (targets.length === 0 && !values.filename) {
     ctx.io.stderr.write('No resources found\n');

@@ -81,7 +81,7 @@ export async function runDescribe(ctx: CommandContext, argv: string[]): Promise<
   const slash = first.indexOf('/');
   const kind = requireKind(slash > 0 ? first.slice(0, slash) : first);
   const names = slash > 0 ? [first.slice(slash + 1), ...rest] : rest;
-  const client = await connect(ctx, values.kubeconfig);
+  const client = await connect(ctx, values);
   const namespace = kind.namespaced ? namespaceOf(values.namespace, client) : undefined;
   let objects: KubeObject[] = [];
   let failed = false;

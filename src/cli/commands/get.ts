@@ -275,7 +275,7 @@ export async function runGet(ctx: CommandContext, argv: string[]): Promise<numbe
   if (values.watch && requests.length !== 1)
     throw new UsageError('--watch works on one resource type at a time');
   if (values.watch && mode !== 'table' && mode !== 'wide') throw new UsageError('--watch prints tables only');
-  const client = await connect(ctx, values.kubeconfig);
+  const client = await connect(ctx, values);
   const scope: GetScope = {
     client,
     namespace: namespaceOf(values.namespace, client),

@@ -53,7 +53,7 @@ export async function runStore(ctx: CommandContext, argv: string[]): Promise<num
     }
     case 'backup': {
       if (!values.output) throw new UsageError('store backup: -o FILE is required');
-      const client = await connect(ctx, values.kubeconfig);
+      const client = await connect(ctx, values);
       const bytes = await client.getBytes(BACKUP_PATH);
       const { revision, objects } = verifyBackup(bytes, `the backup from ${client.server}`);
       await writeFile(`${values.output}.tmp`, bytes, { mode: 0o600 });

@@ -17,7 +17,7 @@ export async function runVersion(ctx: CommandContext, argv: string[]): Promise<n
   const { values } = parseCommand('version', argv, options);
   ctx.io.stdout.write(`Client Version: ${await clientVersion()}\n`);
   if (values.client) return 0;
-  const client = await connect(ctx, values.kubeconfig);
+  const client = await connect(ctx, values);
   const server = await client.version();
   ctx.io.stdout.write(`Server Version: ${server.gitVersion ?? 'unknown'}\n`);
   return 0;

@@ -56,7 +56,7 @@ export async function runWait(ctx: CommandContext, argv: string[]): Promise<numb
   const timeoutMs =
     values.timeout === undefined ? DEFAULT_TIMEOUT_MS : parseDuration('--timeout', values.timeout);
   const refs = objectRefs(positionals, 'wait');
-  const client = await connect(ctx, values.kubeconfig);
+  const client = await connect(ctx, values);
   const defaultNamespace = namespaceOf(values.namespace, client);
   const deadline = Date.now() + timeoutMs;
   for (const ref of refs) {

@@ -8,7 +8,7 @@ import { objectName, pluralName } from '../../../src/cli/format/output.js';
 import { renderLines, tableLines } from '../../../src/cli/format/table.js';
 import { alignTabs } from '../../../src/cli/format/tabwriter.js';
 import { UsageError } from '../../../src/cli/io.js';
-import { resolveDataDir, resolveKubeconfig } from '../../../src/cli/paths.js';
+import { kubeconfigFiles, resolveDataDir } from '../../../src/cli/paths.js';
 
 const table: Table = {
   apiVersion: 'meta.k8s.io/v1',
@@ -112,7 +112,23 @@ describe('cli paths', () => {
     assert.equal(resolveDataDir('/d', { BERTH_DATA_DIR: '/e' }, '/home/u'), '/d');
     assert.equal(resolveDataDir(undefined, { BERTH_DATA_DIR: '/e' }, '/home/u'), '/e');
     assert.equal(resolveDataDir(undefined, {}, '/home/u'), '/home/u/.berth');
-    assert.equal(resolveKubeconfig(undefined, {}, '/home/u'), '/home/u/.berth/kubeconfig');
-    assert.equal(resolveKubeconfig('/k', {}, '/home/u'), '/k');
+  });
+
+  it('reads --kubeconfig, else $KUBECONFIG (every file, once), else the data directory', () => {
+    assert.deepEqual(kubeconfigFiles(undefined, {}, '/home/u'), {
+      paths: ['/home/u/.berth/kubeconfig'],
+      skipMissing: false,
+    });
+    assert.deepEqual(kubeconfigFiles('/k', { KUBECONFIG: '/a' }, '/home/u'), {
+      paths: ['/k'],
+      skipMissing: false,
+    });
+    assert.deepEqual(kubeconfigFiles(undefined, { KUBECONFIG: '/a::/b:/a', BERTH_DATA_DIR: '/d' }, '/h'), {
+      paths: ['/a', '/b'],
+      skipMissing: true,
+    });
+    assert.deepEqual(kubeconfigFiles(undefined, { KUBECONFIG: '', BERTH_DATA_DIR: '/d' }, '/h').paths, [
+      '/d/kubeconfig',
+    ]);
   });
 });
