@@ -16,6 +16,8 @@ export interface ComponentDeps {
   nodes?: readonly NodeSpec[];
   /** Third-party CSI drivers already serving on a unix socket (--csi-driver name=socket). */
   csiDrivers?: readonly DriverEndpoint[];
+  /** How long Events live after their last write (--event-ttl); default 1 h. */
+  eventTtlMs?: number;
 }
 
 export interface RunningComponent {

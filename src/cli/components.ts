@@ -3,6 +3,7 @@
 // dependencies and returns something that stops it.
 import { kinds } from '../api/kinds.js';
 import { AttachDetachController } from '../attach-detach/controller.js';
+import { EventExpiry } from '../machinery/event-ttl.js';
 import { EventRecorder } from '../machinery/events.js';
 import { PvController } from '../pv-controller/controller.js';
 import { FsRecycler } from '../pv-controller/recycler.js';
@@ -27,6 +28,17 @@ function startGarbageCollector(deps: ComponentDeps): RunningComponent {
   });
   gc.start();
   return { name: 'garbage-collector', stop: () => gc.stop() };
+}
+
+function startEventExpiry(deps: ComponentDeps): RunningComponent {
+  const expiry = new EventExpiry({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger,
+    ...(deps.eventTtlMs !== undefined ? { ttlMs: deps.eventTtlMs } : {}),
+  });
+  expiry.start();
+  return { name: 'event-ttl', stop: () => expiry.stop() };
 }
 
 async function startPvController(deps: ComponentDeps): Promise<RunningComponent> {
@@ -135,6 +147,7 @@ export async function startControllers(deps: ComponentDeps): Promise<RunningComp
   const started: RunningComponent[] = [];
   try {
     started.push(startGarbageCollector(deps));
+    started.push(startEventExpiry(deps));
     started.push(await startPvController(deps));
     started.push(await startScheduler(deps));
     started.push(await startStatefulSets(deps));

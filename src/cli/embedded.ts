@@ -18,6 +18,8 @@ export interface EmbeddedBerthOptions {
   nodes?: readonly NodeSpec[];
   /** Third-party CSI drivers serving on unix sockets. */
   csiDrivers?: readonly DriverEndpoint[];
+  /** How long Events live after their last write; default 1 h. */
+  eventTtlMs?: number;
 }
 
 export interface EmbeddedBerth {
@@ -63,6 +65,7 @@ export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise
       apiUrl: server.url,
       nodes: options.nodes ?? [],
       csiDrivers: options.csiDrivers ?? [],
+      ...(options.eventTtlMs !== undefined ? { eventTtlMs: options.eventTtlMs } : {}),
     });
     cleanups.push(() => stopComponents(components, logger));
     return { url: server.url, kubeconfigPath, store, stop: unwind };

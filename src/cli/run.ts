@@ -14,7 +14,7 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
   up: {
     run: async () => (await import('./commands/up.js')).runUp,
     summary:
-      'run berth here: API server, store, controllers, node agents [--data-dir D] [--port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]...',
+      'run berth here: API server, store, controllers, node agents [--data-dir D] [--port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]... [--event-ttl 1h]',
   },
   apply: {
     run: async () => (await import('./commands/apply.js')).runApply,

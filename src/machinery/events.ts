@@ -1,7 +1,8 @@
 // Records core/v1 Events about objects through the ObjectStore, the way client-go's recorder does:
 // one Event per (object, type, reason, message), named "<object name>.<hex nanoseconds>" in the
 // object's namespace (or "default"); a repeat within 10 minutes bumps count and lastTimestamp on
-// the existing Event instead of creating another. Recording never throws: failures are logged.
+// the existing Event instead of creating another; similar events are combined and a spam filter
+// drops floods (event-correlation.ts). Recording never throws: failures are logged.
 // Writes are serialized so a burst of repeats aggregates into one Event.
 import { isStatusError } from '../api/errors.js';
 import type { KindInfo } from '../api/kinds.js';
@@ -11,14 +12,13 @@ import type { Event } from '../api/types.js';
 import type { ObjectStore } from '../store/types.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
+import { BoundedMap, EVENT_AGGREGATION_WINDOW_MS, EventCorrelator } from './event-correlation.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
 
-export type EventType = 'Normal' | 'Warning';
+export { EVENT_AGGREGATION_WINDOW_MS } from './event-correlation.js';
 
-/** Repeats closer together than this are folded into one Event. */
-export const EVENT_AGGREGATION_WINDOW_MS = 10 * 60 * 1000;
-const MAX_REMEMBERED = 4096;
+export type EventType = 'Normal' | 'Warning';
 
 export interface EventRecorderOptions {
   store: ObjectStore;
@@ -61,7 +61,8 @@ export class EventRecorder {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly eventKind: KindInfo;
-  private readonly seen = new Map<string, Remembered>();
+  private readonly seen = new BoundedMap<Remembered>();
+  private readonly correlator = new EventCorrelator();
   private pending: Promise<void> = Promise.resolve();
   private lastNanos = 0n;
 
@@ -99,25 +100,23 @@ export class EventRecorder {
     when: Date,
   ): Promise<void> {
     const ref = objectReference(obj);
-    const aggKey = JSON.stringify([
-      ref.apiVersion,
-      ref.kind,
-      ref.namespace,
-      ref.name,
-      ref.uid,
-      type,
-      reason,
-      message,
-    ]);
     const nowMs = when.getTime();
+    const correlation = this.correlator.correlate({ ref, type, reason, message, nowMs });
+    if (correlation.action === 'drop') {
+      this.log.debug('event dropped by the spam filter', { reason, object: ref.name });
+      return;
+    }
+    const aggKey = correlation.key;
+    const text = correlation.message;
     const prior = this.seen.get(aggKey);
     if (prior && nowMs - prior.lastSeenMs <= EVENT_AGGREGATION_WINDOW_MS) {
       try {
         await this.store.patch(this.eventKind, prior.namespace, prior.name, {
           count: prior.count + 1,
           lastTimestamp: rfc3339(when),
+          message: text,
         });
-        this.remember(aggKey, { ...prior, count: prior.count + 1, lastSeenMs: nowMs });
+        this.seen.set(aggKey, { ...prior, count: prior.count + 1, lastSeenMs: nowMs });
         return;
       } catch (err) {
         // Someone deleted the Event (or it expired): start a new one below.
@@ -132,7 +131,7 @@ export class EventRecorder {
       metadata: { name: `${ref.name ?? 'unknown'}.${this.uniqueHex(nowMs)}`, namespace },
       involvedObject: ref,
       reason,
-      message,
+      message: text,
       type,
       source: { component: this.component, ...(this.host !== undefined ? { host: this.host } : {}) },
       firstTimestamp: stamp,
@@ -140,7 +139,7 @@ export class EventRecorder {
       count: 1,
     };
     const created = await this.store.create(this.eventKind, event);
-    this.remember(aggKey, { namespace, name: created.metadata.name ?? '', count: 1, lastSeenMs: nowMs });
+    this.seen.set(aggKey, { namespace, name: created.metadata.name ?? '', count: 1, lastSeenMs: nowMs });
   }
 
   /** Unix nanoseconds in hex like client-go, nudged forward so two events never share a name. */
@@ -149,14 +148,5 @@ export class EventRecorder {
     if (nanos <= this.lastNanos) nanos = this.lastNanos + 1n;
     this.lastNanos = nanos;
     return nanos.toString(16);
-  }
-
-  private remember(key: string, entry: Remembered): void {
-    this.seen.delete(key);
-    this.seen.set(key, entry);
-    if (this.seen.size > MAX_REMEMBERED) {
-      const oldest = this.seen.keys().next();
-      if (!oldest.done) this.seen.delete(oldest.value);
-    }
   }
 }

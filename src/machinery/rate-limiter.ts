@@ -16,22 +16,50 @@ export interface RateLimiter {
 export const DEFAULT_RETRY_BASE_MS = 1000;
 export const DEFAULT_RETRY_MAX_MS = 5 * 60 * 1000;
 
-/** base * 2^failures, capped at max; the first failure waits `base`. */
+/** The back-off of each kind of retry, with the numbers of the Kubernetes component that does it. */
+export const BACKOFF = {
+  /** external-provisioner: --retry-interval-start 1 s, --retry-interval-max 5 min. */
+  provisioner: { baseMs: DEFAULT_RETRY_BASE_MS, maxMs: DEFAULT_RETRY_MAX_MS },
+  /** kubelet's and the attach/detach controller's exponential back-off: 500 ms doubling to 2 min 2 s. */
+  volumeOperation: { baseMs: 500, maxMs: 122_000 },
+  /** kube-scheduler: --pod-initial-backoff-seconds 1, --pod-max-backoff-seconds 10. */
+  schedulerPod: { baseMs: 1000, maxMs: 10_000 },
+} as const satisfies Record<string, { baseMs: number; maxMs: number }>;
+
+/** The share of each delay taken off at random, so retries of many keys do not fire in step. */
+export const DEFAULT_JITTER = 0.1;
+
+export interface BackoffOptions {
+  /** 0..1: each delay is shortened by up to this fraction at random. Default 0 (exact delays). */
+  jitter?: number;
+  /** Returns a number in [0, 1); injectable for tests. */
+  random?: () => number;
+}
+
+/**
+ * base * 2^failures, capped at max; the first failure waits `base`. With jitter, each delay is
+ * shortened by a random share of itself, so it never exceeds the documented numbers.
+ */
 export class ItemExponentialFailureRateLimiter implements RateLimiter {
   private readonly baseMs: number;
   private readonly maxMs: number;
+  private readonly jitter: number;
+  private readonly random: () => number;
   private readonly failures = new Map<string, number>();
 
-  constructor(baseMs = DEFAULT_RETRY_BASE_MS, maxMs = DEFAULT_RETRY_MAX_MS) {
+  constructor(baseMs = DEFAULT_RETRY_BASE_MS, maxMs = DEFAULT_RETRY_MAX_MS, options: BackoffOptions = {}) {
     this.baseMs = baseMs;
     this.maxMs = maxMs;
+    this.jitter = Math.min(1, Math.max(0, options.jitter ?? 0));
+    this.random = options.random ?? Math.random;
   }
 
   when(key: string): number {
     const exp = this.failures.get(key) ?? 0;
     this.failures.set(key, exp + 1);
     // 2^exp overflows to Infinity long before it matters; the cap keeps the result finite.
-    return Math.min(this.baseMs * 2 ** exp, this.maxMs);
+    const delay = Math.min(this.baseMs * 2 ** exp, this.maxMs);
+    return this.jitter === 0 ? delay : Math.round(delay * (1 - this.jitter * this.random()));
   }
 
   forget(key: string): void {
@@ -102,6 +130,19 @@ export class MaxOfRateLimiter implements RateLimiter {
     for (const l of this.limiters) max = Math.max(max, l.numRequeues(key));
     return max;
   }
+}
+
+/** The shared back-off for one kind of retry (see BACKOFF), with jitter unless told otherwise. */
+export function backoffFor(
+  kind: keyof typeof BACKOFF,
+  overrides: { baseMs?: number | undefined; maxMs?: number | undefined } & BackoffOptions = {},
+): ItemExponentialFailureRateLimiter {
+  const numbers = BACKOFF[kind];
+  return new ItemExponentialFailureRateLimiter(
+    overrides.baseMs ?? numbers.baseMs,
+    overrides.maxMs ?? numbers.maxMs,
+    { jitter: overrides.jitter ?? DEFAULT_JITTER, ...(overrides.random ? { random: overrides.random } : {}) },
+  );
 }
 
 export interface ControllerRateLimiterOptions {

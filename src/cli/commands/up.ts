@@ -10,6 +10,7 @@ import type { LogLevel } from '../../machinery/logger.js';
 import { parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { startEmbeddedBerth } from '../embedded.js';
+import { parseDuration } from '../duration-flag.js';
 import { UsageError } from '../io.js';
 import { resolveDataDir } from '../paths.js';
 
@@ -20,6 +21,7 @@ const options = {
   node: { type: 'string', multiple: true },
   'root-dir': { type: 'string' },
   'csi-driver': { type: 'string', multiple: true },
+  'event-ttl': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -79,7 +81,18 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
       throw new UsageError((e as Error).message);
     }
   });
-  const berth = await startEmbeddedBerth({ dataDir, port, logger, nodes, csiDrivers });
+  const eventTtl = values['event-ttl'];
+  const eventTtlMs = eventTtl === undefined ? undefined : parseDuration('--event-ttl', eventTtl);
+  if (eventTtlMs !== undefined && eventTtlMs <= 0)
+    throw new UsageError(`invalid argument "${eventTtl}" for "--event-ttl" flag: must be longer than 0s`);
+  const berth = await startEmbeddedBerth({
+    dataDir,
+    port,
+    logger,
+    nodes,
+    csiDrivers,
+    ...(eventTtlMs !== undefined ? { eventTtlMs } : {}),
+  });
   ctx.io.stdout.write(
     `berth API listening on ${berth.url}\n` +
       `data directory: ${dataDir}\n` +

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../../src/machinery/clock.js';
 import {
+  BACKOFF,
   BucketRateLimiter,
   ItemExponentialFailureRateLimiter,
   MaxOfRateLimiter,
+  backoffFor,
   defaultControllerRateLimiter,
 } from '../../../src/machinery/rate-limiter.js';
 
@@ -59,5 +61,35 @@ describe('machinery/rate-limiter', () => {
     const rl = defaultControllerRateLimiter({ clock: new FakeClock() });
     assert.equal(rl.when('k'), 1000);
     assert.equal(rl.when('k'), 2000);
+  });
+});
+
+describe('machinery/rate-limiter back-off presets and jitter', () => {
+  it('jitter shortens each delay by at most its share, never past the documented numbers', () => {
+    const rl = new ItemExponentialFailureRateLimiter(1000, 4000, { jitter: 0.1, random: () => 0.5 });
+    assert.deepEqual(
+      [1, 2, 3, 4].map(() => rl.when('k')),
+      [950, 1900, 3800, 3800],
+    );
+    const top = new ItemExponentialFailureRateLimiter(1000, 4000, { jitter: 0.1, random: () => 0 });
+    assert.equal(top.when('k'), 1000);
+  });
+
+  it('presets carry the Kubernetes numbers', () => {
+    const exact = { jitter: 0 };
+    const kubelet = backoffFor('volumeOperation', exact);
+    const delays = Array.from({ length: 10 }, () => kubelet.when('v'));
+    assert.equal(delays[0], 500);
+    assert.equal(delays.at(-1), 122_000);
+    const scheduler = backoffFor('schedulerPod', exact);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map(() => scheduler.when('p')),
+      [1000, 2000, 4000, 8000, 10_000, 10_000],
+    );
+    const provisioner = backoffFor('provisioner', exact);
+    assert.equal(provisioner.when('c'), 1000);
+    for (let i = 0; i < 20; i++) provisioner.when('c');
+    assert.equal(provisioner.when('c'), 300_000);
+    assert.equal(BACKOFF.volumeOperation.maxMs, 122_000);
   });
 });
