@@ -1,8 +1,9 @@
 // An unsatisfiable claim in a started berth: a 100Ti claim of a WaitForFirstConsumer class of the
 // local driver, used by one pod, on two nodes. Nothing can ever provision it, so every component
 // must back off instead of retrying in a loop. Prints, for the watched period: store writes per
-// minute (the store's revision counter), Event objects, and the process's CPU share of one core;
-// then deletes the pod and the claim and prints how long until both are gone.
+// minute (the store's revision counter; the nodes' heartbeats shown apart), Event objects, and
+// the process's CPU share of one core; then deletes the pod and the claim and prints how long
+// until both are gone.
 //   node --import tsx bench/storm.ts [seconds]        (as root: the local driver needs it)
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,7 @@ import { K } from '../src/api/kinds.js';
 import { startEmbeddedBerth } from '../src/cli/embedded.js';
 import { DRIVER_NAME } from '../src/drivers/local/names.js';
 import { silentLogger } from '../src/machinery/logger.js';
-import { unsatisfiableClaim } from '../test/helpers/storm.js';
+import { deleteStorm, measureStorm, unsatisfiableClaim } from '../test/helpers/storm.js';
 
 const SECONDS = Number(process.argv[2] ?? 60);
 const GOAL_WRITES = 60;
@@ -36,36 +37,23 @@ try {
   await store.create(K.sc, objects.storageClass);
   // Let the nodes register before counting: their start-up writes are not the storm.
   await new Promise((r) => setTimeout(r, 2000));
-  const revisionBefore = Number(await store.currentRevision());
-  const eventsBefore = (await store.list(K.event)).items.length;
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  await store.create(K.pvc, objects.claim);
-  await store.create(K.pod, objects.pod);
-  await new Promise((r) => setTimeout(r, SECONDS * 1000));
-  const cpu = process.cpuUsage(cpuBefore);
-  const elapsedS = (performance.now() - started) / 1000;
-  const writes = Number(await store.currentRevision()) - revisionBefore;
-  const events = (await store.list(K.event)).items.length - eventsBefore;
-  const cpuPercent = ((cpu.user + cpu.system) / 1e6 / elapsedS) * 100;
-  console.log(`watched:         ${elapsedS.toFixed(1)} s`);
-  console.log(`store writes:    ${writes} (${((writes / elapsedS) * 60).toFixed(0)}/min; goal < ${GOAL_WRITES})`);
-  console.log(`Event objects:   ${events} (goal <= ${GOAL_EVENTS})`);
-  console.log(`CPU:             ${cpuPercent.toFixed(1)}% of one core (goal < ${GOAL_CPU_PERCENT}%)`);
-
-  const deleteStarted = performance.now();
-  await store.delete(K.pod, 'default', objects.pod.metadata.name ?? '');
-  await store.delete(K.pvc, 'default', objects.claim.metadata.name ?? '');
-  const gone = async (): Promise<boolean> => {
-    const pods = await store.list(K.pod);
-    const claims = await store.list(K.pvc);
-    return pods.items.length === 0 && claims.items.length === 0;
-  };
-  while (!(await gone()) && performance.now() - deleteStarted < 60_000) {
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  const deleteS = (performance.now() - deleteStarted) / 1000;
-  console.log(`delete:          ${(await gone()) ? `finished in ${deleteS.toFixed(1)} s` : 'NOT finished after 60 s'}`);
+  const f = await measureStorm(store, async () => {
+    await store.create(K.pvc, objects.claim);
+    await store.create(K.pod, objects.pod);
+    await new Promise((r) => setTimeout(r, SECONDS * 1000));
+  });
+  const perMin = (n: number): string => ((n / f.seconds) * 60).toFixed(0);
+  console.log(`watched:         ${f.seconds.toFixed(1)} s`);
+  console.log(
+    `store writes:    ${f.writes} (${perMin(f.writes)}/min), of which node heartbeats ${f.nodeWrites}; ` +
+      `without them ${f.writes - f.nodeWrites} (goal < ${GOAL_WRITES})`,
+  );
+  console.log(`Event objects:   ${f.events} (goal <= ${GOAL_EVENTS})`);
+  console.log(`CPU:             ${f.cpuPercent.toFixed(1)}% of one core (goal < ${GOAL_CPU_PERCENT}%)`);
+  const deleteS = await deleteStorm(store, objects);
+  console.log(
+    `delete:          ${deleteS === undefined ? 'NOT finished after 60 s' : `finished in ${deleteS.toFixed(1)} s`}`,
+  );
 } finally {
   await berth.stop();
   await rm(dir, { recursive: true, force: true });

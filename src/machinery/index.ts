@@ -8,3 +8,5 @@ export * from './informer.js';
 export * from './events.js';
 export * from './leader-election.js';
 export * from './indexed-cache.js';
+export * from './item-backoff.js';
+export * from './event-ttl.js';

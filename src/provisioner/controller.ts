@@ -28,10 +28,12 @@ import { EventRecorder } from '../machinery/events.js';
 import { Informer, keyOf } from '../machinery/informer.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
+import { ItemBackoff } from '../machinery/item-backoff.js';
 import {
   DEFAULT_RETRY_BASE_MS,
   DEFAULT_RETRY_MAX_MS,
   ItemExponentialFailureRateLimiter,
+  backoffFor,
 } from '../machinery/rate-limiter.js';
 import { REASON } from '../volume/annotations.js';
 import { claimClass } from '../volume/match.js';
@@ -101,6 +103,8 @@ export interface ProvisionerDeps {
 
 const CLAIM = K.pvc;
 const VOLUME = K.pv;
+/** provision()'s answer when it failed without throwing (it already said why in an event). */
+const FAILED = Symbol('provisioning failed');
 
 export class Provisioner {
   readonly driverName: string;
@@ -129,6 +133,12 @@ export class Provisioner {
   private readonly created = new Set<string>();
   /** Volumes (by uid) whose DeleteVolume succeeded; only their objects remain to be removed. */
   private readonly deletedHandles = new Set<string>();
+  /**
+   * Per-claim provisioning back-off (1 s doubling to 5 min). It survives the claim's own updates
+   * (a new selected node after a reschedule), so a claim that cannot be provisioned is tried no
+   * faster than this however often the scheduler picks again; a spec change or success resets it.
+   */
+  private readonly provisionBackoff: ItemBackoff;
   private capabilitiesCall: Promise<DriverCapabilities> | undefined;
   private started = false;
 
@@ -200,6 +210,10 @@ export class Provisioner {
           deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS,
         ),
       });
+    this.provisionBackoff = new ItemBackoff(
+      this.clock,
+      backoffFor('provisioner', { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs }),
+    );
     this.claims = controller('provisioner-claims', (key, ctx) => this.syncClaim(key, ctx));
     this.volumes = controller('provisioner-volumes', (key, ctx) => this.syncVolume(key, ctx));
     this.wireHandlers();
@@ -238,9 +252,14 @@ export class Provisioner {
     this.claimInformer.addHandler({
       onAdd: claimChanged,
       onUpdate: (old, c) => {
+        // A changed spec (a new size, say) is a new request: its last failure says nothing about it.
+        if (old.metadata.generation !== c.metadata.generation) this.provisionBackoff.forget(keyOf(c));
         if (claimChangeMatters(old, c)) claimChanged(c);
       },
-      onDelete: (c) => this.created.delete(volumeNameFor(c)),
+      onDelete: (c) => {
+        this.created.delete(volumeNameFor(c));
+        this.provisionBackoff.forget(keyOf(c));
+      },
     });
     const volumeChanged = (v: PersistentVolume): void => {
       const name = v.metadata.name ?? '';
@@ -283,16 +302,28 @@ export class Provisioner {
         return;
       case 'cleanup':
         return this.cleanup(claim, action.storageClass, ctx);
-      case 'provision':
-        return this.provision(claim, action.storageClass, ctx);
+      case 'provision': {
+        const waitMs = this.provisionBackoff.remainingMs(key);
+        if (waitMs > 0) return { requeueAfterMs: waitMs };
+        try {
+          const result = await this.provision(claim, action.storageClass, ctx);
+          if (result === FAILED) return { requeueAfterMs: this.provisionBackoff.failed(key) };
+          this.provisionBackoff.forget(key);
+          return result;
+        } catch (err) {
+          if (!ctx.signal.aborted) this.provisionBackoff.failed(key);
+          throw err;
+        }
+      }
     }
   }
 
+  /** Provisions the claim; FAILED when it failed in a way that is not retried by throwing. */
   private async provision(
     claim: PersistentVolumeClaim,
     storageClass: StorageClass,
     ctx: ReconcileContext,
-  ): Promise<ReconcileResult> {
+  ): Promise<ReconcileResult | typeof FAILED> {
     const failed = (message: string): void =>
       this.event(
         claim,
@@ -316,7 +347,7 @@ export class Provisioner {
       failed(messageOf(err));
       if (err instanceof PlanError && err.reschedule) {
         await this.reschedule(claim);
-        return;
+        return FAILED;
       }
       throw err;
     }
@@ -348,7 +379,7 @@ export class Provisioner {
       });
       if (state === 'reschedule') {
         await this.reschedule(marked);
-        return;
+        return FAILED;
       }
       if (state === 'infeasible') return { requeueAfterMs: this.retryMaxMs };
       throw err;
@@ -461,8 +492,16 @@ export class Provisioner {
     return;
   }
 
+  /**
+   * Gives the claim back to the scheduler. The driver's answer was final, so nothing was created:
+   * the in-flight record and its finalizer go in the same write, and a delete of the claim
+   * finishes at once even though no provisioner is selected for it any more.
+   */
   private async reschedule(claim: PersistentVolumeClaim): Promise<void> {
-    await this.updateClaim(claim, withoutSelectedNode);
+    await this.updateClaim(claim, (c) => {
+      const unselected = withoutSelectedNode(c);
+      return withoutProvisioningMark(unselected ?? c) ?? unselected;
+    });
     this.log.info('dropped the selected node so the claim can be scheduled elsewhere', {
       claim: keyOf(claim),
     });

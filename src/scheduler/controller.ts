@@ -1,7 +1,9 @@
 // Wiring of the scheduler: informers for pods, nodes, volumes, claims, classes and the CSI
 // objects answer the SchedulerView; one queue of pod keys runs decideSchedule and performs what
-// it says. Pods that cannot be placed yet are re-checked whenever something they could be
-// waiting for changes (a node, a volume, a claim, a class, a driver) and after a back-off.
+// it says. Pods that cannot be placed yet wait in the unschedulable set: they are tried again
+// when something they could be waiting for changes (a node, a volume, a claim, a class, a
+// driver), but never sooner than their per-pod back-off (1 s doubling to 10 s), and at the latest
+// after 5 minutes, as kube-scheduler does.
 import type { KindInfo } from '../api/kinds.js';
 import { K, kindFor } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
@@ -23,7 +25,9 @@ import { EventRecorder } from '../machinery/events.js';
 import { Informer } from '../machinery/informer.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
-import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
+import { ItemBackoff } from '../machinery/item-backoff.js';
+import { ItemExponentialFailureRateLimiter, backoffFor } from '../machinery/rate-limiter.js';
+import { ANN_SELECTED_NODE } from '../volume/annotations.js';
 import { volumeClass } from '../volume/match.js';
 import type { ObjectStore } from '../store/types.js';
 import type { EventSink } from './apply.js';
@@ -34,8 +38,8 @@ import type { SchedulerView, StorageCapacity } from './view.js';
 import { podClaimNames } from './volumes.js';
 import { WrittenObjects } from './written.js';
 
-/** How long an unschedulable pod waits before it is tried again without any change. */
-const UNSCHEDULABLE_RETRY_MS = 10_000;
+/** kube-scheduler's podMaxInUnschedulablePodsDuration: tried again after this without any change. */
+const UNSCHEDULABLE_RETRY_MS = 5 * 60_000;
 /** Safety re-check of a pod whose claims are being bound (changes to them wake it sooner). */
 const BINDING_RECHECK_MS = 5_000;
 /** An unchanged FailedScheduling message is recorded again at most this often. */
@@ -50,6 +54,8 @@ export interface SchedulerDeps {
   log?: Logger;
   recorder?: EventSink;
   workers?: number;
+  /** Per-pod back-off between attempts; default 1 s doubling to 10 s, with jitter. */
+  podBackoff?: ItemBackoff;
 }
 
 const BY_CLAIM = 'claim';
@@ -77,6 +83,7 @@ export class Scheduler {
   private readonly controller: Controller;
   /** Pods not yet placed (or still binding): re-checked when the cluster changes. */
   private readonly pending = new Set<string>();
+  private readonly backoff: ItemBackoff;
   private readonly lastEvent = new Map<string, { message: string; atMs: number }>();
   private readonly view: SchedulerView;
   private started = false;
@@ -95,6 +102,7 @@ export class Scheduler {
       });
       this.recorder = this.ownRecorder;
     }
+    this.backoff = deps.podBackoff ?? new ItemBackoff(this.clock, backoffFor('schedulerPod'));
     this.applier = new SchedulerApplier({
       store: deps.store,
       clock: this.clock,
@@ -162,7 +170,7 @@ export class Scheduler {
   private wireHandlers(): void {
     const onPod = (pod: Pod): void => {
       this.written.observe(pod);
-      this.controller.enqueue(objectKey(pod));
+      this.wake(objectKey(pod));
     };
     this.pods.addHandler({
       onAdd: onPod,
@@ -170,20 +178,31 @@ export class Scheduler {
       onDelete: (pod) => {
         const key = objectKey(pod);
         this.pending.delete(key);
+        this.backoff.forget(key);
         this.lastEvent.delete(pod.metadata.uid ?? key);
         this.written.forget(pod);
       },
     });
     const onClaimKey = (key: string): void => {
-      for (const pod of this.pods.byIndex(BY_CLAIM, key)) this.controller.enqueue(objectKey(pod));
+      for (const pod of this.pods.byIndex(BY_CLAIM, key)) this.wake(objectKey(pod));
     };
     const onClaim = (claim: PersistentVolumeClaim): void => {
       this.written.observe(claim);
       onClaimKey(objectKey(claim));
     };
-    this.claims.addHandler({ onAdd: onClaim, onUpdate: (_old, c) => onClaim(c), onDelete: onClaim });
+    const onClaimUpdate = (old: PersistentVolumeClaim, claim: PersistentVolumeClaim): void => {
+      // The provisioner gave the selected node back (it could not provision there): that
+      // attempt failed, so the pods of the claim pick again only after their back-off.
+      const selected = (c: PersistentVolumeClaim): string | undefined =>
+        c.metadata.annotations?.[ANN_SELECTED_NODE];
+      if (selected(old) !== undefined && selected(claim) === undefined) {
+        for (const pod of this.pods.byIndex(BY_CLAIM, objectKey(claim))) this.backoff.failed(objectKey(pod));
+      }
+      onClaim(claim);
+    };
+    this.claims.addHandler({ onAdd: onClaim, onUpdate: onClaimUpdate, onDelete: onClaim });
     const wakePending = (): void => {
-      for (const key of this.pending) this.controller.enqueue(key);
+      for (const key of this.pending) this.wake(key);
     };
     const wake = { onAdd: wakePending, onUpdate: wakePending, onDelete: wakePending };
     this.volumes.addHandler({
@@ -202,6 +221,13 @@ export class Scheduler {
     this.csiNodes.addHandler(wake);
     this.csiDrivers.addHandler(wake);
     this.capacities?.addHandler(wake);
+  }
+
+  /** Queues `key` now, or when its back-off ends if it is waiting out a failed attempt. */
+  private wake(key: string): void {
+    const waitMs = this.backoff.remainingMs(key);
+    if (waitMs > 0) this.controller.enqueueAfter(key, waitMs);
+    else this.controller.enqueue(key);
   }
 
   private makeView(): SchedulerView {
@@ -234,6 +260,7 @@ export class Scheduler {
         return;
       case 'unschedulable':
         this.pending.add(key);
+        this.backoff.failed(key);
         this.recordFailure(pod, decision.message);
         if (!pod.spec.nodeName) await this.applier.markUnschedulable(pod, decision.message);
         return { requeueAfterMs: UNSCHEDULABLE_RETRY_MS };
@@ -244,6 +271,7 @@ export class Scheduler {
         if (decision.bindPod) {
           await this.applier.bindPod(pod, decision.node);
           this.pending.delete(key);
+          this.backoff.forget(key);
           this.lastEvent.delete(pod.metadata.uid ?? key);
           const name = `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
           this.recorder.event(
