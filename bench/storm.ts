@@ -12,7 +12,7 @@ import { K } from '../src/api/kinds.js';
 import { startEmbeddedBerth } from '../src/cli/embedded.js';
 import { DRIVER_NAME } from '../src/drivers/local/names.js';
 import { silentLogger } from '../src/machinery/logger.js';
-import { deleteStorm, measureStorm, unsatisfiableClaim } from '../test/helpers/storm.js';
+import { deleteStorm, measureStorm, unsatisfiableClaim } from './helpers/storm.js';
 
 const SECONDS = Number(process.argv[2] ?? 60);
 const GOAL_WRITES = 60;

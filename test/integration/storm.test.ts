@@ -14,7 +14,7 @@ import { startEmbeddedBerth } from '../../src/cli/embedded.js';
 import { DRIVER_NAME } from '../../src/drivers/local/names.js';
 import { silentLogger } from '../../src/machinery/logger.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
-import { deleteStorm, measureStorm, unsatisfiableClaim } from '../helpers/storm.js';
+import { deleteStorm, measureStorm, unsatisfiableClaim } from '../../bench/helpers/storm.js';
 
 const NODES = ['node-a', 'node-b'];
 

@@ -3,7 +3,7 @@
 import { K } from '../../src/api/kinds.js';
 import type { PersistentVolumeClaim, Pod, StorageClass } from '../../src/api/types.js';
 import type { ObjectStore, Watch } from '../../src/store/types.js';
-import { newClaim, newClass, newPod } from './builders.js';
+import { benchClaim, benchClass } from './objects.js';
 
 export interface StormObjects {
   storageClass: StorageClass;
@@ -12,9 +12,20 @@ export interface StormObjects {
 }
 
 export function unsatisfiableClaim(provisioner: string, request = '100Ti'): StormObjects {
-  const storageClass = newClass('huge', { provisioner, bindingMode: 'WaitForFirstConsumer' });
-  const claim = newClaim('huge', request, { className: 'huge' });
-  const pod = newPod('uses-huge', ['huge']);
+  const storageClass: StorageClass = {
+    ...benchClass('huge', provisioner),
+    volumeBindingMode: 'WaitForFirstConsumer',
+  };
+  const claim = benchClaim('huge', request, { className: 'huge' });
+  const pod: Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'uses-huge', namespace: 'default' },
+    spec: {
+      containers: [{ name: 'app', image: 'busybox' }],
+      volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'huge' } }],
+    },
+  };
   return { storageClass, claim, pod };
 }
 
