@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { kindFor } from '../src/api/kinds.js';
 import type { AccessMode, PersistentVolume, PersistentVolumeClaim } from '../src/api/types.js';
 import { PvController } from '../src/pv-controller/controller.js';
-import { VolumeIndex } from '../src/pv-controller/index.js';
+import { VolumeIndex } from '../src/pv-controller/volume-index.js';
 import type { MatchOptions } from '../src/volume/match.js';
 import {
   accessModesKey,

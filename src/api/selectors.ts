@@ -265,14 +265,6 @@ export function labelSelectorMatcher(selector: LabelSelector | undefined | null)
   return selectorOf(requirements);
 }
 
-/** True when `labels` match the structured selector (absent selector matches nothing). */
-export function matchesLabelSelector(
-  selector: LabelSelector | undefined | null,
-  labels: Record<string, string> | undefined,
-): boolean {
-  return labelSelectorMatcher(selector).matches(labels);
-}
-
 /** The string form of a structured selector, requirements sorted by key as Kubernetes prints them. */
 export function labelSelectorToString(selector: LabelSelector): string {
   const parts: Array<[string, string]> = [];

@@ -8,33 +8,23 @@ import { kindFor, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { tryStorageBytes } from '../api/quantity.js';
 import type { ObjectStore } from '../store/types.js';
-import { isDefaultClass } from './printers.js';
-
-export const PVC_PROTECTION_FINALIZER = 'kubernetes.io/pvc-protection';
-export const PV_PROTECTION_FINALIZER = 'kubernetes.io/pv-protection';
-const BETA_CLASS_ANNOTATION = 'volume.beta.kubernetes.io/storage-class';
+import {
+  ANN_BETA_STORAGE_CLASS,
+  FINALIZER_PV_PROTECTION,
+  FINALIZER_PVC_PROTECTION,
+} from '../volume/annotations.js';
+import { defaultClass } from '../volume/default-class.js';
+import { withFinalizer } from '../volume/finalizers.js';
 
 const namespaceKind = kindFor('v1', 'Namespace');
 const storageClassKind = kindFor('storage.k8s.io/v1', 'StorageClass');
-
-/** The default class: among classes annotated default, the newest wins; equal times go by name. */
-export function pickDefaultStorageClass(classes: readonly KubeObject[]): KubeObject | undefined {
-  const defaults = classes.filter(isDefaultClass);
-  defaults.sort((a, b) => {
-    const byTime =
-      Date.parse(b.metadata.creationTimestamp ?? '') - Date.parse(a.metadata.creationTimestamp ?? '');
-    if (byTime !== 0 && !Number.isNaN(byTime)) return byTime;
-    return (a.metadata.name ?? '').localeCompare(b.metadata.name ?? '');
-  });
-  return defaults[0];
-}
 
 /** A claim that names no class (not even "") gets the default class, if there is one. */
 export function withDefaultStorageClass(claim: KubeObject, classes: readonly KubeObject[]): KubeObject {
   const spec = (claim['spec'] ?? {}) as Record<string, unknown>;
   if (spec['storageClassName'] !== undefined && spec['storageClassName'] !== null) return claim;
-  if (claim.metadata.annotations?.[BETA_CLASS_ANNOTATION] !== undefined) return claim;
-  const chosen = pickDefaultStorageClass(classes);
+  if (claim.metadata.annotations?.[ANN_BETA_STORAGE_CLASS] !== undefined) return claim;
+  const chosen = defaultClass(classes);
   if (!chosen?.metadata.name) return claim;
   return { ...claim, spec: { ...spec, storageClassName: chosen.metadata.name } };
 }
@@ -43,13 +33,11 @@ export function withDefaultStorageClass(claim: KubeObject, classes: readonly Kub
 export function withProtectionFinalizer(obj: KubeObject): KubeObject {
   const finalizer =
     obj.kind === 'PersistentVolumeClaim'
-      ? PVC_PROTECTION_FINALIZER
+      ? FINALIZER_PVC_PROTECTION
       : obj.kind === 'PersistentVolume'
-        ? PV_PROTECTION_FINALIZER
+        ? FINALIZER_PV_PROTECTION
         : undefined;
-  const existing = obj.metadata.finalizers ?? [];
-  if (!finalizer || existing.includes(finalizer)) return obj;
-  return { ...obj, metadata: { ...obj.metadata, finalizers: [...existing, finalizer] } };
+  return finalizer ? withFinalizer(obj, finalizer) : obj;
 }
 
 /** A new namespace starts Active. */

@@ -1,12 +1,5 @@
 // The API server's public surface.
 export { startApiServer, BUILTIN_NAMESPACES, type ApiServer, type ApiServerOptions } from './server.js';
 export { ensureCredentials, KUBECONFIG_FILE, TOKEN_FILE, type Credentials } from './credentials.js';
-export {
-  admitCreate,
-  pickDefaultStorageClass,
-  withDefaultStorageClass,
-  withProtectionFinalizer,
-  PVC_PROTECTION_FINALIZER,
-  PV_PROTECTION_FINALIZER,
-} from './admission.js';
+export { admitCreate, withDefaultStorageClass, withProtectionFinalizer } from './admission.js';
 export { AdmittedStore } from './admitted-store.js';

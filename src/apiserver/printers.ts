@@ -2,7 +2,9 @@
 // cell values as the upstream printers (pkg/printers/internalversion). Pure: `now` is passed in.
 import { tryParseQuantity } from '../api/quantity.js';
 import type { KubeObject } from '../api/meta.js';
+import { accessModesString } from '../api/access-modes.js';
 import { ageOf } from '../api/age.js';
+import { isDefaultClass } from '../volume/default-class.js';
 
 export interface ColumnDefinition {
   name: string;
@@ -48,36 +50,10 @@ function age(obj: KubeObject, now: Date): string {
   return ageOf(obj.metadata.creationTimestamp, now);
 }
 
-const accessModeAbbreviations: readonly [string, string][] = [
-  ['ReadWriteOnce', 'RWO'],
-  ['ReadOnlyMany', 'ROX'],
-  ['ReadWriteMany', 'RWX'],
-  ['ReadWriteOncePod', 'RWOP'],
-];
-
-/** "RWO,ROX": abbreviations in upstream's fixed order, each once. */
-export function accessModesString(modes: unknown): string {
-  const list = Array.isArray(modes) ? modes : [];
-  return accessModeAbbreviations
-    .filter(([mode]) => list.includes(mode))
-    .map(([, short]) => short)
-    .join(',');
-}
-
 export function canonicalQuantity(value: unknown): string {
   if (value === undefined || value === null) return '';
   const q = tryParseQuantity(value);
   return q ? q.toString() : typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-export const defaultClassAnnotations = [
-  'storageclass.kubernetes.io/is-default-class',
-  'storageclass.beta.kubernetes.io/is-default-class',
-];
-
-export function isDefaultClass(obj: KubeObject): boolean {
-  const annotations = obj.metadata.annotations ?? {};
-  return defaultClassAnnotations.some((a) => annotations[a] === 'true');
 }
 
 function phaseOrTerminating(obj: KubeObject): string {

@@ -6,7 +6,7 @@
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
-import type { CSINode, PersistentVolume, Secret, VolumeAttachment } from '../api/types.js';
+import type { CSINode, PersistentVolume, VolumeAttachment } from '../api/types.js';
 import { volumeCapability } from '../csi/capability.js';
 import type { CsiClient } from '../csi/client.js';
 import {
@@ -19,6 +19,8 @@ import {
   systemClock,
 } from '../machinery/index.js';
 import type { ObjectStore } from '../store/types.js';
+import { hasFinalizer, withFinalizer, withoutFinalizer } from '../volume/finalizers.js';
+import { readSecretReference } from '../volume/secrets.js';
 import { attacherFinalizer, nodeIdAnnotation } from './names.js';
 
 export interface AttacherDeps {
@@ -143,7 +145,7 @@ export class Attacher {
       if (!nodeId)
         throw new Error(`CSINode ${va.spec.nodeName} does not contain driver ${this.deps.driverName}`);
       await this.addFinalizer(K.va, current, { [nodeIdAnnotation]: nodeId });
-      const secrets = await this.readSecret(csi.controllerPublishSecretRef);
+      const secrets = await readSecretReference(this.deps.store, csi.controllerPublishSecretRef);
       const response = await this.deps.csi.controllerPublishVolume(
         {
           volume_id: csi.volumeHandle,
@@ -172,7 +174,7 @@ export class Attacher {
 
   private async detach(va: VolumeAttachment): Promise<void> {
     const name = va.metadata.name ?? '';
-    if (!(va.metadata.finalizers ?? []).includes(this.finalizer)) return;
+    if (!hasFinalizer(va, this.finalizer)) return;
     try {
       if (this.caps.publishUnpublish) {
         const nodeId = this.nodeIdFor(va) ?? va.metadata.annotations?.[nodeIdAnnotation];
@@ -180,7 +182,7 @@ export class Attacher {
         const pv = this.volumes.get(undefined, va.spec.source.persistentVolumeName ?? '');
         const csi = pv?.spec.csi;
         if (csi) {
-          const secrets = await this.readSecret(csi.controllerPublishSecretRef);
+          const secrets = await readSecretReference(this.deps.store, csi.controllerPublishSecretRef);
           await this.deps.csi.controllerUnpublishVolume(
             { volume_id: csi.volumeHandle, node_id: nodeId, secrets },
             this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {},
@@ -202,7 +204,7 @@ export class Attacher {
   /** A deleted PV keeps the attacher's finalizer until no VolumeAttachment refers to it. */
   private async syncVolume(name: string): Promise<void> {
     const pv = this.volumes.get(undefined, name);
-    if (!pv?.metadata.deletionTimestamp || !(pv.metadata.finalizers ?? []).includes(this.finalizer)) return;
+    if (!pv?.metadata.deletionTimestamp || !hasFinalizer(pv, this.finalizer)) return;
     if (this.attachments.byIndex('pv', name).length > 0) return;
     await this.removeFinalizer(K.pv, name);
   }
@@ -210,16 +212,6 @@ export class Attacher {
   private nodeIdFor(va: VolumeAttachment): string | undefined {
     const csiNode = this.csiNodes.get(undefined, va.spec.nodeName);
     return csiNode?.spec.drivers.find((d) => d.name === this.deps.driverName)?.nodeID;
-  }
-
-  private async readSecret(
-    ref: { name?: string; namespace?: string } | undefined,
-  ): Promise<Record<string, string>> {
-    if (!ref?.name) return {};
-    const secret = await this.deps.store.get<Secret>(K.secret, ref.namespace ?? 'default', ref.name);
-    return Object.fromEntries(
-      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
-    );
   }
 
   private async patchStatus(name: string, status: Record<string, unknown>): Promise<void> {
@@ -231,15 +223,11 @@ export class Attacher {
     obj: KubeObject,
     annotations: Record<string, string> = {},
   ): Promise<void> {
-    const finalizers = obj.metadata.finalizers ?? [];
     const missingAnnotation = Object.entries(annotations).some(
       ([k, v]) => obj.metadata.annotations?.[k] !== v,
     );
-    if (finalizers.includes(this.finalizer) && !missingAnnotation) return;
-    const copy = structuredClone(obj);
-    copy.metadata.finalizers = finalizers.includes(this.finalizer)
-      ? finalizers
-      : [...finalizers, this.finalizer];
+    if (hasFinalizer(obj, this.finalizer) && !missingAnnotation) return;
+    const copy = withFinalizer(structuredClone(obj), this.finalizer);
     copy.metadata.annotations = { ...copy.metadata.annotations, ...annotations };
     await this.deps.store.update(kind, copy); // CAS on resourceVersion: a stale copy retries
   }
@@ -247,11 +235,8 @@ export class Attacher {
   private async removeFinalizer(kind: typeof K.pv, name: string): Promise<void> {
     try {
       const obj = await this.deps.store.get(kind, undefined, name);
-      const finalizers = obj.metadata.finalizers ?? [];
-      if (!finalizers.includes(this.finalizer)) return;
-      const copy = structuredClone(obj);
-      copy.metadata.finalizers = finalizers.filter((f) => f !== this.finalizer);
-      await this.deps.store.update(kind, copy);
+      if (!hasFinalizer(obj, this.finalizer)) return;
+      await this.deps.store.update(kind, withoutFinalizer(obj, this.finalizer));
     } catch (e) {
       if (!isStatusError(e, 'NotFound')) throw e;
     }

@@ -2,6 +2,7 @@
 // resolved PVC -> PV -> CSI source. Volumes are grouped by their unique name (driver^handle),
 // because staging happens once per volume per node and publishing once per pod.
 import { attachRequired } from '../attach-detach/decide.js';
+import { hasFinalizer as objectHasFinalizer } from '../volume/finalizers.js';
 import { isPodTerminated } from '../volume/pods.js';
 import { uniqueVolumeName } from '../attach-detach/names.js';
 import { IN_TREE_REPLACEMENTS } from '../volume/annotations.js';
@@ -102,7 +103,7 @@ export interface DesiredState {
 }
 
 export function hasFinalizer(pod: Pod): boolean {
-  return (pod.metadata.finalizers ?? []).includes(NODE_VOLUMES_FINALIZER);
+  return objectHasFinalizer(pod, NODE_VOLUMES_FINALIZER);
 }
 
 /** Pods whose volumes the agent sets up, and so must hold until torn down. */

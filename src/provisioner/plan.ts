@@ -38,6 +38,7 @@ import {
   RESERVED_PARAMETER_PREFIX,
   VOLUME_NAME_PREFIX,
 } from '../volume/provisioning-names.js';
+import { hasFinalizer, withFinalizer, withoutFinalizer } from '../volume/finalizers.js';
 import { PlanError } from '../volume/plan-error.js';
 import type { SecretTemplateContext } from '../volume/secrets.js';
 import { KNOWN_RESERVED_PARAMETERS, secretReference } from '../volume/secrets.js';
@@ -65,7 +66,7 @@ export function selectedNodeOf(claim: PersistentVolumeClaim): string | undefined
 export function hasProvisioningMark(claim: PersistentVolumeClaim): boolean {
   return (
     claim.metadata.annotations?.[ANN_PROVISIONING] !== undefined ||
-    (claim.metadata.finalizers ?? []).includes(FINALIZER_PROVISIONING)
+    hasFinalizer(claim, FINALIZER_PROVISIONING)
   );
 }
 
@@ -135,7 +136,7 @@ function decisionInputs(claim: PersistentVolumeClaim): unknown {
   delete annotations[ANN_PROVISIONING];
   return {
     annotations: Object.entries(annotations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    finalizers: (claim.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_PROVISIONING),
+    finalizers: withoutFinalizer(claim, FINALIZER_PROVISIONING).metadata.finalizers,
     deletionTimestamp: claim.metadata.deletionTimestamp,
     uid: claim.metadata.uid,
     spec: claim.spec,
@@ -147,17 +148,14 @@ export function withProvisioningMark(
   claim: PersistentVolumeClaim,
   volumeName: string,
 ): PersistentVolumeClaim | undefined {
-  const finalizers = claim.metadata.finalizers ?? [];
   if (
     claim.metadata.annotations?.[ANN_PROVISIONING] === volumeName &&
-    finalizers.includes(FINALIZER_PROVISIONING)
+    hasFinalizer(claim, FINALIZER_PROVISIONING)
   )
     return undefined;
   const next = structuredClone(claim);
   next.metadata.annotations = { ...next.metadata.annotations, [ANN_PROVISIONING]: volumeName };
-  if (!finalizers.includes(FINALIZER_PROVISIONING))
-    next.metadata.finalizers = [...finalizers, FINALIZER_PROVISIONING];
-  return next;
+  return withFinalizer(next, FINALIZER_PROVISIONING);
 }
 
 export function withoutProvisioningMark(claim: PersistentVolumeClaim): PersistentVolumeClaim | undefined {
@@ -166,8 +164,7 @@ export function withoutProvisioningMark(claim: PersistentVolumeClaim): Persisten
   const annotations = { ...next.metadata.annotations };
   delete annotations[ANN_PROVISIONING];
   next.metadata.annotations = annotations;
-  next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_PROVISIONING);
-  return next;
+  return withoutFinalizer(next, FINALIZER_PROVISIONING);
 }
 
 /** The claim without its selected node, so the scheduler picks again. */
@@ -442,13 +439,13 @@ export function decideVolume(volume: PersistentVolume, facts: VolumeFacts): Volu
   if (facts.nodeName !== undefined && !isOnNode(volume, facts.nodeName, facts.node)) {
     return { type: 'skip', reason: 'the volume belongs to another node' };
   }
-  const hasFinalizer = (volume.metadata.finalizers ?? []).includes(FINALIZER_EXTERNAL_PROVISIONER);
+  const protectedByUs = hasFinalizer(volume, FINALIZER_EXTERNAL_PROVISIONER);
   if (volume.spec.persistentVolumeReclaimPolicy !== 'Delete') {
-    return hasFinalizer
+    return protectedByUs
       ? { type: 'removeFinalizer' }
       : { type: 'skip', reason: 'reclaim policy is not Delete' };
   }
-  if (volume.metadata.deletionTimestamp && !hasFinalizer)
+  if (volume.metadata.deletionTimestamp && !protectedByUs)
     return { type: 'skip', reason: 'already being deleted' };
   if (volume.status?.phase !== 'Released') return { type: 'skip', reason: 'the volume is not Released' };
   return { type: 'delete' };

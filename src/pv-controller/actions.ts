@@ -42,8 +42,3 @@ export interface Decision {
   /** A state Kubernetes reports as an error (retried with back-off). */
   error?: string;
 }
-
-/** True for actions that write to the store (events count separately). */
-export function isObjectWrite(action: Action): boolean {
-  return action.type !== 'event' && action.type !== 'recycleVolume';
-}

@@ -6,7 +6,7 @@ import type { KubeObject } from '../api/meta.js';
 import { compareResourceVersions } from '../api/meta.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../api/types.js';
 import type { BinderView } from './decide.js';
-import { VolumeIndex } from './index.js';
+import { VolumeIndex } from './volume-index.js';
 import type { MatchOptions, NodeInfo } from '../volume/match.js';
 import {
   accessModesSatisfy,

@@ -16,7 +16,6 @@ import type {
 } from '../api/types.js';
 import type { Action, Decision, EventType } from './actions.js';
 import {
-  ANN_BETA_IS_DEFAULT_CLASS,
   ANN_BETA_STORAGE_PROVISIONER,
   ANN_BIND_COMPLETED,
   IN_TREE_REPLACEMENTS,
@@ -24,7 +23,6 @@ import {
   FINALIZER_PROVISIONING,
   ANN_BOUND_BY_CONTROLLER,
   ANN_DYNAMICALLY_PROVISIONED,
-  ANN_IS_DEFAULT_CLASS,
   ANN_MIGRATED_TO,
   ANN_SELECTED_NODE,
   ANN_STORAGE_PROVISIONER,
@@ -36,6 +34,8 @@ import {
   REASON,
 } from '../volume/annotations.js';
 import type { MatchOptions, NodeInfo } from '../volume/match.js';
+import { defaultClass } from '../volume/default-class.js';
+import { hasFinalizer, withFinalizer, withoutFinalizer } from '../volume/finalizers.js';
 import { isPodTerminated } from '../volume/pods.js';
 import {
   claimClass,
@@ -72,18 +72,6 @@ function timestamp(now: Date): string {
 
 function hasAnnotation(obj: { metadata: { annotations?: Record<string, string> } }, key: string): boolean {
   return obj.metadata.annotations?.[key] !== undefined;
-}
-
-function hasFinalizer(obj: { metadata: { finalizers?: string[] } }, name: string): boolean {
-  return obj.metadata.finalizers?.includes(name) ?? false;
-}
-
-function withoutFinalizer<T extends { metadata: { finalizers?: string[] } }>(obj: T, name: string): T {
-  const next = structuredClone(obj);
-  const rest = (next.metadata.finalizers ?? []).filter((f) => f !== name);
-  if (rest.length > 0) next.metadata.finalizers = rest;
-  else delete next.metadata.finalizers;
-  return next;
 }
 
 function event(
@@ -197,9 +185,10 @@ export function bindActions(volume: PersistentVolume, claim: PersistentVolumeCla
       next.spec.claimRef = { kind: 'PersistentVolumeClaim', apiVersion: 'v1', namespace: ns, name, uid };
     if (markVolume)
       next.metadata.annotations = { ...next.metadata.annotations, [ANN_BOUND_BY_CONTROLLER]: ANN_YES };
-    if (protectVolume)
-      next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FINALIZER_PV_PROTECTION];
-    actions.push({ type: 'updateVolume', volume: next });
+    actions.push({
+      type: 'updateVolume',
+      volume: protectVolume ? withFinalizer(next, FINALIZER_PV_PROTECTION) : next,
+    });
   }
   actions.push(...volumePhaseAction(volume, 'Bound', '', now));
 
@@ -217,11 +206,9 @@ export function bindActions(volume: PersistentVolume, claim: PersistentVolumeCla
     if (complete) annotations[ANN_BIND_COMPLETED] = ANN_YES;
     if (provisioned) delete annotations[ANN_PROVISIONING];
     next.metadata.annotations = annotations;
-    if (protectClaim)
-      next.metadata.finalizers = [...(next.metadata.finalizers ?? []), FINALIZER_PVC_PROTECTION];
-    if (provisioned)
-      next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_PROVISIONING);
-    actions.push({ type: 'updateClaim', claim: next });
+    let written = protectClaim ? withFinalizer(next, FINALIZER_PVC_PROTECTION) : next;
+    if (provisioned) written = withoutFinalizer(written, FINALIZER_PROVISIONING);
+    actions.push({ type: 'updateClaim', claim: written });
   }
   actions.push(...claimStatusAction(claim, 'Bound', volume));
   return actions;
@@ -251,24 +238,6 @@ export function isDelayBinding(claim: PersistentVolumeClaim, view: BinderView): 
   const className = claimClass(claim);
   if (className === '') return false;
   return view.storageClass(className)?.volumeBindingMode === 'WaitForFirstConsumer';
-}
-
-/** Kubernetes' GetDefaultClass: newest default class first, ties by name. */
-export function defaultClass(classes: Iterable<StorageClass>): StorageClass | undefined {
-  const defaults = [...classes].filter(
-    (c) =>
-      c.metadata.annotations?.[ANN_IS_DEFAULT_CLASS] === 'true' ||
-      c.metadata.annotations?.[ANN_BETA_IS_DEFAULT_CLASS] === 'true',
-  );
-  defaults.sort((a, b) => {
-    const ta = a.metadata.creationTimestamp ?? '';
-    const tb = b.metadata.creationTimestamp ?? '';
-    if (ta !== tb) return ta > tb ? -1 : 1;
-    const na = a.metadata.name ?? '';
-    const nb = b.metadata.name ?? '';
-    return na < nb ? -1 : na > nb ? 1 : 0;
-  });
-  return defaults[0];
 }
 
 /** A pod uses a claim while it is scheduled and not finished (pvc-protection's rule). */

@@ -4,7 +4,9 @@ import type { KubeObject } from '../../api/meta.js';
 import { labelSelectorToString } from '../../api/selectors.js';
 import type { LabelSelector } from '../../api/meta.js';
 import { LAST_APPLIED_ANNOTATION } from '../apply-plan.js';
+import { accessModesString } from '../../api/access-modes.js';
 import { ageOf } from '../../api/age.js';
+import { isDefaultClass } from '../../volume/default-class.js';
 import { alignTabs } from './tabwriter.js';
 
 export interface DescribeInput {
@@ -67,19 +69,6 @@ class Lines {
   toString(): string {
     return alignTabs(this.out);
   }
-}
-
-const accessModeShort: Json = {
-  ReadWriteOnce: 'RWO',
-  ReadOnlyMany: 'ROX',
-  ReadWriteMany: 'RWX',
-  ReadWriteOncePod: 'RWOP',
-};
-
-function accessModes(value: unknown): string {
-  return list(value)
-    .map((m) => text(accessModeShort[text(m)], text(m)))
-    .join(',');
 }
 
 function header(lines: Lines, obj: KubeObject, withNamespace: boolean): void {
@@ -194,7 +183,7 @@ function describePv(lines: Lines, pv: KubeObject): void {
   const claim = claimRef['name'] ? `${text(claimRef['namespace'])}/${text(claimRef['name'])}` : '';
   lines.add(0, 'Claim:', claim);
   lines.add(0, 'Reclaim Policy:', text(spec['persistentVolumeReclaimPolicy']));
-  lines.add(0, 'Access Modes:', accessModes(spec['accessModes']));
+  lines.add(0, 'Access Modes:', accessModesString(spec['accessModes']));
   lines.add(0, 'VolumeMode:', text(spec['volumeMode'], 'Filesystem'));
   lines.add(0, 'Capacity:', text(at(spec, 'capacity', 'storage')));
   describeNodeAffinity(lines, spec['nodeAffinity']);
@@ -220,7 +209,7 @@ function describePvc(lines: Lines, pvc: KubeObject, pods: readonly KubeObject[])
   labelsAndAnnotations(lines, pvc);
   lines.add(0, 'Finalizers:', finalizers(pvc));
   lines.add(0, 'Capacity:', text(at(pvc, 'status', 'capacity', 'storage')));
-  lines.add(0, 'Access Modes:', accessModes(at(pvc, 'status', 'accessModes')));
+  lines.add(0, 'Access Modes:', accessModesString(at(pvc, 'status', 'accessModes')));
   lines.add(0, 'VolumeMode:', text(spec['volumeMode'], 'Filesystem'));
   const users = podsUsingClaim(pods, pvc.metadata.name ?? '');
   if (users.length === 0) lines.add(0, 'Used By:', '<none>');
@@ -243,8 +232,7 @@ function describePvc(lines: Lines, pvc: KubeObject, pods: readonly KubeObject[])
 
 function describeSc(lines: Lines, sc: KubeObject): void {
   header(lines, sc, false);
-  const isDefault = sc.metadata.annotations?.['storageclass.kubernetes.io/is-default-class'] === 'true';
-  lines.add(0, 'IsDefaultClass:', isDefault ? 'Yes' : 'No');
+  lines.add(0, 'IsDefaultClass:', isDefaultClass(sc) ? 'Yes' : 'No');
   lines.map(0, 'Annotations', sc.metadata.annotations, '=', [LAST_APPLIED_ANNOTATION]);
   lines.add(0, 'Provisioner:', text(sc['provisioner']));
   const params = record(sc['parameters']);

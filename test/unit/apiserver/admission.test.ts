@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import {
   checkClaimResize,
   claimGrows,
-  pickDefaultStorageClass,
   withDefaultStorageClass,
   withProtectionFinalizer,
 } from '../../../src/apiserver/admission.js';
@@ -42,11 +41,11 @@ describe('admission', () => {
       'false',
     );
 
-    it('picks the newest default class; equal times go by name', () => {
-      assert.equal(pickDefaultStorageClass([older, newer, notDefault])?.metadata.name, 'newer');
-      const twin = sc('aaa', '2025-02-01T00:00:00Z');
-      assert.equal(pickDefaultStorageClass([newer, twin])?.metadata.name, 'aaa');
-      assert.equal(pickDefaultStorageClass([notDefault]), undefined);
+    it('gives a claim the newest default class', () => {
+      const admitted = withDefaultStorageClass(claim(), [older, newer, notDefault]);
+      assert.equal((admitted['spec'] as Record<string, unknown>)['storageClassName'], 'newer');
+      const bare = claim();
+      assert.equal(withDefaultStorageClass(bare, [notDefault]), bare, 'no default class: unchanged');
     });
 
     it('sets the class only on claims that name none', () => {

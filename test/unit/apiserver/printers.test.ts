@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { humanDuration } from '../../../src/api/age.js';
-import { accessModesString, printerFor } from '../../../src/apiserver/printers.js';
+import { accessModesString } from '../../../src/api/access-modes.js';
+import { printerFor } from '../../../src/apiserver/printers.js';
 import { toTable, wantsTable } from '../../../src/apiserver/table.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 

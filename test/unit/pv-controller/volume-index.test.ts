@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { AccessMode, PersistentVolume, PersistentVolumeClaim } from '../../../src/api/types.js';
-import { VolumeIndex } from '../../../src/pv-controller/index.js';
+import { VolumeIndex } from '../../../src/pv-controller/volume-index.js';
 import type { MatchOptions } from '../../../src/volume/match.js';
 import {
   accessModesKey,
