@@ -65,8 +65,9 @@ module.exports = {
     },
     {
       name: 'no-unreachable',
-      comment: 'every file of src is used by the berth command (re-exporting index.ts files excepted)',
-      severity: 'error',
+      comment:
+        'every file of src is used by the berth command (re-exporting index.ts files excepted); a warning, since a part may land before its wiring',
+      severity: 'warn',
       from: { path: '^src/cli/main\\.ts$' },
       to: { path: '^src/', pathNot: '/index\\.ts$', reachable: false },
     },
