@@ -4,7 +4,7 @@
 // fsync, ENOSPC on a small loop-mounted filesystem), and the verdict of reopening it.
 // Run: node --import tsx bench/store-faults.ts   (SEEDS, KILL_SEEDS, WRITE_FAULT_SEEDS, ENOSPC_SEEDS)
 import { execFileSync } from 'node:child_process';
-import { formatTallies, runFaultClasses } from '../test/helpers/store-faults-run.js';
+import { formatTallies, runFaultClasses } from './helpers/store-faults-run.js';
 
 const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
 

@@ -4,8 +4,8 @@
 // minus the ones it reported. Never a silent loss.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { FILE_FAULTS } from '../helpers/store-faults.js';
-import { formatTallies, runFaultClasses, type Tally } from '../helpers/store-faults-run.js';
+import { FILE_FAULTS } from '../../bench/helpers/store-faults.js';
+import { formatTallies, runFaultClasses, type Tally } from '../../bench/helpers/store-faults-run.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
 
 function hasLoopTools(): boolean {

@@ -32,7 +32,7 @@ export interface KillVerdict {
   silentLosses: number;
 }
 
-const writer = join(import.meta.dirname, '..', 'integration', 'fixtures', 'store-fault-writer.ts');
+const writer = join(import.meta.dirname, 'store-fault-writer.ts');
 
 /** Runs the writer child, kills it with SIGKILL at the chosen point, and judges the reopen. */
 export async function killRun(dataDir: string, seed: number, point: KillPoint): Promise<KillVerdict> {
