@@ -15,6 +15,14 @@ import type { ListOptions, ObjectStore } from '../store/types.js';
 import { deleteAdmitted, readDeleteOptions, type DeleteRequest } from './deletes.js';
 import { methodNotAllowed, parseBody, parseBodyChecked, unsupportedMediaType } from './http-io.js';
 import { applyJsonPatch, PatchApplyError } from './json-patch.js';
+import {
+  applyManagedFields,
+  managedFieldsTime,
+  updateManagedFields,
+  updateManagerName,
+  withManagedFields,
+  type Writer,
+} from './managed-fields.js';
 import type { ResourceTarget } from './routes.js';
 import { applyStrategicMergePatch, stripDirectives } from './strategic-merge.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
@@ -33,6 +41,8 @@ export interface ResourceRequest {
   contentType: string;
   body: Buffer;
   accept: string | undefined;
+  /** Names the manager of writes that give no fieldManager. */
+  userAgent?: string | undefined;
 }
 
 export interface ResourceResponse {
@@ -108,6 +118,25 @@ function listOptions(target: ResourceTarget, query: URLSearchParams): ListOption
     options.fieldSelector = fieldSelector;
   }
   return options;
+}
+
+function writerOf(ctx: ResourceContext, req: ResourceRequest, manager: string): Writer {
+  const writer: Writer = { manager, time: managedFieldsTime(ctx.now()) };
+  if (req.target.subresource) writer.subresource = req.target.subresource;
+  return writer;
+}
+
+/** `options` for a create, update or patch: the writer takes ownership of the fields it changed. */
+function tracked(
+  ctx: ResourceContext,
+  req: ResourceRequest,
+  old: KubeObject | undefined,
+  options: WriteRequestOptions,
+): WriteRequestOptions {
+  const writer = writerOf(ctx, req, updateManagerName(req.query.get('fieldManager'), req.userAgent));
+  const track = (prepared: KubeObject): KubeObject =>
+    withManagedFields(prepared, updateManagedFields(req.target.kind, old, prepared, writer));
+  return { ...options, track };
 }
 
 /** dryRun and fieldValidation of a write, 400 for values Kubernetes does not know. */
@@ -247,7 +276,7 @@ async function createObject(ctx: ResourceContext, req: ResourceRequest): Promise
   if (target.name !== undefined || (target.kind.namespaced && target.namespace === undefined)) {
     throw methodNotAllowed();
   }
-  const options = writeOptions(req.query);
+  const options = tracked(ctx, req, undefined, writeOptions(req.query));
   const obj = objectFromBody(target, bodyOf(req, options));
   return respond(201, await createAdmitted(ctx, target.kind, obj, options), options);
 }
@@ -259,7 +288,15 @@ async function replaceObject(ctx: ResourceContext, req: ResourceRequest): Promis
   const obj = objectFromBody(target, bodyOf(req, options));
   checkNameMatches(obj, target.name);
   const old = await ctx.store.get(target.kind, target.namespace, target.name);
-  return respond(200, await updateAdmitted(ctx, target.kind, target.subresource, obj, old, options), options);
+  const written = await updateAdmitted(
+    ctx,
+    target.kind,
+    target.subresource,
+    obj,
+    old,
+    tracked(ctx, req, old, options),
+  );
+  return respond(200, written, options);
 }
 
 /** POST pods/<name>/binding: a Binding object whose target names the node. */
@@ -309,7 +346,8 @@ async function patchObject(ctx: ResourceContext, req: ResourceRequest): Promise<
     checkNameMatches(obj, target.name);
     const userPrecondition = obj.metadata.resourceVersion !== old.metadata.resourceVersion;
     try {
-      const written = await updateAdmitted(ctx, target.kind, target.subresource, obj, old, options);
+      const withOwnership = tracked(ctx, req, old, options);
+      const written = await updateAdmitted(ctx, target.kind, target.subresource, obj, old, withOwnership);
       return respond(200, written, options);
     } catch (err) {
       if (userPrecondition || attempt >= patchRetries || !isStatusError(err, 'Conflict')) throw err;
@@ -318,14 +356,16 @@ async function patchObject(ctx: ResourceContext, req: ResourceRequest): Promise<
 }
 
 /**
- * Server-side apply, simplified: the applied configuration is created when the object is
- * missing, and otherwise merged into the live object (maps by key, keyed lists by their merge
- * key, other lists replaced). Field ownership is not tracked, so there are no apply conflicts.
+ * Server-side apply: the applied configuration is created when the object is missing, and
+ * otherwise merged into the live object (maps by key, keyed lists by their merge key, other
+ * lists replaced); managed-fields.ts records ownership, reports conflicts and removes fields the
+ * manager no longer applies.
  */
 async function applyObject(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
   const { target } = req;
   if (target.name === undefined) throw methodNotAllowed();
-  if (!req.query.get('fieldManager')) {
+  const manager = req.query.get('fieldManager');
+  if (!manager) {
     throw new StatusError(
       422,
       'Invalid',
@@ -352,6 +392,9 @@ async function applyObject(ctx: ResourceContext, req: ResourceRequest): Promise<
   const applied = objectFromBody(target, stripDirectives(raw));
   applied.metadata.name ??= target.name;
   checkNameMatches(applied, target.name);
+  if (applied.metadata['managedFields'] !== undefined) throw badRequest('metadata.managedFields must be nil');
+  const force = req.query.get('force') === 'true';
+  const writer = writerOf(ctx, req, manager);
   for (let attempt = 0; ; attempt++) {
     let old: KubeObject;
     try {
@@ -359,7 +402,14 @@ async function applyObject(ctx: ResourceContext, req: ResourceRequest): Promise<
     } catch (err) {
       if (!isStatusError(err, 'NotFound') || target.subresource) throw err;
       try {
-        return respond(201, await createAdmitted(ctx, target.kind, applied, options), options);
+        const created = applyManagedFields(target.kind, undefined, applied, applied, writer, force);
+        const track = (prepared: KubeObject): KubeObject =>
+          withManagedFields(prepared, created.managedFields);
+        return respond(
+          201,
+          await createAdmitted(ctx, target.kind, created.object, { ...options, track }),
+          options,
+        );
       } catch (createErr) {
         // created concurrently: apply to what is there now
         if (isStatusError(createErr, 'AlreadyExists') && attempt < patchRetries) continue;
@@ -368,8 +418,13 @@ async function applyObject(ctx: ResourceContext, req: ResourceRequest): Promise<
     }
     const merged = applyStrategicMergePatch(old, applied) as KubeObject;
     const userPrecondition = merged.metadata.resourceVersion !== old.metadata.resourceVersion;
+    const result = applyManagedFields(target.kind, old, applied, merged, writer, force);
+    const track = (prepared: KubeObject): KubeObject => withManagedFields(prepared, result.managedFields);
     try {
-      const written = await updateAdmitted(ctx, target.kind, target.subresource, merged, old, options);
+      const written = await updateAdmitted(ctx, target.kind, target.subresource, result.object, old, {
+        ...options,
+        track,
+      });
       return respond(200, written, options);
     } catch (err) {
       if (userPrecondition || attempt >= patchRetries || !isStatusError(err, 'Conflict')) throw err;

@@ -166,6 +166,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
           contentType: mediaType(req.headers['content-type']),
           body,
           accept: req.headers.accept,
+          userAgent: req.headers['user-agent'],
         },
       );
       for (const warning of response.warnings ?? []) addWarning(res, warning);

@@ -23,6 +23,8 @@ export interface WriteRequestOptions {
   fieldValidation?: FieldValidation;
   /** Warnings for the response's Warning headers. */
   warnings?: string[];
+  /** Sets metadata.managedFields on the object about to be written (API requests do). */
+  track?: (prepared: KubeObject) => KubeObject;
 }
 
 export type Subresource = 'status' | 'binding' | undefined;
@@ -54,7 +56,8 @@ export async function createAdmitted(
   const obj = structuredClone(input);
   obj.metadata ??= {};
   for (const field of serverOwnedMetadata) delete obj.metadata[field];
-  const prepared = prepareCreate(await admitCreate(ctx.store, kind, obj), prepareOptions(options));
+  let prepared = prepareCreate(await admitCreate(ctx.store, kind, obj), prepareOptions(options));
+  if (options.track) prepared = options.track(prepared);
   if (options.dryRun) return prepared;
   return ctx.store.create(kind, prepared);
 }
@@ -135,6 +138,7 @@ export async function updateAdmitted(
     prepared = prepareUpdate(updateCandidate(kind, subresource, obj, old), old, prepareOptions(options));
     if (subresource === undefined) await admitUpdate(ctx.store, prepared, old);
   }
+  if (options.track) prepared = options.track(prepared);
   const rv = prepared.metadata.resourceVersion;
   const sameVersion = rv === undefined || rv === old.metadata.resourceVersion;
   if (sameVersion && deepEqual(withoutResourceVersion(prepared), withoutResourceVersion(old))) return old;

@@ -314,7 +314,7 @@ describe('apiserver over HTTP', function () {
     assert.equal(immutable.status, 422);
   });
 
-  it('server-side apply creates, then merges the applied configuration', async function () {
+  it("server-side apply creates, merges other managers' configurations, drops what a manager stops applying", async function () {
     const path = '/api/v1/namespaces/default/configmaps/applied?fieldManager=test';
     const headers = { 'content-type': 'application/apply-patch+yaml' };
     const first = await call(
@@ -326,12 +326,20 @@ describe('apiserver over HTTP', function () {
     assert.equal(first.status, 201);
     const second = await call(
       'PATCH',
-      path,
+      path.replace('fieldManager=test', 'fieldManager=other'),
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  b: "2"\n',
       headers,
     );
     assert.equal(second.status, 200);
     assert.deepEqual(second.body.data, { a: '1', b: '2' });
+    // the first manager no longer applies a: it goes; b belongs to the other manager
+    const third = await call(
+      'PATCH',
+      path,
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: applied\ndata:\n  c: "3"\n',
+      headers,
+    );
+    assert.deepEqual(third.body.data, { b: '2', c: '3' });
     const noManager = await call('PATCH', '/api/v1/namespaces/default/configmaps/applied', '{}', headers);
     assert.equal(noManager.status, 422);
   });

@@ -1,0 +1,304 @@
+// metadata['managedFields']: which manager owns which fields, as the API server's field manager
+// records it. Creates, updates and patches are "Update" operations: the manager takes the fields
+// it changed, from everyone else. Server-side apply is an "Apply" operation: the manager owns
+// exactly the fields of its applied configuration; changing a field another manager owns is a
+// conflict (409) unless forced; fields it applied before and applies no more are removed when
+// nobody else owns them. Pure: the caller passes the time.
+import { StatusError, type StatusCause } from '../api/errors.js';
+import { apiVersionOf, type KindInfo } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
+import { deepEqual } from '../store/merge-patch.js';
+import {
+  difference,
+  emptySet,
+  fromPaths,
+  formatPath,
+  intersection,
+  isEmpty,
+  memberPaths,
+  ownsAtOrBelow,
+  toFieldSet,
+  union,
+  type FieldSet,
+} from './field-set.js';
+import { comparePaths, pathsSetBy, removePath, type Path } from './field-paths.js';
+import { kindSchema, type JsonSchema } from './openapi-schema.js';
+
+export type Operation = 'Apply' | 'Update';
+
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: Operation;
+  apiVersion: string;
+  time?: string;
+  fieldsType: 'FieldsV1';
+  fieldsV1: FieldSet;
+  subresource?: string;
+}
+
+export interface Writer {
+  manager: string;
+  /** 'status' for writes through the status subresource. */
+  subresource?: string;
+  /** RFC 3339, seconds. */
+  time: string;
+}
+
+/** Never owned by anyone (upstream's strip set). */
+const strippedPaths = fromPaths([
+  ['f:apiVersion'],
+  ['f:kind'],
+  ['f:metadata'],
+  ...[
+    'name',
+    'namespace',
+    'creationTimestamp',
+    'selfLink',
+    'uid',
+    'clusterName',
+    'generation',
+    'managedFields',
+    'resourceVersion',
+  ].map((f) => ['f:metadata', `f:${f}`]),
+]);
+
+const schemas = new Map<string, JsonSchema>();
+function schemaOf(kind: KindInfo): JsonSchema {
+  let schema = schemas.get(kind.kind);
+  if (!schema) {
+    schema = kindSchema(kind, 'v3');
+    schemas.set(kind.kind, schema);
+  }
+  return schema;
+}
+
+/**
+ * Only what a write may change is owned: status through /status, everything else without it
+ * (for kinds with a status subresource), as upstream's reset fields do.
+ */
+function scoped(kind: KindInfo, subresource: string | undefined, paths: Path[]): Path[] {
+  if (!kind.hasStatus) return paths;
+  return paths.filter((p) => (p[0] === 'f:status') === (subresource === 'status'));
+}
+
+function toSet(kind: KindInfo, subresource: string | undefined, paths: Path[]): FieldSet {
+  return difference(fromPaths(scoped(kind, subresource, paths)), strippedPaths);
+}
+
+function identity(e: {
+  manager: string;
+  operation: Operation;
+  apiVersion: string;
+  subresource?: string;
+}): string {
+  // appliers keep their identity across API versions; updaters do not
+  return JSON.stringify([
+    e.manager,
+    e.operation,
+    e.operation === 'Apply' ? '' : e.apiVersion,
+    e.subresource ?? '',
+  ]);
+}
+
+/** Entries as stored; anything malformed resets ownership, as upstream does. */
+export function decodeManagedFields(raw: unknown): ManagedFieldsEntry[] {
+  if (!Array.isArray(raw)) return [];
+  const out: ManagedFieldsEntry[] = [];
+  for (const e of raw) {
+    if (typeof e !== 'object' || e === null) return [];
+    const entry = e as Record<string, unknown>;
+    const fields = toFieldSet(entry['fieldsV1'] ?? {});
+    const { manager, operation, apiVersion, time, subresource } = entry;
+    if (typeof manager !== 'string' || (operation !== 'Apply' && operation !== 'Update') || !fields)
+      return [];
+    if (typeof apiVersion !== 'string') return [];
+    const decoded: ManagedFieldsEntry = {
+      manager,
+      operation,
+      apiVersion,
+      fieldsType: 'FieldsV1',
+      fieldsV1: fields,
+    };
+    if (typeof time === 'string') decoded.time = time;
+    if (typeof subresource === 'string' && subresource !== '') decoded.subresource = subresource;
+    out.push(decoded);
+  }
+  return out;
+}
+
+function sorted(entries: ManagedFieldsEntry[]): ManagedFieldsEntry[] {
+  const keys = (e: ManagedFieldsEntry): string[] => [
+    e.operation,
+    e.time ?? '',
+    e.manager,
+    e.apiVersion,
+    e.subresource ?? '',
+  ];
+  return [...entries].sort((a, b) => {
+    const [x, y] = [keys(a), keys(b)];
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return (x[i] ?? '') < (y[i] ?? '') ? -1 : 1;
+    return 0;
+  });
+}
+
+function withoutBookkeeping(obj: KubeObject | undefined): unknown {
+  if (!obj) return undefined;
+  const { managedFields: _m, resourceVersion: _rv, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
+/** The ownership an incoming object starts from: its own managedFields when it changes them. */
+function startingEntries(old: KubeObject | undefined, next: KubeObject): ManagedFieldsEntry[] {
+  const given = next.metadata['managedFields'];
+  if (given !== undefined && !deepEqual(given, old?.metadata['managedFields']))
+    return decodeManagedFields(given);
+  return decodeManagedFields(old?.metadata['managedFields']);
+}
+
+function finish(
+  entries: ManagedFieldsEntry[],
+  mine: ManagedFieldsEntry,
+  previous: ManagedFieldsEntry | undefined,
+  objectChanged: boolean,
+  writer: Writer,
+): ManagedFieldsEntry[] {
+  const others = entries.filter((e) => !isEmpty(e.fieldsV1));
+  if (isEmpty(mine.fieldsV1)) return sorted(others);
+  // the time moves only when this write changed the object or the manager's fields
+  const unchanged = previous && !objectChanged && deepEqual(previous.fieldsV1, mine.fieldsV1);
+  const time = unchanged && previous.time !== undefined ? previous.time : writer.time;
+  const entry: ManagedFieldsEntry = { ...mine, time };
+  if (writer.subresource) entry.subresource = writer.subresource;
+  return sorted([...others, entry]);
+}
+
+/** managedFields after a create (old undefined), update or patch by `writer`. */
+export function updateManagedFields(
+  kind: KindInfo,
+  old: KubeObject | undefined,
+  next: KubeObject,
+  writer: Writer,
+): ManagedFieldsEntry[] {
+  const schema = schemaOf(kind);
+  const change = comparePaths(withoutBookkeeping(old) ?? {}, withoutBookkeeping(next), schema);
+  const changed = toSet(kind, writer.subresource, [...change.added, ...change.modified]);
+  const removed = toSet(kind, writer.subresource, change.removed);
+  const mine: ManagedFieldsEntry = {
+    manager: writer.manager,
+    operation: 'Update',
+    apiVersion: apiVersionOf(kind),
+    fieldsType: 'FieldsV1',
+    fieldsV1: emptySet,
+  };
+  if (writer.subresource) mine.subresource = writer.subresource;
+  const me = identity(mine);
+  const entries = startingEntries(old, next);
+  const previous = entries.find((e) => identity(e) === me);
+  const others = entries
+    .filter((e) => identity(e) !== me)
+    .map((e) => ({ ...e, fieldsV1: difference(difference(e.fieldsV1, changed), removed) }));
+  mine.fieldsV1 = difference(union(previous?.fieldsV1 ?? emptySet, changed), removed);
+  const objectChanged = !isEmpty(changed) || !isEmpty(removed);
+  return finish(others, mine, previous, objectChanged, writer);
+}
+
+export interface ApplyResult {
+  object: KubeObject;
+  managedFields: ManagedFieldsEntry[];
+}
+
+/**
+ * Server-side apply of `config` over `live` (undefined when creating), given `merged`, the
+ * config merged into the live object. Removes the fields this manager applied before and no
+ * longer does (unless another manager owns them), then checks conflicts.
+ */
+export function applyManagedFields(
+  kind: KindInfo,
+  live: KubeObject | undefined,
+  config: KubeObject,
+  merged: KubeObject,
+  writer: Writer,
+  force: boolean,
+): ApplyResult {
+  const schema = schemaOf(kind);
+  const applied = toSet(kind, writer.subresource, pathsSetBy(withoutBookkeeping(config), schema));
+  const mine: ManagedFieldsEntry = {
+    manager: writer.manager,
+    operation: 'Apply',
+    apiVersion: apiVersionOf(kind),
+    fieldsType: 'FieldsV1',
+    fieldsV1: applied,
+  };
+  if (writer.subresource) mine.subresource = writer.subresource;
+  const me = identity(mine);
+  const entries = decodeManagedFields(live?.metadata['managedFields']);
+  const previous = entries.find((e) => identity(e) === me);
+  let others = entries.filter((e) => identity(e) !== me);
+  const ownedByOthers = others.reduce((acc, e) => union(acc, e.fieldsV1), emptySet);
+
+  const object = structuredClone(merged);
+  for (const path of memberPaths(difference(previous?.fieldsV1 ?? emptySet, applied))) {
+    if (!ownsAtOrBelow(ownedByOthers, path) && !ownsAtOrBelow(applied, path)) removePath(object, path);
+  }
+
+  const change = comparePaths(withoutBookkeeping(live) ?? {}, withoutBookkeeping(object), schema);
+  const changed = toSet(kind, writer.subresource, [...change.added, ...change.modified]);
+  const removed = toSet(kind, writer.subresource, change.removed);
+  const conflicts = others
+    .map((e) => ({ entry: e, fields: intersection(e.fieldsV1, changed) }))
+    .filter((c) => !isEmpty(c.fields));
+  if (conflicts.length > 0 && !force) throw conflictError(conflicts);
+  others = others.map((e) => ({ ...e, fieldsV1: difference(difference(e.fieldsV1, changed), removed) }));
+  const objectChanged = !isEmpty(changed) || !isEmpty(removed);
+  return { object, managedFields: finish(others, mine, previous, objectChanged, writer) };
+}
+
+/** How upstream names a manager in conflict messages. */
+function describeManager(e: ManagedFieldsEntry): string {
+  let text = JSON.stringify(e.manager);
+  if (e.subresource) text += ` with subresource ${JSON.stringify(e.subresource)}`;
+  return e.operation === 'Update' ? `${text} using ${e.apiVersion}` : text;
+}
+
+function conflictError(conflicts: { entry: ManagedFieldsEntry; fields: FieldSet }[]): StatusError {
+  const items = conflicts.flatMap((c) =>
+    memberPaths(c.fields).map((p) => ({ manager: describeManager(c.entry), path: formatPath(p) })),
+  );
+  const causes: StatusCause[] = items.map((i) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${i.manager}`,
+    field: i.path,
+  }));
+  let message: string;
+  const [only] = items;
+  if (items.length === 1 && only) {
+    message = `Apply failed with 1 conflict: conflict with ${only.manager}: ${only.path}`;
+  } else {
+    const managers = [...new Set(items.map((i) => i.manager))].sort();
+    const lines = managers.flatMap((m) => [
+      `conflicts with ${m}:`,
+      ...items.filter((i) => i.manager === m).map((i) => `- ${i.path}`),
+    ]);
+    message = `Apply failed with ${items.length} conflicts: ${lines.join('\n')}`;
+  }
+  return new StatusError(409, 'Conflict', message, { causes });
+}
+
+/** The manager of a non-apply write: fieldManager, else the user agent's program name. */
+export function updateManagerName(fieldManager: string | null, userAgent: string | undefined): string {
+  if (fieldManager) return fieldManager;
+  const program = (userAgent ?? '').split('/')[0] ?? '';
+  return program.slice(0, 128);
+}
+
+/** The time managedFields record: RFC 3339 in seconds, like metav1.Time. */
+export function managedFieldsTime(now: Date): string {
+  return `${now.toISOString().slice(0, 19)}Z`;
+}
+
+export function withManagedFields(obj: KubeObject, entries: ManagedFieldsEntry[]): KubeObject {
+  const metadata: KubeObject['metadata'] = { ...obj.metadata };
+  if (entries.length === 0) delete metadata['managedFields'];
+  else metadata['managedFields'] = entries;
+  return { ...obj, metadata };
+}
