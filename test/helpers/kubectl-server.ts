@@ -1,6 +1,7 @@
 // A berth API server (HTTPS, token, the kubeconfig berth writes) on a fresh embedded store, and
 // the real kubectl pointed at it. For integration tests of what kubectl sees.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -19,6 +20,12 @@ export interface KubectlRun {
   stderr: string;
 }
 
+export interface RawResponse {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
 export interface KubectlServer {
   dir: string;
   server: ApiServer;
@@ -27,6 +34,8 @@ export interface KubectlServer {
   kubectl(args: string[], input?: string): Promise<KubectlRun>;
   /** Runs kubectl and fails with its stderr unless it exits 0; returns stdout. */
   ok(args: string[], input?: string): Promise<string>;
+  /** One HTTPS request with the token, trusting the server's certificate. */
+  raw(method: string, path: string, headers?: Record<string, string>, body?: string): Promise<RawResponse>;
   /** Writes YAML documents to a file in the test directory; returns its path. */
   manifest(name: string, docs: object[]): Promise<string>;
   close(): Promise<void>;
@@ -44,8 +53,30 @@ export async function startKubectlServer(prefix: string): Promise<KubectlServer>
     const r = await execa('kubectl', full, { reject: false, input: input ?? '' });
     return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
   };
+  const raw = (method: string, path: string, headers: Record<string, string> = {}, body?: string) =>
+    new Promise<RawResponse>((resolve, reject) => {
+      const req = request(
+        `${server.url}${path}`,
+        { method, ca: tls.cert, headers: { authorization: `Bearer ${token}`, ...headers } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              contentType: String(res.headers['content-type']),
+              body: Buffer.concat(chunks),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
   return {
     dir,
+    raw,
     server,
     store,
     token,

@@ -3,7 +3,6 @@
 // and field; --force-conflicts; fields dropped from an applied configuration are removed unless
 // another manager owns them.
 import assert from 'node:assert/strict';
-import { Agent, request } from 'undici';
 import { parse } from 'yaml';
 import { skipUnless } from '../helpers/skip.js';
 import { kubectlAvailable, startKubectlServer, type KubectlServer } from '../helpers/kubectl-server.js';
@@ -103,16 +102,14 @@ describe('kubectl and managedFields (server-side apply)', function () {
   });
 
   it('answers the conflict as a 409 Status with FieldManagerConflict causes', async () => {
-    const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
-    const r = await request(`${k.server.url}/api/v1/namespaces/default/configmaps/cm?fieldManager=kubectl`, {
-      dispatcher,
-      method: 'PATCH',
-      headers: { authorization: `Bearer ${k.token}`, 'content-type': 'application/apply-patch+yaml' },
-      body: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {x: "other"}\n',
-    });
-    const status = (await r.body.json()) as Record<string, unknown>;
-    await dispatcher.close();
-    assert.equal(r.statusCode, 409);
+    const r = await k.raw(
+      'PATCH',
+      '/api/v1/namespaces/default/configmaps/cm?fieldManager=kubectl',
+      { 'content-type': 'application/apply-patch+yaml' },
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm}\ndata: {x: "other"}\n',
+    );
+    const status = JSON.parse(r.body.toString()) as Record<string, unknown>;
+    assert.equal(r.status, 409);
     assert.equal(status['reason'], 'Conflict');
     assert.deepEqual((status['details'] as { causes: unknown[] }).causes, [
       { reason: 'FieldManagerConflict', message: 'conflict with "kubectl-patch" using v1', field: '.data.x' },

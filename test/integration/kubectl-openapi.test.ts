@@ -2,7 +2,6 @@
 // files (OpenAPI v2, fetched as protobuf), `kubectl explain` (OpenAPI v3) with the descriptions
 // the zod schemas carry, and the documents as raw HTTP answers.
 import assert from 'node:assert/strict';
-import { Agent, request } from 'undici';
 import { skipUnless } from '../helpers/skip.js';
 import { kubectlAvailable, startKubectlServer, type KubectlServer } from '../helpers/kubectl-server.js';
 
@@ -86,20 +85,12 @@ describe('kubectl and the OpenAPI documents', function () {
   });
 
   it('serves /openapi/v2 as JSON and as protobuf, and /openapi/v3 per group/version', async () => {
-    const dispatcher = new Agent({ connect: { rejectUnauthorized: false } });
     const get = async (
       path: string,
       accept: string,
     ): Promise<{ status: number; type: string; body: Buffer }> => {
-      const r = await request(`${k.server.url}${path}`, {
-        dispatcher,
-        headers: { authorization: `Bearer ${k.token}`, accept },
-      });
-      return {
-        status: r.statusCode,
-        type: String(r.headers['content-type']),
-        body: Buffer.from(await r.body.arrayBuffer()),
-      };
+      const r = await k.raw('GET', path, { accept });
+      return { status: r.status, type: r.contentType, body: r.body };
     };
     const json = await get('/openapi/v2', 'application/json');
     assert.equal(json.status, 200);
@@ -123,6 +114,5 @@ describe('kubectl and the OpenAPI documents', function () {
       'io.k8s.api.storage.v1.StorageClass',
       'io.k8s.api.storage.v1.VolumeAttachment',
     ]);
-    await dispatcher.close();
   });
 });
