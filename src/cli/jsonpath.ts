@@ -118,3 +118,54 @@ export function evaluateJsonPath(expression: string, root: unknown): unknown[] {
 export function jsonPathText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
+
+type TemplatePart = { text: string } | { expression: string } | { range: string; body: TemplatePart[] };
+
+/** `text{.a}{"\n"}{range .items[*]}...{end}` -> parts; `{end}` closes the innermost range. */
+function parseTemplate(template: string): TemplatePart[] {
+  const stack: TemplatePart[][] = [[]];
+  const top = (): TemplatePart[] => stack[stack.length - 1] ?? [];
+  let i = 0;
+  while (i < template.length) {
+    const open = template.indexOf('{', i);
+    if (open < 0) {
+      top().push({ text: template.slice(i) });
+      break;
+    }
+    if (open > i) top().push({ text: template.slice(i, open) });
+    const close = findClose(template.replaceAll('{', '[').replaceAll('}', ']'), open);
+    if (close < 0) throw new JsonPathError(template, 'unclosed {');
+    const inner = template.slice(open + 1, close).trim();
+    if (inner === 'end') {
+      if (stack.length === 1) throw new JsonPathError(template, '{end} without {range}');
+      stack.pop();
+    } else if (inner.startsWith('range ')) {
+      const part = { range: inner.slice('range '.length).trim(), body: [] as TemplatePart[] };
+      top().push(part);
+      stack.push(part.body);
+    } else if (/^"(?:[^"\\]|\\.)*"$/.test(inner)) {
+      top().push({ text: JSON.parse(inner) as string });
+    } else {
+      parseSteps(inner); // reports a bad expression before anything prints
+      top().push({ expression: inner });
+    }
+    i = close + 1;
+  }
+  if (stack.length > 1) throw new JsonPathError(template, '{range} without {end}');
+  return stack[0] ?? [];
+}
+
+function renderParts(parts: TemplatePart[], root: unknown): string {
+  let out = '';
+  for (const part of parts) {
+    if ('text' in part) out += part.text;
+    else if ('expression' in part) out += evaluateJsonPath(part.expression, root).map(jsonPathText).join(' ');
+    else for (const item of evaluateJsonPath(part.range, root)) out += renderParts(part.body, item);
+  }
+  return out;
+}
+
+/** kubectl's `-o jsonpath=TEMPLATE` over `root`: expressions' values space-separated, ranges repeated. */
+export function renderJsonPathTemplate(template: string, root: unknown): string {
+  return renderParts(parseTemplate(template), root);
+}

@@ -14,7 +14,7 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
   up: {
     run: async () => (await import('./commands/up.js')).runUp,
     summary:
-      'run berth here: API server, store, controllers, node agents [--data-dir D] [--port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]... [--event-ttl 1h]',
+      'run berth here: API server, store, controllers, node agents [--data-dir D] [--secure-port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]... [--event-ttl 1h]',
   },
   apply: {
     run: async () => (await import('./commands/apply.js')).runApply,
@@ -49,6 +49,10 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
     summary:
       'check, repair, back up and restore the embedded store: verify|repair --data-dir D | backup -o FILE [--kubeconfig K] | restore FILE --data-dir NEW',
   },
+  completion: {
+    run: async () => (await import('./commands/completion.js')).runCompletion,
+    summary: 'print a shell completion script: bash|zsh (source <(berth completion bash))',
+  },
   version: {
     run: async () => (await import('./commands/version.js')).runVersion,
     summary: 'print the client and server versions',
@@ -58,6 +62,10 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
     summary: 'start a throw-away berth, apply examples/, show the result',
   },
 };
+
+export function commandNames(): string[] {
+  return Object.keys(commands);
+}
 
 export function usage(): string {
   const width = Math.max(...Object.keys(commands).map((c) => c.length));

@@ -9,6 +9,7 @@ import { clientOptions, parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { connect, namespaceOf, requireKind } from '../context.js';
 import { formatError } from '../errors.js';
+import { renderJsonPathTemplate } from '../jsonpath.js';
 import { UsageError } from '../io.js';
 import { kindLabel, objectName, renderObjects } from '../format/output.js';
 import { columnWidths, renderLines, tableLines } from '../format/table.js';
@@ -20,9 +21,10 @@ const options = {
   'all-namespaces': { type: 'boolean', short: 'A' },
   watch: { type: 'boolean', short: 'w' },
   selector: { type: 'string', short: 'l' },
+  'field-selector': { type: 'string' },
 } as const;
 
-type OutputMode = 'table' | 'wide' | 'name' | 'yaml' | 'json';
+type OutputMode = 'table' | 'wide' | 'name' | 'yaml' | 'json' | { jsonpath: string };
 
 interface GetRequest {
   kind: KindInfo;
@@ -35,13 +37,16 @@ interface GetScope {
   namespace: string;
   allNamespaces: boolean;
   labelSelector: string | undefined;
+  fieldSelector: string | undefined;
 }
 
 function outputMode(flag: string | undefined): OutputMode {
   if (flag === undefined || flag === '') return 'table';
   if (flag === 'wide' || flag === 'name' || flag === 'yaml' || flag === 'json') return flag;
+  const jsonpath = /^jsonpath=(.*)$/s.exec(flag)?.[1];
+  if (jsonpath !== undefined && jsonpath !== '') return { jsonpath };
   throw new UsageError(
-    `unable to match a printer suitable for the output format "${flag}", allowed formats are: json,name,wide,yaml`,
+    `unable to match a printer suitable for the output format "${flag}", allowed formats are: json,jsonpath,name,wide,yaml`,
   );
 }
 
@@ -73,6 +78,13 @@ export function parseGetRequests(positionals: string[]): GetRequest[] {
   return unique.map((kind) => ({ kind, names: positionals.slice(1) }));
 }
 
+function selectors(scope: GetScope): { labelSelector?: string; fieldSelector?: string } {
+  return {
+    ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
+    ...(scope.fieldSelector ? { fieldSelector: scope.fieldSelector } : {}),
+  };
+}
+
 function namespaceFor(kind: KindInfo, scope: GetScope): string | undefined {
   return kind.namespaced && !scope.allNamespaces ? scope.namespace : undefined;
 }
@@ -85,7 +97,7 @@ async function fetchTable(
   wide: boolean,
 ): Promise<{ table: Table | undefined; failed: boolean }> {
   const namespace = namespaceFor(request.kind, scope);
-  const selector = scope.labelSelector ? { labelSelector: scope.labelSelector } : {};
+  const selector = selectors(scope);
   if (request.names.length === 0) {
     return {
       table: await scope.client.getTable(request.kind, namespace, undefined, { ...selector, wide }),
@@ -149,7 +161,7 @@ async function printObjects(
   ctx: CommandContext,
   scope: GetScope,
   requests: GetRequest[],
-  mode: 'name' | 'yaml' | 'json',
+  mode: 'name' | 'yaml' | 'json' | { jsonpath: string },
 ): Promise<number> {
   const objects: { kind: KindInfo; object: KubeObject }[] = [];
   let failed = false;
@@ -158,7 +170,7 @@ async function printObjects(
     if (request.names.length === 0) {
       const list = await scope.client.list(request.kind, {
         ...(namespace ? { namespace } : {}),
-        ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
+        ...selectors(scope),
       });
       for (const item of list.items)
         objects.push({ kind: request.kind, object: withType(request.kind, item) });
@@ -177,7 +189,15 @@ async function printObjects(
       }
     }
   }
-  if (mode === 'name') {
+  if (typeof mode === 'object') {
+    ctx.io.stdout.write(
+      jsonPathOutput(
+        mode.jsonpath,
+        objects.map((o) => o.object),
+        requests,
+      ),
+    );
+  } else if (mode === 'name') {
     for (const { kind, object } of objects)
       ctx.io.stdout.write(`${objectName(kind, object.metadata.name ?? '')}\n`);
   } else if (objects.length > 0 || !failed) {
@@ -191,6 +211,16 @@ async function printObjects(
     );
   }
   return failed ? 1 : 0;
+}
+
+/**
+ * kubectl's `-o jsonpath=`: one object is the template's root, several are a List's items; the
+ * template's text between {...} expressions is printed as written.
+ */
+function jsonPathOutput(template: string, objects: KubeObject[], requests: GetRequest[]): string {
+  const single = requests.length === 1 && requests[0]?.names.length === 1 && objects.length === 1;
+  const root = single ? objects[0] : { apiVersion: 'v1', kind: 'List', items: objects };
+  return renderJsonPathTemplate(template, root);
 }
 
 function rowKey(namespace: string | undefined, name: string | undefined): string {
@@ -234,10 +264,11 @@ async function watchTable(
       })
     ).resourceVersion;
   }
+  const watchFields = fieldSelector ?? scope.fieldSelector;
   const events = scope.client.watch(kind, {
     ...(namespace ? { namespace } : {}),
     ...(scope.labelSelector ? { labelSelector: scope.labelSelector } : {}),
-    ...(fieldSelector ? { fieldSelector } : {}),
+    ...(watchFields ? { fieldSelector: watchFields } : {}),
     ...(resourceVersion ? { resourceVersion } : {}),
     ...(ctx.io.signal ? { signal: ctx.io.signal } : {}),
   });
@@ -281,6 +312,7 @@ export async function runGet(ctx: CommandContext, argv: string[]): Promise<numbe
     namespace: namespaceOf(values.namespace, client),
     allNamespaces: values['all-namespaces'] ?? false,
     labelSelector: values.selector,
+    fieldSelector: values['field-selector'],
   };
   const wide = mode === 'wide';
   if (values.watch && requests[0]) return watchTable(ctx, scope, requests[0], wide);

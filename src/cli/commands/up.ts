@@ -7,6 +7,7 @@ import { JsonLogger } from '../../machinery/logger.js';
 import type { NodeSpec } from '../component.js';
 import { parseCsiDriverFlag } from '../../node/index.js';
 import type { LogLevel } from '../../machinery/logger.js';
+import { chosenPort, parsePort, recordPort } from '../api-port.js';
 import { parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { startEmbeddedBerth } from '../embedded.js';
@@ -16,6 +17,7 @@ import { resolveDataDir } from '../paths.js';
 
 const options = {
   'data-dir': { type: 'string' },
+  'secure-port': { type: 'string' },
   port: { type: 'string' },
   'log-level': { type: 'string' },
   node: { type: 'string', multiple: true },
@@ -26,14 +28,6 @@ const options = {
 } as const;
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-
-function parsePort(text: string | undefined): number {
-  if (text === undefined) return 0;
-  const port = Number(text);
-  if (!/^\d+$/.test(text) || port > 65535)
-    throw new UsageError(`invalid argument "${text}" for "--port" flag: expected 0-65535`);
-  return port;
-}
 
 function untilAborted(signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
@@ -65,7 +59,8 @@ export function nodeSpecs(
 export async function runUp(ctx: CommandContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand('up', argv, options);
   if (positionals.length > 0) throw new UsageError(`up: unexpected argument "${positionals[0]}"`);
-  const port = parsePort(values.port);
+  const portFlag = values['secure-port'] ?? values.port;
+  const portFlagName = values['secure-port'] === undefined ? '--port' : '--secure-port';
   const level = (values['log-level'] ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(level))
     throw new UsageError(
@@ -85,6 +80,10 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
   const eventTtlMs = eventTtl === undefined ? undefined : parseDuration('--event-ttl', eventTtl);
   if (eventTtlMs !== undefined && eventTtlMs <= 0)
     throw new UsageError(`invalid argument "${eventTtl}" for "--event-ttl" flag: must be longer than 0s`);
+  const port = await chosenPort(
+    dataDir,
+    portFlag === undefined ? undefined : parsePort(portFlag, portFlagName),
+  );
   const berth = await startEmbeddedBerth({
     dataDir,
     port,
@@ -93,6 +92,7 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
     csiDrivers,
     ...(eventTtlMs !== undefined ? { eventTtlMs } : {}),
   });
+  await recordPort(dataDir, berth.url);
   ctx.io.stdout.write(
     `berth API listening on ${berth.url}\n` +
       `data directory: ${dataDir}\n` +
