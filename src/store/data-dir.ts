@@ -69,8 +69,8 @@ export function inDir(dir: string, name: string): string {
 }
 
 /**
- * Creates the data directory owner-only (0700), and makes an existing one and the store's
- * files in it private too, as etcd does; returns a line for the log for each change made.
+ * Creates the data directory owner-only (0700), and makes an existing one and every file in
+ * it private too, as etcd does; returns a line for the log for each change made.
  */
 export async function makeDataDirPrivate(dir: string): Promise<string[]> {
   const notes: string[] = [];
@@ -83,19 +83,15 @@ export async function makeDataDirPrivate(dir: string): Promise<string[]> {
     );
   }
   const widened: string[] = [];
-  for (const name of [...storeFiles(await listDataDir(dir)), 'LOCK']) {
-    const mode = await stat(inDir(dir, name)).then(
-      (s) => s.mode & 0o777,
-      () => PRIVATE_FILE_MODE,
-    );
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (!entry.isFile()) continue; // node root directories and sockets keep their own modes
+    const mode = (await stat(inDir(dir, entry.name))).mode & 0o777;
     if (mode === PRIVATE_FILE_MODE) continue;
-    await chmod(inDir(dir, name), PRIVATE_FILE_MODE);
-    widened.push(`${name} (${octal(mode)})`);
+    await chmod(inDir(dir, entry.name), PRIVATE_FILE_MODE);
+    widened.push(`${entry.name} (${octal(mode)})`);
   }
   if (widened.length > 0) {
-    notes.push(
-      `store files readable by others changed to ${octal(PRIVATE_FILE_MODE)}: ${widened.join(', ')}`,
-    );
+    notes.push(`files in the data directory changed to ${octal(PRIVATE_FILE_MODE)}: ${widened.join(', ')}`);
   }
   return notes;
 }

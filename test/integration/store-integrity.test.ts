@@ -150,6 +150,20 @@ describe('store integrity', function () {
     }
   });
 
+  it('verify and repair refuse while berth holds the data directory', async function () {
+    const dataDir = tempDir();
+    const store = await openEmbeddedStore({ dataDir });
+    try {
+      for (const action of ['verify', 'repair']) {
+        const result = await cli(['store', action, '--data-dir', dataDir]);
+        assert.equal(result.code, 1);
+        assert.match(result.stderr, new RegExp(`in use by process ${process.pid}: stop berth first`));
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it('drops a torn tail after a crash, but refuses a log cut short after a clean stop', async function () {
     const crashed = tempDir();
     await filled(crashed, 20);
@@ -254,18 +268,22 @@ describe('store integrity', function () {
     await filled(dataDir, 3);
     chmodSync(dataDir, 0o755);
     chmodSync(fileOf(dataDir, 'wal-'), 0o644);
+    writeFileSync(join(dataDir, 'apiserver.crt'), 'left by an older berth', { mode: 0o644 });
+    mkdirSync(join(dataDir, 'nodes'), { mode: 0o755 });
     const logged: string[] = [];
     const store = await openEmbeddedStore({ dataDir, log: (m) => logged.push(m) });
     await store.close();
     assert.equal(statSync(dataDir).mode & 0o777, 0o700);
-    for (const name of readdirSync(dataDir))
+    for (const name of readdirSync(dataDir).filter((n) => n !== 'nodes')) {
       assert.equal(statSync(join(dataDir, name)).mode & 0o777, 0o600, name);
+    }
+    assert.equal(statSync(join(dataDir, 'nodes')).mode & 0o777, 0o755, 'directories inside keep their modes');
     assert.ok(
       logged.some((l) => l.includes('had permissions 0755; changed to 0700')),
       logged.join('\n'),
     );
     assert.ok(
-      logged.some((l) => l.includes('wal-') && l.includes('(0644)')),
+      logged.some((l) => l.includes('wal-') && l.includes('apiserver.crt (0644)')),
       logged.join('\n'),
     );
   });
