@@ -67,7 +67,8 @@ export function parseBodyChecked(body: Buffer, type: string): ParsedBody {
     value = json ? JSON.parse(text) : parseYaml(text);
   } catch (err) {
     // a YAML parser overflowing its stack on deep nesting is the same refusal
-    if (err instanceof RangeError) throw tooDeep(what);
+    if (err instanceof RangeError || /Maximum call stack size exceeded/.test(String(err)))
+      throw tooDeep(what);
     throw new StatusError(400, 'BadRequest', `error decoding ${what}: ${(err as Error).message}`);
   }
   if (!json && nestingDepth(value) > MAX_JSON_DEPTH) throw tooDeep(what);
