@@ -50,7 +50,10 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
       'check, repair, back up and restore the embedded store: verify|repair --data-dir D | backup -o FILE [--kubeconfig K] | restore FILE --data-dir NEW',
   },
   completion: {
-    run: async () => (await import('./commands/completion.js')).runCompletion,
+    run: async () => {
+      const { runCompletion } = await import('./commands/completion.js');
+      return (ctx, argv) => runCompletion(ctx, argv, commandNames());
+    },
     summary: 'print a shell completion script: bash|zsh (source <(berth completion bash))',
   },
   version: {

@@ -3,7 +3,6 @@
 import { kinds } from '../../api/kinds.js';
 import { UsageError } from '../io.js';
 import type { CommandContext } from '../context.js';
-import { commandNames } from '../run.js';
 
 const FLAGS = [
   '--kubeconfig',
@@ -23,7 +22,7 @@ const FLAGS = [
 ];
 
 /** Pure: the bash completion script; zsh loads it through bashcompinit. */
-export function bashCompletion(): string {
+export function bashCompletion(commandNames: readonly string[]): string {
   const resources = [...new Set(kinds.flatMap((k) => [k.plural, ...k.shortNames]))].sort();
   return `# berth completion for bash. Load it with: source <(berth completion bash)
 _berth() {
@@ -48,7 +47,7 @@ _berth() {
     COMPREPLY=($(compgen -W "${FLAGS.join(' ')}" -- "$cur")); return
   fi
   if [[ -z "$cmd" ]]; then
-    COMPREPLY=($(compgen -W "${commandNames().join(' ')}" -- "$cur")); return
+    COMPREPLY=($(compgen -W "${commandNames.join(' ')}" -- "$cur")); return
   fi
   case "$cmd" in
     get|describe|delete|wait)
@@ -69,18 +68,23 @@ complete -F _berth berth
 `;
 }
 
-export function zshCompletion(): string {
+export function zshCompletion(commandNames: readonly string[]): string {
   return `#compdef berth
 # berth completion for zsh. Load it with: source <(berth completion zsh)
 autoload -U +X bashcompinit && bashcompinit
-${bashCompletion()}`;
+${bashCompletion(commandNames)}`;
 }
 
-export async function runCompletion(ctx: CommandContext, argv: string[]): Promise<number> {
+/** The command names come from the caller: the command table lazily imports this file. */
+export async function runCompletion(
+  ctx: CommandContext,
+  argv: string[],
+  commandNames: readonly string[],
+): Promise<number> {
   const [shell, ...extra] = argv;
   if (extra.length > 0) throw new UsageError(`completion: unexpected argument "${extra[0]}"`);
-  if (shell === 'bash') ctx.io.stdout.write(bashCompletion());
-  else if (shell === 'zsh') ctx.io.stdout.write(zshCompletion());
+  if (shell === 'bash') ctx.io.stdout.write(bashCompletion(commandNames));
+  else if (shell === 'zsh') ctx.io.stdout.write(zshCompletion(commandNames));
   else throw new UsageError(`completion: expected bash or zsh, got "${shell ?? ''}"`);
   return 0;
 }
