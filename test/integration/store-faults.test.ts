@@ -33,7 +33,12 @@ describe('store fault injection', function () {
   it('damaged files: every fault is served whole, or refused with the damage named and repaired exactly', async function () {
     const options = { seeds: 3, killSeeds: 0, writeFaultSeeds: 0, enospcSeeds: 0, firstSeed: 101 };
     const files: readonly string[] = FILE_FAULTS;
-    const tallies = (await runFaultClasses(options)).filter((t) => files.includes(t.fault));
+    // after a crash (no clean-shutdown marker) repair names lost objects from the hints later
+    // records carry, which reach 32 revisions back: exact for page-sized damage, not for a
+    // deleted segment of more records (those runs report revisions it cannot name)
+    const named = (fault: string): boolean =>
+      files.includes(fault) || (fault.endsWith(' after crash') && !fault.startsWith('delete-segment'));
+    const tallies = (await runFaultClasses(options)).filter((t) => named(t.fault));
     check(tallies);
     for (const t of tallies.filter((x) => x.refused > 0)) {
       assert.equal(t.refusedNamed, t.refused, `${t.fault}: a refusal did not name file, offset and versions`);
