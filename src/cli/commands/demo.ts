@@ -35,6 +35,11 @@ export const NEEDS_ROOT =
 
 type Check = (store: ObjectStore) => Promise<string | true>;
 
+/** Ctrl-C (the command's signal) ends the story at the next step; teardown then cleans up. */
+function stopIfInterrupted(ctx: CommandContext): void {
+  if (ctx.io.signal?.aborted) throw new Error('interrupted');
+}
+
 /** Polls until `check` answers true; shows what is still missing on a terminal, or once per change. */
 async function waitFor(
   ctx: CommandContext,
@@ -42,12 +47,14 @@ async function waitFor(
   what: string,
   check: Check,
   timeoutMs: number,
+  interruptible = true,
 ) {
   const progress = startProgress(ctx.io, ctx.env, what);
   const deadline = Date.now() + timeoutMs;
   let last = '';
   try {
     for (;;) {
+      if (interruptible) stopIfInterrupted(ctx);
       const state = await check(store).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
       if (state === true) return;
       if (state !== last) {
@@ -135,12 +142,14 @@ async function deleteAll(store: ObjectStore): Promise<void> {
 async function story(ctx: CommandContext, berth: EmbeddedBerth, timeoutMs: number): Promise<void> {
   const out = (text: string) => ctx.io.stdout.write(text);
   const kubeconfig = ['--kubeconfig', berth.kubeconfigPath];
+  stopIfInterrupted(ctx);
   out(`\n$ berth apply -f examples/demo/\n`);
   if ((await runApply(ctx, ['-f', EXAMPLES_DIR, ...kubeconfig])) !== 0) throw new Error('apply failed');
   await waitFor(ctx, berth.store, 'claims bound and pods running', everythingRunning, timeoutMs);
   out('\n$ berth get sc,pv,pvc,pods -o wide\n');
   await runGet(ctx, ['sc,pv,pvc,pods', '-o', 'wide', ...kubeconfig]);
 
+  stopIfInterrupted(ctx);
   out('\nEach pod volume is a real mount on its node (hand these paths to a container runtime):\n');
   for (const pod of (await pods(berth.store)).sort((a, b) =>
     (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
@@ -150,6 +159,7 @@ async function story(ctx: CommandContext, berth: EmbeddedBerth, timeoutMs: numbe
       out(`  ${pod.metadata.name} (${pod.spec.nodeName}) ${volume}: ${path}\n`);
   }
 
+  stopIfInterrupted(ctx);
   const web0 = await berth.store.get<Pod>(K.pod, 'default', 'web-0');
   const path = hostPath(web0, 'www');
   if (!path) throw new Error('web-0 has no published www volume');
@@ -159,12 +169,14 @@ async function story(ctx: CommandContext, berth: EmbeddedBerth, timeoutMs: numbe
 
   // Growing the claim: the class allows it; the resizer grows the volume, the node its filesystem
   // (online where the kernel lets it, else when web-0 is staged again below).
+  stopIfInterrupted(ctx);
   out(`\n$ kubectl patch pvc www-web-0 -p '{"spec":{"resources":{"requests":{"storage":"${GROWN}"}}}}'\n`);
   const api = await RestClient.fromKubeconfig(berth.kubeconfigPath);
   await api.patch(K.pvc, 'default', 'www-web-0', { spec: { resources: { requests: { storage: GROWN } } } });
   out('persistentvolumeclaim/www-web-0 patched\n');
   await waitFor(ctx, berth.store, `the volume of www-web-0 grown to ${GROWN}`, volumeGrown, timeoutMs);
 
+  stopIfInterrupted(ctx);
   out(`\n$ berth delete pod web-0\n`);
   await berth.store.delete(K.pod, 'default', 'web-0');
   out('pod "web-0" deleted\n');
@@ -175,6 +187,7 @@ async function story(ctx: CommandContext, berth: EmbeddedBerth, timeoutMs: numbe
     podRecreated(web0.metadata.uid ?? ''),
     timeoutMs,
   );
+  stopIfInterrupted(ctx);
   const again = await berth.store.get<Pod>(K.pod, 'default', 'web-0');
   const newPath = hostPath(again, 'www') ?? '';
   const read = await readFile(join(newPath, 'index.html'), 'utf8');
@@ -183,6 +196,7 @@ async function story(ctx: CommandContext, berth: EmbeddedBerth, timeoutMs: numbe
   );
   if (read !== message) throw new Error('the recreated pod does not see the file written before');
   await waitFor(ctx, berth.store, `www-web-0 to report ${GROWN}`, claimGrown, timeoutMs);
+  stopIfInterrupted(ctx);
   out(`\n$ berth get pvc www-web-0\n`);
   await runGet(ctx, ['pvc', 'www-web-0', ...kubeconfig]);
   out(`its filesystem is now ${mib(statfsSync(newPath))} MiB\n`);
@@ -225,13 +239,19 @@ export async function runDemo(ctx: CommandContext, argv: string[]): Promise<numb
     );
     await story(ctx, berth, timeoutMs);
     return 0;
+  } catch (err) {
+    if (!ctx.io.signal?.aborted) throw err;
+    ctx.io.stderr.write(
+      '\ninterrupted: cleaning up (Ctrl-C again to quit at once and leave things behind)\n',
+    );
+    return 130;
   } finally {
     ctx.io.stdout.write(
       '\ntearing down: deleting pods and claims (volumes unpublish, unstage and are deleted)\n',
     );
     if (berth) {
       await deleteAll(berth.store);
-      await waitFor(ctx, berth.store, 'teardown', nothingLeft, timeoutMs).catch((e: unknown) =>
+      await waitFor(ctx, berth.store, 'teardown', nothingLeft, timeoutMs, false).catch((e: unknown) =>
         ctx.io.stderr.write(`teardown incomplete: ${e instanceof Error ? e.message : String(e)}\n`),
       );
       await berth.stop();
