@@ -17,6 +17,12 @@ function isMap(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/**
+ * Below this depth a value is owned as a whole (as an atomic value): ownership stays exact for
+ * every real object, and hostile nesting costs no deep recursion.
+ */
+export const maxTrackedDepth = 64;
+
 /** Structs present in every object of their kind (Go non-pointer structs): never members themselves. */
 const alwaysPresentStructs = new Set(['spec', 'status', 'metadata', 'template', 'resources']);
 
@@ -57,7 +63,13 @@ interface Child {
 }
 
 /** The children of a value, or undefined when the value is a leaf (a scalar or an atomic list). */
-function childrenOf(value: unknown, schema: Schema, field: string | undefined): Child[] | undefined {
+function childrenOf(
+  value: unknown,
+  schema: Schema,
+  field: string | undefined,
+  depth: number,
+): Child[] | undefined {
+  if (depth >= maxTrackedDepth) return undefined;
   if (Array.isArray(value)) {
     const list = listTypeOf(schema, field, value);
     const itemSchema = isMap(schema?.['items']) ? schema['items'] : undefined;
@@ -92,7 +104,7 @@ function childrenOf(value: unknown, schema: Schema, field: string | undefined): 
 
 /** The paths an applied configuration sets: its leaves and list items (upstream's ToFieldSet). */
 export function pathsSetBy(value: unknown, schema: Schema, prefix: Path = [], field?: string): Path[] {
-  const children = childrenOf(value, schema, field);
+  const children = childrenOf(value, schema, field, prefix.length);
   if (children === undefined || children.length === 0) return prefix.length > 0 ? [prefix] : [];
   const out: Path[] = [];
   for (const c of children) {
@@ -106,7 +118,7 @@ export function pathsSetBy(value: unknown, schema: Schema, prefix: Path = [], fi
 
 /** Paths of a value that appears or disappears as a whole: it, unless an always-present struct, and all below. */
 function wholePaths(value: unknown, schema: Schema, path: Path, field: string | undefined): Path[] {
-  const children = childrenOf(value, schema, field);
+  const children = childrenOf(value, schema, field, path.length);
   if (children === undefined || children.length === 0) return [path];
   const fixed = field !== undefined && alwaysPresentStructs.has(field) && !Array.isArray(value);
   const out: Path[] = fixed ? [] : [path];
@@ -144,8 +156,8 @@ function walkCompare(
     out.removed.push(...wholePaths(before, schema, path, field));
     return;
   }
-  const left = childrenOf(before, schema, field);
-  const right = childrenOf(after, schema, field);
+  const left = childrenOf(before, schema, field, path.length);
+  const right = childrenOf(after, schema, field, path.length);
   const bothEmpty = left?.length === 0 && right?.length === 0;
   if (
     left === undefined ||

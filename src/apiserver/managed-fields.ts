@@ -5,6 +5,7 @@
 // conflict (409) unless forced; fields it applied before and applies no more are removed when
 // nobody else owns them. Pure: the caller passes the time.
 import { StatusError, type StatusCause } from '../api/errors.js';
+import { fieldError, invalidError, type FieldError } from '../api/field-errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { deepEqual } from '../store/merge-patch.js';
@@ -284,11 +285,30 @@ function conflictError(conflicts: { entry: ManagedFieldsEntry; fields: FieldSet 
   return new StatusError(409, 'Conflict', message, { causes });
 }
 
+const maxManagerLength = 128;
+
+/**
+ * Checks the fieldManager and force options of a write (`options` names the request's options
+ * kind, e.g. PatchOptions): at most 128 bytes of printable text; force only for apply.
+ */
+export function checkOwnershipOptions(options: string, query: URLSearchParams, apply: boolean): void {
+  const errs: FieldError[] = [];
+  const manager = query.get('fieldManager') ?? '';
+  if (Buffer.byteLength(manager) > maxManagerLength)
+    errs.push(fieldError.tooLong('fieldManager', maxManagerLength));
+  else if (/[\u0000-\u001f\u007f-\u009f]/.test(manager)) {
+    errs.push(fieldError.invalid('fieldManager', manager, 'must only contain printable characters'));
+  }
+  if (!apply && query.has('force'))
+    errs.push(fieldError.forbidden('force', 'may not be specified for non-apply patch'));
+  if (errs.length > 0) throw invalidError(`${options}.meta.k8s.io`, '', errs, 'meta.k8s.io');
+}
+
 /** The manager of a non-apply write: fieldManager, else the user agent's program name. */
 export function updateManagerName(fieldManager: string | null, userAgent: string | undefined): string {
   if (fieldManager) return fieldManager;
   const program = (userAgent ?? '').split('/')[0] ?? '';
-  return program.slice(0, 128);
+  return program.slice(0, maxManagerLength);
 }
 
 /** The time managedFields record: RFC 3339 in seconds, like metav1.Time. */

@@ -17,6 +17,7 @@ import { methodNotAllowed, parseBody, parseBodyChecked, unsupportedMediaType } f
 import { applyJsonPatch, PatchApplyError } from './json-patch.js';
 import {
   applyManagedFields,
+  checkOwnershipOptions,
   managedFieldsTime,
   updateManagedFields,
   updateManagerName,
@@ -133,6 +134,8 @@ function tracked(
   old: KubeObject | undefined,
   options: WriteRequestOptions,
 ): WriteRequestOptions {
+  const optionsKind = { POST: 'CreateOptions', PUT: 'UpdateOptions' }[req.method] ?? 'PatchOptions';
+  checkOwnershipOptions(optionsKind, req.query, false);
   const writer = writerOf(ctx, req, updateManagerName(req.query.get('fieldManager'), req.userAgent));
   const track = (prepared: KubeObject): KubeObject =>
     withManagedFields(prepared, updateManagedFields(req.target.kind, old, prepared, writer));
@@ -393,6 +396,7 @@ async function applyObject(ctx: ResourceContext, req: ResourceRequest): Promise<
   applied.metadata.name ??= target.name;
   checkNameMatches(applied, target.name);
   if (applied.metadata['managedFields'] !== undefined) throw badRequest('metadata.managedFields must be nil');
+  checkOwnershipOptions('PatchOptions', req.query, true);
   const force = req.query.get('force') === 'true';
   const writer = writerOf(ctx, req, manager);
   for (let attempt = 0; ; attempt++) {

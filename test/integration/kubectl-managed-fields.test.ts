@@ -177,4 +177,63 @@ describe('kubectl and managedFields (server-side apply)', function () {
       /Apply failed with 1 conflict: conflict with "kubectl-create" using v1: \.spec\.resources\.requests\.storage/,
     );
   });
+
+  it('hostile ownership input: a 400, a 422 or a reset, and never a crash', async () => {
+    const path = '/api/v1/namespaces/default/configmaps/cm';
+    const json = { 'content-type': 'application/json' };
+    const apply = { 'content-type': 'application/apply-patch+yaml' };
+    const current = JSON.parse((await k.raw('GET', path)).body.toString()) as Obj & Record<string, unknown>;
+    // managedFields inside an applied configuration
+    const withFields = await k.raw(
+      'PATCH',
+      `${path}?fieldManager=x`,
+      apply,
+      'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm, managedFields: []}\n',
+    );
+    assert.equal(withFields.status, 400);
+    assert.match(withFields.body.toString(), /metadata.managedFields must be nil/);
+    // an overlong manager, force on a merge patch
+    const long = await k.raw(
+      'PATCH',
+      `${path}?fieldManager=${'m'.repeat(200)}`,
+      { 'content-type': 'application/merge-patch+json' },
+      '{}',
+    );
+    assert.equal(long.status, 422);
+    assert.match(long.body.toString(), /fieldManager: Too long/);
+    const forced = await k.raw(
+      'PATCH',
+      `${path}?force=true`,
+      { 'content-type': 'application/merge-patch+json' },
+      '{}',
+    );
+    assert.equal(forced.status, 422);
+    // malformed and deeply nested fieldsV1 written by a client reset ownership to the writer's
+    let deep: unknown = {};
+    for (let i = 0; i < 500; i++) deep = { 'f:a': deep };
+    for (const managedFields of [
+      [{ manager: 'x', operation: 'Bogus', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: {} }],
+      [{ manager: 'x', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: deep }],
+    ]) {
+      const body = {
+        ...current,
+        metadata: { ...current.metadata, managedFields },
+        data: { x: String(Math.random()) },
+      };
+      delete (body.metadata as Record<string, unknown>)['resourceVersion'];
+      const r = await k.raw('PUT', `${path}?fieldManager=resetter`, json, JSON.stringify(body));
+      assert.equal(r.status, 200, r.body.toString());
+      const written = JSON.parse(r.body.toString()) as Obj;
+      assert.deepEqual(managers(written), ['resetter/Update']);
+    }
+    // a JSON patch that empties managedFields clears them
+    const cleared = await k.raw(
+      'PATCH',
+      path,
+      { 'content-type': 'application/json-patch+json' },
+      JSON.stringify([{ op: 'replace', path: '/metadata/managedFields', value: [] }]),
+    );
+    assert.equal(cleared.status, 200);
+    assert.equal((JSON.parse(cleared.body.toString()) as Obj).metadata.managedFields, undefined);
+  });
 });

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { isStatusError } from '../../../src/api/errors.js';
 import { kindNamed } from '../../../src/api/kinds.js';
 import type { KubeObject } from '../../../src/api/meta.js';
-import { comparePaths, pathsSetBy, removePath } from '../../../src/apiserver/field-paths.js';
+import { comparePaths, maxTrackedDepth, pathsSetBy, removePath } from '../../../src/apiserver/field-paths.js';
 import {
   difference,
   formatPath,
@@ -15,6 +15,7 @@ import {
 } from '../../../src/apiserver/field-set.js';
 import {
   applyManagedFields,
+  checkOwnershipOptions,
   decodeManagedFields,
   managedFieldsTime,
   updateManagedFields,
@@ -192,6 +193,19 @@ describe('field paths of objects', () => {
       );
     });
   }
+
+  it('owns values nested deeper than the tracked depth as a whole, without deep recursion', () => {
+    let deep: unknown = { leaf: 1 };
+    for (let i = 0; i < 20_000; i++) deep = { a: deep };
+    const paths = pathsSetBy({ spec: deep }, undefined);
+    assert.equal(paths.length, 1);
+    assert.equal(paths[0]?.length, maxTrackedDepth);
+    const changed = comparePaths({ spec: deep }, { spec: { a: 1 } }, undefined);
+    assert.deepEqual(
+      changed.modified.map((p) => p.length),
+      [2],
+    );
+  });
 
   it('removes a path and the containers it leaves empty', () => {
     const obj = { metadata: { labels: { a: '1' } }, spec: { containers: [{ name: 'a', image: 'x' }] } };
@@ -445,4 +459,46 @@ describe('managedFields', () => {
     assert.equal(updateManagerName(null, undefined), '');
     assert.equal(managedFieldsTime(new Date('2026-12-06T21:00:00.123Z')), '2026-12-06T21:00:00Z');
   });
+});
+
+describe('fieldManager and force options', () => {
+  const cases: { name: string; options: string; query: string; apply: boolean; message?: string }[] = [
+    { name: 'a short manager', options: 'PatchOptions', query: 'fieldManager=me', apply: true },
+    { name: 'force with apply', options: 'PatchOptions', query: 'fieldManager=me&force=true', apply: true },
+    {
+      name: 'a manager over 128 bytes',
+      options: 'CreateOptions',
+      query: `fieldManager=${'é'.repeat(65)}`,
+      apply: false,
+      message: 'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Too long: must have at most 128 bytes',
+    },
+    {
+      name: 'a manager with a control character',
+      options: 'UpdateOptions',
+      query: 'fieldManager=a%00b',
+      apply: false,
+      message:
+        'UpdateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\\u0000b": must only contain printable characters',
+    },
+    {
+      name: 'force on a non-apply patch',
+      options: 'PatchOptions',
+      query: 'force=true',
+      apply: false,
+      message:
+        'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const check = (): void => checkOwnershipOptions(c.options, new URLSearchParams(c.query), c.apply);
+      if (c.message === undefined) check();
+      else
+        assert.throws(check, (err: unknown) => {
+          assert.ok(isStatusError(err, 'Invalid'));
+          assert.equal(err.message, c.message);
+          return true;
+        });
+    });
+  }
 });
