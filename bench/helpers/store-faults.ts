@@ -278,7 +278,7 @@ export async function judge(dataDir: string, acked: Model, now: Date): Promise<V
   }
   const report = await repairDataDir(dataDir, now);
   verdict.repaired = true;
-  verdict.unnamed = report.unnamedRevisions.length;
+  verdict.unnamed = report.unnamedRevisions.length + (report.unknownAfterRevision !== undefined ? 1 : 0);
   const reported = new Set(report.lostObjects);
   verdict.reported = reported.size;
   const lost = differing(acked, await served(dataDir));

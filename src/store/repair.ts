@@ -25,6 +25,11 @@ export interface RepairReport {
   lostObjects: string[];
   /** Revisions lost to damage whose object nothing names (none when the hints survive). */
   unnamedRevisions: number[];
+  /**
+   * Damage at the very end of the log with no clean-shutdown marker: records after this
+   * revision may have been lost, how many and of which objects cannot be known.
+   */
+  unknownAfterRevision: number | undefined;
 }
 
 export async function repairDataDir(dir: string, now: Date): Promise<RepairReport> {
@@ -35,7 +40,7 @@ export async function repairDataDir(dir: string, now: Date): Promise<RepairRepor
     if (damage.length === 0) {
       const objects = (snapshot?.entries.length ?? 0) + inspection.records.length;
       const report = { damage, quarantine: undefined, revision: newestRevision, objects, keptRecords: 0 };
-      return { ...report, lostObjects: [], unnamedRevisions: [] };
+      return { ...report, lostObjects: [], unnamedRevisions: [], unknownAfterRevision: undefined };
     }
     const quarantine = inDir(dir, `${QUARANTINE_DIR}/${now.toISOString().replace(/[:.]/g, '-')}`);
     await mkdir(quarantine, { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -61,6 +66,9 @@ export async function repairDataDir(dir: string, now: Date): Promise<RepairRepor
       keptRecords: byRev.size,
       lostObjects,
       unnamedRevisions,
+      unknownAfterRevision: inspection.marker
+        ? undefined
+        : damage.find((d) => d.validRecordsAfter === 0 && d.bytes > 0)?.lastGoodRevision,
     };
   } finally {
     await lock.release();

@@ -44,6 +44,11 @@ export async function runStore(ctx: CommandContext, argv: string[]): Promise<num
       );
       out.write(`objects that may have lost their latest version: ${report.lostObjects.length}\n`);
       out.write(report.lostObjects.map((ref) => `  ${ref}\n`).join(''));
+      if (report.unknownAfterRevision !== undefined) {
+        out.write(
+          `the end of the log is damaged and berth was not stopped cleanly: records after resourceVersion ${report.unknownAfterRevision} may be lost, and which objects they held cannot be known\n`,
+        );
+      }
       if (report.unnamedRevisions.length > 0) {
         out.write(
           `revisions lost whose object could not be named: ${report.unnamedRevisions.length} (${report.unnamedRevisions.join(', ')})\n`,
