@@ -70,14 +70,37 @@ async function readOrCreateCertificate(certPath: string, keyPath: string): Promi
   return created;
 }
 
+/** The secrets every replica of one API server must share. */
+export interface SharedSecrets {
+  token: string;
+  cert: string;
+  key: string;
+}
+
 /**
  * Returns the token and serving certificate (both created on first use) and (re)writes the
- * kubeconfig for `serverUrl`. kubectl sends the token only to an https:// server.
+ * kubeconfig for `serverUrl`. kubectl sends the token only to an https:// server. With `share`
+ * (replicas on one etcd), the secrets are the ones `share` settles on (the first replica's), so
+ * every replica's kubeconfig works against all of them; they are kept in the data directory too.
  */
-export async function ensureCredentials(dataDir: string, serverUrl: string): Promise<Credentials> {
+export async function ensureCredentials(
+  dataDir: string,
+  serverUrl: string,
+  share?: (mine: SharedSecrets) => Promise<SharedSecrets>,
+): Promise<Credentials> {
   await mkdir(dataDir, { recursive: true });
-  const token = await readOrCreateToken(join(dataDir, TOKEN_FILE));
-  const tls = await readOrCreateCertificate(join(dataDir, CERT_FILE), join(dataDir, KEY_FILE));
+  let token = await readOrCreateToken(join(dataDir, TOKEN_FILE));
+  let tls = await readOrCreateCertificate(join(dataDir, CERT_FILE), join(dataDir, KEY_FILE));
+  if (share) {
+    const agreed = await share({ token, cert: tls.cert, key: tls.key });
+    if (agreed.token !== token) await writePrivate(join(dataDir, TOKEN_FILE), `${agreed.token}\n`);
+    if (agreed.cert !== tls.cert || agreed.key !== tls.key) {
+      await writePrivate(join(dataDir, KEY_FILE), agreed.key);
+      await writePrivate(join(dataDir, CERT_FILE), agreed.cert);
+    }
+    token = agreed.token;
+    tls = { cert: agreed.cert, key: agreed.key };
+  }
   const kubeconfigPath = join(dataDir, KUBECONFIG_FILE);
   // JSON is YAML too (kubectl reads it); clients read it without loading a YAML parser.
   await writePrivate(

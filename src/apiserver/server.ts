@@ -32,6 +32,8 @@ export interface ApiServerOptions {
   store: ObjectStore;
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** The address to listen on (--bind-address); default 127.0.0.1. */
+  host?: string;
   token: string;
   clock?: () => Date;
   log?: (line: string) => void;
@@ -132,7 +134,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const now = options.clock ?? ((): Date => new Date());
   const log = options.log ?? ((): void => {});
   const watches: WatchContext = { store, now, active: new Set() };
-  let serverAddress = '127.0.0.1';
+  const host = options.host ?? '127.0.0.1';
+  let serverAddress = host;
 
   await ensureBuiltinNamespaces(store);
 
@@ -207,16 +210,19 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => {
+    server.listen(options.port ?? 0, host, () => {
       server.off('error', reject);
       resolve();
     });
   });
   const port = (server.address() as AddressInfo).port;
-  serverAddress = `127.0.0.1:${port}`;
+  // a wildcard bind is reached on loopback from this host
+  const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const hostPart = reachable.includes(':') ? `[${reachable}]` : reachable;
+  serverAddress = `${hostPart}:${port}`;
 
   return {
-    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${hostPart}:${port}`,
     port,
     async close(): Promise<void> {
       for (const finish of [...watches.active]) finish();

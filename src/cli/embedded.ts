@@ -4,6 +4,7 @@ import { AdmittedStore, ensureCredentials, startApiServer } from '../apiserver/i
 import { systemClock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
 import { openEmbeddedStore } from '../store/embedded.js';
+import { openEtcdFromFlags, shareThroughEtcd, type EtcdFlags } from './etcd-flags.js';
 import type { ObjectStore } from '../store/types.js';
 import { startControllers, stopComponents } from './components.js';
 import type { DriverEndpoint } from '../node/index.js';
@@ -20,6 +21,8 @@ export interface EmbeddedBerthOptions {
   csiDrivers?: readonly DriverEndpoint[];
   /** How long Events live after their last write; default 1 h. */
   eventTtlMs?: number;
+  /** Keep the state in this etcd instead of the data directory's embedded store. */
+  etcd?: EtcdFlags | undefined;
 }
 
 export interface EmbeddedBerth {
@@ -32,30 +35,32 @@ export interface EmbeddedBerth {
 
 export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise<EmbeddedBerth> {
   const { dataDir, logger } = options;
-  // Opening the store takes the data directory's lock, so a second berth fails here first.
+  // Opening the embedded store takes the data directory's lock, so a second berth fails here first.
   const storeLog = logger.child({ component: 'store' });
-  const store = await openEmbeddedStore({
-    dataDir,
-    log: (message, fields) => storeLog.info(message, fields),
-  });
+  const etcd = options.etcd ? await openEtcdFromFlags(options.etcd) : undefined;
+  const embedded = etcd
+    ? undefined
+    : await openEmbeddedStore({ dataDir, log: (message, fields) => storeLog.info(message, fields) });
+  const store: ObjectStore = etcd ?? embedded!;
+  const share = etcd ? shareThroughEtcd(etcd) : undefined;
   const cleanups: (() => Promise<void>)[] = [() => store.close()];
   const unwind = async (): Promise<void> => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   };
   try {
     // The token exists before the server starts; the kubeconfig is rewritten once the port is known.
-    const { token, tls } = await ensureCredentials(dataDir, `https://127.0.0.1:${options.port}`);
+    const { token, tls } = await ensureCredentials(dataDir, `https://127.0.0.1:${options.port}`, share);
     const apiLog = logger.child({ component: 'apiserver' });
     const server = await startApiServer({
       store,
       port: options.port,
       token,
       tls,
-      backup: () => store.backup(),
+      ...(embedded ? { backup: () => embedded.backup() } : {}),
       log: (line) => apiLog.debug(line),
     });
     cleanups.push(() => server.close());
-    const { kubeconfigPath } = await ensureCredentials(dataDir, server.url);
+    const { kubeconfigPath } = await ensureCredentials(dataDir, server.url, share);
     const components = await startControllers({
       // one door: the controllers' and node agents' writes pass the API server's admission too
       store: new AdmittedStore(store),

@@ -16,6 +16,11 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
     summary:
       'run berth here: API server, store, controllers, node agents [--data-dir D] [--secure-port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]... [--event-ttl 1h]',
   },
+  apiserver: {
+    run: async () => (await import('./commands/apiserver.js')).runApiserver,
+    summary:
+      'the API server alone, on etcd: --etcd-servers=URL[,URL] [--secure-port=6443] [--bind-address=IP] [--data-dir=D] [--etcd-cafile/certfile/keyfile=F]',
+  },
   apply: {
     run: async () => (await import('./commands/apply.js')).runApply,
     summary: 'create or update objects from manifests: -f FILE|DIR|- [-R] [-n NS]',

@@ -3,15 +3,15 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { dns1123SubdomainErrors } from '../../api/names.js';
-import { JsonLogger } from '../../machinery/logger.js';
 import type { NodeSpec } from '../component.js';
 import { parseCsiDriverFlag } from '../../node/index.js';
-import type { LogLevel } from '../../machinery/logger.js';
 import { chosenPort, parsePort, recordPort } from '../api-port.js';
 import { parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { startEmbeddedBerth } from '../embedded.js';
 import { parseDuration } from '../duration-flag.js';
+import { etcdOptions, parseEtcdFlags } from '../etcd-flags.js';
+import { loggerFor, untilAborted } from '../process-flags.js';
 import { UsageError } from '../io.js';
 import { resolveDataDir } from '../paths.js';
 
@@ -24,18 +24,9 @@ const options = {
   'root-dir': { type: 'string' },
   'csi-driver': { type: 'string', multiple: true },
   'event-ttl': { type: 'string' },
+  ...etcdOptions,
   help: { type: 'boolean', short: 'h' },
 } as const;
-
-const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
-
-function untilAborted(signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (!signal) return; // no way to be stopped: run until the process ends
-    if (signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
-}
 
 /** Node agents to run: each in <data-dir>/nodes/<name>, or --root-dir when there is one node. */
 export function nodeSpecs(
@@ -61,13 +52,8 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
   if (positionals.length > 0) throw new UsageError(`up: unexpected argument "${positionals[0]}"`);
   const portFlag = values['secure-port'] ?? values.port;
   const portFlagName = values['secure-port'] === undefined ? '--port' : '--secure-port';
-  const level = (values['log-level'] ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(level))
-    throw new UsageError(
-      `invalid argument "${level}" for "--log-level" flag: expected ${LOG_LEVELS.join(', ')}`,
-    );
   const dataDir = resolveDataDir(values['data-dir'], ctx.env, ctx.home);
-  const logger = new JsonLogger(ctx.io.stderr, { level });
+  const logger = loggerFor(ctx, values['log-level']);
   const nodes = nodeSpecs(values.node ?? [hostname()], values['root-dir'], dataDir);
   const csiDrivers = (values['csi-driver'] ?? []).map((flag) => {
     try {
@@ -84,18 +70,21 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
     dataDir,
     portFlag === undefined ? undefined : parsePort(portFlag, portFlagName),
   );
+  const etcd = parseEtcdFlags(values);
   const berth = await startEmbeddedBerth({
     dataDir,
     port,
     logger,
     nodes,
     csiDrivers,
+    etcd,
     ...(eventTtlMs !== undefined ? { eventTtlMs } : {}),
   });
   await recordPort(dataDir, berth.url);
   ctx.io.stdout.write(
     `berth API listening on ${berth.url}\n` +
       `data directory: ${dataDir}\n` +
+      (etcd ? `state in etcd: ${etcd.endpoints.join(',')} under ${etcd.prefix}\n` : '') +
       `kubeconfig: ${berth.kubeconfigPath}\n` +
       nodes.map((n) => `node ${n.name}: root directory ${n.rootDir}\n`).join('') +
       `to use kubectl or berth from another shell: export KUBECONFIG=${berth.kubeconfigPath}\n`,

@@ -1,0 +1,170 @@
+// One ObjectStore watch as one etcd watch stream over a kind's key prefix. etcd's events carry
+// the previous value (prev_kv), so each change is filtered as the embedded store filters it
+// (objects that start or stop matching arrive as ADDED or DELETED). A dropped stream is opened
+// again from the last delivered revision; when etcd says that revision was compacted, the watch
+// ends with 410 Expired and the caller re-lists.
+import type { Etcd3, IEvent, IWatchResponse } from 'etcd3';
+import { gone } from '../api/errors.js';
+import { decodeObject, prefixEnd } from './etcd-keys.js';
+import type { ObjectFilter } from './object-filter.js';
+import type { Watch, WatchEvent } from './types.js';
+import { filteredEvent, type ChangeEvent } from './watch-hub.js';
+
+type WatchStream = Awaited<ReturnType<Etcd3['watchClient']['watch']>>;
+
+export interface EtcdWatchOptions {
+  client: Etcd3;
+  prefix: string;
+  filter: ObjectFilter;
+  /** The last revision the caller has seen; events after it are delivered. */
+  afterRevision: number;
+  onEvent: (event: WatchEvent) => void;
+  onError?: ((err: Error) => void) | undefined;
+  /** Delivered before any change (the ADDED events of a watch without a revision). */
+  initial?: WatchEvent[];
+  /**
+   * What events that arrive now must wait for: the store's writes in flight, so that a writer
+   * has its answer before any watcher of the same store hears of its change.
+   */
+  gate?: () => Promise<unknown> | undefined;
+}
+
+const MAX_BACKOFF_MS = 5_000;
+
+/** The change an etcd event makes, or undefined when the old value is unknown for a delete. */
+export function changeOf(event: IEvent): ChangeEvent | undefined {
+  const rev = Number(event.kv.mod_revision);
+  const previous = event.prev_kv ? decodeObject(event.prev_kv) : undefined;
+  if (event.type === 'Delete') {
+    if (!previous) return undefined;
+    const object = {
+      ...previous,
+      metadata: { ...previous.metadata, resourceVersion: event.kv.mod_revision },
+    };
+    return { rev, kind: '', type: 'DELETED', previous, object };
+  }
+  const object = decodeObject(event.kv);
+  return { rev, kind: '', type: previous ? 'MODIFIED' : 'ADDED', previous, object };
+}
+
+export class EtcdWatch implements Watch {
+  private stream: WatchStream | undefined;
+  private lastRevision: number;
+  private stopped = false;
+  private failures = 0;
+  private reopening = false;
+
+  private initial: WatchEvent[] | undefined;
+  private delivery: Promise<void> = Promise.resolve();
+
+  private readonly options: EtcdWatchOptions;
+
+  constructor(options: EtcdWatchOptions) {
+    this.options = options;
+    this.lastRevision = options.afterRevision;
+    this.initial = options.initial;
+  }
+
+  /** Resolves once etcd confirmed the watch. */
+  async start(): Promise<void> {
+    await this.open();
+    setImmediate(() => this.flushInitial());
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.stream?.cancel();
+    this.stream = undefined;
+  }
+
+  private async open(): Promise<void> {
+    const stream = await this.options.client.watchClient.watch();
+    if (this.stopped) {
+      stream.cancel();
+      return;
+    }
+    this.stream = stream;
+    const created = new Promise<void>((resolve, reject) => {
+      stream.on('data', (res: IWatchResponse) => {
+        if (res.created && !res.canceled) {
+          this.failures = 0;
+          resolve();
+        }
+        this.onResponse(res);
+      });
+      stream.on('error', (err: Error) => {
+        reject(err);
+        this.onDropped(stream);
+      });
+      stream.on('end', () => this.onDropped(stream));
+    });
+    stream.write({
+      create_request: {
+        key: Buffer.from(this.options.prefix),
+        range_end: prefixEnd(this.options.prefix),
+        start_revision: String(this.lastRevision + 1),
+        prev_kv: true,
+      },
+    });
+    await created;
+  }
+
+  private flushInitial(): void {
+    const initial = this.initial;
+    this.initial = undefined;
+    if (initial?.length) this.enqueue(initial);
+  }
+
+  /** Delivers in arrival order, each batch once the writes in flight when it came have answered. */
+  private enqueue(events: WatchEvent[]): void {
+    const gate = this.options.gate?.();
+    this.delivery = this.delivery.then(async () => {
+      await gate;
+      for (const event of events) {
+        if (this.stopped) return;
+        try {
+          this.options.onEvent(event);
+        } catch {
+          // a handler's failure is its own; the stream goes on
+        }
+      }
+    });
+  }
+
+  private onResponse(res: IWatchResponse): void {
+    if (this.stopped) return;
+    this.flushInitial();
+    if (res.compact_revision && res.compact_revision !== '0') {
+      return this.fail(gone(`too old resource version: ${this.lastRevision} (${res.compact_revision})`));
+    }
+    if (res.canceled)
+      return this.fail(new Error(`etcd canceled the watch: ${res.cancel_reason || 'no reason'}`));
+    const batch: WatchEvent[] = [];
+    for (const event of res.events ?? []) {
+      const change = changeOf(event);
+      this.lastRevision = Number(event.kv.mod_revision);
+      const out = change && filteredEvent(change, this.options.filter);
+      if (out) batch.push(out);
+    }
+    if (batch.length > 0) this.enqueue(batch);
+  }
+
+  /** The stream broke (etcd restarted, connection lost): open it again from where we were. */
+  private onDropped(stream: WatchStream | undefined): void {
+    if (this.stopped || this.stream !== stream || this.reopening) return;
+    this.stream = undefined;
+    this.reopening = true;
+    const delay = Math.min(100 * 2 ** this.failures++, MAX_BACKOFF_MS) * (0.5 + Math.random() / 2);
+    setTimeout(() => {
+      this.reopening = false;
+      if (this.stopped) return;
+      this.open().catch(() => this.onDropped(this.stream));
+    }, delay);
+  }
+
+  private fail(err: Error): void {
+    this.stop();
+    this.options.onError?.(err);
+  }
+}

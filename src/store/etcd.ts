@@ -1,0 +1,497 @@
+// The ObjectStore on etcd (v3 API), as Kubernetes keeps its objects: resourceVersion is the key's
+// mod_revision, every write is a transaction that compares the mod_revision it read (a lost race
+// re-reads and decides again, or answers 409 when the caller pinned a version), lists read one
+// revision page by page, watches are etcd watches from a revision (410 once it is compacted), and
+// old revisions are compacted periodically. The write rules are the embedded store's
+// (object-rules.ts), so both backends behave alike; any number of API servers may share one etcd.
+import { randomUUID } from 'node:crypto';
+import { noop } from 'cockatiel';
+import {
+  Etcd3,
+  type ICompare,
+  type IKeyValue,
+  type IOptions,
+  type IRequestOp,
+  type ITxnResponse,
+} from 'etcd3';
+import { alreadyExists, badRequest, notFound, StatusError } from '../api/errors.js';
+import type { KindInfo } from '../api/kinds.js';
+import type { KubeObject } from '../api/meta.js';
+import { decodeObject, EtcdKeys, encodeObject, prefixEnd } from './etcd-keys.js';
+import { EtcdWatch } from './etcd-watch.js';
+import { applyMergePatch } from './merge-patch.js';
+import { compileFilter } from './object-filter.js';
+import {
+  decideCreate,
+  decideDelete,
+  decideUpdate,
+  generatedName,
+  type DeleteDecision,
+  type RuleContext,
+} from './object-rules.js';
+import { continueExpired, decodeContinue, encodeContinue, pageLimit } from './paging.js';
+import type {
+  DeleteOptions,
+  ListOptions,
+  ListResult,
+  ObjectStore,
+  Watch,
+  WatchEvent,
+  WatchOptions,
+  WriteOptions,
+} from './types.js';
+
+export interface EtcdTls {
+  /** PEM of the CA that signed etcd's serving certificate (--etcd-cafile). */
+  caPem: Buffer;
+  /** Client certificate and key (--etcd-certfile, --etcd-keyfile), when etcd asks for one. */
+  certPem?: Buffer;
+  keyPem?: Buffer;
+}
+
+export interface EtcdStoreOptions {
+  /** Client URLs, e.g. http://127.0.0.1:2379. */
+  endpoints: readonly string[];
+  /** Key prefix of everything berth stores (default /registry, as Kubernetes). */
+  prefix?: string;
+  tls?: EtcdTls;
+  clock?: () => Date;
+  uid?: () => string;
+  /**
+   * Compact etcd's history this often (default 5 minutes, as kube-apiserver), each time up to the
+   * revision seen one interval earlier, so watchers always have at least one interval to resume.
+   * 0 = never (another component compacts).
+   */
+  compactionIntervalMs?: number;
+  /** Also compact after writes so that at most about this many revisions stay (tests). */
+  historyLimit?: number;
+  /** Deadline of one etcd request (default 10 s). */
+  requestTimeoutMs?: number;
+}
+
+export interface EtcdStoreStats {
+  /** Transactions that wrote (creates, updates, deletes). */
+  writes: number;
+  /** Transactions that lost a compare-and-swap race and were decided again. */
+  retries: number;
+  compactedRevision: number;
+  watchers: number;
+}
+
+export type EtcdStore = ObjectStore & {
+  stats(): EtcdStoreStats;
+  /** Stores `value` under `name` unless something is there already; returns what is stored. */
+  bootstrapValue(name: string, value: string): Promise<string>;
+  /** etcd's size of its database file, in bytes (the first endpoint's). */
+  dbSize(): Promise<number>;
+};
+
+export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
+  if (options.endpoints.length === 0) throw new Error('no etcd endpoints given');
+  const store = new EtcdObjectStore(options);
+  try {
+    await store.currentRevision(); // fail now, naming etcd, rather than at the first request
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  store.startCompaction();
+  return store;
+}
+
+interface Stored {
+  object: KubeObject;
+  mod: string;
+}
+
+/** Cluster-scoped kinds have no namespace to narrow by. */
+function scoped(kind: KindInfo, options: ListOptions): ListOptions {
+  if (kind.namespaced) return options;
+  const { namespace: _ignored, ...rest } = options;
+  return rest;
+}
+
+/** What etcd errors become: the API server answers them as Kubernetes does for its storage. */
+function storageError(err: unknown): Error {
+  if (err instanceof StatusError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new StatusError(503, 'ServiceUnavailable', `etcd: ${message}`);
+}
+
+class EtcdObjectStore implements EtcdStore {
+  private readonly client: Etcd3;
+  private readonly keys: EtcdKeys;
+  private readonly clock: () => Date;
+  private readonly newUid: () => string;
+  private readonly historyLimit: number | undefined;
+  private readonly compactionIntervalMs: number;
+  private compactionTimer: NodeJS.Timeout | undefined;
+  private compactedTo = 0;
+  private readonly watches = new Set<EtcdWatch>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private closed = false;
+  private readonly counters = { writes: 0, retries: 0 };
+
+  constructor(options: EtcdStoreOptions) {
+    const timeout = options.requestTimeoutMs ?? 10_000;
+    const clientOptions: IOptions = {
+      hosts: [...options.endpoints],
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeout }),
+      // No blind retries: a transaction whose answer was lost may have committed, and only the
+      // caller can decide again (endpoints that keep failing are still skipped for a while).
+      faultHandling: { global: noop },
+    };
+    if (options.tls) {
+      clientOptions.credentials = {
+        rootCertificate: options.tls.caPem,
+        ...(options.tls.keyPem ? { privateKey: options.tls.keyPem } : {}),
+        ...(options.tls.certPem ? { certChain: options.tls.certPem } : {}),
+      };
+    }
+    this.client = new Etcd3(clientOptions);
+    this.keys = new EtcdKeys(options.prefix ?? '/registry');
+    this.clock = options.clock ?? (() => new Date());
+    this.newUid = options.uid ?? randomUUID;
+    this.historyLimit = options.historyLimit;
+    this.compactionIntervalMs = options.compactionIntervalMs ?? 5 * 60_000;
+  }
+
+  // ---- reads --------------------------------------------------------------------------------
+
+  async get<T extends KubeObject = KubeObject>(kind: KindInfo, namespace: string | undefined, name: string) {
+    const stored = await this.read(kind, namespace, name);
+    if (!stored) throw notFound(kind.plural, name, kind.group);
+    return stored.object as T;
+  }
+
+  async list<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    options: ListOptions = {},
+  ): Promise<ListResult<T>> {
+    this.checkOpen();
+    const filter = compileFilter(scoped(kind, options));
+    const limit = pageLimit(options);
+    const from = options.continue ? decodeContinue(options.continue) : undefined;
+    const prefix = this.keys.kindPrefix(kind, filter.namespace);
+    const base = this.keys.kindPrefix(kind);
+    let start = from ? Buffer.from(`${base}${from.afterKey}\0`) : Buffer.from(prefix);
+    let revision = from ? String(from.revision) : undefined;
+    const items: T[] = [];
+    let lastKey = '';
+    // read in chunks at one revision until the page is full of matching objects
+    for (;;) {
+      const chunk = limit === undefined ? 0 : Math.max(limit - items.length + 1, 64);
+      const res = await this.call(() =>
+        this.client.kv.range({
+          key: start,
+          range_end: prefixEnd(prefix),
+          ...(chunk ? { limit: chunk } : {}),
+          ...(revision ? { revision } : {}),
+        }),
+      ).catch((err: unknown) => {
+        if (from && /compacted/.test((err as Error).message)) throw continueExpired();
+        throw err;
+      });
+      revision ??= res.header.revision;
+      for (const kv of res.kvs) {
+        if (limit !== undefined && items.length === limit) {
+          const next = { revision: Number(revision), afterKey: lastKey };
+          return { items, resourceVersion: revision, continue: encodeContinue(next) };
+        }
+        const object = decodeObject(kv);
+        lastKey = kv.key.toString('utf8').slice(base.length);
+        if (filter.matches(object)) items.push(object as T);
+      }
+      if (!res.more || res.kvs.length === 0) return { items, resourceVersion: revision };
+      start = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
+    }
+  }
+
+  async currentRevision(): Promise<string> {
+    this.checkOpen();
+    const res = await this.call(() =>
+      this.client.kv.range({ key: Buffer.from(this.keys.bootstrapKey('revision')), count_only: true }),
+    );
+    return res.header.revision;
+  }
+
+  async watch(
+    kind: KindInfo,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent) => void,
+    onError?: (err: Error) => void,
+  ): Promise<Watch> {
+    this.checkOpen();
+    const filter = compileFilter(scoped(kind, options));
+    const rv = options.resourceVersion;
+    let initial: KubeObject[] = [];
+    let after: number;
+    if (rv === undefined || rv === '' || rv === '0') {
+      const { limit: _limit, continue: _continue, ...everything } = options;
+      const listed = await this.list(kind, everything);
+      initial = listed.items;
+      after = Number(listed.resourceVersion);
+    } else {
+      if (!/^\d+$/.test(rv)) throw badRequest(`invalid resource version "${rv}"`);
+      after = Number(rv);
+      await this.checkNotCompacted(after);
+    }
+    const watch = new EtcdWatch({
+      client: this.client,
+      prefix: this.keys.kindPrefix(kind, filter.namespace),
+      filter,
+      afterRevision: after,
+      initial: initial.map((object) => ({ type: 'ADDED' as const, object })),
+      gate: () => this.writesInFlight(),
+      onEvent,
+      onError: (err) => {
+        this.watches.delete(watch);
+        onError?.(err);
+      },
+    });
+    await this.call(() => watch.start());
+    this.watches.add(watch);
+    return {
+      stop: () => {
+        this.watches.delete(watch);
+        watch.stop();
+      },
+    };
+  }
+
+  // ---- writes -------------------------------------------------------------------------------
+
+  async create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
+    this.checkOpen();
+    const meta = obj.metadata ?? {};
+    const namespace = kind.namespaced ? meta.namespace : undefined;
+    for (let attempt = 0; ; attempt++) {
+      const generate = !meta.name && meta.generateName;
+      const name = generate ? generatedName(meta.generateName!) : (meta.name ?? '');
+      const created = decideCreate(kind, obj, name, this.ruleContext());
+      const key = Buffer.from(this.keys.objectKey(kind, namespace, name));
+      const res = await this.txn([{ key, target: 'Create', result: 'Equal', create_revision: 0 }], {
+        request_put: { key, value: encodeObject(created) },
+      });
+      if (res.succeeded) return this.written(created, res) as T;
+      // a generated name that is taken: draw another, as the API server does
+      if (!generate || attempt >= 8) throw alreadyExists(kind.plural, name, kind.group);
+    }
+  }
+
+  async update<T extends KubeObject>(kind: KindInfo, obj: T, options: WriteOptions = {}): Promise<T> {
+    const name = obj.metadata?.name ?? '';
+    return (await this.readModifyWrite(kind, obj.metadata?.namespace, name, (stored) =>
+      decideUpdate(kind, stored, obj, options),
+    )) as T;
+  }
+
+  async patch<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    mergePatch: unknown,
+    options: WriteOptions = {},
+  ): Promise<T> {
+    if (typeof mergePatch !== 'object' || mergePatch === null || Array.isArray(mergePatch)) {
+      throw badRequest('a JSON merge patch for an object must be a JSON object');
+    }
+    return (await this.readModifyWrite(kind, namespace, name, (stored) =>
+      decideUpdate(kind, stored, applyMergePatch(stored, mergePatch) as KubeObject, options),
+    )) as T;
+  }
+
+  async delete<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+  ): Promise<T> {
+    return (await this.readModifyWrite(kind, namespace, name, (stored) =>
+      decideDelete(kind, stored, options, this.ruleContext()),
+    )) as T;
+  }
+
+  async bootstrapValue(name: string, value: string): Promise<string> {
+    this.checkOpen();
+    const key = Buffer.from(this.keys.bootstrapKey(name));
+    const res = await this.txn([{ key, target: 'Create', result: 'Equal', create_revision: 0 }], {
+      request_put: { key, value: Buffer.from(value) },
+    });
+    if (res.succeeded) return value;
+    return res.responses[0]!.response_range.kvs[0]!.value.toString('utf8');
+  }
+
+  async dbSize(): Promise<number> {
+    const status = await this.call(() => this.client.maintenance.status());
+    return Number(status.dbSize);
+  }
+
+  stats(): EtcdStoreStats {
+    return { ...this.counters, compactedRevision: this.compactedTo, watchers: this.watches.size };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.compactionTimer);
+    for (const watch of this.watches) watch.stop();
+    this.watches.clear();
+    this.client.close();
+  }
+
+  startCompaction(): void {
+    if (this.compactionIntervalMs <= 0) return;
+    let previous = 0;
+    this.compactionTimer = setInterval(() => {
+      this.currentRevision()
+        .then(async (now) => {
+          if (previous > this.compactedTo) await this.compact(previous);
+          previous = Number(now);
+        })
+        .catch(() => undefined); // etcd away: the next tick tries again
+    }, this.compactionIntervalMs);
+    this.compactionTimer.unref();
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private async read(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<Stored | undefined> {
+    this.checkOpen();
+    const key = this.keys.objectKey(kind, namespace, name);
+    const res = await this.call(() => this.client.kv.range({ key: Buffer.from(key) }));
+    const kv = res.kvs[0];
+    return kv ? { object: decodeObject(kv), mod: kv.mod_revision } : undefined;
+  }
+
+  /**
+   * Reads the object, decides, and writes only if nobody wrote in between; a lost race reads the
+   * winner's version and decides again (a caller that pinned a resourceVersion then gets 409).
+   */
+  private async readModifyWrite(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    decide: (stored: KubeObject) => DeleteDecision,
+  ): Promise<KubeObject> {
+    const key = Buffer.from(this.keys.objectKey(kind, namespace, name));
+    let current: IKeyValue | undefined = (await this.call(() => this.client.kv.range({ key }))).kvs[0];
+    for (;;) {
+      this.checkOpen();
+      if (!current) throw notFound(kind.plural, name, kind.group);
+      const stored = decodeObject(current);
+      const decision = decide(stored);
+      if (decision.action === 'unchanged') return stored;
+      const op: IRequestOp =
+        decision.action === 'remove'
+          ? { request_delete_range: { key } }
+          : { request_put: { key, value: encodeObject(decision.object) } };
+      const res = await this.txn(
+        [{ key, target: 'Mod', result: 'Equal', mod_revision: current.mod_revision }],
+        op,
+      );
+      if (res.succeeded) return this.written(decision.object, res);
+      this.counters.retries++;
+      current = res.responses[0]?.response_range.kvs[0];
+    }
+  }
+
+  /** A transaction: `success` when every compare holds, otherwise a read of the compared key. */
+  private async txn(compare: ICompare[], success: IRequestOp): Promise<ITxnResponse> {
+    const key = compare[0]!.key!;
+    const request = this.call(() =>
+      this.client.kv.txn({ compare, success: [success], failure: [{ request_range: { key } }] }),
+    );
+    this.inflight.add(request);
+    const res = await request.finally(() => this.inflight.delete(request));
+    if (res.succeeded) {
+      this.counters.writes++;
+      await this.compactAfterWrite(Number(res.header.revision));
+    }
+    return res;
+  }
+
+  /** Settles (a turn of the event loop) after every transaction now in flight has answered. */
+  private writesInFlight(): Promise<unknown> | undefined {
+    if (this.inflight.size === 0) return undefined;
+    return Promise.allSettled([...this.inflight]).then(() => new Promise((resolve) => setImmediate(resolve)));
+  }
+
+  private written(object: KubeObject, res: ITxnResponse): KubeObject {
+    return { ...object, metadata: { ...object.metadata, resourceVersion: res.header.revision } };
+  }
+
+  /** 410 Expired, as Kubernetes words it, when etcd no longer has the revision after `rv`. */
+  private async checkNotCompacted(rv: number): Promise<void> {
+    const current = Number(await this.currentRevision());
+    if (rv + 1 > current) return;
+    try {
+      await this.call(() =>
+        this.client.kv.range({ key: Buffer.from(this.keys.prefix), revision: rv + 1, count_only: true }),
+      );
+    } catch (err) {
+      if (!/compacted/.test((err as Error).message)) throw err;
+      throw new StatusError(
+        410,
+        'Expired',
+        `too old resource version: ${rv} (${await this.compactRevision(rv)})`,
+      );
+    }
+  }
+
+  /** etcd tells its compaction revision only to a watch that starts before it. */
+  private async compactRevision(rv: number): Promise<number> {
+    return new Promise((resolve) => {
+      const probe = new EtcdWatch({
+        client: this.client,
+        prefix: this.keys.prefix,
+        filter: compileFilter({}),
+        afterRevision: rv,
+        onEvent: () => undefined,
+        onError: (err) => resolve(Number(/\((\d+)\)$/.exec(err.message)?.[1] ?? this.compactedTo)),
+      });
+      probe.start().catch(() => resolve(this.compactedTo));
+      setTimeout(() => {
+        probe.stop();
+        resolve(this.compactedTo);
+      }, 2000).unref();
+    });
+  }
+
+  private async compactAfterWrite(revision: number): Promise<void> {
+    if (this.historyLimit === undefined) return;
+    const target = revision - this.historyLimit;
+    const step = Math.max(1, Math.ceil(this.historyLimit / 10));
+    if (target - this.compactedTo >= step) await this.compact(target);
+  }
+
+  private async compact(revision: number): Promise<void> {
+    try {
+      await this.call(() => this.client.kv.compact({ revision, physical: false }));
+    } catch (err) {
+      // another API server compacted further already: that is as good
+      if (!/compacted/.test((err as StatusError).message)) throw err;
+    }
+    this.compactedTo = Math.max(this.compactedTo, revision);
+  }
+
+  private async call<T>(request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (err) {
+      throw storageError(err);
+    }
+  }
+
+  private ruleContext(): RuleContext {
+    return { now: this.clock(), newUid: this.newUid };
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StatusError(503, 'ServiceUnavailable', 'the store is closed');
+  }
+}

@@ -1,0 +1,120 @@
+// The etcd store against a real etcd: the shared ObjectStore contract (each test under its own
+// key prefix), plus what only a shared store has: two stores (two API servers) on one etcd,
+// credentials created once, paging across a compaction, and a clear error when etcd is away.
+import assert from 'node:assert/strict';
+import { kindFor } from '../../src/api/kinds.js';
+import type { KubeObject } from '../../src/api/meta.js';
+import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.js';
+import type { WatchEvent } from '../../src/store/types.js';
+import { describeStoreContract } from '../contract/store-contract.js';
+import { eventually } from '../helpers/eventually.js';
+import { etcdUnavailable, startEtcd, type EtcdServer } from '../helpers/etcd.js';
+import { skipUnless } from '../helpers/skip.js';
+
+const HISTORY = 50;
+const unavailable = etcdUnavailable();
+const configMaps = kindFor('v1', 'ConfigMap')!;
+
+function configMap(name: string, n = 0): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'ns' }, data: { n: String(n) } };
+}
+
+if (unavailable) {
+  describe('ObjectStore contract: etcd', function () {
+    it('runs against a real etcd', function () {
+      skipUnless(this, false, unavailable);
+    });
+  });
+} else {
+  let etcd: EtcdServer;
+  let prefixes = 0;
+  before(async function () {
+    this.timeout(30_000);
+    etcd = await startEtcd();
+  });
+  after(async function () {
+    await etcd?.stop();
+  });
+
+  describeStoreContract(
+    'etcd',
+    () =>
+      openEtcdStore({
+        endpoints: [etcd.endpoint],
+        prefix: `/contract-${++prefixes}`,
+        historyLimit: HISTORY,
+        compactionIntervalMs: 0,
+      }),
+    undefined,
+    { historyLimit: HISTORY },
+  );
+
+  describe('etcd store: shared by several API servers', function () {
+    let a: EtcdStore;
+    let b: EtcdStore;
+    beforeEach(async function () {
+      const prefix = `/shared-${++prefixes}`;
+      a = await openEtcdStore({ endpoints: [etcd.endpoint], prefix, compactionIntervalMs: 0 });
+      b = await openEtcdStore({ endpoints: [etcd.endpoint], prefix, compactionIntervalMs: 0 });
+    });
+    afterEach(async function () {
+      await a.close();
+      await b.close();
+    });
+
+    it('serves one store: writes of one are reads, conflicts and watch events of the other', async function () {
+      const events: WatchEvent[] = [];
+      const watch = await b.watch(configMaps, { resourceVersion: await b.currentRevision() }, (e) =>
+        events.push(e),
+      );
+      const created = await a.create(configMaps, configMap('one'));
+      assert.deepEqual(await b.get(configMaps, 'ns', 'one'), created);
+      await b.patch(configMaps, 'ns', 'one', { data: { n: '2' } });
+      await assert.rejects(a.update(configMaps, { ...created, data: { n: '3' } }), /has been modified/);
+      await eventually('both events', async () => events.length >= 2);
+      assert.deepEqual(
+        events.map((e) => e.type),
+        ['ADDED', 'MODIFIED'],
+      );
+      watch.stop();
+    });
+
+    it('keeps the first bootstrap value (credentials are created once)', async function () {
+      assert.equal(await a.bootstrapValue('token', 'first'), 'first');
+      assert.equal(await b.bootstrapValue('token', 'second'), 'first');
+    });
+
+    it('answers 410 Expired for a continue token whose revision was compacted', async function () {
+      const compacting = await openEtcdStore({
+        endpoints: [etcd.endpoint],
+        prefix: `/compact-${++prefixes}`,
+        historyLimit: 5,
+        compactionIntervalMs: 0,
+      });
+      try {
+        for (let i = 0; i < 4; i++) await compacting.create(configMaps, configMap(`c${i}`));
+        const first = await compacting.list(configMaps, { limit: 2 });
+        for (let i = 0; i < 20; i++)
+          await compacting.patch(configMaps, 'ns', 'c0', { data: { n: String(i) } });
+        await assert.rejects(
+          compacting.list(configMaps, { limit: 2, continue: first.continue! }),
+          (err: Error & { code?: number }) => {
+            assert.equal(err.code, 410);
+            assert.match(err.message, /continue parameter is too old/);
+            return true;
+          },
+        );
+        assert.ok(compacting.stats().compactedRevision > Number(first.resourceVersion));
+      } finally {
+        await compacting.close();
+      }
+    });
+
+    it('fails fast naming etcd when no etcd answers', async function () {
+      await assert.rejects(
+        openEtcdStore({ endpoints: ['http://127.0.0.1:1'], requestTimeoutMs: 2000 }),
+        (err: Error & { code?: number }) => err.code === 503 && /^etcd: /.test(err.message),
+      );
+    });
+  });
+}
