@@ -1,13 +1,10 @@
-// The client's seed manifests (shared/reference/seed-manifests beside the checkout), with the one
-// conversion artefact that the research step left in place undone: markdown escapes (`\-`, `\#`).
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+// The client's seed manifests, copied verbatim (and repaired) into test/fixtures/seed-manifests,
+// with the one conversion artefact that the research step left in place undone: markdown escapes
+// (`\-`, `\#`).
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const seedDir = join(import.meta.dirname, '..', '..', '..', 'shared', 'reference', 'seed-manifests');
-
-export function seedsAvailable(): boolean {
-  return existsSync(seedDir);
-}
+export const seedDir = join(import.meta.dirname, '..', 'fixtures', 'seed-manifests');
 
 export function seedFiles(): string[] {
   return readdirSync(seedDir)

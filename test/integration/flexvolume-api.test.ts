@@ -18,7 +18,7 @@ import { silentLogger } from '../../src/machinery/logger.js';
 import { NODE_VOLUMES_FINALIZER, VOLUME_PATHS_ANNOTATION } from '../../src/node/desired-state.js';
 import { loopsUnder, mountsUnder, realDiskUnavailable, sweepHost } from '../conformance/host.js';
 import { eventually } from '../helpers/eventually.js';
-import { readSeed, seedsAvailable } from '../helpers/seeds.js';
+import { readSeed } from '../helpers/seeds.js';
 import { skipUnless } from '../helpers/skip.js';
 import { tempDir, writeNfsStandinHelper } from '../unit/flexvolume/helpers.js';
 
@@ -241,7 +241,6 @@ describe('FlexVolume through the API (embedded berth, real loop devices and moun
   });
 
   it('the seed k8s/nfs FlexVolume PV (M44): pod Running with the export mounted (stand-in helper)', async function () {
-    skipUnless(this, seedsAvailable(), 'the seed manifests are not beside the checkout');
     const [seedPv] = loadManifests(readSeed('M44.repaired.yaml'), 'M44.repaired.yaml');
     await api.create(K.pv, seedPv as PersistentVolume);
     await api.create(K.pvc, claim('web-data', 'pv-flex-nfs', 'ReadWriteMany'));

@@ -16,7 +16,6 @@ import { flexVolumesOfPod } from '../../src/volume/flex-spec.js';
 import { systemExec } from '../../src/host/exec.js';
 import { SystemMounter } from '../../src/host/mounter.js';
 import { mountsUnder, realDiskUnavailable, sweepHost } from '../conformance/host.js';
-import { seedsAvailable } from '../helpers/seeds.js';
 import { skipUnless } from '../helpers/skip.js';
 import { seedFlexVolume, tempDir, writeNfsStandinHelper } from '../unit/flexvolume/helpers.js';
 
@@ -30,7 +29,6 @@ describe('flexvolume: the seed NFS FlexVolume PV (M44) with the k8s/nfs sample d
 
   before(function () {
     skipUnless(this, unavailable === undefined, unavailable ?? '');
-    skipUnless(this, seedsAvailable(), 'the seed manifests are not beside the checkout');
   });
   beforeEach(async () => {
     root = await tempDir('berth-flex-nfs-');

@@ -28,7 +28,7 @@ import {
   startGanesha,
   writeStandinMountHelper,
 } from '../helpers/ganesha.js';
-import { readSeed, seedsAvailable } from '../helpers/seeds.js';
+import { readSeed } from '../helpers/seeds.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
 
 describe('NFS through the API (nfs-ganesha; node mounts through the stand-in helper)', function () {
@@ -198,7 +198,6 @@ describe('NFS through the API (nfs-ganesha; node mounts through the stand-in hel
   });
 
   it("the seeds' NFS lab (ten PVs and a 2Gi RWX claim) loads and binds the 2Gi volume", async function () {
-    skipUnless(this, seedsAvailable(), 'shared/reference/seed-manifests is not beside this checkout');
     const objects: KubeObject[] = [
       ...loadManifests(readSeed('M32.repaired.yaml'), 'M32'),
       ...loadManifests(readSeed('M33.repaired.yaml'), 'M33'),

@@ -9,8 +9,7 @@ import type { KubeObject } from '../../src/api/meta.js';
 import type { PersistentVolume } from '../../src/api/types.js';
 import { prepareCreate } from '../../src/api/validate.js';
 import { nfsSourceToVolumeContext } from '../../src/drivers/nfs/index.js';
-import { readSeed, seedsAvailable } from '../helpers/seeds.js';
-import { skipUnless } from '../helpers/skip.js';
+import { readSeed } from '../helpers/seeds.js';
 
 function load(seed: string): KubeObject[] {
   const docs = parseManifests(readSeed(`${seed}.repaired.yaml`), seed);
@@ -19,10 +18,6 @@ function load(seed: string): KubeObject[] {
 }
 
 describe('NFS seed manifests', function () {
-  before(function () {
-    skipUnless(this, seedsAvailable(), 'seed manifests are not beside the checkout');
-  });
-
   it('M24: an NFS PV with the Recycle policy validates and maps to a volume context', function () {
     const [pv] = load('M24') as PersistentVolume[];
     assert.equal(pv?.kind, 'PersistentVolume');

@@ -6,8 +6,7 @@ import { isStatusError } from '../../../src/api/errors.js';
 import { loadManifests } from '../../../src/api/manifests.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { prepareCreate } from '../../../src/api/validate.js';
-import { readSeed, seedsAvailable } from '../../helpers/seeds.js';
-import { skipUnless } from '../../helpers/skip.js';
+import { readSeed } from '../../helpers/seeds.js';
 
 const validSeeds = [
   'M12',
@@ -68,7 +67,6 @@ const replacement = fc.oneof(
 describe('validation under random mutation (fast-check)', function () {
   let objects: KubeObject[] = [];
   before(function () {
-    skipUnless(this, seedsAvailable(), 'shared/reference/seed-manifests is not beside this checkout');
     objects = validSeeds.flatMap((id) => loadManifests(readSeed(`${id}.repaired.yaml`), id));
     for (const o of objects) prepareCreate(structuredClone(o)); // all start valid
   });

@@ -6,8 +6,7 @@ import { parseManifests } from '../../../src/api/manifests.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import type { PersistentVolumeClaim, StatefulSet } from '../../../src/api/types.js';
 import { prepareCreate } from '../../../src/api/validate.js';
-import { readSeed, seedFiles, seedsAvailable } from '../../helpers/seeds.js';
-import { skipUnless } from '../../helpers/skip.js';
+import { readSeed, seedFiles } from '../../helpers/seeds.js';
 
 type Expect =
   | 'ok'
@@ -134,10 +133,6 @@ function loadSeedObjects(id: string): KubeObject[] {
 }
 
 describe('seed manifests (table)', function () {
-  before(function () {
-    skipUnless(this, seedsAvailable(), 'shared/reference/seed-manifests is not beside this checkout');
-  });
-
   it('covers every repaired seed manifest', function () {
     const ids = seedFiles().map((f) => f.replace('.repaired.yaml', ''));
     assert.deepEqual(

@@ -2,9 +2,7 @@ import assert from 'node:assert/strict';
 import type { PersistentVolumeClaim, Pod, Secret } from '../../../src/api/types.js';
 import { buildOptions, secretRefOf } from '../../../src/flexvolume/options.js';
 import { flexVolumesOfPod } from '../../../src/volume/flex-spec.js';
-import { seedsAvailable } from '../../helpers/seeds.js';
 import { seedFlexVolume } from './helpers.js';
-import { skipUnless } from '../../helpers/skip.js';
 
 function pod(volumes: NonNullable<Pod['spec']['volumes']>, extra: Record<string, unknown> = {}): Pod {
   return {
@@ -23,10 +21,6 @@ const claim: PersistentVolumeClaim = {
 };
 
 describe('flexvolume/options: the seed PV pv-flex-nfs (M44)', function () {
-  before(function () {
-    skipUnless(this, seedsAvailable(), 'the seed manifests are not beside the checkout');
-  });
-
   it('loads and validates, and a pod claiming it gets the driver JSON kubelet would send', () => {
     const pv = seedFlexVolume();
     assert.equal(pv.spec.flexVolume?.driver, 'k8s/nfs');
