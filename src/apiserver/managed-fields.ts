@@ -168,9 +168,38 @@ function finish(
   // the time moves only when this write changed the object or the manager's fields
   const unchanged = previous && !objectChanged && deepEqual(previous.fieldsV1, mine.fieldsV1);
   const time = unchanged && previous.time !== undefined ? previous.time : writer.time;
-  const entry: ManagedFieldsEntry = { ...mine, time };
+  return sorted([...others, { ...mine, time }]);
+}
+
+function entryFor(
+  kind: KindInfo,
+  writer: Writer,
+  operation: Operation,
+  fieldsV1: FieldSet,
+): ManagedFieldsEntry {
+  const entry: ManagedFieldsEntry = {
+    manager: writer.manager,
+    operation,
+    apiVersion: apiVersionOf(kind),
+    fieldsType: 'FieldsV1',
+    fieldsV1,
+  };
   if (writer.subresource) entry.subresource = writer.subresource;
-  return sorted([...others, entry]);
+  return entry;
+}
+
+/** The owned fields that `writer` changed (added or modified) and removed from before to after. */
+function changesOf(
+  kind: KindInfo,
+  writer: Writer,
+  before: KubeObject | undefined,
+  after: KubeObject,
+): { changed: FieldSet; removed: FieldSet } {
+  const change = comparePaths(withoutBookkeeping(before) ?? {}, withoutBookkeeping(after), schemaOf(kind));
+  return {
+    changed: toSet(kind, writer.subresource, [...change.added, ...change.modified]),
+    removed: toSet(kind, writer.subresource, change.removed),
+  };
 }
 
 /** managedFields after a create (old undefined), update or patch by `writer`. */
@@ -180,18 +209,8 @@ export function updateManagedFields(
   next: KubeObject,
   writer: Writer,
 ): ManagedFieldsEntry[] {
-  const schema = schemaOf(kind);
-  const change = comparePaths(withoutBookkeeping(old) ?? {}, withoutBookkeeping(next), schema);
-  const changed = toSet(kind, writer.subresource, [...change.added, ...change.modified]);
-  const removed = toSet(kind, writer.subresource, change.removed);
-  const mine: ManagedFieldsEntry = {
-    manager: writer.manager,
-    operation: 'Update',
-    apiVersion: apiVersionOf(kind),
-    fieldsType: 'FieldsV1',
-    fieldsV1: emptySet,
-  };
-  if (writer.subresource) mine.subresource = writer.subresource;
+  const { changed, removed } = changesOf(kind, writer, old, next);
+  const mine = entryFor(kind, writer, 'Update', emptySet);
   const me = identity(mine);
   const entries = startingEntries(old, next);
   const previous = entries.find((e) => identity(e) === me);
@@ -221,16 +240,8 @@ export function applyManagedFields(
   writer: Writer,
   force: boolean,
 ): ApplyResult {
-  const schema = schemaOf(kind);
-  const applied = toSet(kind, writer.subresource, pathsSetBy(withoutBookkeeping(config), schema));
-  const mine: ManagedFieldsEntry = {
-    manager: writer.manager,
-    operation: 'Apply',
-    apiVersion: apiVersionOf(kind),
-    fieldsType: 'FieldsV1',
-    fieldsV1: applied,
-  };
-  if (writer.subresource) mine.subresource = writer.subresource;
+  const applied = toSet(kind, writer.subresource, pathsSetBy(withoutBookkeeping(config), schemaOf(kind)));
+  const mine = entryFor(kind, writer, 'Apply', applied);
   const me = identity(mine);
   const entries = decodeManagedFields(live?.metadata['managedFields']);
   const previous = entries.find((e) => identity(e) === me);
@@ -242,9 +253,7 @@ export function applyManagedFields(
     if (!ownsAtOrBelow(ownedByOthers, path) && !ownsAtOrBelow(applied, path)) removePath(object, path);
   }
 
-  const change = comparePaths(withoutBookkeeping(live) ?? {}, withoutBookkeeping(object), schema);
-  const changed = toSet(kind, writer.subresource, [...change.added, ...change.modified]);
-  const removed = toSet(kind, writer.subresource, change.removed);
+  const { changed, removed } = changesOf(kind, writer, live, object);
   const conflicts = others
     .map((e) => ({ entry: e, fields: intersection(e.fieldsV1, changed) }))
     .filter((c) => !isEmpty(c.fields));
