@@ -1,28 +1,7 @@
 // The layers of berth (README "Architecture"), checked by `npm test`: a folder of src/ imports only
 // from layers below it, never sideways within a layer, never in a cycle; every file is used.
 // A violation prints the rule's name, e.g. `layer-L3-pv-controller`.
-/** Bottom to top. */
-const layers = [
-  ['L0', ['api', 'host', 'nfs-client']],
-  ['L1', ['store', 'csi', 'client', 'volume']],
-  ['L2', ['machinery', 'apiserver']],
-  [
-    'L3',
-    [
-      'pv-controller',
-      'scheduler',
-      'workloads',
-      'provisioner',
-      'attach-detach',
-      'resizer',
-      'snapshot',
-      'flexvolume',
-      'drivers',
-    ],
-  ],
-  ['L4', ['node']],
-  ['L5', ['cli']],
-];
+const { layers } = require('./scripts/layers.cjs');
 
 const anyOf = (folders) => `^src/(${folders.join('|')})/`;
 
