@@ -189,6 +189,16 @@ export interface PodSpec extends Open {
   } & Open;
   schedulerName?: string;
   serviceAccountName?: string;
+  activeDeadlineSeconds?: number;
+  terminationGracePeriodSeconds?: number;
+  tolerations?: Toleration[];
+}
+export interface Toleration extends Open {
+  key?: string;
+  operator?: string;
+  value?: string;
+  effect?: string;
+  tolerationSeconds?: number;
 }
 export interface PodCondition extends Open {
   type: string;

@@ -13,23 +13,8 @@ import type {
   VolumeAttachment,
 } from '../types.js';
 import { persistentVolumeSources } from '../types.js';
-
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-/** Key-sorted copy, so that field order never counts as a change. */
-function canonical(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(canonical);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
-}
+import { podUpdate } from './pod-update.js';
+import { same } from './same.js';
 
 function pvUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError[] {
   const errs: FieldError[] = [];
@@ -100,16 +85,46 @@ function shrinksToCapacity(
   }
 }
 
+const BETA_STORAGE_CLASS = 'volume.beta.kubernetes.io/storage-class';
+
+/**
+ * A claim's storageClassName may be set once while nil: to the class its beta annotation names
+ * (the annotation may then go), or, with no annotation, to any class (retroactive default
+ * StorageClass, GA in Kubernetes 1.28). Otherwise the annotation is immutable too.
+ */
+function storageClassUpdate(
+  pvc: PersistentVolumeClaim,
+  old: PersistentVolumeClaim,
+): { classMaySet: boolean; errs: FieldError[] } {
+  const oldAnn = old.metadata.annotations?.[BETA_STORAGE_CLASS];
+  const newAnn = pvc.metadata.annotations?.[BETA_STORAGE_CLASS];
+  const next = pvc.spec.storageClassName;
+  const setFromNil = old.spec.storageClassName === undefined && next !== undefined;
+  if (setFromNil && oldAnn !== undefined && next === oldAnn && (newAnn === undefined || newAnn === oldAnn))
+    return { classMaySet: true, errs: [] };
+  const errs =
+    newAnn === oldAnn
+      ? []
+      : [
+          fieldError.invalid(
+            root('metadata').child('annotations').key(BETA_STORAGE_CLASS).value,
+            newAnn ?? '',
+            'field is immutable',
+          ),
+        ];
+  return { classMaySet: setFromNil && (oldAnn === undefined || next === oldAnn), errs };
+}
+
 function pvcUpdate(pvc: PersistentVolumeClaim, old: PersistentVolumeClaim): FieldError[] {
-  const errs: FieldError[] = [];
+  const { classMaySet, errs } = storageClassUpdate(pvc, old);
   const newStorage = pvc.spec.resources?.requests?.['storage'];
   const oldStorage = old.spec.resources?.requests?.['storage'];
   // Compare everything but requests.storage. volumeName may be set once (binding) and
-  // storageClassName once while nil; after that each side is compared as it is.
+  // storageClassName as storageClassUpdate allows; after that each side is compared as it is.
   const comparable = (s: PersistentVolumeClaim['spec']) => ({
     ...s,
     volumeName: old.spec.volumeName ? s.volumeName : undefined,
-    storageClassName: old.spec.storageClassName === undefined ? undefined : s.storageClassName,
+    storageClassName: classMaySet ? undefined : s.storageClassName,
     resources: { ...s.resources, requests: { ...s.resources?.requests, storage: undefined } },
   });
   if (!same(comparable(pvc.spec), comparable(old.spec))) {
@@ -148,23 +163,6 @@ function scUpdate(sc: StorageClass, old: StorageClass): FieldError[] {
   if (sc.volumeBindingMode !== old.volumeBindingMode)
     errs.push(fieldError.invalid('volumeBindingMode', sc.volumeBindingMode, 'field is immutable'));
   return errs;
-}
-
-function podUpdate(pod: Pod, old: Pod): FieldError[] {
-  const images = (s: Pod['spec']) => ({
-    ...s,
-    // images may change, as in Kubernetes; nodeName only through pods/binding
-    nodeName: s.nodeName ?? '',
-    containers: (s.containers ?? []).map((c) => ({ ...c, image: undefined })),
-    initContainers: (s.initContainers ?? []).map((c) => ({ ...c, image: undefined })),
-  });
-  if (same(images(pod.spec), images(old.spec))) return [];
-  return [
-    fieldError.forbidden(
-      'spec',
-      'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)',
-    ),
-  ];
 }
 
 function stsUpdate(sts: StatefulSet, old: StatefulSet): FieldError[] {

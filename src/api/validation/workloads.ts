@@ -78,6 +78,8 @@ function validateContainers(
   });
 }
 
+const MAX_INT32 = 2147483647;
+
 /** `claimTemplateNames`: a StatefulSet's volumeClaimTemplates, which its containers may mount too. */
 export function validatePodSpec(
   spec: PodSpec | undefined,
@@ -118,6 +120,27 @@ export function validatePodSpec(
   validateContainers(s.containers, path.child('containers'), mountable, true, errs);
   validateContainers(s.initContainers, path.child('initContainers'), mountable, false, errs);
   errs.push(...validateLabels(s.nodeSelector, path.child('nodeSelector')));
+  const deadline = s.activeDeadlineSeconds;
+  if (deadline !== undefined && !(Number.isInteger(deadline) && deadline >= 1 && deadline <= MAX_INT32)) {
+    errs.push(
+      fieldError.invalid(
+        path.child('activeDeadlineSeconds').value,
+        deadline,
+        `must be between 1 and ${MAX_INT32}, inclusive`,
+      ),
+    );
+  }
+  (s.tolerations ?? []).forEach((t, i) => {
+    if (t.tolerationSeconds !== undefined && t.effect !== 'NoExecute') {
+      errs.push(
+        fieldError.invalid(
+          path.child('tolerations').index(i).child('effect').value,
+          t.effect ?? '',
+          "effect must be 'NoExecute' when `tolerationSeconds` is set",
+        ),
+      );
+    }
+  });
   const required = s.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   if (required) {
     errs.push(

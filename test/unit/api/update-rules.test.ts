@@ -34,6 +34,13 @@ const claim = (spec: Json = {}): KubeObject => ({
     ...spec,
   },
 });
+const BETA_CLASS = 'volume.beta.kubernetes.io/storage-class';
+/** A claim from before storageClassName: its class only in the beta annotation. */
+const annotatedClaim = (cls: string): KubeObject => {
+  const c = claim({ storageClassName: undefined }) as Json;
+  c.metadata.annotations = { [BETA_CLASS]: cls };
+  return c;
+};
 const bound = { phase: 'Bound', capacity: { storage: '1Gi' } };
 const CLAIM_IMMUTABLE =
   'spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims';
@@ -57,6 +64,7 @@ const claimRef = {
   uid: 'u1',
 };
 
+const noExecute = { key: 'a', operator: 'Equal', value: 'v', effect: 'NoExecute', tolerationSeconds: 60 };
 const pod = (spec: Json = {}): KubeObject => ({
   apiVersion: 'v1',
   kind: 'Pod',
@@ -148,6 +156,43 @@ const cases: Case[] = [
     name: 'pvc: storageClassName set while it was nil',
     old: stored(claim({ storageClassName: undefined })),
     change: (o) => (o.spec.storageClassName = 'fast'),
+  },
+  {
+    name: 'pvc: storageClassName changed on an unbound claim',
+    old: stored(claim()),
+    change: (o) => (o.spec.storageClassName = 'slow'),
+    refused: CLAIM_IMMUTABLE,
+  },
+  {
+    name: 'pvc: storageClassName set from nil to the class of the beta annotation',
+    old: stored(annotatedClaim('fast')),
+    change: (o) => (o.spec.storageClassName = 'fast'),
+  },
+  {
+    name: 'pvc: storageClassName set from the beta annotation, which is dropped',
+    old: stored(annotatedClaim('fast')),
+    change: (o) => {
+      o.spec.storageClassName = 'fast';
+      delete o.metadata.annotations[BETA_CLASS];
+    },
+  },
+  {
+    name: 'pvc: storageClassName set from nil to another class than the beta annotation',
+    old: stored(annotatedClaim('fast')),
+    change: (o) => (o.spec.storageClassName = 'slow'),
+    refused: CLAIM_IMMUTABLE,
+  },
+  {
+    name: 'pvc: beta storage-class annotation changed',
+    old: stored(annotatedClaim('fast')),
+    change: (o) => (o.metadata.annotations[BETA_CLASS] = 'slow'),
+    refused: `metadata.annotations[${BETA_CLASS}]: Invalid value: "slow": field is immutable`,
+  },
+  {
+    name: 'pvc: beta storage-class annotation dropped without setting the class',
+    old: stored(annotatedClaim('fast')),
+    change: (o) => delete o.metadata.annotations[BETA_CLASS],
+    refused: `metadata.annotations[${BETA_CLASS}]: Invalid value: "": field is immutable`,
   },
   {
     name: 'pvc: accessModes changed',
@@ -284,6 +329,96 @@ const cases: Case[] = [
     name: 'pod: container added',
     old: stored(pod()),
     change: (o) => o.spec.containers.push({ name: 'd', image: 'busybox' }),
+    refused: POD_IMMUTABLE,
+  },
+  {
+    name: 'pod: activeDeadlineSeconds set',
+    old: stored(pod()),
+    change: (o) => (o.spec.activeDeadlineSeconds = 60),
+  },
+  {
+    name: 'pod: activeDeadlineSeconds lowered',
+    old: stored(pod({ activeDeadlineSeconds: 60 })),
+    change: (o) => (o.spec.activeDeadlineSeconds = 30),
+  },
+  {
+    name: 'pod: activeDeadlineSeconds raised',
+    old: stored(pod({ activeDeadlineSeconds: 30 })),
+    change: (o) => (o.spec.activeDeadlineSeconds = 60),
+    refused: 'spec.activeDeadlineSeconds: Invalid value: 60: must be less than or equal to previous value',
+  },
+  {
+    name: 'pod: activeDeadlineSeconds removed',
+    old: stored(pod({ activeDeadlineSeconds: 30 })),
+    change: (o) => delete o.spec.activeDeadlineSeconds,
+    refused:
+      'spec.activeDeadlineSeconds: Invalid value: null: must not update from a positive integer to nil value',
+  },
+  {
+    name: 'pod: activeDeadlineSeconds lowered to 0',
+    old: stored(pod({ activeDeadlineSeconds: 30 })),
+    change: (o) => (o.spec.activeDeadlineSeconds = 0),
+    refused: 'spec.activeDeadlineSeconds: Invalid value: 0: must be between 1 and 2147483647, inclusive',
+  },
+  {
+    name: 'pod: activeDeadlineSeconds negative',
+    old: stored(pod()),
+    change: (o) => (o.spec.activeDeadlineSeconds = -5),
+    refused: 'spec.activeDeadlineSeconds: Invalid value: -5: must be between 0 and 2147483647, inclusive',
+  },
+  {
+    name: 'pod: activeDeadlineSeconds beyond int32',
+    old: stored(pod()),
+    change: (o) => (o.spec.activeDeadlineSeconds = 2 ** 31),
+    refused:
+      'spec.activeDeadlineSeconds: Invalid value: 2147483648: must be between 0 and 2147483647, inclusive',
+  },
+  {
+    name: 'pod: toleration added',
+    old: stored(pod({ tolerations: [noExecute] })),
+    change: (o) => o.spec.tolerations.push({ key: 'b', operator: 'Exists', effect: 'NoSchedule' }),
+  },
+  {
+    name: 'pod: tolerationSeconds of a NoExecute toleration lowered',
+    old: stored(pod({ tolerations: [noExecute] })),
+    change: (o) => (o.spec.tolerations[0].tolerationSeconds = 10),
+  },
+  {
+    name: 'pod: toleration removed',
+    old: stored(pod({ tolerations: [noExecute] })),
+    change: (o) => (o.spec.tolerations = []),
+    refused:
+      'spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds',
+  },
+  {
+    name: 'pod: toleration value changed',
+    old: stored(pod({ tolerations: [noExecute] })),
+    change: (o) => (o.spec.tolerations[0].value = 'other'),
+    refused:
+      'spec.tolerations: Forbidden: existing toleration can not be modified except its tolerationSeconds',
+  },
+  {
+    name: 'pod: tolerationSeconds given to a NoSchedule toleration',
+    old: stored(pod({ tolerations: [{ key: 'b', operator: 'Exists', effect: 'NoSchedule' }] })),
+    change: (o) => (o.spec.tolerations[0].tolerationSeconds = 10),
+    refused:
+      'spec.tolerations[0].effect: Invalid value: "NoSchedule": effect must be \'NoExecute\' when `tolerationSeconds` is set',
+  },
+  {
+    name: 'pod: terminationGracePeriodSeconds negative fixed up to 1',
+    old: stored(pod({ terminationGracePeriodSeconds: -1 })),
+    change: (o) => (o.spec.terminationGracePeriodSeconds = 1),
+  },
+  {
+    name: 'pod: terminationGracePeriodSeconds negative set to 5',
+    old: stored(pod({ terminationGracePeriodSeconds: -1 })),
+    change: (o) => (o.spec.terminationGracePeriodSeconds = 5),
+    refused: POD_IMMUTABLE,
+  },
+  {
+    name: 'pod: terminationGracePeriodSeconds 30 set to 1',
+    old: stored(pod({ terminationGracePeriodSeconds: 30 })),
+    change: (o) => (o.spec.terminationGracePeriodSeconds = 1),
     refused: POD_IMMUTABLE,
   },
   { name: 'pod: labels change', old: stored(pod()), change: (o) => (o.metadata.labels = { a: 'b' }) },
