@@ -10,3 +10,5 @@ export * from './leader-election.js';
 export * from './indexed-cache.js';
 export * from './item-backoff.js';
 export * from './event-ttl.js';
+export * from './shared-cache.js';
+export * from './indexes.js';

@@ -5,6 +5,16 @@ import type { KubeObject } from '../api/meta.js';
 /** The values an object is filed under in one index (e.g. its node name, its claim's UID). */
 export type IndexFunc<T extends KubeObject> = (obj: T) => string[];
 
+/** A named index: defined once (see indexes.ts) so every controller sharing a cache files alike. */
+export interface IndexDef<T extends KubeObject> {
+  readonly name: string;
+  readonly fn: IndexFunc<T>;
+}
+
+export function defineIndex<T extends KubeObject>(name: string, fn: IndexFunc<T>): IndexDef<T> {
+  return { name, fn };
+}
+
 export class IndexedCache<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
   private readonly indexFuncs = new Map<string, IndexFunc<T>>();
@@ -45,8 +55,11 @@ export class IndexedCache<T extends KubeObject> {
     this.objects.delete(key);
   }
 
+  /** Adds an index; adding the same name with the same function again is a no-op (shared caches). */
   addIndex(name: string, fn: IndexFunc<T>): void {
-    if (this.indexFuncs.has(name)) throw new Error(`index "${name}" already exists`);
+    const existing = this.indexFuncs.get(name);
+    if (existing === fn) return;
+    if (existing) throw new Error(`index "${name}" already exists`);
     this.indexFuncs.set(name, fn);
     this.indexes.set(name, new Map());
     for (const [key, obj] of this.objects) this.file(name, fn, key, obj);

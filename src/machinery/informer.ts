@@ -11,7 +11,7 @@ import { isStatusError } from '../api/errors.js';
 import type { ListOptions, ObjectStore, Watch, WatchEvent } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { sleep, systemClock } from './clock.js';
-import type { IndexFunc } from './indexed-cache.js';
+import type { IndexDef, IndexFunc } from './indexed-cache.js';
 import { IndexedCache } from './indexed-cache.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
@@ -42,6 +42,23 @@ export function enqueueOnChange<T extends KubeObject>(
   return { onAdd: add, onUpdate: (_old, obj) => add(obj), onDelete: add };
 }
 
+/** Handlers that call `fn` with the object of every add, update (including resync) and delete. */
+export function onAnyChange<T extends KubeObject>(fn: (obj: T) => void): InformerHandlers<T> {
+  return { onAdd: fn, onUpdate: (_old, obj) => fn(obj), onDelete: fn };
+}
+
+export interface HandlerOptions {
+  /** Re-deliver every cached object to these handlers as onUpdate(obj, obj) this often; 0 = never. */
+  resyncMs?: number;
+}
+
+/** One addHandler call: its handlers and, when it asked for one, its own resync timer. */
+interface Registration<T extends KubeObject> {
+  handlers: InformerHandlers<T>;
+  resyncMs: number;
+  timer?: TimerHandle;
+}
+
 export interface InformerOptions {
   store: ObjectStore;
   kind: KindInfo;
@@ -66,7 +83,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly log: Logger;
 
   private readonly cache: IndexedCache<T>;
-  private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly registrations: Registration<T>[] = [];
 
   private resourceVersion = '';
   private synced = false;
@@ -97,21 +114,33 @@ export class Informer<T extends KubeObject = KubeObject> {
     );
   }
 
-  /** Adds handlers. Added after the first sync, they are first told onAdd for every cached object. */
-  addHandler(handlers: InformerHandlers<T>): void {
-    this.handlers.push(handlers);
-    if (this.synced)
-      for (const obj of this.cache.values()) this.call(handlers, 'onAdd', () => handlers.onAdd?.(obj));
+  /**
+   * Adds handlers. Added after the first sync, they are first told onAdd for every cached object.
+   * Returns what removes them again (a controller sharing this informer stops without stopping it).
+   */
+  addHandler(handlers: InformerHandlers<T>, options: HandlerOptions = {}): () => void {
+    const registration: Registration<T> = { handlers, resyncMs: options.resyncMs ?? 0 };
+    this.registrations.push(registration);
+    if (this.synced) for (const obj of this.cache.values()) this.call('onAdd', () => handlers.onAdd?.(obj));
+    if (this.started) this.scheduleHandlerResync(registration);
+    return () => {
+      const at = this.registrations.indexOf(registration);
+      if (at >= 0) this.registrations.splice(at, 1);
+      registration.timer?.cancel();
+    };
   }
 
-  /** Adds an index; `fn` returns the values an object is filed under. */
-  addIndex(name: string, fn: IndexFunc<T>): void {
-    this.cache.addIndex(name, fn);
+  /** Adds an index; its function returns the values an object is filed under. */
+  addIndex(index: IndexDef<T>): void;
+  addIndex(name: string, fn: IndexFunc<T>): void;
+  addIndex(nameOrIndex: string | IndexDef<T>, fn?: IndexFunc<T>): void {
+    if (typeof nameOrIndex === 'string') this.cache.addIndex(nameOrIndex, fn!);
+    else this.cache.addIndex(nameOrIndex.name, nameOrIndex.fn);
   }
 
-  /** Objects filed under `value` in index `name`. */
-  byIndex(name: string, value: string): T[] {
-    return this.cache.byIndex(name, value);
+  /** Objects filed under `value` in an index. */
+  byIndex(index: string | IndexDef<T>, value: string): T[] {
+    return this.cache.byIndex(typeof index === 'string' ? index : index.name, value);
   }
 
   get(namespace: string | undefined, name: string): T | undefined {
@@ -147,6 +176,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.started = true;
     this.loop = this.listAndWatch(true);
     this.scheduleResync();
+    for (const registration of this.registrations) this.scheduleHandlerResync(registration);
   }
 
   async stop(): Promise<void> {
@@ -154,6 +184,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.stopped = true;
     this.stopController.abort(new Error('informer stopped'));
     this.resyncTimer?.cancel();
+    for (const registration of this.registrations) registration.timer?.cancel();
     this.watchToken++;
     this.watch?.stop();
     this.watch = undefined;
@@ -272,20 +303,33 @@ export class Informer<T extends KubeObject = KubeObject> {
     }, this.resyncMs);
   }
 
+  private scheduleHandlerResync(registration: Registration<T>): void {
+    if (registration.resyncMs <= 0 || this.stopped) return;
+    registration.timer = this.clock.setTimeout(() => {
+      if (this.stopped || !this.registrations.includes(registration)) return;
+      const { handlers } = registration;
+      if (this.synced)
+        for (const obj of this.cache.values()) this.call('onUpdate', () => handlers.onUpdate?.(obj, obj));
+      this.scheduleHandlerResync(registration);
+    }, registration.resyncMs);
+  }
+
+  // Handlers are copied first: one may remove itself (or another) while being told.
   private emitAdd(obj: T): void {
-    for (const h of this.handlers) this.call(h, 'onAdd', () => h.onAdd?.(obj));
+    for (const { handlers: h } of [...this.registrations]) this.call('onAdd', () => h.onAdd?.(obj));
   }
 
   private emitUpdate(oldObj: T, newObj: T): void {
-    for (const h of this.handlers) this.call(h, 'onUpdate', () => h.onUpdate?.(oldObj, newObj));
+    for (const { handlers: h } of [...this.registrations])
+      this.call('onUpdate', () => h.onUpdate?.(oldObj, newObj));
   }
 
   private emitDelete(obj: T): void {
-    for (const h of this.handlers) this.call(h, 'onDelete', () => h.onDelete?.(obj));
+    for (const { handlers: h } of [...this.registrations]) this.call('onDelete', () => h.onDelete?.(obj));
   }
 
   /** A throwing handler is logged; it must not break the cache or the other handlers. */
-  private call(_h: InformerHandlers<T>, what: string, fn: () => void): void {
+  private call(what: string, fn: () => void): void {
     try {
       fn();
     } catch (err) {

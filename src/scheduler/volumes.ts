@@ -33,17 +33,9 @@ import {
   REASON_PV_NOT_EXIST,
 } from './reasons.js';
 import type { SchedulerView } from './view.js';
+import { podClaimNames } from '../volume/pod-claims.js';
 
 /** Names of the claims a pod's volumes use (generic ephemeral volumes use "<pod>-<volume>"). */
-export function podClaimNames(pod: Pod): string[] {
-  const names: string[] = [];
-  for (const v of pod.spec.volumes ?? []) {
-    if (v.persistentVolumeClaim?.claimName) names.push(v.persistentVolumeClaim.claimName);
-    else if (v['ephemeral'] !== undefined) names.push(`${pod.metadata.name ?? ''}-${v.name}`);
-  }
-  return [...new Set(names)];
-}
-
 /** Bound for the scheduler: named volume and the binder's bind-completed mark. */
 export function isClaimFullyBound(claim: PersistentVolumeClaim): boolean {
   return !!claim.spec.volumeName && claim.metadata.annotations?.[ANN_BIND_COMPLETED] !== undefined;
