@@ -10,6 +10,7 @@ import { K } from '../src/api/kinds.js';
 import type { PersistentVolumeClaim, StorageClass } from '../src/api/types.js';
 import { CsiClient } from '../src/csi/client.js';
 import { Provisioner } from '../src/provisioner/controller.js';
+import { SharedInformerCache } from '../src/machinery/shared-cache.js';
 import { PvController } from '../src/pv-controller/controller.js';
 import { openEmbeddedStore } from '../src/store/embedded.js';
 import { CountingStore } from './helpers/counting-store.js';
@@ -29,8 +30,10 @@ const csi = new CsiClient(driver.endpoint, {});
 const binderStore = new CountingStore(store);
 const provisionerStore = new CountingStore(store);
 const testStore = new CountingStore(store);
-const pvController = new PvController({ store: binderStore, workers: 16 });
-const provisioner = new Provisioner({ store: provisionerStore, csi, driverName: DRIVER });
+// One informer cache for both, as `berth up` has (reads are not counted).
+const informers = new SharedInformerCache({ store });
+const pvController = new PvController({ store: binderStore, workers: 16, informers });
+const provisioner = new Provisioner({ store: provisionerStore, csi, driverName: DRIVER, informers });
 await pvController.start();
 await provisioner.start();
 let running = true;
@@ -39,6 +42,7 @@ async function stopControllers(): Promise<void> {
   running = false;
   await provisioner.stop();
   await pvController.stop();
+  await informers.stop();
 }
 
 try {

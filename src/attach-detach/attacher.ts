@@ -10,10 +10,13 @@ import type { CSINode, PersistentVolume, VolumeAttachment } from '../api/types.j
 import { volumeCapability } from '../csi/capability.js';
 import type { CsiClient } from '../csi/client.js';
 import {
+  attachmentsByVolume,
   Controller,
+  ControllerInformers,
   type EventRecorder,
-  Informer,
+  type Informer,
   type Logger,
+  type SharedInformerCache,
   silentLogger,
   type Clock,
   systemClock,
@@ -32,6 +35,8 @@ export interface AttacherDeps {
   recorder?: EventRecorder;
   workers?: number;
   timeoutMs?: number;
+  /** The process's shared informers; default: informers of its own. */
+  informers?: SharedInformerCache;
 }
 
 interface DriverCapabilities {
@@ -45,6 +50,7 @@ export class Attacher {
   private readonly log: Logger;
   private readonly clock: Clock;
   private readonly finalizer: string;
+  private readonly informers: ControllerInformers;
   private readonly attachments: Informer<VolumeAttachment>;
   private readonly volumes: Informer<PersistentVolume>;
   private readonly csiNodes: Informer<CSINode>;
@@ -61,12 +67,14 @@ export class Attacher {
     this.log = (deps.log ?? silentLogger).child({ component: 'attacher', driver: deps.driverName });
     this.clock = deps.clock ?? systemClock;
     this.finalizer = attacherFinalizer(deps.driverName);
-    this.attachments = new Informer({ store: deps.store, kind: K.va, logger: this.log });
-    this.volumes = new Informer({ store: deps.store, kind: K.pv, logger: this.log });
-    this.csiNodes = new Informer({ store: deps.store, kind: K.csinode, logger: this.log });
-    this.attachments.addIndex('pv', (va) =>
-      va.spec.source.persistentVolumeName ? [va.spec.source.persistentVolumeName] : [],
-    );
+    this.informers = new ControllerInformers({
+      shared: deps.informers,
+      store: deps.store,
+      logger: this.log,
+    });
+    this.attachments = this.informers.informer<VolumeAttachment>(K.va, attachmentsByVolume);
+    this.volumes = this.informers.informer<PersistentVolume>(K.pv);
+    this.csiNodes = this.informers.informer<CSINode>(K.csinode);
     this.vaController = new Controller({
       name: `attacher-va-${deps.driverName}`,
       reconcile: (key) => this.syncAttachment(key),
@@ -78,7 +86,7 @@ export class Attacher {
       reconcile: (key) => this.syncVolume(key),
       logger: this.log,
     });
-    this.attachments.addHandler({
+    this.informers.on(this.attachments, {
       onAdd: (va) => this.vaController.enqueue(va.metadata.name ?? ''),
       onUpdate: (_old, va) => this.vaController.enqueue(va.metadata.name ?? ''),
       onDelete: (va) => {
@@ -86,7 +94,7 @@ export class Attacher {
         if (pv) this.pvController.enqueue(pv);
       },
     });
-    this.volumes.addHandler({
+    this.informers.on(this.volumes, {
       onAdd: (pv) => this.pvController.enqueue(pv.metadata.name ?? ''),
       onUpdate: (_old, pv) => this.pvController.enqueue(pv.metadata.name ?? ''),
     });
@@ -102,15 +110,14 @@ export class Attacher {
       publishReadonly: has('PUBLISH_READONLY'),
       singleNodeMultiWriter: has('SINGLE_NODE_MULTI_WRITER'),
     };
-    for (const i of [this.attachments, this.volumes, this.csiNodes]) i.start();
-    await Promise.all([this.attachments, this.volumes, this.csiNodes].map((i) => i.waitForSync()));
+    await this.informers.sync();
     this.vaController.start();
     this.pvController.start();
   }
 
   async stop(): Promise<void> {
     await Promise.all([this.vaController.stop(), this.pvController.stop()]);
-    await Promise.all([this.attachments, this.volumes, this.csiNodes].map((i) => i.stop()));
+    await this.informers.close();
   }
 
   whenIdle(): Promise<void> {
@@ -205,7 +212,7 @@ export class Attacher {
   private async syncVolume(name: string): Promise<void> {
     const pv = this.volumes.get(undefined, name);
     if (!pv?.metadata.deletionTimestamp || !hasFinalizer(pv, this.finalizer)) return;
-    if (this.attachments.byIndex('pv', name).length > 0) return;
+    if (this.attachments.byIndex(attachmentsByVolume, name).length > 0) return;
     await this.removeFinalizer(K.pv, name);
   }
 

@@ -4,7 +4,7 @@
 // are called directly through an injected host per node (flex-attach.ts), as Kubernetes'
 // controller runs flex drivers itself.
 import { isStatusError } from '../api/errors.js';
-import { K, type KindInfo } from '../api/kinds.js';
+import { K } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type {
   CSIDriver,
@@ -17,11 +17,17 @@ import type {
 import {
   type Clock,
   Controller,
+  ControllerInformers,
   type EventRecorder,
-  Informer,
+  type Informer,
   type Logger,
+  onAnyChange,
+  podsByClaim,
+  podsByNode,
+  type SharedInformerCache,
   silentLogger,
   systemClock,
+  volumesByDriver,
 } from '../machinery/index.js';
 import type { ObjectStore } from '../store/types.js';
 import { type AttachAction, decideAttachments } from './decide.js';
@@ -41,12 +47,15 @@ export interface AttachDetachDeps {
   flexAttacher?: FlexAttachResolver;
   /** First retry delay of a failed flex attach/detach (doubling to 2 min). Default 500 ms. */
   flexRetryBaseMs?: number;
+  /** The process's shared informers; default: informers of its own. */
+  informers?: SharedInformerCache;
 }
 
 export class AttachDetachController {
   private readonly store: ObjectStore;
   private readonly recorder: EventRecorder | undefined;
   private readonly log: Logger;
+  private readonly informers: ControllerInformers;
   private readonly pods: Informer<Pod>;
   private readonly claims: Informer<PersistentVolumeClaim>;
   private readonly volumes: Informer<PersistentVolume>;
@@ -62,28 +71,24 @@ export class AttachDetachController {
     this.csi = deps.csi ?? true;
     this.recorder = deps.recorder;
     this.log = deps.log ?? silentLogger;
-    const informer = <T extends KubeObject>(kind: KindInfo) =>
-      new Informer<T>({ store: deps.store, kind, logger: this.log, resyncMs: deps.resyncMs ?? 0 });
-    this.pods = informer<Pod>(K.pod);
+    this.informers = new ControllerInformers({
+      shared: deps.informers,
+      store: deps.store,
+      logger: this.log,
+    });
+    const informer = this.informers.informer.bind(this.informers);
+    this.pods = informer<Pod>(K.pod, podsByNode, podsByClaim);
     this.claims = informer<PersistentVolumeClaim>(K.pvc);
-    this.volumes = informer<PersistentVolume>(K.pv);
+    this.volumes = informer<PersistentVolume>(K.pv, volumesByDriver);
     this.drivers = informer<CSIDriver>(K.csidriver);
     this.attachments = informer<VolumeAttachment>(K.va);
     this.nodes = informer<Node>(K.node);
-    this.pods.addIndex('node', (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
-    this.pods.addIndex('claim', (p) =>
-      (p.spec.volumes ?? []).flatMap((v) =>
-        v.persistentVolumeClaim
-          ? [`${p.metadata.namespace ?? 'default'}/${v.persistentVolumeClaim.claimName}`]
-          : [],
-      ),
-    );
     const flexAttacher = deps.flexAttacher;
     this.flex = flexAttacher
       ? new FlexAttachDetach({
           store: deps.store,
           resolve: flexAttacher,
-          pods: (node) => this.pods.byIndex('node', node),
+          pods: (node) => this.pods.byIndex(podsByNode, node),
           claim: (ns, name) => this.claims.get(ns, name),
           volume: (name) => this.volumes.get(undefined, name),
           nodes: () => this.nodes.list(),
@@ -103,47 +108,34 @@ export class AttachDetachController {
       if (node) this.controller.enqueue(node);
     };
     const enqueuePodsOfClaim = (key: string) => {
-      for (const pod of this.pods.byIndex('claim', key)) enqueueNode(pod.spec.nodeName);
+      for (const pod of this.pods.byIndex(podsByClaim, key)) enqueueNode(pod.spec.nodeName);
     };
-    const onChange = <T>(fn: (obj: T) => void) => ({
-      onAdd: fn,
-      onUpdate: (_o: T, n: T) => fn(n),
-      onDelete: fn,
-    });
-    this.pods.addHandler(onChange((p: Pod) => enqueueNode(p.spec.nodeName)));
-    this.attachments.addHandler(onChange((va: VolumeAttachment) => enqueueNode(va.spec.nodeName)));
-    this.nodes.addHandler(onChange((n: Node) => enqueueNode(n.metadata.name)));
-    this.claims.addHandler(
-      onChange((c: PersistentVolumeClaim) =>
-        enqueuePodsOfClaim(`${c.metadata.namespace}/${c.metadata.name}`),
-      ),
+    const enqueueVolume = (pv: PersistentVolume) => {
+      const ref = pv.spec.claimRef;
+      if (ref?.name) enqueuePodsOfClaim(`${ref.namespace ?? ''}/${ref.name}`);
+    };
+    const resyncMs = deps.resyncMs ?? 0;
+    const on = <T extends KubeObject>(informer: Informer<T>, fn: (obj: T) => void): void =>
+      this.informers.on(informer, onAnyChange(fn), { resyncMs });
+    on(this.pods, (p) => enqueueNode(p.spec.nodeName));
+    on(this.attachments, (va) => enqueueNode(va.spec.nodeName));
+    on(this.nodes, (n) => enqueueNode(n.metadata.name));
+    on(this.claims, (c) => enqueuePodsOfClaim(`${c.metadata.namespace ?? ''}/${c.metadata.name ?? ''}`));
+    on(this.volumes, enqueueVolume);
+    // attachRequired changed: the nodes whose pods use that driver's volumes.
+    on(this.drivers, (d) =>
+      this.volumes.byIndex(volumesByDriver, d.metadata.name ?? '').forEach(enqueueVolume),
     );
-    this.volumes.addHandler(
-      onChange((pv: PersistentVolume) => {
-        const ref = pv.spec.claimRef;
-        if (ref?.name) enqueuePodsOfClaim(`${ref.namespace ?? 'default'}/${ref.name}`);
-      }),
-    );
-    this.drivers.addHandler(
-      onChange(() => {
-        for (const n of new Set(this.pods.list().map((p) => p.spec.nodeName))) enqueueNode(n);
-      }),
-    );
-  }
-
-  private informers() {
-    return [this.pods, this.claims, this.volumes, this.drivers, this.attachments, this.nodes];
   }
 
   async start(): Promise<void> {
-    for (const i of this.informers()) i.start();
-    await Promise.all(this.informers().map((i) => i.waitForSync()));
+    await this.informers.sync();
     this.controller.start();
   }
 
   async stop(): Promise<void> {
     await this.controller.stop();
-    await Promise.all(this.informers().map((i) => i.stop()));
+    await this.informers.close();
   }
 
   whenIdle(): Promise<void> {

@@ -3,6 +3,7 @@
 import type { DriverEndpoint } from '../node/index.js';
 import type { Clock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
+import type { SharedInformerCache } from '../machinery/shared-cache.js';
 import type { ObjectStore } from '../store/types.js';
 
 export interface ComponentDeps {
@@ -18,6 +19,11 @@ export interface ComponentDeps {
   csiDrivers?: readonly DriverEndpoint[];
   /** How long Events live after their last write (--event-ttl); default 1 h. */
   eventTtlMs?: number;
+}
+
+/** What every component is started with: the deps, and the one informer cache of this process. */
+export interface ComponentContext extends ComponentDeps {
+  informers: SharedInformerCache;
 }
 
 export interface RunningComponent {

@@ -14,9 +14,10 @@ import { CsiClient } from '../csi/client.js';
 import type { DriverEndpoint, NodeAgent } from '../node/index.js';
 import { Provisioner } from '../provisioner/controller.js';
 import { Resizer } from '../resizer/index.js';
-import type { ComponentDeps, RunningComponent } from './component.js';
+import type { ComponentContext, ComponentDeps, RunningComponent } from './component.js';
 import { startNodes } from './node-components.js';
 import type { Logger } from '../machinery/logger.js';
+import { SharedInformerCache } from '../machinery/shared-cache.js';
 import { GarbageCollector } from '../store/gc.js';
 
 function startGarbageCollector(deps: ComponentDeps): RunningComponent {
@@ -41,9 +42,10 @@ function startEventExpiry(deps: ComponentDeps): RunningComponent {
   return { name: 'event-ttl', stop: () => expiry.stop() };
 }
 
-async function startPvController(deps: ComponentDeps): Promise<RunningComponent> {
+async function startPvController(deps: ComponentContext): Promise<RunningComponent> {
   const controller = new PvController({
     store: deps.store,
+    informers: deps.informers,
     clock: deps.clock,
     log: deps.logger.child({ component: 'persistentvolume-controller' }),
     // several binds in flight let the store's group commit share one fsync between them
@@ -57,11 +59,12 @@ async function startPvController(deps: ComponentDeps): Promise<RunningComponent>
 
 /** VolumeAttachments for CSI volumes; flex volumes are attached through their node's agent. */
 async function startAttachDetach(
-  deps: ComponentDeps,
+  deps: ComponentContext,
   agents: ReadonlyMap<string, NodeAgent>,
 ): Promise<RunningComponent> {
   const controller = new AttachDetachController({
     store: deps.store,
+    informers: deps.informers,
     flexAttacher: (nodeName) => agents.get(nodeName)?.flexHost,
     recorder: new EventRecorder({
       store: deps.store,
@@ -78,9 +81,10 @@ function recorderFor(deps: ComponentDeps, component: string): EventRecorder {
   return new EventRecorder({ store: deps.store, component, clock: deps.clock });
 }
 
-async function startScheduler(deps: ComponentDeps): Promise<RunningComponent> {
+async function startScheduler(deps: ComponentContext): Promise<RunningComponent> {
   const scheduler = new Scheduler({
     store: deps.store,
+    informers: deps.informers,
     clock: deps.clock,
     log: deps.logger.child({ component: 'scheduler' }),
     recorder: recorderFor(deps, 'default-scheduler'),
@@ -89,9 +93,10 @@ async function startScheduler(deps: ComponentDeps): Promise<RunningComponent> {
   return { name: 'scheduler', stop: () => scheduler.stop() };
 }
 
-async function startStatefulSets(deps: ComponentDeps): Promise<RunningComponent> {
+async function startStatefulSets(deps: ComponentContext): Promise<RunningComponent> {
   const controller = new StatefulSetController({
     store: deps.store,
+    informers: deps.informers,
     clock: deps.clock,
     log: deps.logger.child({ component: 'statefulset-controller' }),
     recorder: recorderFor(deps, 'statefulset-controller'),
@@ -101,11 +106,12 @@ async function startStatefulSets(deps: ComponentDeps): Promise<RunningComponent>
 }
 
 /** The controller-side sidecars of a third-party driver: a provisioner, a resizer and an attacher. */
-async function startSidecars(deps: ComponentDeps, driver: DriverEndpoint): Promise<RunningComponent> {
+async function startSidecars(deps: ComponentContext, driver: DriverEndpoint): Promise<RunningComponent> {
   const csi = new CsiClient(driver.endpoint);
   const log = deps.logger.child({ driver: driver.name });
   const provisioner = new Provisioner({
     store: deps.store,
+    informers: deps.informers,
     csi,
     driverName: driver.name,
     clock: deps.clock,
@@ -114,6 +120,7 @@ async function startSidecars(deps: ComponentDeps, driver: DriverEndpoint): Promi
   });
   const attacher = new Attacher({
     store: deps.store,
+    informers: deps.informers,
     csi,
     driverName: driver.name,
     clock: deps.clock,
@@ -122,6 +129,7 @@ async function startSidecars(deps: ComponentDeps, driver: DriverEndpoint): Promi
   });
   const resizer = new Resizer({
     store: deps.store,
+    informers: deps.informers,
     csi,
     driverName: driver.name,
     clock: deps.clock,
@@ -142,9 +150,20 @@ async function startSidecars(deps: ComponentDeps, driver: DriverEndpoint): Promi
   };
 }
 
+/** The process's one list+watch per kind; stopped after every component that reads it. */
+function startInformerCache(deps: ComponentDeps): ComponentContext {
+  const informers = new SharedInformerCache({
+    store: deps.store,
+    clock: deps.clock,
+    logger: deps.logger.child({ component: 'informers' }),
+  });
+  return { ...deps, informers };
+}
+
 /** Starts every background component; the caller stops them with stopComponents. */
-export async function startControllers(deps: ComponentDeps): Promise<RunningComponent[]> {
-  const started: RunningComponent[] = [];
+export async function startControllers(componentDeps: ComponentDeps): Promise<RunningComponent[]> {
+  const deps = startInformerCache(componentDeps);
+  const started: RunningComponent[] = [{ name: 'informers', stop: () => deps.informers.stop() }];
   try {
     started.push(startGarbageCollector(deps));
     started.push(startEventExpiry(deps));

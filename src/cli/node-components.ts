@@ -15,10 +15,10 @@ import { EventRecorder } from '../machinery/events.js';
 import { type DriverEndpoint, NodeAgent } from '../node/index.js';
 import { Provisioner } from '../provisioner/controller.js';
 import { Resizer } from '../resizer/index.js';
-import type { ComponentDeps, NodeSpec, RunningComponent } from './component.js';
+import type { ComponentContext, NodeSpec, RunningComponent } from './component.js';
 
 /** The CSIDriver object of the local driver: node-local, so nothing to attach. */
-async function ensureLocalCsiDriver(deps: ComponentDeps): Promise<void> {
+async function ensureLocalCsiDriver(deps: ComponentContext): Promise<void> {
   const driver: CSIDriver = {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'CSIDriver',
@@ -33,7 +33,7 @@ async function ensureLocalCsiDriver(deps: ComponentDeps): Promise<void> {
 }
 
 async function startNode(
-  deps: ComponentDeps,
+  deps: ComponentContext,
   node: NodeSpec,
   withLocalDriver: boolean,
   started: RunningComponent[],
@@ -56,6 +56,7 @@ async function startNode(
     const csi = new CsiClient(endpoint);
     const provisioner = new Provisioner({
       store: deps.store,
+      informers: deps.informers,
       csi,
       driverName: LOCAL_DRIVER,
       nodeName: node.name,
@@ -69,6 +70,7 @@ async function startNode(
     });
     const resizer = new Resizer({
       store: deps.store,
+      informers: deps.informers,
       csi,
       driverName: LOCAL_DRIVER,
       nodeName: node.name,
@@ -89,6 +91,7 @@ async function startNode(
   }
   const agent = new NodeAgent({
     store: deps.store,
+    informers: deps.informers,
     nodeName: node.name,
     rootDir: node.rootDir,
     clock: deps.clock,
@@ -113,7 +116,7 @@ async function startNode(
  * Returns the agents by node name: their FlexVolume hosts attach for the attach/detach controller.
  */
 export async function startNodes(
-  deps: ComponentDeps,
+  deps: ComponentContext,
   nodes: readonly NodeSpec[],
   started: RunningComponent[],
   thirdParty: readonly DriverEndpoint[] = [],

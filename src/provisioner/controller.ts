@@ -5,7 +5,6 @@
 import { randomInt } from 'node:crypto';
 import PQueue from 'p-queue';
 import { isStatusError } from '../api/errors.js';
-import type { KindInfo } from '../api/kinds.js';
 import { K } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type {
@@ -25,7 +24,11 @@ import type { ReconcileContext, ReconcileResult } from '../machinery/controller.
 import { Controller } from '../machinery/controller.js';
 import type { EventType } from '../machinery/events.js';
 import { EventRecorder } from '../machinery/events.js';
-import { Informer, keyOf } from '../machinery/informer.js';
+import { attachmentsByVolume } from '../machinery/indexes.js';
+import type { Informer } from '../machinery/informer.js';
+import { keyOf } from '../machinery/informer.js';
+import type { SharedInformerCache } from '../machinery/shared-cache.js';
+import { ControllerInformers } from '../machinery/shared-cache.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemBackoff } from '../machinery/item-backoff.js';
@@ -99,6 +102,8 @@ export interface ProvisionerDeps {
   retryMaxMs?: number;
   /** Default 60 s; 0 disables it. */
   resyncMs?: number;
+  /** The process's shared informers; default: informers of its own. */
+  informers?: SharedInformerCache;
 }
 
 const CLAIM = K.pvc;
@@ -125,7 +130,7 @@ export class Provisioner {
   private readonly nodeInformer: Informer<Node>;
   private readonly csiNodeInformer: Informer<CSINode>;
   private readonly attachmentInformer: Informer<VolumeAttachment>;
-  private readonly informers: Pick<Informer, 'start' | 'stop' | 'waitForSync'>[];
+  private readonly informers: ControllerInformers;
   private readonly claims: Controller;
   private readonly volumes: Controller;
   private readonly topology: TopologyView;
@@ -172,23 +177,18 @@ export class Provisioner {
     this.retryMaxMs = deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
     this.calls = new PQueue({ concurrency: Math.max(1, deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT) });
 
-    const resyncMs = deps.resyncMs ?? DEFAULT_RESYNC_MS;
-    const informer = <T extends KubeObject>(k: KindInfo, resync = 0): Informer<T> =>
-      new Informer<T>({ store: deps.store, kind: k, resyncMs: resync, clock: this.clock, logger: this.log });
-    this.claimInformer = informer(CLAIM, resyncMs);
-    this.volumeInformer = informer(VOLUME, resyncMs);
-    this.classInformer = informer(K.sc);
-    this.nodeInformer = informer(K.node);
-    this.csiNodeInformer = informer(K.csinode);
-    this.attachmentInformer = informer(K.va);
-    this.informers = [
-      this.classInformer,
-      this.nodeInformer,
-      this.csiNodeInformer,
-      this.attachmentInformer,
-      this.volumeInformer,
-      this.claimInformer,
-    ];
+    this.informers = new ControllerInformers({
+      shared: deps.informers,
+      store: deps.store,
+      clock: this.clock,
+      logger: this.log,
+    });
+    this.claimInformer = this.informers.informer(CLAIM);
+    this.volumeInformer = this.informers.informer(VOLUME);
+    this.classInformer = this.informers.informer(K.sc);
+    this.nodeInformer = this.informers.informer(K.node);
+    this.csiNodeInformer = this.informers.informer(K.csinode);
+    this.attachmentInformer = this.informers.informer(K.va, attachmentsByVolume);
     this.topology = {
       node: (name) => this.nodeInformer.get(undefined, name),
       csiNode: (name) => this.csiNodeInformer.get(undefined, name),
@@ -216,14 +216,13 @@ export class Provisioner {
     );
     this.claims = controller('provisioner-claims', (key, ctx) => this.syncClaim(key, ctx));
     this.volumes = controller('provisioner-volumes', (key, ctx) => this.syncVolume(key, ctx));
-    this.wireHandlers();
+    this.wireHandlers(deps.resyncMs ?? DEFAULT_RESYNC_MS);
   }
 
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    for (const i of this.informers) i.start();
-    await Promise.all(this.informers.map((i) => i.waitForSync()));
+    await this.informers.sync();
     this.claims.start();
     this.volumes.start();
     this.log.info('provisioner started', { identity: this.identity });
@@ -232,7 +231,7 @@ export class Provisioner {
   /** Stops at once: in-flight driver calls are abandoned (their results are not written). */
   async stop(): Promise<void> {
     await Promise.all([this.claims.stop(), this.volumes.stop()]);
-    await Promise.all(this.informers.map((i) => i.stop()));
+    await this.informers.close();
     await this.ownRecorder?.flush();
     this.log.info('provisioner stopped');
   }
@@ -247,35 +246,44 @@ export class Provisioner {
 
   // ---------------------------------------------------------------- informer handlers
 
-  private wireHandlers(): void {
+  private wireHandlers(resyncMs: number): void {
+    const on = this.informers.on.bind(this.informers);
     const claimChanged = (c: PersistentVolumeClaim): void => this.claims.enqueue(keyOf(c));
-    this.claimInformer.addHandler({
-      onAdd: claimChanged,
-      onUpdate: (old, c) => {
-        // A changed spec (a new size, say) is a new request: its last failure says nothing about it.
-        if (old.metadata.generation !== c.metadata.generation) this.provisionBackoff.forget(keyOf(c));
-        if (claimChangeMatters(old, c)) claimChanged(c);
+    on(
+      this.claimInformer,
+      {
+        onAdd: claimChanged,
+        onUpdate: (old, c) => {
+          // A changed spec (a new size, say) is a new request: its last failure says nothing about it.
+          if (old.metadata.generation !== c.metadata.generation) this.provisionBackoff.forget(keyOf(c));
+          if (claimChangeMatters(old, c)) claimChanged(c);
+        },
+        onDelete: (c) => {
+          this.created.delete(volumeNameFor(c));
+          this.provisionBackoff.forget(keyOf(c));
+        },
       },
-      onDelete: (c) => {
-        this.created.delete(volumeNameFor(c));
-        this.provisionBackoff.forget(keyOf(c));
-      },
-    });
+      { resyncMs },
+    );
     const volumeChanged = (v: PersistentVolume): void => {
       const name = v.metadata.name ?? '';
       // The informer has caught up with what this instance created.
       this.created.delete(name);
       this.volumes.enqueue(name);
     };
-    this.volumeInformer.addHandler({
-      onAdd: volumeChanged,
-      onUpdate: (_old, v) => volumeChanged(v),
-      onDelete: (v) => {
-        this.deletedHandles.delete(v.metadata.uid ?? v.metadata.name ?? '');
-        const ref = v.spec.claimRef;
-        if (ref?.name) this.claims.enqueue(`${ref.namespace ?? ''}/${ref.name}`);
+    on(
+      this.volumeInformer,
+      {
+        onAdd: volumeChanged,
+        onUpdate: (_old, v) => volumeChanged(v),
+        onDelete: (v) => {
+          this.deletedHandles.delete(v.metadata.uid ?? v.metadata.name ?? '');
+          const ref = v.spec.claimRef;
+          if (ref?.name) this.claims.enqueue(`${ref.namespace ?? ''}/${ref.name}`);
+        },
       },
-    });
+      { resyncMs },
+    );
   }
 
   // ---------------------------------------------------------------- claims
@@ -535,9 +543,7 @@ export class Provisioner {
       this.event(volume, 'Warning', REASON.volumeFailedDelete, message);
     let secrets: Record<string, string>;
     try {
-      const attachment = this.attachmentInformer
-        .list()
-        .find((va) => va.spec.source.persistentVolumeName === name);
+      const [attachment] = this.attachmentInformer.byIndex(attachmentsByVolume, name);
       if (attachment)
         throw new Error(`persistentvolume ${name} is still attached to node ${attachment.spec.nodeName}`);
       const className = volume.spec.storageClassName ?? '';

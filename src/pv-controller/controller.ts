@@ -3,16 +3,16 @@
 // applied to the store. Level-triggered: every sync starts from the cache, and a periodic resync
 // re-checks everything (and writes only when something really changed).
 import { isStatusError } from '../api/errors.js';
-import type { KindInfo } from '../api/kinds.js';
 import { K } from '../api/kinds.js';
-import type { KubeObject } from '../api/meta.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../api/types.js';
 import type { Clock } from '../machinery/clock.js';
 import { systemClock } from '../machinery/clock.js';
 import type { ReconcileResult } from '../machinery/controller.js';
 import { Controller } from '../machinery/controller.js';
 import { EventRecorder } from '../machinery/events.js';
-import { Informer } from '../machinery/informer.js';
+import type { Informer } from '../machinery/informer.js';
+import type { SharedInformerCache } from '../machinery/shared-cache.js';
+import { ControllerInformers } from '../machinery/shared-cache.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
@@ -44,6 +44,8 @@ export interface PvControllerDeps {
   workers?: number;
   /** Periodic full re-check. Default 15 s; 0 disables it. */
   resyncMs?: number;
+  /** The process's shared informers; default: informers of its own. */
+  informers?: SharedInformerCache;
 }
 
 export class PvController {
@@ -56,6 +58,7 @@ export class PvController {
   private readonly applier: BinderApplier;
   private readonly volumeKind = K.pv;
   private readonly claimKind = K.pvc;
+  private readonly informers: ControllerInformers;
   private readonly volumeInformer: Informer<PersistentVolume>;
   private readonly claimInformer: Informer<PersistentVolumeClaim>;
   private readonly classInformer: Informer<StorageClass>;
@@ -90,14 +93,17 @@ export class PvController {
       onVolumeWritten: (v) => this.onVolume(v),
       onClaimWritten: (c) => this.onClaim(c),
     });
-    const resyncMs = deps.resyncMs ?? DEFAULT_RESYNC_MS;
-    const informer = <T extends KubeObject>(k: KindInfo, resync: number): Informer<T> =>
-      new Informer<T>({ store: deps.store, kind: k, resyncMs: resync, clock: this.clock, logger: this.log });
-    this.volumeInformer = informer<PersistentVolume>(this.volumeKind, resyncMs);
-    this.claimInformer = informer<PersistentVolumeClaim>(this.claimKind, resyncMs);
-    this.classInformer = informer<StorageClass>(K.sc, 0);
-    this.podInformer = informer<Pod>(K.pod, 0);
-    this.nodeInformer = informer<Node>(K.node, 0);
+    this.informers = new ControllerInformers({
+      shared: deps.informers,
+      store: deps.store,
+      clock: this.clock,
+      logger: this.log,
+    });
+    this.volumeInformer = this.informers.informer(this.volumeKind);
+    this.claimInformer = this.informers.informer(this.claimKind);
+    this.classInformer = this.informers.informer(K.sc);
+    this.podInformer = this.informers.informer(K.pod);
+    this.nodeInformer = this.informers.informer(K.node);
 
     const workers = deps.workers ?? 1;
     const queueOptions = (name: string, reconcile: (key: string) => Promise<ReconcileResult>) => ({
@@ -110,21 +116,13 @@ export class PvController {
     });
     this.claims = new Controller(queueOptions('claims', (key) => this.syncClaimKey(key)));
     this.volumes = new Controller(queueOptions('volumes', (key) => this.syncVolumeKey(key)));
-    this.wireHandlers();
+    this.wireHandlers(deps.resyncMs ?? DEFAULT_RESYNC_MS);
   }
 
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    const informers = [
-      this.classInformer,
-      this.nodeInformer,
-      this.podInformer,
-      this.volumeInformer,
-      this.claimInformer,
-    ];
-    for (const i of informers) i.start();
-    await Promise.all(informers.map((i) => i.waitForSync()));
+    await this.informers.sync();
     this.claims.start();
     this.volumes.start();
     this.log.info('pv controller started');
@@ -132,11 +130,7 @@ export class PvController {
 
   async stop(): Promise<void> {
     await Promise.all([this.claims.stop(), this.volumes.stop()]);
-    await Promise.all(
-      [this.volumeInformer, this.claimInformer, this.classInformer, this.podInformer, this.nodeInformer].map(
-        (i) => i.stop(),
-      ),
-    );
+    await this.informers.close();
     await this.ownRecorder?.flush();
   }
 
@@ -151,31 +145,40 @@ export class PvController {
 
   // --- informer handlers
 
-  private wireHandlers(): void {
-    this.volumeInformer.addHandler({
-      onAdd: (v) => this.onVolume(v, true),
-      onUpdate: (_old, v) => this.onVolume(v, true),
-      onDelete: (v) => {
-        this.cache.removeVolume(v.metadata.name ?? '', v.metadata.resourceVersion);
-        this.applier.forgetObject(v.metadata.uid);
-        const ref = v.spec.claimRef;
-        // The claim becomes Lost promptly instead of at the next resync.
-        if (ref?.name) this.claims.enqueue(`${ref.namespace ?? ''}/${ref.name}`);
+  private wireHandlers(resyncMs: number): void {
+    const on = this.informers.on.bind(this.informers);
+    on(
+      this.volumeInformer,
+      {
+        onAdd: (v) => this.onVolume(v, true),
+        onUpdate: (_old, v) => this.onVolume(v, true),
+        onDelete: (v) => {
+          this.cache.removeVolume(v.metadata.name ?? '', v.metadata.resourceVersion);
+          this.applier.forgetObject(v.metadata.uid);
+          const ref = v.spec.claimRef;
+          // The claim becomes Lost promptly instead of at the next resync.
+          if (ref?.name) this.claims.enqueue(`${ref.namespace ?? ''}/${ref.name}`);
+        },
       },
-    });
-    this.claimInformer.addHandler({
-      onAdd: (c) => this.onClaim(c, true),
-      onUpdate: (_old, c) => this.onClaim(c, true),
-      onDelete: (c) => {
-        const key = claimKey(c);
-        this.cache.removeClaim(key, c.metadata.resourceVersion);
-        this.applier.forgetObject(c.metadata.uid);
-        // Its volume becomes Released promptly.
-        if (c.spec.volumeName) this.volumes.enqueue(c.spec.volumeName);
-        for (const v of this.cache.index.preBoundTo(key)) this.volumes.enqueue(v.metadata.name ?? '');
+      { resyncMs },
+    );
+    on(
+      this.claimInformer,
+      {
+        onAdd: (c) => this.onClaim(c, true),
+        onUpdate: (_old, c) => this.onClaim(c, true),
+        onDelete: (c) => {
+          const key = claimKey(c);
+          this.cache.removeClaim(key, c.metadata.resourceVersion);
+          this.applier.forgetObject(c.metadata.uid);
+          // Its volume becomes Released promptly.
+          if (c.spec.volumeName) this.volumes.enqueue(c.spec.volumeName);
+          for (const v of this.cache.index.preBoundTo(key)) this.volumes.enqueue(v.metadata.name ?? '');
+        },
       },
-    });
-    this.classInformer.addHandler({
+      { resyncMs },
+    );
+    on(this.classInformer, {
       onAdd: (sc) => this.onClass(sc),
       onUpdate: (_old, sc) => this.onClass(sc),
       onDelete: (sc) => this.cache.removeClass(sc.metadata.name ?? ''),
@@ -183,13 +186,13 @@ export class PvController {
     const podChanged = (keys: string[]): void => {
       for (const key of keys) if (this.cache.claimByKey(key)) this.claims.enqueue(key);
     };
-    this.podInformer.addHandler({
+    on(this.podInformer, {
       onAdd: (p) => podChanged(this.cache.upsertPod(p)),
       onUpdate: (_old, p) => podChanged(this.cache.upsertPod(p)),
       onDelete: (p) =>
         podChanged(this.cache.removePod(`${p.metadata.namespace ?? ''}/${p.metadata.name ?? ''}`)),
     });
-    this.nodeInformer.addHandler({
+    on(this.nodeInformer, {
       onAdd: (n) => this.cache.upsertNode(n),
       onUpdate: (_old, n) => this.cache.upsertNode(n),
       onDelete: (n) => this.cache.removeNode(n.metadata.name ?? ''),

@@ -5,7 +5,6 @@
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import { tryStorageBytes } from '../api/quantity.js';
-import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type {
   PersistentVolume,
@@ -21,7 +20,12 @@ import type { Clock } from '../machinery/clock.js';
 import { systemClock } from '../machinery/clock.js';
 import { Controller } from '../machinery/controller.js';
 import type { EventType } from '../machinery/events.js';
-import { Informer, keyOf } from '../machinery/informer.js';
+import { podsByClaim } from '../machinery/indexes.js';
+import type { Informer } from '../machinery/informer.js';
+import { keyOf } from '../machinery/informer.js';
+import type { SharedInformerCache } from '../machinery/shared-cache.js';
+import { ControllerInformers } from '../machinery/shared-cache.js';
+import { podClaimKeys } from '../volume/pod-claims.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
@@ -66,16 +70,8 @@ export interface ResizerDeps {
   /** Per-key back-off; default 1 s doubling to 5 min. */
   retryBaseMs?: number;
   retryMaxMs?: number;
-}
-
-const CLAIM_INDEX = 'claim';
-
-/** namespace/name of every claim a pod's volumes name. */
-function claimKeysOfPod(pod: Pod): string[] {
-  const namespace = pod.metadata.namespace ?? 'default';
-  return (pod.spec.volumes ?? []).flatMap((v) =>
-    v.persistentVolumeClaim ? [`${namespace}/${v.persistentVolumeClaim.claimName}`] : [],
-  );
+  /** The process's shared informers; default: informers of its own. */
+  informers?: SharedInformerCache;
 }
 
 interface ExpansionCapabilities {
@@ -94,6 +90,7 @@ export class Resizer {
   private readonly deps: ResizerDeps;
   private readonly clock: Clock;
   private readonly log: Logger;
+  private readonly informers: ControllerInformers;
   private readonly claims: Informer<PersistentVolumeClaim>;
   private readonly volumes: Informer<PersistentVolume>;
   private readonly controller: Controller;
@@ -104,12 +101,15 @@ export class Resizer {
     this.deps = deps;
     this.clock = deps.clock ?? systemClock;
     this.log = (deps.log ?? silentLogger).child({ component: 'external-resizer', driver: deps.driverName });
-    const informer = <T extends KubeObject>(kind: KindInfo) =>
-      new Informer<T>({ store: deps.store, kind, clock: this.clock, logger: this.log });
-    this.claims = informer<PersistentVolumeClaim>(K.pvc);
-    this.volumes = informer<PersistentVolume>(K.pv);
-    this.pods = informer<Pod>(K.pod);
-    this.pods.addIndex(CLAIM_INDEX, claimKeysOfPod);
+    this.informers = new ControllerInformers({
+      shared: deps.informers,
+      store: deps.store,
+      clock: this.clock,
+      logger: this.log,
+    });
+    this.claims = this.informers.informer<PersistentVolumeClaim>(K.pvc);
+    this.volumes = this.informers.informer<PersistentVolume>(K.pv);
+    this.pods = this.informers.informer<Pod>(K.pod, podsByClaim);
     this.controller = new Controller({
       name: 'resizer',
       reconcile: (key) => this.sync(key),
@@ -122,27 +122,26 @@ export class Resizer {
       ),
     });
     const enqueueClaim = (c: PersistentVolumeClaim) => this.controller.enqueue(keyOf(c));
-    this.claims.addHandler({ onAdd: enqueueClaim, onUpdate: (_old, c) => enqueueClaim(c) });
+    const on = this.informers.on.bind(this.informers);
+    on(this.claims, { onAdd: enqueueClaim, onUpdate: (_old, c) => enqueueClaim(c) });
     const enqueueVolumeClaim = (v: PersistentVolume) => {
       const ref = v.spec.claimRef;
       if (ref?.name) this.controller.enqueue(`${ref.namespace ?? 'default'}/${ref.name}`);
     };
-    this.volumes.addHandler({ onAdd: enqueueVolumeClaim, onUpdate: (_old, v) => enqueueVolumeClaim(v) });
+    on(this.volumes, { onAdd: enqueueVolumeClaim, onUpdate: (_old, v) => enqueueVolumeClaim(v) });
     // A claim waiting for its pods to stop (offline expansion) is looked at again when they do.
-    const enqueuePodClaims = (p: Pod) => claimKeysOfPod(p).forEach((key) => this.controller.enqueue(key));
-    this.pods.addHandler({ onUpdate: (_old, p) => enqueuePodClaims(p), onDelete: enqueuePodClaims });
+    const enqueuePodClaims = (p: Pod) => podClaimKeys(p).forEach((key) => this.controller.enqueue(key));
+    on(this.pods, { onUpdate: (_old, p) => enqueuePodClaims(p), onDelete: enqueuePodClaims });
   }
 
   async start(): Promise<void> {
-    const informers = [this.claims, this.volumes, this.pods];
-    for (const i of informers) i.start();
-    await Promise.all(informers.map((i) => i.waitForSync()));
+    await this.informers.sync();
     this.controller.start();
   }
 
   async stop(): Promise<void> {
     await this.controller.stop();
-    await Promise.all([this.claims.stop(), this.volumes.stop(), this.pods.stop()]);
+    await this.informers.close();
   }
 
   private async sync(key: string): Promise<void> {
@@ -309,7 +308,7 @@ export class Resizer {
   /** Pods (not finished) that use the claim, as namespace/name. */
   private podsUsing(claim: PersistentVolumeClaim): string[] {
     return this.pods
-      .byIndex(CLAIM_INDEX, keyOf(claim))
+      .byIndex(podsByClaim, keyOf(claim))
       .filter((p) => !isPodTerminated(p))
       .map((p) => keyOf(p));
   }

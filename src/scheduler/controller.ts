@@ -4,7 +4,6 @@
 // when something they could be waiting for changes (a node, a volume, a claim, a class, a
 // driver), but never sooner than their per-pod back-off (1 s doubling to 10 s), and at the latest
 // after 5 minutes, as kube-scheduler does.
-import type { KindInfo } from '../api/kinds.js';
 import { K, kindFor } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { objectKey } from '../api/meta.js';
@@ -22,20 +21,21 @@ import { systemClock } from '../machinery/clock.js';
 import type { ReconcileResult } from '../machinery/controller.js';
 import { Controller } from '../machinery/controller.js';
 import { EventRecorder } from '../machinery/events.js';
-import { Informer } from '../machinery/informer.js';
+import { csiNodesByDriver, podsByClaim, podsByNode, volumesByClass } from '../machinery/indexes.js';
+import type { Informer } from '../machinery/informer.js';
+import type { SharedInformerCache } from '../machinery/shared-cache.js';
+import { ControllerInformers } from '../machinery/shared-cache.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemBackoff } from '../machinery/item-backoff.js';
 import { ItemExponentialFailureRateLimiter, backoffFor } from '../machinery/rate-limiter.js';
 import { ANN_SELECTED_NODE } from '../volume/annotations.js';
-import { volumeClass } from '../volume/match.js';
 import type { ObjectStore } from '../store/types.js';
 import type { EventSink } from './apply.js';
 import { SchedulerApplier } from './apply.js';
 import { decideSchedule } from './decide.js';
 import { EVENT_FAILED_SCHEDULING, EVENT_SCHEDULED, SCHEDULER_NAME } from './reasons.js';
 import type { SchedulerView, StorageCapacity } from './view.js';
-import { podClaimNames } from './volumes.js';
 import { WrittenObjects } from './written.js';
 
 /** kube-scheduler's podMaxInUnschedulablePodsDuration: tried again after this without any change. */
@@ -56,12 +56,9 @@ export interface SchedulerDeps {
   workers?: number;
   /** Per-pod back-off between attempts; default 1 s doubling to 10 s, with jitter. */
   podBackoff?: ItemBackoff;
+  /** The process's shared informers; default: informers of its own. */
+  informers?: SharedInformerCache;
 }
-
-const BY_CLAIM = 'claim';
-const BY_NODE = 'node';
-const BY_CLASS = 'class';
-const BY_DRIVER = 'driver';
 
 export class Scheduler {
   private readonly clock: Clock;
@@ -79,7 +76,7 @@ export class Scheduler {
   private readonly csiDrivers: Informer<CSIDriver>;
   /** Only when the store serves CSIStorageCapacity; otherwise capacity is unknown and not checked. */
   private readonly capacities: Informer | undefined;
-  private readonly informers: Informer<KubeObject>[];
+  private readonly informers: ControllerInformers;
   private readonly controller: Controller;
   /** Pods not yet placed (or still binding): re-checked when the cluster changes. */
   private readonly pending = new Set<string>();
@@ -108,32 +105,22 @@ export class Scheduler {
       clock: this.clock,
       onWritten: (obj) => this.written.remember(obj),
     });
-    const informer = <T extends KubeObject>(kind: KindInfo): Informer<T> =>
-      new Informer<T>({ store: deps.store, kind, clock: this.clock, logger: this.log });
-    this.pods = informer<Pod>(K.pod);
+    this.informers = new ControllerInformers({
+      shared: deps.informers,
+      store: deps.store,
+      clock: this.clock,
+      logger: this.log,
+    });
+    const informer = this.informers.informer.bind(this.informers);
+    this.pods = informer<Pod>(K.pod, podsByClaim, podsByNode);
     this.nodes = informer<Node>(K.node);
-    this.volumes = informer<PersistentVolume>(K.pv);
+    this.volumes = informer<PersistentVolume>(K.pv, volumesByClass);
     this.claims = informer<PersistentVolumeClaim>(K.pvc);
     this.classes = informer<StorageClass>(K.sc);
-    this.csiNodes = informer<CSINode>(K.csinode);
+    this.csiNodes = informer<CSINode>(K.csinode, csiNodesByDriver);
     this.csiDrivers = informer<CSIDriver>(K.csidriver);
     const capacityKind = kindFor('storage.k8s.io/v1', 'CSIStorageCapacity');
     this.capacities = capacityKind ? informer(capacityKind) : undefined;
-    this.informers = [
-      this.pods,
-      this.nodes,
-      this.volumes,
-      this.claims,
-      this.classes,
-      this.csiNodes,
-      this.csiDrivers,
-      ...(this.capacities ? [this.capacities] : []),
-    ] as Informer<KubeObject>[];
-
-    this.pods.addIndex(BY_CLAIM, (p) => podClaimNames(p).map((c) => `${p.metadata.namespace ?? ''}/${c}`));
-    this.pods.addIndex(BY_NODE, (p) => (p.spec.nodeName ? [p.spec.nodeName] : []));
-    this.volumes.addIndex(BY_CLASS, (v) => [volumeClass(v)]);
-    this.csiNodes.addIndex(BY_DRIVER, (n) => n.spec.drivers.map((d) => d.name));
 
     this.controller = new Controller({
       name: 'scheduler',
@@ -150,15 +137,14 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    for (const i of this.informers) i.start();
-    await Promise.all(this.informers.map((i) => i.waitForSync()));
+    await this.informers.sync();
     this.controller.start();
     this.log.info('scheduler started');
   }
 
   async stop(): Promise<void> {
     await this.controller.stop();
-    await Promise.all(this.informers.map((i) => i.stop()));
+    await this.informers.close();
     await this.ownRecorder?.flush();
   }
 
@@ -168,11 +154,12 @@ export class Scheduler {
   }
 
   private wireHandlers(): void {
+    const on = this.informers.on.bind(this.informers);
     const onPod = (pod: Pod): void => {
       this.written.observe(pod);
       this.wake(objectKey(pod));
     };
-    this.pods.addHandler({
+    on(this.pods, {
       onAdd: onPod,
       onUpdate: (_old, pod) => onPod(pod),
       onDelete: (pod) => {
@@ -184,7 +171,7 @@ export class Scheduler {
       },
     });
     const onClaimKey = (key: string): void => {
-      for (const pod of this.pods.byIndex(BY_CLAIM, key)) this.wake(objectKey(pod));
+      for (const pod of this.pods.byIndex(podsByClaim, key)) this.wake(objectKey(pod));
     };
     const onClaim = (claim: PersistentVolumeClaim): void => {
       this.written.observe(claim);
@@ -196,16 +183,17 @@ export class Scheduler {
       const selected = (c: PersistentVolumeClaim): string | undefined =>
         c.metadata.annotations?.[ANN_SELECTED_NODE];
       if (selected(old) !== undefined && selected(claim) === undefined) {
-        for (const pod of this.pods.byIndex(BY_CLAIM, objectKey(claim))) this.backoff.failed(objectKey(pod));
+        for (const pod of this.pods.byIndex(podsByClaim, objectKey(claim)))
+          this.backoff.failed(objectKey(pod));
       }
       onClaim(claim);
     };
-    this.claims.addHandler({ onAdd: onClaim, onUpdate: onClaimUpdate, onDelete: onClaim });
+    on(this.claims, { onAdd: onClaim, onUpdate: onClaimUpdate, onDelete: onClaim });
     const wakePending = (): void => {
       for (const key of this.pending) this.wake(key);
     };
     const wake = { onAdd: wakePending, onUpdate: wakePending, onDelete: wakePending };
-    this.volumes.addHandler({
+    on(this.volumes, {
       onAdd: wakePending,
       onUpdate: (_old, v) => {
         this.written.observe(v);
@@ -216,11 +204,11 @@ export class Scheduler {
       },
       onDelete: wakePending,
     });
-    this.nodes.addHandler(wake);
-    this.classes.addHandler(wake);
-    this.csiNodes.addHandler(wake);
-    this.csiDrivers.addHandler(wake);
-    this.capacities?.addHandler(wake);
+    on(this.nodes, wake);
+    on(this.classes, wake);
+    on(this.csiNodes, wake);
+    on(this.csiDrivers, wake);
+    if (this.capacities) on(this.capacities, wake);
   }
 
   /** Queues `key` now, or when its back-off ends if it is waiting out a failed attempt. */
@@ -237,13 +225,14 @@ export class Scheduler {
       node: (name) => this.nodes.get(undefined, name),
       claim: (namespace, name) => fresh(this.claims.get(namespace, name)),
       volume: (name) => fresh(this.volumes.get(undefined, name)),
-      volumesOfClass: (className) => this.volumes.byIndex(BY_CLASS, className).map((v) => fresh(v) ?? v),
+      volumesOfClass: (className) =>
+        this.volumes.byIndex(volumesByClass, className).map((v) => fresh(v) ?? v),
       storageClass: (name) => this.classes.get(undefined, name),
       csiNode: (name) => this.csiNodes.get(undefined, name),
       csiDriver: (name) => this.csiDrivers.get(undefined, name),
-      isDriverRegistered: (driver) => this.csiNodes.byIndex(BY_DRIVER, driver).length > 0,
+      isDriverRegistered: (driver) => this.csiNodes.byIndex(csiNodesByDriver, driver).length > 0,
       capacities: () => this.capacities?.list() as StorageCapacity[] | undefined,
-      podCountOnNode: (name) => this.pods.byIndex(BY_NODE, name).length,
+      podCountOnNode: (name) => this.pods.byIndex(podsByNode, name).length,
     };
   }
 

@@ -2,16 +2,17 @@
 // keys; each sync reads the set's pods and claims from the caches, decides, and applies. A pod or
 // claim change wakes the set that owns (or names) it, so ordered rollout advances as soon as
 // the node agent reports a pod Running.
-import type { KindInfo } from '../api/kinds.js';
 import { K } from '../api/kinds.js';
-import type { KubeObject } from '../api/meta.js';
 import { objectKey } from '../api/meta.js';
 import type { PersistentVolumeClaim, Pod, StatefulSet } from '../api/types.js';
 import type { Clock } from '../machinery/clock.js';
 import { systemClock } from '../machinery/clock.js';
 import { Controller } from '../machinery/controller.js';
 import { EventRecorder } from '../machinery/events.js';
-import { Informer } from '../machinery/informer.js';
+import { byNamespace } from '../machinery/indexes.js';
+import type { Informer } from '../machinery/informer.js';
+import type { SharedInformerCache } from '../machinery/shared-cache.js';
+import { ControllerInformers } from '../machinery/shared-cache.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
@@ -26,13 +27,14 @@ export const STATEFULSET_COMPONENT = 'statefulset-controller';
 const RESYNC_MS = 30_000;
 const RETRY_BASE_MS = 50;
 const RETRY_MAX_MS = 30_000;
-const BY_NAMESPACE = 'namespace';
 
 export interface StatefulSetControllerDeps {
   store: ObjectStore;
   clock?: Clock;
   log?: Logger;
   recorder?: EventSink;
+  /** The process's shared informers; default: informers of its own. */
+  informers?: SharedInformerCache;
 }
 
 export class StatefulSetController {
@@ -41,6 +43,7 @@ export class StatefulSetController {
   private readonly log: Logger;
   private readonly recorder: EventSink;
   private readonly ownRecorder: EventRecorder | undefined;
+  private readonly informers: ControllerInformers;
   private readonly sets: Informer<StatefulSet>;
   private readonly pods: Informer<Pod>;
   private readonly claims: Informer<PersistentVolumeClaim>;
@@ -62,13 +65,15 @@ export class StatefulSetController {
       });
       this.recorder = this.ownRecorder;
     }
-    const informer = <T extends KubeObject>(kind: KindInfo, resyncMs = 0): Informer<T> =>
-      new Informer<T>({ store: deps.store, kind, resyncMs, clock: this.clock, logger: this.log });
-    this.sets = informer<StatefulSet>(K.sts, RESYNC_MS);
-    this.pods = informer<Pod>(K.pod);
-    this.claims = informer<PersistentVolumeClaim>(K.pvc);
-    this.pods.addIndex(BY_NAMESPACE, (p) => [p.metadata.namespace ?? '']);
-    this.claims.addIndex(BY_NAMESPACE, (c) => [c.metadata.namespace ?? '']);
+    this.informers = new ControllerInformers({
+      shared: deps.informers,
+      store: deps.store,
+      clock: this.clock,
+      logger: this.log,
+    });
+    this.sets = this.informers.informer<StatefulSet>(K.sts, byNamespace);
+    this.pods = this.informers.informer<Pod>(K.pod, byNamespace);
+    this.claims = this.informers.informer<PersistentVolumeClaim>(K.pvc, byNamespace);
     this.controller = new Controller({
       name: 'statefulsets',
       reconcile: (key) => this.syncStatefulSet(key),
@@ -82,17 +87,14 @@ export class StatefulSetController {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    this.sets.start();
-    this.pods.start();
-    this.claims.start();
-    await Promise.all([this.sets.waitForSync(), this.pods.waitForSync(), this.claims.waitForSync()]);
+    await this.informers.sync();
     this.controller.start();
     this.log.info('statefulset controller started');
   }
 
   async stop(): Promise<void> {
     await this.controller.stop();
-    await Promise.all([this.sets.stop(), this.pods.stop(), this.claims.stop()]);
+    await this.informers.close();
     await this.ownRecorder?.flush();
   }
 
@@ -103,28 +105,28 @@ export class StatefulSetController {
 
   private wireHandlers(): void {
     const enqueueSet = (set: StatefulSet): void => this.controller.enqueue(objectKey(set));
-    this.sets.addHandler({ onAdd: enqueueSet, onUpdate: (_old, s) => enqueueSet(s), onDelete: enqueueSet });
+    const on = this.informers.on.bind(this.informers);
+    on(
+      this.sets,
+      { onAdd: enqueueSet, onUpdate: (_old, s) => enqueueSet(s), onDelete: enqueueSet },
+      { resyncMs: RESYNC_MS },
+    );
     const onPod = (pod: Pod): void => {
       const owner = (pod.metadata.ownerReferences ?? []).find(
         (r) => r.controller && r.kind === 'StatefulSet',
       );
       if (owner) this.controller.enqueue(`${pod.metadata.namespace ?? ''}/${owner.name}`);
     };
-    this.pods.addHandler({ onAdd: onPod, onUpdate: (_old, p) => onPod(p), onDelete: onPod });
+    on(this.pods, { onAdd: onPod, onUpdate: (_old, p) => onPod(p), onDelete: onPod });
     // Claims name no owner unless the policy says so: wake the sets of the claim's namespace
     // whose name it could carry.
     const onClaim = (claim: PersistentVolumeClaim): void => {
       const name = claim.metadata.name ?? '';
-      for (const set of this.sets.list()) {
-        if (
-          set.metadata.namespace === claim.metadata.namespace &&
-          name.includes(`-${set.metadata.name ?? ''}-`)
-        ) {
-          enqueueSet(set);
-        }
+      for (const set of this.sets.byIndex(byNamespace, claim.metadata.namespace ?? '')) {
+        if (name.includes(`-${set.metadata.name ?? ''}-`)) enqueueSet(set);
       }
     };
-    this.claims.addHandler({ onAdd: onClaim, onUpdate: (_old, c) => onClaim(c), onDelete: onClaim });
+    on(this.claims, { onAdd: onClaim, onUpdate: (_old, c) => onClaim(c), onDelete: onClaim });
   }
 
   private async syncStatefulSet(key: string): Promise<void> {
@@ -133,8 +135,8 @@ export class StatefulSetController {
     const namespace = set.metadata.namespace ?? '';
     const actions = decideStatefulSet({
       set,
-      pods: this.pods.byIndex(BY_NAMESPACE, namespace),
-      claims: this.claims.byIndex(BY_NAMESPACE, namespace),
+      pods: this.pods.byIndex(byNamespace, namespace),
+      claims: this.claims.byIndex(byNamespace, namespace),
     });
     if (actions.length === 0) return;
     this.log.debug('syncing', { set: key, actions: actions.map((a) => a.type) });
