@@ -412,7 +412,12 @@ describe('node agent volume lifecycle (mock CSI driver)', function () {
     assert.match(expand.volume_path, /\/pods\/[^/]+\/volumes\/kubernetes\.io~csi\/pv1\/mount$/);
     assert.ok(expand.staging_target_path.endsWith('/globalmount'), expand.staging_target_path);
     assert.equal((await events('p1', 'FileSystemResizeFailed'))[0]?.count, 3);
-    assert.equal((await events('p1', 'FileSystemResizeSuccessful')).length, 1);
+    // the event is written after the claim: wait for it rather than race it
+    const succeeded = await eventually('FileSystemResizeSuccessful event', async () => {
+      const list = await events('p1', 'FileSystemResizeSuccessful');
+      return list.length > 0 ? list : undefined;
+    });
+    assert.equal(succeeded.length, 1);
   });
 
   it('rebuilds its state after a restart: no second mount, and no leak for pods deleted meanwhile', async function () {
