@@ -9,7 +9,7 @@ import type {
   VolumeAttachment,
 } from '../api/types.js';
 import { volumeClass } from '../volume/match.js';
-import { podClaimKeys } from '../volume/pod-claims.js';
+import { podClaimKeys } from '../volume/pods.js';
 import { defineIndex } from './indexed-cache.js';
 
 const one = (value: string | undefined): string[] => (value ? [value] : []);

@@ -12,7 +12,7 @@ import type {
   PersistentVolumeClaimStatus,
   Pod,
 } from '../api/types.js';
-import { isPodTerminated } from '../volume/pods.js';
+import { isPodTerminated, podClaimKeys } from '../volume/pods.js';
 import { volumeCapability } from '../csi/capability.js';
 import type { CsiClient } from '../csi/client.js';
 import { classify, CsiError, toCsiError } from '../csi/errors.js';
@@ -25,7 +25,6 @@ import type { Informer } from '../machinery/informer.js';
 import { keyOf } from '../machinery/informer.js';
 import type { SharedInformerCache } from '../machinery/shared-cache.js';
 import { ControllerInformers } from '../machinery/shared-cache.js';
-import { podClaimKeys } from '../volume/pod-claims.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';

@@ -33,7 +33,7 @@ import {
   REASON_PV_NOT_EXIST,
 } from './reasons.js';
 import type { SchedulerView } from './view.js';
-import { podClaimNames } from '../volume/pod-claims.js';
+import { podClaimNames } from '../volume/pods.js';
 
 /** Names of the claims a pod's volumes use (generic ephemeral volumes use "<pod>-<volume>"). */
 /** Bound for the scheduler: named volume and the binder's bind-completed mark. */

@@ -1,5 +1,5 @@
-// When a pod no longer holds its volumes: the one rule the binder, attach/detach, the resizer and
-// the node agent share.
+// Rules about pods that several controllers share: when a pod no longer holds its volumes (the one
+// rule the binder, attach/detach, the resizer and the node agent share), and which claims it uses.
 import type { Pod } from '../api/types.js';
 
 /**
@@ -14,4 +14,23 @@ export function isPodTerminated(pod: Pod): boolean {
   if (phase === 'Succeeded' || phase === 'Failed') return true;
   if (pod.metadata.deletionTimestamp === undefined) return false;
   return !(pod.status?.containerStatuses ?? []).some((status) => status.state?.running !== undefined);
+}
+
+// A pod's claims: its persistentVolumeClaim volumes, and the claim Kubernetes creates for each
+// generic ephemeral volume ("<pod name>-<volume name>").
+
+/** The names of the claims a pod's volumes use, each once. */
+export function podClaimNames(pod: Pod): string[] {
+  const names: string[] = [];
+  for (const v of pod.spec.volumes ?? []) {
+    if (v.persistentVolumeClaim?.claimName) names.push(v.persistentVolumeClaim.claimName);
+    else if (v['ephemeral'] !== undefined) names.push(`${pod.metadata.name ?? ''}-${v.name}`);
+  }
+  return [...new Set(names)];
+}
+
+/** "namespace/name" of each claim a pod uses. */
+export function podClaimKeys(pod: Pod): string[] {
+  const namespace = pod.metadata.namespace ?? '';
+  return podClaimNames(pod).map((name) => `${namespace}/${name}`);
 }
