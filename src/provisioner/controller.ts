@@ -1,10 +1,9 @@
 // Wiring of the provisioner (berth's external-provisioner): informers for claims, volumes, classes,
 // nodes, CSINodes and VolumeAttachments; one queue of claims (CreateVolume) and one of volumes
 // (DeleteVolume), each retried per key with exponential back-off; at most `maxInFlight` driver
-// calls at once. Every decision comes from plan.ts; this file only reads, calls and writes.
+// calls at once. Decisions come from plan.ts and outcomes.ts; provisioning.ts carries a claim's
+// out, io.ts does the store writes and driver calls; this file reads, dispatches and deletes.
 import { randomInt } from 'node:crypto';
-import PQueue from 'p-queue';
-import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type {
@@ -12,12 +11,10 @@ import type {
   Node,
   PersistentVolume,
   PersistentVolumeClaim,
-  SecretReference,
   StorageClass,
   VolumeAttachment,
 } from '../api/types.js';
 import type { CsiClient } from '../csi/client.js';
-import { toCsiError } from '../csi/errors.js';
 import type { Clock } from '../machinery/clock.js';
 import { systemClock } from '../machinery/clock.js';
 import type { ReconcileContext, ReconcileResult } from '../machinery/controller.js';
@@ -41,31 +38,18 @@ import {
 import { REASON } from '../volume/annotations.js';
 import { claimClass } from '../volume/match.js';
 import type { ObjectStore } from '../store/types.js';
-import type { DriverCapabilities } from './capabilities.js';
-import { decideCapabilities } from './capabilities.js';
+import { ProvisionerDriver, ProvisionerStore } from './io.js';
+import { deletionBlocker, messageOf } from './outcomes.js';
+import { EVENT_COMPONENT } from '../volume/provisioning-names.js';
 import {
-  EVENT_COMPONENT,
-  FINALIZER_EXTERNAL_PROVISIONER,
-  REASON_PROVISIONING,
-  REASON_PROVISIONING_CLEANUP_FAILED,
-} from '../volume/provisioning-names.js';
-import type { ProvisionPlan } from './plan.js';
-import {
-  PlanError,
-  buildVolume,
   claimChangeMatters,
   decideClaim,
   decideVolume,
   deletionSecretRef,
-  hasProvisioningMark,
-  planProvision,
-  provisioningState,
   volumeNameFor,
-  withProvisioningMark,
   withoutProvisioningMark,
-  withoutSelectedNode,
 } from './plan.js';
-import { readSecretReference } from '../volume/secrets.js';
+import { ClaimProvisioning, FAILED } from './provisioning.js';
 import type { TopologyView } from './topology.js';
 
 /** external-provisioner's --timeout. */
@@ -108,22 +92,18 @@ export interface ProvisionerDeps {
 
 const CLAIM = K.pvc;
 const VOLUME = K.pv;
-/** provision()'s answer when it failed without throwing (it already said why in an event). */
-const FAILED = Symbol('provisioning failed');
 
 export class Provisioner {
   readonly driverName: string;
   readonly nodeName: string | undefined;
   readonly identity: string;
-  private readonly store: ObjectStore;
-  private readonly csi: CsiClient;
+  private readonly store: ProvisionerStore;
+  private readonly driver: ProvisionerDriver;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly recorder: ProvisionerEventSink;
   private readonly ownRecorder: EventRecorder | undefined;
-  private readonly timeoutMs: number;
   private readonly retryMaxMs: number;
-  private readonly calls: PQueue;
   private readonly claimInformer: Informer<PersistentVolumeClaim>;
   private readonly volumeInformer: Informer<PersistentVolume>;
   private readonly classInformer: Informer<StorageClass>;
@@ -134,6 +114,7 @@ export class Provisioner {
   private readonly claims: Controller;
   private readonly volumes: Controller;
   private readonly topology: TopologyView;
+  private readonly provisioning: ClaimProvisioning;
   /** Volumes this instance created whose PersistentVolume the informer may not show yet. */
   private readonly created = new Set<string>();
   /** Volumes (by uid) whose DeleteVolume succeeded; only their objects remain to be removed. */
@@ -144,12 +125,9 @@ export class Provisioner {
    * faster than this however often the scheduler picks again; a spec change or success resets it.
    */
   private readonly provisionBackoff: ItemBackoff;
-  private capabilitiesCall: Promise<DriverCapabilities> | undefined;
   private started = false;
 
   constructor(deps: ProvisionerDeps) {
-    this.store = deps.store;
-    this.csi = deps.csi;
     this.driverName = deps.driverName;
     this.nodeName = deps.nodeName;
     this.clock = deps.clock ?? systemClock;
@@ -173,9 +151,12 @@ export class Provisioner {
       });
       this.recorder = this.ownRecorder;
     }
-    this.timeoutMs = deps.timeoutMs ?? DEFAULT_CSI_CALL_TIMEOUT_MS;
+    this.store = new ProvisionerStore(deps.store, this.log);
+    this.driver = new ProvisionerDriver(deps.csi, {
+      timeoutMs: deps.timeoutMs ?? DEFAULT_CSI_CALL_TIMEOUT_MS,
+      maxInFlight: deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT,
+    });
     this.retryMaxMs = deps.retryMaxMs ?? DEFAULT_RETRY_MAX_MS;
-    this.calls = new PQueue({ concurrency: Math.max(1, deps.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT) });
 
     this.informers = new ControllerInformers({
       shared: deps.informers,
@@ -214,6 +195,18 @@ export class Provisioner {
       this.clock,
       backoffFor('provisioner', { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs }),
     );
+    this.provisioning = new ClaimProvisioning({
+      driverName: this.driverName,
+      nodeName: this.nodeName,
+      identity: this.identity,
+      store: this.store,
+      driver: this.driver,
+      topology: this.topology,
+      retryMaxMs: this.retryMaxMs,
+      created: this.created,
+      event: (obj, type, reason, message) => this.event(obj, type, reason, message),
+      log: this.log,
+    });
     this.claims = controller('provisioner-claims', (key, ctx) => this.syncClaim(key, ctx));
     this.volumes = controller('provisioner-volumes', (key, ctx) => this.syncVolume(key, ctx));
     this.wireHandlers(deps.resyncMs ?? DEFAULT_RESYNC_MS);
@@ -306,15 +299,15 @@ export class Provisioner {
       case 'waitForClass':
         throw new Error(`storageclass.storage.k8s.io "${action.className}" not found`);
       case 'clearMark':
-        await this.updateClaim(claim, withoutProvisioningMark);
+        await this.store.updateClaim(claim, withoutProvisioningMark);
         return;
       case 'cleanup':
-        return this.cleanup(claim, action.storageClass, ctx);
+        return this.provisioning.cleanup(claim, action.storageClass, ctx);
       case 'provision': {
         const waitMs = this.provisionBackoff.remainingMs(key);
         if (waitMs > 0) return { requeueAfterMs: waitMs };
         try {
-          const result = await this.provision(claim, action.storageClass, ctx);
+          const result = await this.provisioning.provision(claim, action.storageClass, ctx);
           if (result === FAILED) return { requeueAfterMs: this.provisionBackoff.failed(key) };
           this.provisionBackoff.forget(key);
           return result;
@@ -324,195 +317,6 @@ export class Provisioner {
         }
       }
     }
-  }
-
-  /** Provisions the claim; FAILED when it failed in a way that is not retried by throwing. */
-  private async provision(
-    claim: PersistentVolumeClaim,
-    storageClass: StorageClass,
-    ctx: ReconcileContext,
-  ): Promise<ReconcileResult | typeof FAILED> {
-    const failed = (message: string): void =>
-      this.event(
-        claim,
-        'Warning',
-        REASON.provisioningFailed,
-        `failed to provision volume with StorageClass "${storageClass.metadata.name ?? ''}": ${message}`,
-      );
-    let plan: ProvisionPlan;
-    let secrets: Record<string, string>;
-    try {
-      plan = planProvision({
-        claim,
-        storageClass,
-        driverName: this.driverName,
-        capabilities: await this.capabilities(ctx.signal),
-        topology: this.topology,
-      });
-      secrets = await this.readSecret(plan.provisionerSecretRef);
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      failed(messageOf(err));
-      if (err instanceof PlanError && err.reschedule) {
-        await this.reschedule(claim);
-        return FAILED;
-      }
-      throw err;
-    }
-    const ref = `${claim.metadata.namespace ?? ''}/${claim.metadata.name ?? ''}`;
-    this.event(
-      claim,
-      'Normal',
-      REASON_PROVISIONING,
-      `External provisioner is provisioning volume for claim "${ref}"`,
-    );
-    // Durable before the driver hears of it: a crash from here on is finished or undone later.
-    const marked = await this.updateClaim(claim, (c) => withProvisioningMark(c, plan.volumeName));
-    if (!hasProvisioningMark(marked))
-      throw new Error(`could not record the provisioning of ${plan.volumeName}`);
-    let created;
-    try {
-      created = await this.call(ctx.signal, () =>
-        this.csi.createVolume({ ...plan.request, secrets }, { timeoutMs: this.timeoutMs }),
-      );
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      failed(messageOf(err));
-      const state = provisioningState(err, { selectedNode: plan.selectedNode !== undefined });
-      this.log.warn('CreateVolume failed', {
-        claim: ref,
-        volume: plan.volumeName,
-        state,
-        err: messageOf(err),
-      });
-      if (state === 'reschedule') {
-        await this.reschedule(marked);
-        return FAILED;
-      }
-      if (state === 'infeasible') return { requeueAfterMs: this.retryMaxMs };
-      throw err;
-    }
-    const volume = created.volume;
-    if (!volume) throw new Error(`CreateVolume of ${plan.volumeName} returned no volume`);
-    let pv: PersistentVolume;
-    try {
-      pv = buildVolume({
-        claim,
-        storageClass,
-        driverName: this.driverName,
-        plan,
-        volume,
-        identity: this.identity,
-        ...(this.nodeName !== undefined ? { nodeName: this.nodeName } : {}),
-      });
-    } catch (err) {
-      failed(messageOf(err));
-      // Too small to use: delete it so the next attempt creates it afresh.
-      await this.call(ctx.signal, () =>
-        this.csi.deleteVolume({ volume_id: volume.volume_id, secrets }, { timeoutMs: this.timeoutMs }),
-      );
-      throw err;
-    }
-    await this.createVolumeObject(pv);
-    this.created.add(plan.volumeName);
-    this.event(
-      claim,
-      'Normal',
-      REASON.provisioningSucceeded,
-      `Successfully provisioned volume ${plan.volumeName}`,
-    );
-    this.log.info('provisioned', { claim: ref, volume: plan.volumeName, handle: volume.volume_id });
-    // The in-flight record stays: the PV controller's bind write removes it (see decideClaim).
-    return;
-  }
-
-  /**
-   * A claim that no longer wants the volume a CreateVolume may have made (deleted, bound
-   * elsewhere): the same CreateVolume finds it (idempotent by name), DeleteVolume removes it.
-   */
-  private async cleanup(
-    claim: PersistentVolumeClaim,
-    storageClass: StorageClass | undefined,
-    ctx: ReconcileContext,
-  ): Promise<ReconcileResult> {
-    const volumeName = volumeNameFor(claim);
-    if (!storageClass) {
-      this.event(
-        claim,
-        'Warning',
-        REASON_PROVISIONING_CLEANUP_FAILED,
-        `cannot check for volume ${volumeName}: its StorageClass is gone; please delete it manually if it exists`,
-      );
-      await this.updateClaim(claim, withoutProvisioningMark);
-      return;
-    }
-    const capabilities = await this.capabilities(ctx.signal);
-    let plan: ProvisionPlan;
-    try {
-      plan = planProvision({
-        claim,
-        storageClass,
-        driverName: this.driverName,
-        capabilities,
-        topology: this.topology,
-      });
-    } catch {
-      // The topology that applied may be gone (node deleted, selection dropped); the name decides.
-      plan = planProvision({
-        claim,
-        storageClass,
-        driverName: this.driverName,
-        capabilities: { ...capabilities, topology: false },
-        topology: this.topology,
-      });
-    }
-    const secrets = await this.readSecret(plan.provisionerSecretRef);
-    let volumeId: string | undefined;
-    try {
-      const found = await this.call(ctx.signal, () =>
-        this.csi.createVolume({ ...plan.request, secrets }, { timeoutMs: this.timeoutMs }),
-      );
-      volumeId = found.volume?.volume_id;
-    } catch (err) {
-      if (ctx.signal.aborted || provisioningState(err, { selectedNode: false }) === 'background') throw err;
-      // A final answer for this name means the driver holds no volume by it.
-      this.log.info('nothing to clean up', { volume: volumeName, err: messageOf(err) });
-    }
-    if (volumeId) {
-      try {
-        await this.call(ctx.signal, () =>
-          this.csi.deleteVolume({ volume_id: volumeId, secrets }, { timeoutMs: this.timeoutMs }),
-        );
-      } catch (err) {
-        if (!ctx.signal.aborted) {
-          this.event(
-            claim,
-            'Warning',
-            REASON.volumeFailedDelete,
-            `failed to delete volume ${volumeName}: ${messageOf(err)}`,
-          );
-        }
-        throw err;
-      }
-      this.log.info('deleted a volume its claim no longer wants', { volume: volumeName, handle: volumeId });
-    }
-    await this.updateClaim(claim, withoutProvisioningMark);
-    return;
-  }
-
-  /**
-   * Gives the claim back to the scheduler. The driver's answer was final, so nothing was created:
-   * the in-flight record and its finalizer go in the same write, and a delete of the claim
-   * finishes at once even though no provisioner is selected for it any more.
-   */
-  private async reschedule(claim: PersistentVolumeClaim): Promise<void> {
-    await this.updateClaim(claim, (c) => {
-      const unselected = withoutSelectedNode(c);
-      return withoutProvisioningMark(unselected ?? c) ?? unselected;
-    });
-    this.log.info('dropped the selected node so the claim can be scheduled elsewhere', {
-      claim: keyOf(claim),
-    });
   }
 
   // ---------------------------------------------------------------- volumes
@@ -529,7 +333,7 @@ export class Provisioner {
       case 'skip':
         return;
       case 'removeFinalizer':
-        await this.removeVolumeFinalizer(volume);
+        await this.store.removeVolumeFinalizer(volume);
         return;
       case 'delete':
         return this.deleteVolume(volume, ctx);
@@ -539,28 +343,19 @@ export class Provisioner {
   private async deleteVolume(volume: PersistentVolume, ctx: ReconcileContext): Promise<ReconcileResult> {
     const name = volume.metadata.name ?? '';
     const uid = volume.metadata.uid ?? name;
-    const failed = (message: string): void =>
-      this.event(volume, 'Warning', REASON.volumeFailedDelete, message);
-    let secrets: Record<string, string>;
     try {
-      const [attachment] = this.attachmentInformer.byIndex(attachmentsByVolume, name);
-      if (attachment)
-        throw new Error(`persistentvolume ${name} is still attached to node ${attachment.spec.nodeName}`);
+      const blocker = deletionBlocker(name, this.attachmentInformer.byIndex(attachmentsByVolume, name));
+      if (blocker) throw new Error(blocker);
       const className = volume.spec.storageClassName ?? '';
       const ref = deletionSecretRef(
         volume,
         className ? this.classInformer.get(undefined, className) : undefined,
       );
-      secrets = await this.readSecret(ref, { missingIsEmpty: true });
+      const secrets = await this.store.readSecret(ref, { missingIsEmpty: true });
       if (!this.deletedHandles.has(uid))
-        await this.call(ctx.signal, () =>
-          this.csi.deleteVolume(
-            { volume_id: volume.spec.csi?.volumeHandle ?? '', secrets },
-            { timeoutMs: this.timeoutMs },
-          ),
-        );
+        await this.driver.deleteVolume(volume.spec.csi?.volumeHandle ?? '', secrets, ctx.signal);
     } catch (err) {
-      if (!ctx.signal.aborted) failed(messageOf(err));
+      if (!ctx.signal.aborted) this.event(volume, 'Warning', REASON.volumeFailedDelete, messageOf(err));
       throw err;
     }
     this.deletedHandles.add(uid);
@@ -568,106 +363,9 @@ export class Provisioner {
     // Finalizer first, then delete: once the object is deleting, the binder drops pv-protection,
     // and two writers removing finalizers of a deleting object at once would race.
     // A crash in between leaves a Released volume without the finalizer, which is deleted again.
-    await this.removeVolumeFinalizer(volume);
-    try {
-      await this.store.delete(VOLUME, undefined, name, {
-        ...(volume.metadata.uid !== undefined ? { uid: volume.metadata.uid } : {}),
-      });
-    } catch (err) {
-      if (!isStatusError(err, 'NotFound')) throw err;
-    }
+    await this.store.removeVolumeFinalizer(volume);
+    await this.store.deleteVolume(volume);
     return;
-  }
-
-  private async removeVolumeFinalizer(volume: PersistentVolume): Promise<void> {
-    let current = volume;
-    for (let attempt = 0; ; attempt++) {
-      const finalizers = current.metadata.finalizers ?? [];
-      if (!finalizers.includes(FINALIZER_EXTERNAL_PROVISIONER)) return;
-      const next = structuredClone(current);
-      next.metadata.finalizers = finalizers.filter((f) => f !== FINALIZER_EXTERNAL_PROVISIONER);
-      try {
-        await this.store.update(VOLUME, next);
-        return;
-      } catch (err) {
-        if (isStatusError(err, 'NotFound')) return;
-        if (!isStatusError(err, 'Conflict') || attempt >= 4) throw err;
-        current = await this.store.get<PersistentVolume>(VOLUME, undefined, volume.metadata.name ?? '');
-      }
-    }
-  }
-
-  // ---------------------------------------------------------------- IO helpers
-
-  /** Compare-and-swap update of a claim, re-reading it on conflict. Returns the claim as stored. */
-  private async updateClaim(
-    claim: PersistentVolumeClaim,
-    edit: (c: PersistentVolumeClaim) => PersistentVolumeClaim | undefined,
-  ): Promise<PersistentVolumeClaim> {
-    let current = claim;
-    for (let attempt = 0; ; attempt++) {
-      const next = edit(current);
-      if (!next) return current;
-      try {
-        return await this.store.update(CLAIM, next);
-      } catch (err) {
-        if (!isStatusError(err, 'Conflict') || attempt >= 4) throw err;
-        current = await this.store.get<PersistentVolumeClaim>(
-          CLAIM,
-          claim.metadata.namespace,
-          claim.metadata.name ?? '',
-        );
-      }
-    }
-  }
-
-  private async createVolumeObject(pv: PersistentVolume): Promise<void> {
-    try {
-      await this.store.create(VOLUME, pv);
-    } catch (err) {
-      // An earlier attempt wrote it; its content is the same by construction.
-      if (!isStatusError(err, 'AlreadyExists')) throw err;
-    }
-  }
-
-  private async readSecret(
-    ref: SecretReference | undefined,
-    options: { missingIsEmpty?: boolean } = {},
-  ): Promise<Record<string, string>> {
-    try {
-      return await readSecretReference(this.store, ref);
-    } catch (err) {
-      if (!options.missingIsEmpty || !isStatusError((err as Error).cause, 'NotFound')) throw err;
-      this.log.warn('secret not found; calling without secrets', {
-        secret: `${ref?.namespace ?? ''}/${ref?.name ?? ''}`,
-      });
-      return {};
-    }
-  }
-
-  private capabilities(signal: AbortSignal): Promise<DriverCapabilities> {
-    this.capabilitiesCall ??= (async () => {
-      const [plugin, controller] = await Promise.all([
-        this.csi.getPluginCapabilities({}, { timeoutMs: this.timeoutMs }),
-        this.csi.controllerGetCapabilities({}, { timeoutMs: this.timeoutMs }),
-      ]);
-      return { plugin: plugin.capabilities, controller: controller.capabilities };
-    })().then(
-      ({ plugin, controller }) => decideCapabilities(plugin, controller),
-      (err: unknown) => {
-        this.capabilitiesCall = undefined;
-        throw err;
-      },
-    );
-    return abortable(this.capabilitiesCall, signal);
-  }
-
-  /** A driver call within the in-flight limit; stopping abandons the wait (the call may finish unseen). */
-  private call<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
-    return abortable(
-      this.calls.add(() => (signal.aborted ? Promise.reject(signal.reason as Error) : fn())),
-      signal,
-    );
   }
 
   private event(obj: KubeObject, type: EventType, reason: string, message: string): void {
@@ -677,32 +375,4 @@ export class Provisioner {
 
 function nodeFact(node: Node | undefined): { node?: Node } {
   return node ? { node } : {};
-}
-
-function messageOf(err: unknown): string {
-  if (err instanceof PlanError) return err.message;
-  if (err instanceof Error && err.name === 'CsiError') return toCsiError(err).message;
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** Rejects with the signal's reason as soon as it aborts; the promise itself keeps running. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
 }
