@@ -3,8 +3,12 @@
 // deeper than the Go decoder's limit (400 rather than a stack overflow later) and, under strict
 // field validation, names the duplicate fields.
 
-/** The Go JSON decoder's nesting limit, which the Kubernetes API server inherits. */
-export const MAX_JSON_DEPTH = 10_000;
+/**
+ * Kubernetes inherits the Go decoder's limit of 10,000 levels. berth's decoding, defaulting and
+ * merging recurse and overflow the stack at about 5,000 (a 500), so it refuses earlier: no real
+ * object nests a tenth as deep.
+ */
+export const MAX_JSON_DEPTH = 1_000;
 
 export interface JsonScan {
   /** True when some container nests deeper than MAX_JSON_DEPTH. */

@@ -342,7 +342,13 @@ describe('hostile requests against berth up (raw HTTPS and kubectl)', function (
       name: '100,000-deep JSON',
       run: () => call('POST', cmPath, deep(100_000)),
       status: 400,
-      message: 'exceeded max depth of 10000',
+      message: 'exceeded max depth of 1000',
+    },
+    {
+      name: '5,000-deep JSON (deep enough to overflow a recursive decoder)',
+      run: () => call('POST', cmPath, deep(5_000)),
+      status: 400,
+      message: 'exceeded max depth of 1000',
     },
     {
       name: 'annotations of 300 KiB',
