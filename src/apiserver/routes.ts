@@ -4,6 +4,7 @@ import { kindByGroupPlural, type KindInfo } from '../api/kinds.js';
 export type Route =
   | { type: 'health'; check: 'healthz' | 'readyz' | 'livez' }
   | { type: 'version' }
+  | { type: 'metrics' }
   | { type: 'coreVersions' } // /api
   | { type: 'groupList' } // /apis
   | { type: 'group'; group: string } // /apis/<group>
@@ -70,6 +71,8 @@ export function parseRoute(rawPath: string): Route {
       return { type: 'health', check: first };
     case 'version':
       return rest.length === 0 ? { type: 'version' } : { type: 'notFound' };
+    case 'metrics':
+      return rest.length === 0 ? { type: 'metrics' } : { type: 'notFound' };
     case 'openapi':
       return parseOpenApi(rest);
     case 'api':

@@ -1,5 +1,6 @@
 // berth's Kubernetes-compatible API server: discovery, the REST verbs over an ObjectStore,
 // watch, Table printing and admission, behind one bearer token, on 127.0.0.1 only.
+import { register } from 'prom-client';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
@@ -122,6 +123,7 @@ function discoveryDocument(route: Route, serverAddress: string): unknown {
     case 'openapiRoot':
       return route.version === 'v3' ? openApiRoot() : openApiV2();
     case 'health':
+    case 'metrics':
     case 'resource':
     case 'invalidPath':
     case 'notFound':
@@ -153,6 +155,12 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     if (!isAuthorized(req.headers.authorization, token)) throw unauthorized();
     if (route.type === 'invalidPath') throw badRequest(route.message);
     const method = req.method ?? 'GET';
+    if (route.type === 'metrics') {
+      // The process-wide registry: every component of this process reports into it.
+      res.writeHead(200, { 'content-type': register.contentType });
+      res.end(await register.metrics());
+      return;
+    }
     if (url.rawPath === BACKUP_PATH) return serveBackup(options.backup, method, res);
     if (route.type === 'resource') {
       if (method === 'GET' && isWatchRequest(url.searchParams)) {

@@ -3,6 +3,7 @@
 // unpublished, then its finalizer is removed. Finalizers go on before the driver is called, so a
 // crash never leaves a published volume that nobody will unpublish. Drivers without
 // PUBLISH_UNPUBLISH_VOLUME are marked attached without a call, as the trivial handler does.
+import { csiPluginName, timeStorageOperation } from '../volume/metrics.js';
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
@@ -153,16 +154,20 @@ export class Attacher {
         throw new Error(`CSINode ${va.spec.nodeName} does not contain driver ${this.deps.driverName}`);
       await this.addFinalizer(K.va, current, { [nodeIdAnnotation]: nodeId });
       const secrets = await readSecretReference(this.deps.store, csi.controllerPublishSecretRef);
-      const response = await this.deps.csi.controllerPublishVolume(
-        {
-          volume_id: csi.volumeHandle,
-          node_id: nodeId,
-          volume_capability: volumeCapability(pv.spec, csi.fsType ?? '', this.caps),
-          readonly: this.caps.publishReadonly && csi.readOnly === true,
-          volume_context: csi.volumeAttributes ?? {},
-          secrets,
-        },
-        this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {},
+      const response = await timeStorageOperation(
+        csiPluginName(this.deps.driverName),
+        'volume_attach',
+        this.deps.csi.controllerPublishVolume(
+          {
+            volume_id: csi.volumeHandle,
+            node_id: nodeId,
+            volume_capability: volumeCapability(pv.spec, csi.fsType ?? '', this.caps),
+            readonly: this.caps.publishReadonly && csi.readOnly === true,
+            volume_context: csi.volumeAttributes ?? {},
+            secrets,
+          },
+          this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {},
+        ),
       );
       await this.patchStatus(name, {
         attached: true,
@@ -190,9 +195,13 @@ export class Attacher {
         const csi = pv?.spec.csi;
         if (csi) {
           const secrets = await readSecretReference(this.deps.store, csi.controllerPublishSecretRef);
-          await this.deps.csi.controllerUnpublishVolume(
-            { volume_id: csi.volumeHandle, node_id: nodeId, secrets },
-            this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {},
+          await timeStorageOperation(
+            csiPluginName(this.deps.driverName),
+            'volume_detach',
+            this.deps.csi.controllerUnpublishVolume(
+              { volume_id: csi.volumeHandle, node_id: nodeId, secrets },
+              this.deps.timeoutMs ? { timeoutMs: this.deps.timeoutMs } : {},
+            ),
           );
         }
       }

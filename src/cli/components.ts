@@ -107,7 +107,7 @@ async function startStatefulSets(deps: ComponentContext): Promise<RunningCompone
 
 /** The controller-side sidecars of a third-party driver: a provisioner, a resizer and an attacher. */
 async function startSidecars(deps: ComponentContext, driver: DriverEndpoint): Promise<RunningComponent> {
-  const csi = new CsiClient(driver.endpoint);
+  const csi = new CsiClient(driver.endpoint, { driverName: driver.name });
   const log = deps.logger.child({ driver: driver.name });
   const provisioner = new Provisioner({
     store: deps.store,

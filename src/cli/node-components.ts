@@ -53,7 +53,7 @@ async function startNode(
     });
     started.push({ name: `local-driver/${node.name}`, stop: () => driver.shutdown() });
     drivers.push({ name: LOCAL_DRIVER, endpoint });
-    const csi = new CsiClient(endpoint);
+    const csi = new CsiClient(endpoint, { driverName: LOCAL_DRIVER });
     const provisioner = new Provisioner({
       store: deps.store,
       informers: deps.informers,

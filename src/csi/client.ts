@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { CsiError, toCsiError } from './errors.js';
 import { loadCsiDefinitions } from './load.js';
+import { observeCsiCall } from './metrics.js';
 import { sanitizeMessage } from './sanitize.js';
 import type {
   ControllerMethods,
@@ -34,6 +35,8 @@ export interface CsiClientOptions {
   channelOptions?: grpc.ChannelOptions;
   /** Injectable clock, for tests of durations. */
   now?: () => number;
+  /** The driver_name of this client's calls in metrics; learnt from GetPluginInfo when absent. */
+  driverName?: string;
 }
 
 export interface CsiCallOptions {
@@ -80,9 +83,11 @@ export class CsiClient {
   private readonly logger: CsiCallLogger | undefined;
   private readonly now: () => number;
   private readonly stubs: Record<CsiServiceName, grpc.Client>;
+  private driverName: string;
 
   constructor(endpoint: string, options: CsiClientOptions = {}) {
     this.endpoint = endpoint;
+    this.driverName = options.driverName ?? 'unknown';
     this.timeoutMs = options.timeoutMs ?? DEFAULT_CSI_TIMEOUT_MS;
     this.logger = options.logger;
     this.now = options.now ?? Date.now;
@@ -213,12 +218,18 @@ export class CsiClient {
     const deadline = new Date(started + (opts.timeoutMs ?? this.timeoutMs));
     return new Promise<Res<S, M>>((resolve, reject) => {
       stub.call(this.stubs[service], request, new grpc.Metadata(), { deadline }, (err, value) => {
+        const seconds = (this.now() - started) / 1000;
         if (err) {
           const error = toCsiError(err);
+          observeCsiCall(this.driverName, service, method, error.codeName, seconds);
           this.log(service, method, request, undefined, error, started);
           reject(error);
           return;
         }
+        if (method === 'GetPluginInfo' && this.driverName === 'unknown') {
+          this.driverName = (value as { name?: string } | undefined)?.name || this.driverName;
+        }
+        observeCsiCall(this.driverName, service, method, 'OK', seconds);
         this.log(service, method, request, value, undefined, started);
         resolve(value as Res<S, M>);
       });

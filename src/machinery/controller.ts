@@ -77,6 +77,7 @@ export class Controller {
     this.queue =
       options.queue ??
       new WorkQueue({
+        name: options.name,
         clock: this.clock,
         ...(options.rateLimiter ? { rateLimiter: options.rateLimiter } : {}),
       });

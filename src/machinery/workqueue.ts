@@ -7,10 +7,14 @@ import type { Clock, TimerHandle } from './clock.js';
 import { systemClock } from './clock.js';
 import type { RateLimiter } from './rate-limiter.js';
 import { defaultControllerRateLimiter } from './rate-limiter.js';
+import type { QueueMetrics } from './metrics.js';
+import { queueMetrics } from './metrics.js';
 
 export interface WorkQueueOptions {
   clock?: Clock;
   rateLimiter?: RateLimiter;
+  /** Reported as the `name` label of the workqueue_* metrics; unnamed queues report none. */
+  name?: string;
 }
 
 interface Waiting {
@@ -28,15 +32,18 @@ export class WorkQueue {
   private readonly waiting = new Map<string, Waiting>();
   private readonly getters: ((key: string | undefined) => void)[] = [];
   private stopping = false;
+  private readonly metrics: QueueMetrics;
 
   constructor(options: WorkQueueOptions = {}) {
     this.clock = options.clock ?? systemClock;
     this.rateLimiter = options.rateLimiter ?? defaultControllerRateLimiter({ clock: this.clock });
+    this.metrics = queueMetrics(options.name, this.clock, () => this.queue.length);
   }
 
   /** Marks `key` as needing processing. No-op after shutDown. */
   add(key: string): void {
     if (this.stopping || this.dirty.has(key)) return;
+    this.metrics.added(key);
     this.dirty.add(key);
     if (this.processing.has(key)) return; // queued again by done()
     this.queue.push(key);
@@ -56,6 +63,7 @@ export class WorkQueue {
 
   /** Processing of `key` finished; if it was added meanwhile it goes back in the queue. */
   done(key: string): void {
+    this.metrics.finished(key);
     this.processing.delete(key);
     if (this.dirty.has(key)) {
       this.queue.push(key);
@@ -83,6 +91,7 @@ export class WorkQueue {
 
   /** Adds `key` after the rate limiter's delay for it (one more failure). */
   addRateLimited(key: string): void {
+    this.metrics.retried();
     this.addAfter(key, this.rateLimiter.when(key));
   }
 
@@ -113,6 +122,7 @@ export class WorkQueue {
   /** Stops accepting keys, drops delayed ones, and releases waiting get() calls once empty. */
   shutDown(): void {
     this.stopping = true;
+    this.metrics.close();
     for (const w of this.waiting.values()) w.timer.cancel();
     this.waiting.clear();
     if (this.queue.length === 0) {
@@ -129,6 +139,7 @@ export class WorkQueue {
     if (key === undefined) return undefined;
     this.processing.add(key);
     this.dirty.delete(key);
+    this.metrics.started(key);
     return key;
   }
 

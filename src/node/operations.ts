@@ -3,6 +3,7 @@
 // go; a record is marked "uncertain" before the call, so a timeout or a crash still leads to a
 // teardown. A final CSI error undoes what was prepared; an in-progress one (timeout, UNAVAILABLE,
 // ABORTED, ...) leaves the record uncertain and the same call is retried.
+import { csiPluginName, timeStorageOperation } from '../volume/metrics.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { K } from '../api/kinds.js';
@@ -143,14 +144,18 @@ export class VolumeOperations {
     actual.setStage(desired, 'uncertain');
     try {
       await raceSignal(
-        driver.client.nodeStageVolume({
-          volume_id: desired.volumeHandle,
-          publish_context: publishContext,
-          staging_target_path: stagingPath,
-          volume_capability: this.capability(desired),
-          secrets,
-          volume_context: { ...(desired.csi.volumeAttributes ?? {}) },
-        }),
+        timeStorageOperation(
+          csiPluginName(driver.name),
+          'volume_mount',
+          driver.client.nodeStageVolume({
+            volume_id: desired.volumeHandle,
+            publish_context: publishContext,
+            staging_target_path: stagingPath,
+            volume_capability: this.capability(desired),
+            secrets,
+            volume_context: { ...(desired.csi.volumeAttributes ?? {}) },
+          }),
+        ),
         signal,
       );
     } catch (err) {
@@ -215,21 +220,25 @@ export class VolumeOperations {
     actual.setPublish(desired, pod.podUID, target, 'uncertain');
     try {
       await raceSignal(
-        driver.client.nodePublishVolume({
-          volume_id: desired.volumeHandle,
-          publish_context: publishContext,
-          staging_target_path: driver.stageUnstage
-            ? paths.stagingTarget(desired.driver, desired.volumeHandle)
-            : '',
-          target_path: target,
-          volume_capability: this.capability(desired),
-          readonly: pod.readOnly,
-          secrets,
-          volume_context: {
-            ...(desired.csi.volumeAttributes ?? {}),
-            ...(desired.podInfoOnMount ? this.podInfo(pod) : {}),
-          },
-        }),
+        timeStorageOperation(
+          csiPluginName(driver.name),
+          'volume_mount',
+          driver.client.nodePublishVolume({
+            volume_id: desired.volumeHandle,
+            publish_context: publishContext,
+            staging_target_path: driver.stageUnstage
+              ? paths.stagingTarget(desired.driver, desired.volumeHandle)
+              : '',
+            target_path: target,
+            volume_capability: this.capability(desired),
+            readonly: pod.readOnly,
+            secrets,
+            volume_context: {
+              ...(desired.csi.volumeAttributes ?? {}),
+              ...(desired.podInfoOnMount ? this.podInfo(pod) : {}),
+            },
+          }),
+        ),
         signal,
       );
     } catch (err) {
@@ -254,7 +263,11 @@ export class VolumeOperations {
   ): Promise<void> {
     try {
       await raceSignal(
-        driver.client.nodeUnpublishVolume({ volume_id: volume.volumeHandle, target_path: targetPath }),
+        timeStorageOperation(
+          csiPluginName(driver.name),
+          'volume_unmount',
+          driver.client.nodeUnpublishVolume({ volume_id: volume.volumeHandle, target_path: targetPath }),
+        ),
         signal,
       );
     } catch (err) {
@@ -293,10 +306,14 @@ export class VolumeOperations {
     if (driver.stageUnstage) {
       try {
         await raceSignal(
-          driver.client.nodeUnstageVolume({
-            volume_id: volume.volumeHandle,
-            staging_target_path: stagingPath,
-          }),
+          timeStorageOperation(
+            csiPluginName(driver.name),
+            'unmount_device',
+            driver.client.nodeUnstageVolume({
+              volume_id: volume.volumeHandle,
+              staging_target_path: stagingPath,
+            }),
+          ),
           signal,
         );
       } catch (err) {

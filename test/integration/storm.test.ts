@@ -11,6 +11,7 @@ import { K } from '../../src/api/kinds.js';
 import type { Event } from '../../src/api/types.js';
 import type { EmbeddedBerth } from '../../src/cli/embedded.js';
 import { startEmbeddedBerth } from '../../src/cli/embedded.js';
+import { RestClient } from '../../src/client/rest.js';
 import { DRIVER_NAME } from '../../src/drivers/local/names.js';
 import { silentLogger } from '../../src/machinery/logger.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
@@ -63,6 +64,21 @@ describe('an unsatisfiable claim in a started berth (no storm)', function () {
     for (const reason of ['WaitForFirstConsumer', 'ProvisioningFailed']) {
       assert.ok(reasons.has(reason), `a ${reason} event explains the claim (saw ${[...reasons].join(', ')})`);
     }
+
+    // /metrics tells the same story in the names Kubernetes and the CSI sidecars use.
+    const client = await RestClient.fromKubeconfig(berth!.kubeconfigPath);
+    const metrics = (await client.getBytes('/metrics')).toString();
+    assert.match(
+      metrics,
+      /csi_sidecar_operations_seconds_count\{driver_name="local.csi.berth.io",method_name="\/csi.v1.Controller\/CreateVolume",grpc_status_code="ResourceExhausted"\} [1-9]/,
+    );
+    assert.match(metrics, /workqueue_adds_total\{name="provisioner-claims"\} [1-9]/);
+    assert.match(metrics, /# TYPE workqueue_retries_total counter/);
+    assert.match(metrics, /workqueue_depth\{name="scheduler"\} \d/);
+    assert.match(metrics, /workqueue_adds_total\{name="scheduler"\} [1-9]/);
+    assert.match(metrics, /workqueue_queue_duration_seconds_bucket\{le="[^"]+",name="scheduler"\}/);
+    assert.match(metrics, /volume_manager_total_volumes|# TYPE volume_manager_total_volumes gauge/);
+    assert.match(metrics, /# TYPE storage_operation_duration_seconds histogram/);
 
     const seconds = await deleteStorm(store, objects, 10_000);
     assert.notEqual(seconds, undefined, 'pod and claim are gone within 10 s of their delete');

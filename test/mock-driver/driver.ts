@@ -60,6 +60,8 @@ interface MockState {
 export interface RecordedCall {
   method: string;
   request: unknown;
+  /** When the call arrived (Date.now()). */
+  at: number;
 }
 
 const DEFAULT_VOLUME_SIZE = 1n << 30n;
@@ -148,7 +150,7 @@ export class MockDriver {
     ctx: CsiCallContext,
     work: () => Promise<R>,
   ): Promise<R> {
-    this.calls.push({ method, request });
+    this.calls.push({ method, request, at: Date.now() });
     const fault = this.faults.take(method);
     if (fault?.kind === 'error')
       throw new CsiError(fault.code, fault.message ?? `injected fault in ${method}`);
