@@ -32,7 +32,6 @@ import {
   type BinderView,
 } from './decide-common.js';
 
-// ---------------------------------------------------------------------------------------------
 // syncClaim
 
 export function isDelayBinding(claim: PersistentVolumeClaim, view: BinderView): boolean {

@@ -65,7 +65,6 @@ export function event(
   return { type: 'event', object, eventType, reason, message };
 }
 
-// ---------------------------------------------------------------------------------------------
 // Status writes (only on real change)
 
 export function volumePhaseAction(

@@ -22,7 +22,6 @@ import {
   type SyncVolumeOptions,
 } from './decide-common.js';
 
-// ---------------------------------------------------------------------------------------------
 // syncVolume
 
 export function syncVolume(
