@@ -72,7 +72,10 @@ export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Co
         }
         const available = await ctx.store.availableBytes();
         if (size > available) {
-          throw csiError(status.RESOURCE_EXHAUSTED, `${size} bytes requested, ${available} available`);
+          throw csiError(
+            status.RESOURCE_EXHAUSTED,
+            `${size} bytes requested, ${roughly(available)} available`,
+          );
         }
         const created = await ctx.store.create({ key, name, capacityBytes: size, ...shape });
         ctx.log.info('volume created', { name, key, bytes: size.toString(), accessType: shape.accessType });
@@ -175,4 +178,13 @@ export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Co
       });
     },
   };
+}
+
+/**
+ * Free space rounded down to whole GiB (MiB below 1 GiB): the exact figure drifts with every write
+ * to the host's disk, and a message that changes at each retry would defeat event correlation.
+ */
+function roughly(bytes: bigint): string {
+  const gib = 1n << 30n;
+  return bytes >= gib ? `about ${bytes / gib}Gi` : `about ${bytes / (1n << 20n)}Mi`;
 }
