@@ -175,6 +175,15 @@ export class CsiClient {
   ) {
     return this.call('Controller', 'ControllerExpandVolume', req, opts);
   }
+  createSnapshot(req: PartialMessage<ControllerMethods['CreateSnapshot'][0]>, opts?: CsiCallOptions) {
+    return this.call('Controller', 'CreateSnapshot', req, opts);
+  }
+  deleteSnapshot(req: PartialMessage<ControllerMethods['DeleteSnapshot'][0]>, opts?: CsiCallOptions) {
+    return this.call('Controller', 'DeleteSnapshot', req, opts);
+  }
+  listSnapshots(req: PartialMessage<ControllerMethods['ListSnapshots'][0]> = {}, opts?: CsiCallOptions) {
+    return this.call('Controller', 'ListSnapshots', req, opts);
+  }
 
   // Node
   nodeStageVolume(req: PartialMessage<NodeMethods['NodeStageVolume'][0]>, opts?: CsiCallOptions) {

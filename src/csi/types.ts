@@ -259,6 +259,51 @@ export interface ControllerExpandVolumeResponse {
   node_expansion_required: boolean;
 }
 
+// ---------------------------------------------------------------- snapshots
+
+/** google.protobuf.Timestamp as decoded: seconds as a decimal string. */
+export interface Timestamp {
+  seconds: Int64;
+  nanos: number;
+}
+
+export interface Snapshot {
+  size_bytes: Int64;
+  snapshot_id: string;
+  source_volume_id: string;
+  creation_time: Timestamp | null;
+  ready_to_use: boolean;
+  group_snapshot_id: string;
+}
+
+export interface CreateSnapshotRequest {
+  source_volume_id: string;
+  name: string;
+  secrets: StringMap;
+  parameters: StringMap;
+}
+export interface CreateSnapshotResponse {
+  snapshot: Snapshot | null;
+}
+
+export interface DeleteSnapshotRequest {
+  snapshot_id: string;
+  secrets: StringMap;
+}
+export type DeleteSnapshotResponse = Empty;
+
+export interface ListSnapshotsRequest {
+  max_entries: number;
+  starting_token: string;
+  source_volume_id: string;
+  snapshot_id: string;
+  secrets: StringMap;
+}
+export interface ListSnapshotsResponse {
+  entries: { snapshot: Snapshot | null }[];
+  next_token: string;
+}
+
 // ---------------------------------------------------------------- node
 
 export interface NodeStageVolumeRequest {
@@ -368,6 +413,9 @@ export interface ControllerMethods {
   GetCapacity: [GetCapacityRequest, GetCapacityResponse];
   ControllerGetCapabilities: [ControllerGetCapabilitiesRequest, ControllerGetCapabilitiesResponse];
   ControllerExpandVolume: [ControllerExpandVolumeRequest, ControllerExpandVolumeResponse];
+  CreateSnapshot: [CreateSnapshotRequest, CreateSnapshotResponse];
+  DeleteSnapshot: [DeleteSnapshotRequest, DeleteSnapshotResponse];
+  ListSnapshots: [ListSnapshotsRequest, ListSnapshotsResponse];
 }
 
 export interface NodeMethods {
