@@ -20,6 +20,10 @@ function histogram(): Histogram<'driver_name' | 'method_name' | 'grpc_status_cod
 
 const operations = histogram();
 
+/** The label sets seen so far, so a call builds no strings (bounded: driver names come from drivers). */
+const labelCache = new Map<string, Record<'driver_name' | 'method_name' | 'grpc_status_code', string>>();
+const MAX_CACHED_LABELS = 1_000;
+
 /** "RESOURCE_EXHAUSTED" -> "ResourceExhausted", as Go prints a gRPC code. */
 export function goCodeName(codeName: string): string {
   if (codeName === 'OK') return 'OK';
@@ -37,12 +41,15 @@ export function observeCsiCall(
   codeName: string,
   seconds: number,
 ): void {
-  operations.observe(
-    {
+  const key = `${driverName}\0${service}\0${method}\0${codeName}`;
+  let labels = labelCache.get(key);
+  if (!labels) {
+    labels = {
       driver_name: driverName,
       method_name: `/csi.v1.${service}/${method}`,
       grpc_status_code: goCodeName(codeName),
-    },
-    seconds,
-  );
+    };
+    if (labelCache.size < MAX_CACHED_LABELS) labelCache.set(key, labels);
+  }
+  operations.observe(labels, seconds);
 }

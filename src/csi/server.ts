@@ -145,8 +145,13 @@ function wrapUnary(
   logger: ServeCsiOptions['logger'],
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    const abort = new AbortController();
-    call.on('cancelled', () => abort.abort());
+    // Most handlers never look at the signal: its AbortController is made on first use.
+    let abort: AbortController | undefined;
+    let cancelled = false;
+    call.on('cancelled', () => {
+      cancelled = true;
+      abort?.abort();
+    });
     const log = (error?: { code: number; message: string }) => {
       if (!logger) return;
       const entry: ServerCallLog = {
@@ -163,7 +168,17 @@ function wrapUnary(
       callback({ code: grpc.status.UNIMPLEMENTED, details });
       return;
     }
-    const ctx: CsiCallContext = { signal: abort.signal, metadata: call.metadata, method };
+    const ctx: CsiCallContext = {
+      get signal() {
+        if (!abort) {
+          abort = new AbortController();
+          if (cancelled) abort.abort();
+        }
+        return abort.signal;
+      },
+      metadata: call.metadata,
+      method,
+    };
     Promise.resolve()
       .then(() => handler(call.request, ctx))
       .then(

@@ -187,4 +187,36 @@ describe('serveCsi', function () {
       await server.shutdown();
     }
   });
+
+  it('gives an already aborted signal to a handler that first looks after the caller gave up', async function () {
+    const socketPath = path.join(dir, 'csi.sock');
+    let cancelled!: () => void;
+    const gaveUp = new Promise<void>((resolve) => (cancelled = resolve));
+    let abortedWhenRead: boolean | undefined;
+    const server = await serveCsi(socketPath, {
+      identity: {
+        Probe: async (_req, ctx) => {
+          await gaveUp;
+          abortedWhenRead = ctx.signal.aborted;
+          return {};
+        },
+      },
+    });
+    const client = new CsiClient(socketPath, { timeoutMs: 100 });
+    try {
+      await assert.rejects(
+        client.probe(),
+        (e: unknown) => e instanceof CsiError && e.codeName === 'DEADLINE_EXCEEDED',
+      );
+      // The server sees the cancellation a moment after the client gives up.
+      for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 25));
+      cancelled();
+      for (let i = 0; i < 20 && abortedWhenRead === undefined; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      assert.equal(abortedWhenRead, true);
+    } finally {
+      client.close();
+      await server.shutdown();
+    }
+  });
 });

@@ -87,6 +87,7 @@ export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Co
       const id = requireField(req.volume_id, 'volume_id');
       const key = keyOfVolumeId(ctx.nodeId, id);
       if (key === undefined) return {}; // not a volume of this node: nothing to delete
+      if (ctx.store.isGone(key)) return {}; // a retry of a finished delete
       return ctx.locks.with(key, async () => {
         const attached = await ctx.loops.findByFile(ctx.store.imagePath(key));
         if (attached.length > 0) {

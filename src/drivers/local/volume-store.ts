@@ -1,6 +1,8 @@
 // The local driver's volumes on disk: `<key>.img` (sparse backing file) and `<key>.json` (what the
 // volume is). The metadata file is written last and removed first, so "the volume exists" means
 // exactly "its metadata file exists"; a backing file without one is a leftover that a create reuses.
+// The driver owns its data directory, so what it read, wrote or removed is kept in memory: a
+// sidecar's retried CreateVolume or DeleteVolume, or a node call's lookup, costs no file system call.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SupportedFsType } from '../../host/filesystem.js';
@@ -27,10 +29,14 @@ interface StoredVolume {
 
 const IMAGE_SUFFIX = '.img';
 const META_SUFFIX = '.json';
+const MAX_REMEMBERED_REMOVALS = 10_000;
 
 export class VolumeStore {
   readonly dataDir: string;
   private readonly now: () => Date;
+  /** key -> the volume, or null once this process removed both of its files. */
+  private readonly known = new Map<string, LocalVolume | null>();
+  private removed = 0;
 
   constructor(options: { dataDir: string; now?: () => Date }) {
     this.dataDir = path.resolve(options.dataDir);
@@ -50,6 +56,8 @@ export class VolumeStore {
   }
 
   async get(key: string): Promise<LocalVolume | undefined> {
+    const known = this.known.get(key);
+    if (known !== undefined) return known ?? undefined;
     let text: string;
     try {
       text = await fs.readFile(this.metadataPath(key), 'utf8');
@@ -63,7 +71,7 @@ export class VolumeStore {
     } catch {
       return undefined; // torn by a crash during create: the volume was never acknowledged
     }
-    return {
+    const volume: LocalVolume = {
       key,
       name: stored.name,
       capacityBytes: BigInt(stored.capacityBytes),
@@ -71,6 +79,8 @@ export class VolumeStore {
       fsType: stored.fsType,
       createdAt: stored.createdAt,
     };
+    this.known.set(key, volume);
+    return volume;
   }
 
   /** Every volume, ordered by key (stable pages for ListVolumes). */
@@ -96,6 +106,7 @@ export class VolumeStore {
     }
     // Written in place, not renamed: a torn file from a crash here reads as "not created yet".
     await fs.writeFile(this.metadataPath(volume.key), serialize(created), { mode: 0o600 });
+    this.known.set(volume.key, created);
     return created;
   }
 
@@ -105,12 +116,27 @@ export class VolumeStore {
     await fs.truncate(this.imagePath(volume.key), Number(capacityBytes));
     const grown = { ...volume, capacityBytes };
     await this.writeMetadata(grown);
+    this.known.set(volume.key, grown);
     return grown;
   }
 
   async delete(key: string): Promise<void> {
-    await fs.rm(this.metadataPath(key), { force: true });
-    await fs.rm(this.imagePath(key), { force: true });
+    this.known.delete(key);
+    await removeFile(this.metadataPath(key));
+    await removeFile(this.imagePath(key));
+    // Remembering removals only saves work on retries, so the memory of them is bounded.
+    if (++this.removed > MAX_REMEMBERED_REMOVALS) this.forgetRemovals();
+    this.known.set(key, null);
+  }
+
+  private forgetRemovals(): void {
+    for (const [key, volume] of this.known) if (volume === null) this.known.delete(key);
+    this.removed = 1;
+  }
+
+  /** True when this process deleted the volume and nothing has created it since. */
+  isGone(key: string): boolean {
+    return this.known.get(key) === null;
   }
 
   /** Bytes an unprivileged writer can still use in the data directory. */
@@ -124,6 +150,15 @@ export class VolumeStore {
     const temp = path.join(this.dataDir, `.${volume.key}${META_SUFFIX}.tmp`);
     await fs.writeFile(temp, serialize(volume), { mode: 0o600 });
     await fs.rename(temp, this.metadataPath(volume.key));
+  }
+}
+
+/** unlink, where a file already gone is success (one system call; fs.rm stats first). */
+async function removeFile(file: string): Promise<void> {
+  try {
+    await fs.unlink(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 

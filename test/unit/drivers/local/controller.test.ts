@@ -1,7 +1,7 @@
 // The local driver's identity and controller services over a real unix socket, with a real data
 // directory and a fake sysfs (so "is this volume staged?" can be scripted without root).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CsiClient } from '../../../../src/csi/client.js';
@@ -105,6 +105,30 @@ describe('local driver: identity and controller (fake sysfs)', function () {
       status.ALREADY_EXISTS,
       'block instead of mount',
     );
+  });
+
+  it('DeleteVolume twice, then CreateVolume of the same name again, gives a new volume of the new size', async function () {
+    const request = {
+      name: 'pvc-again',
+      capacity_range: { required_bytes: String(MIB) },
+      volume_capabilities: [cap],
+    };
+    const first = (await client.createVolume(request)).volume!;
+    await client.deleteVolume({ volume_id: first.volume_id });
+    await client.deleteVolume({ volume_id: first.volume_id });
+    assert.ok(!existsSync(path.join(dir, 'data', 'pvc-again.img')));
+    assert.ok(!existsSync(path.join(dir, 'data', 'pvc-again.json')));
+    await expectCode(
+      client.nodeGetVolumeStats({ volume_id: first.volume_id, volume_path: dir }),
+      status.NOT_FOUND,
+      'gone',
+    );
+    const bigger = { ...request, capacity_range: { required_bytes: String(2 * MIB) } };
+    const second = (await client.createVolume(bigger)).volume!;
+    assert.equal(second.capacity_bytes, String(2 * MIB));
+    assert.equal(statSync(path.join(dir, 'data', 'pvc-again.img')).size, 2 * MIB);
+    await client.deleteVolume({ volume_id: second.volume_id });
+    assert.ok(!existsSync(path.join(dir, 'data', 'pvc-again.img')));
   });
 
   it('CreateVolume: names that are not file names are hashed; default size is 1 GiB', async function () {

@@ -1,0 +1,58 @@
+// Prints the functions with the most self time in a V8 .cpuprofile (from node --cpu-prof), so a
+// benchmark's report can name what dominates.
+//   node --import tsx bench/profile-summary.ts FILE.cpuprofile [--top 25]
+import { readFileSync } from 'node:fs';
+import { numberFlag } from './helpers/flags.js';
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+const file = process.argv[2];
+if (!file) throw new Error('usage: profile-summary FILE.cpuprofile [--top N]');
+const top = numberFlag('top', 25);
+const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+const parentOf = new Map<number, number>();
+for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+
+function nameOf(node: ProfileNode): string {
+  const frame = node.callFrame;
+  const file = frame.url.replace(/^.*\/(node_modules|src|bench)\//, '$1/');
+  return `${frame.functionName || '(anonymous)'}${file ? ` ${file}:${frame.lineNumber + 1}` : ''}`;
+}
+
+const selfMicros = new Map<string, number>();
+const totalMicros = new Map<string, number>();
+let total = 0;
+profile.samples.forEach((id, i) => {
+  const delta = profile.timeDeltas[i] ?? 0;
+  total += delta;
+  const leaf = nameOf(byId.get(id)!);
+  selfMicros.set(leaf, (selfMicros.get(leaf) ?? 0) + delta);
+  // Inclusive: every distinct function on the sample's stack.
+  const seen = new Set<string>();
+  for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+    const name = nameOf(byId.get(at)!);
+    if (seen.has(name)) continue;
+    seen.add(name);
+    totalMicros.set(name, (totalMicros.get(name) ?? 0) + delta);
+  }
+});
+
+function print(title: string, micros: Map<string, number>): void {
+  console.log(`${title}:`);
+  for (const [name, value] of [...micros].sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    console.log(`${((100 * value) / total).toFixed(1).padStart(5)}%  ${name}`);
+  }
+}
+console.log(`${(total / 1e6).toFixed(2)} s sampled`);
+print(`top ${top} by self time`, selfMicros);
+if (process.argv.includes('--inclusive')) print(`top ${top} by inclusive time`, totalMicros);
