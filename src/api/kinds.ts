@@ -53,6 +53,20 @@ export const kinds: readonly KindInfo[] = [
   kind('storage.k8s.io', 'v1', 'CSINode', 'csinodes', false, ['csinode']),
   kind('apps', 'v1', 'StatefulSet', 'statefulsets', true, ['sts'], true),
   kind('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
+  kind('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', false, [
+    'vsclass',
+    'vsclasses',
+  ]),
+  kind('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshot', 'volumesnapshots', true, ['vs'], true),
+  kind(
+    'snapshot.storage.k8s.io',
+    'v1',
+    'VolumeSnapshotContent',
+    'volumesnapshotcontents',
+    false,
+    ['vsc', 'vscs'],
+    true,
+  ),
   // companions: stored, listed and watched, validated for metadata only
   kind('', 'v1', 'ConfigMap', 'configmaps', true, ['cm'], false, false),
   kind('', 'v1', 'Service', 'services', true, ['svc'], true, false),
@@ -113,4 +127,7 @@ export const K = {
   csinode: kindNamed('CSINode'),
   sts: kindNamed('StatefulSet'),
   lease: kindNamed('Lease'),
+  vsclass: kindNamed('VolumeSnapshotClass'),
+  vs: kindNamed('VolumeSnapshot'),
+  vsc: kindNamed('VolumeSnapshotContent'),
 } as const;

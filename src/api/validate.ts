@@ -21,6 +21,7 @@ import type {
   VolumeAttachment,
 } from './types.js';
 import { validateObjectMeta } from './validation/common.js';
+import { validateSnapshotObject } from './validation/snapshot.js';
 import { validateEvent, validateLease, validateSecret } from './validation/core.js';
 import {
   validateCSIDriver,
@@ -66,7 +67,7 @@ export function validateObject(obj: KubeObject, info: KindInfo): FieldError[] {
     case 'Lease':
       return [...errs, ...validateLease(obj as Lease)];
     default:
-      return errs;
+      return [...errs, ...(validateSnapshotObject(obj) ?? [])];
   }
 }
 

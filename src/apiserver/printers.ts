@@ -5,6 +5,7 @@ import type { KubeObject } from '../api/meta.js';
 import { accessModesString } from '../api/access-modes.js';
 import { ageOf } from '../api/age.js';
 import { isDefaultClass } from '../volume/default-class.js';
+import { snapshotPrinters } from './snapshot-printers.js';
 
 export interface ColumnDefinition {
   name: string;
@@ -490,6 +491,7 @@ const printersByKind: Readonly<Record<string, Printer>> = {
   Secret: secretPrinter,
   ConfigMap: configMapPrinter,
   ServiceAccount: serviceAccountPrinter,
+  ...snapshotPrinters,
 };
 
 export function printerFor(kind: string): Printer {

@@ -15,6 +15,7 @@ import type {
 import { persistentVolumeSources } from '../types.js';
 import { podUpdate } from './pod-update.js';
 import { same } from './same.js';
+import { snapshotUpdate } from './snapshot.js';
 
 function pvUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError[] {
   const errs: FieldError[] = [];
@@ -229,6 +230,6 @@ export function validateUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
         : [fieldError.invalid('spec.attachRequired', d.spec.attachRequired, 'field is immutable')];
     }
     default:
-      return [];
+      return snapshotUpdate(obj, old);
   }
 }
