@@ -7,6 +7,7 @@ import { bool, int, loose, objectMeta, objectReference, str, strMap } from './sc
 import { persistentVolume, persistentVolumeClaim } from './schema-volumes.js';
 import { csiDriver, csiNode, storageClass, volumeAttachment } from './schema-storage.js';
 import { pod, statefulSet } from './schema-workloads.js';
+import { snapshotSchemaByKind } from './schema-snapshots.js';
 
 export { objectMeta, ownerReference } from './schema-common.js';
 export { persistentVolume, persistentVolumeClaim } from './schema-volumes.js';
@@ -74,4 +75,5 @@ export const schemaByKind: Record<string, z.ZodType> = {
   CSINode: csiNode,
   StatefulSet: statefulSet,
   Lease: lease,
+  ...snapshotSchemaByKind,
 };

@@ -15,6 +15,7 @@ import {
 } from '../volume/annotations.js';
 import { defaultClass } from '../volume/default-class.js';
 import { withFinalizer } from '../volume/finalizers.js';
+import { admitSnapshotClass } from './snapshot-admission.js';
 
 const namespaceKind = kindFor('v1', 'Namespace');
 const storageClassKind = kindFor('storage.k8s.io/v1', 'StorageClass');
@@ -65,6 +66,7 @@ export async function requireNamespace(
 /** Runs the mutating and validating admission steps of a create; returns the object to store. */
 export async function admitCreate(store: ObjectStore, kind: KindInfo, obj: KubeObject): Promise<KubeObject> {
   await requireNamespace(store, kind, obj.metadata.namespace);
+  await admitSnapshotClass(store, obj);
   let admitted = withNamespacePhase(withProtectionFinalizer(obj));
   if (obj.kind === 'PersistentVolumeClaim' && storageClassKind) {
     const classes = await store.list(storageClassKind);
@@ -100,6 +102,7 @@ export function checkClaimResize(claim: KubeObject, storageClass: KubeObject | u
 
 /** Runs the validating admission steps of an update (not of status writes). */
 export async function admitUpdate(store: ObjectStore, obj: KubeObject, old: KubeObject): Promise<void> {
+  await admitSnapshotClass(store, obj);
   if (!claimGrows(obj, old) || !storageClassKind) return;
   const className = (old['spec'] as { storageClassName?: string } | undefined)?.storageClassName ?? '';
   let storageClass: KubeObject | undefined;

@@ -169,6 +169,7 @@ describe('OpenAPI generated from the zod schemas', () => {
       'api/v1',
       'apis/apps/v1',
       'apis/coordination.k8s.io/v1',
+      'apis/snapshot.storage.k8s.io/v1',
       'apis/storage.k8s.io/v1',
     ]);
     assert.match(paths['api/v1']!.serverRelativeURL, /^\/openapi\/v3\/api\/v1\?hash=[0-9A-F]{32}$/);

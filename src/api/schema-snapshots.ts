@@ -1,12 +1,7 @@
 // Structural schemas (zod) of snapshot.storage.k8s.io/v1: VolumeSnapshotClass, VolumeSnapshot,
 // VolumeSnapshotContent, with upstream's field set (strict: an unknown field is an error).
 import { z } from 'zod';
-import { objectMeta } from './schemas.js';
-
-const str = z.string();
-const bool = z.boolean();
-const int = z.number().int();
-const quantity = z.union([z.string(), z.number()]);
+import { bool, int, objectMeta, objectReference, quantity, str } from './schema-common.js';
 
 const snapshotError = z
   .strictObject({
@@ -21,15 +16,7 @@ const deletionPolicy = str.describe(
   'deletionPolicy determines whether a VolumeSnapshotContent (and its physical snapshot) is deleted when its bound VolumeSnapshot is deleted. "Delete" or "Retain". Required.',
 );
 
-const snapshotRef = z.strictObject({
-  apiVersion: str.optional(),
-  kind: str.optional(),
-  namespace: str.optional(),
-  name: str.optional(),
-  uid: str.optional(),
-  resourceVersion: str.optional(),
-  fieldPath: str.optional(),
-});
+const snapshotRef = objectReference;
 
 export const volumeSnapshotClass = z
   .strictObject({
