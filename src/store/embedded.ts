@@ -1,11 +1,10 @@
 // The embedded durable ObjectStore: objects in memory, every write in an fsynced append-only
 // log (group commit), periodic snapshots, exclusive ownership of its data directory.
 import { randomUUID } from 'node:crypto';
-import { unlink } from 'node:fs/promises';
 import { alreadyExists, badRequest, notFound, StatusError } from '../api/errors.js';
 import type { KindInfo } from '../api/kinds.js';
 import { objectKey, type KubeObject } from '../api/meta.js';
-import { inDir, listDataDir, makeDataDirPrivate, syncDir } from './data-dir.js';
+import { makeDataDirPrivate } from './data-dir.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { applyMergePatch } from './merge-patch.js';
 import { continueExpired, decodeContinue, encodeContinue, pageLimit, pageOf } from './paging.js';
@@ -13,63 +12,23 @@ import { compileFilter } from './object-filter.js';
 import { decideCreate, decideDelete, decideUpdate, generatedName, type RuleContext } from './object-rules.js';
 import { recover } from './recovery.js';
 import { writeShutdownMarker } from './shutdown-marker.js';
-import { writeSnapshot, type Snapshot, type SnapshotEntry } from './snapshot.js';
+import { type Snapshot, type SnapshotEntry } from './snapshot.js';
 import { nodeStoreFs, type StoreFs } from './store-fs.js';
 import { kindKey, type StoreState } from './store-state.js';
 import type {
   DeleteOptions,
   ListOptions,
   ListResult,
-  ObjectStore,
   Watch,
   WatchEvent,
   WatchOptions,
   WriteOptions,
 } from './types.js';
 import { WriteAheadLog, type LogRecord } from './wal.js';
+import { writeCompactedSnapshot } from './compaction.js';
+import type { EmbeddedStore, EmbeddedStoreOptions, EmbeddedStoreStats } from './embedded-types.js';
 
-export interface EmbeddedStoreOptions {
-  dataDir: string;
-  clock?: () => Date;
-  uid?: () => string;
-  /**
-   * Write a snapshot and start a new log segment after this many records (default 10000), or
-   * after as many records as there are objects if that is more, so snapshots cost O(1) per write.
-   */
-  compactEvery?: number;
-  /** Changes kept for resuming watches (default 10000). */
-  historyLimit?: number;
-  /** The file operations writes go through (tests inject failures). */
-  fs?: StoreFs;
-  /** Told what opening the directory found and changed (recovery, permissions). */
-  log?: (message: string, fields: Record<string, unknown>) => void;
-}
-
-export interface EmbeddedStoreStats {
-  revision: number;
-  objects: number;
-  oldestResumableRevision: number;
-  walBatches: number;
-  walRecords: number;
-  walLargestBatch: number;
-  walBytes: number;
-  snapshotRevision: number;
-  compactions: number;
-  compactionError: string | undefined;
-  recoveredRecords: number;
-  droppedTailBytes: number;
-  /** Batches whose write or fsync failed (their writers got an error; nothing was acknowledged). */
-  failedWriteBatches: number;
-  lastWriteError: string | undefined;
-  watchers: number;
-  watchHandlerErrors: number;
-}
-
-export type EmbeddedStore = ObjectStore & {
-  stats(): EmbeddedStoreStats;
-  /** Every object at the current durable revision, taken at once while writes go on. */
-  backup(): Snapshot;
-};
+export type { EmbeddedStore, EmbeddedStoreOptions, EmbeddedStoreStats } from './embedded-types.js';
 
 export async function openEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
   const started = Date.now();
@@ -412,15 +371,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
   /** Writes the snapshot, then drops the segments and snapshots it makes redundant. */
   private async compact(revision: number, entries: SnapshotEntry[]): Promise<void> {
     try {
-      await writeSnapshot(this.dir, { revision, entries }, this.fs);
-      const listing = await listDataDir(this.dir);
-      for (const segment of listing.segments) {
-        if (segment.startRevision <= revision) await unlink(inDir(this.dir, segment.name));
-      }
-      for (const snapshot of listing.snapshots) {
-        if (snapshot.revision < revision) await unlink(inDir(this.dir, snapshot.name));
-      }
-      await syncDir(this.dir, this.fs);
+      await writeCompactedSnapshot(this.dir, { revision, entries }, this.fs);
       this.facts.snapshotRevision = revision;
       this.facts.compactions++;
     } catch (err) {
