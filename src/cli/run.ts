@@ -49,6 +49,11 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
     run: async () => (await import('./commands/driver.js')).runDriver,
     summary: 'run a CSI driver standalone: local|nfs|rbd --endpoint unix:///path/csi.sock --node-id NAME ...',
   },
+  'node-plugin': {
+    run: async () => (await import('./commands/node-plugin.js')).runNodePlugin,
+    summary:
+      'a built-in CSI driver registered with the kubelet: --driver=local|nfs|rbd --csi-address=SOCK --kubelet-registration-path=PATH [--plugin-registration-dir=DIR] [driver flags]',
+  },
   store: {
     run: async () => (await import('./commands/store.js')).runStore,
     summary:
