@@ -9,6 +9,7 @@ import type { KubeObject } from '../api/meta.js';
 import type { Pod } from '../api/types.js';
 import { prepareCreate, prepareUpdate } from '../api/validate.js';
 import { deepEqual } from '../store/merge-patch.js';
+import { checkPreconditions } from '../store/object-rules.js';
 import type { ObjectStore } from '../store/types.js';
 import { admitCreate, admitUpdate } from './admission.js';
 
@@ -83,6 +84,8 @@ function updateCandidate(
       else candidate['status'] = structuredClone(old['status']);
     }
   }
+  // a uid in the body names the object the writer read: another one by that name is a conflict
+  checkPreconditions(kind, old, obj.metadata.uid);
   // identity and lifecycle fields belong to the server
   const keep = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds'] as const;
   const metadata: Record<string, unknown> = candidate.metadata;

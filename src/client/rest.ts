@@ -35,9 +35,23 @@ export interface ListOptions extends SelectorOptions {
   namespace?: string;
 }
 
+export interface PagedListOptions extends ListOptions {
+  /** At most this many items; the answer's `continue` then names the next page. */
+  limit?: number;
+  continue?: string;
+}
+
 export interface ObjectList {
   items: KubeObject[];
   resourceVersion: string;
+  /** Set when more items follow (a `limit` was given). */
+  continue?: string;
+}
+
+/** DeleteOptions the server checks before deleting (409 Conflict when they do not hold). */
+export interface DeleteRequestOptions {
+  preconditions?: { uid?: string; resourceVersion?: string };
+  gracePeriodSeconds?: number;
 }
 
 export type PatchType = 'merge' | 'apply';
@@ -53,6 +67,12 @@ export interface WatchRequest extends ListOptions {
   /** Changes after this revision; absent = an ADDED event for every current object first. */
   resourceVersion?: string;
   signal?: AbortSignal;
+}
+
+/** A watch event as the server sent it; an ERROR carries a Status, a BOOKMARK only a resourceVersion. */
+export interface RawWatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubeObject;
 }
 
 export interface ClientWatchEvent {
@@ -147,15 +167,25 @@ export class RestClient {
     return (await this.request('GET', resourcePath(kind, namespace, name))) as T;
   }
 
-  async list(kind: KindInfo, options: ListOptions = {}): Promise<ObjectList> {
+  async list(kind: KindInfo, options: PagedListOptions = {}): Promise<ObjectList> {
     const path =
       resourcePath(kind, options.namespace) +
-      query({ labelSelector: options.labelSelector, fieldSelector: options.fieldSelector });
+      query({
+        labelSelector: options.labelSelector,
+        fieldSelector: options.fieldSelector,
+        limit: options.limit ? String(options.limit) : undefined,
+        continue: options.continue,
+      });
     const body = (await this.request('GET', path)) as {
       items?: KubeObject[];
-      metadata?: { resourceVersion?: string };
+      metadata?: { resourceVersion?: string; continue?: string };
     };
-    return { items: body.items ?? [], resourceVersion: body.metadata?.resourceVersion ?? '' };
+    const list: ObjectList = {
+      items: body.items ?? [],
+      resourceVersion: body.metadata?.resourceVersion ?? '',
+    };
+    if (body.metadata?.continue) list.continue = body.metadata.continue;
+    return list;
   }
 
   async create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
@@ -195,8 +225,26 @@ export class RestClient {
   }
 
   /** Deletes; answers the object as last stored (or a Status when the server sends one). */
-  async delete(kind: KindInfo, namespace: string | undefined, name: string): Promise<unknown> {
-    return this.request('DELETE', resourcePath(kind, namespace, name));
+  async delete(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteRequestOptions = {},
+  ): Promise<unknown> {
+    const hasOptions = options.preconditions !== undefined || options.gracePeriodSeconds !== undefined;
+    const body = { apiVersion: 'v1', kind: 'DeleteOptions', ...options };
+    return this.request('DELETE', resourcePath(kind, namespace, name), hasOptions ? { body } : {});
+  }
+
+  /** POST pods/<name>/binding: assigns the pod to `nodeName` (the scheduler's write). */
+  async bindPod(kind: KindInfo, namespace: string, name: string, nodeName: string): Promise<void> {
+    const binding = {
+      apiVersion: 'v1',
+      kind: 'Binding',
+      metadata: { name, namespace },
+      target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
+    };
+    await this.request('POST', `${resourcePath(kind, namespace, name)}/binding`, { body: binding });
   }
 
   /** The objects as the server's Table (what `kubectl get` prints); `name` asks for one row. */
@@ -229,18 +277,12 @@ export class RestClient {
   ): AsyncGenerator<ClientWatchEvent, void, undefined> {
     let resourceVersion = request.resourceVersion;
     while (!request.signal?.aborted) {
-      const path =
-        resourcePath(kind, request.namespace) +
-        query({
-          watch: 'true',
-          allowWatchBookmarks: 'true',
-          labelSelector: request.labelSelector,
-          fieldSelector: request.fieldSelector,
-          resourceVersion,
-        });
-      let response: FetchResponse;
+      let stream: AsyncGenerator<RawWatchEvent, void, undefined>;
       try {
-        response = await this.send('GET', path, request.signal ? { signal: request.signal } : {});
+        stream = await this.openWatch(kind, {
+          ...request,
+          ...(resourceVersion !== undefined ? { resourceVersion } : {}),
+        });
       } catch (err) {
         if (request.signal?.aborted) return;
         throw err;
@@ -248,14 +290,13 @@ export class RestClient {
       const openedAt = Date.now();
       let delivered = false;
       try {
-        for await (const line of readLines(response)) {
+        for await (const event of stream) {
           delivered = true;
-          const event = JSON.parse(line) as { type: string; object: KubeObject };
           const rv = event.object.metadata?.resourceVersion;
           if (event.type === 'ERROR') throw statusErrorFrom(event.object);
           if (rv) resourceVersion = rv;
           if (event.type === 'BOOKMARK') continue;
-          yield { type: event.type as ClientWatchEvent['type'], object: event.object };
+          yield { type: event.type, object: event.object };
         }
       } catch (err) {
         if (request.signal?.aborted) return;
@@ -266,6 +307,29 @@ export class RestClient {
       // A server that ends watches at once must not turn this loop into a busy one.
       if (!delivered && Date.now() - openedAt < RESUME_PAUSE_MS) await pause(RESUME_PAUSE_MS, request.signal);
     }
+  }
+
+  /**
+   * One watch connection, bookmarks requested: resolves once the server has answered (non-2xx
+   * throws StatusError), then yields its events as sent, BOOKMARK and ERROR included, until the
+   * server ends it (timeoutSeconds) or the connection drops (the iterator throws).
+   */
+  async openWatch(
+    kind: KindInfo,
+    request: WatchRequest & { timeoutSeconds?: number } = {},
+  ): Promise<AsyncGenerator<RawWatchEvent, void, undefined>> {
+    const path =
+      resourcePath(kind, request.namespace) +
+      query({
+        watch: 'true',
+        allowWatchBookmarks: 'true',
+        labelSelector: request.labelSelector,
+        fieldSelector: request.fieldSelector,
+        resourceVersion: request.resourceVersion,
+        timeoutSeconds: request.timeoutSeconds === undefined ? undefined : String(request.timeoutSeconds),
+      });
+    const response = await this.send('GET', path, request.signal ? { signal: request.signal } : {});
+    return readEvents(response);
   }
 
   /** The raw body of a GET (berth's backup endpoint). */
@@ -327,6 +391,10 @@ function isStreamDrop(err: unknown): boolean {
     err instanceof Error &&
     (isConnectionFailure(err) || err.name === 'TypeError' || err.name === 'AbortError')
   );
+}
+
+async function* readEvents(response: FetchResponse): AsyncGenerator<RawWatchEvent, void, undefined> {
+  for await (const line of readLines(response)) yield JSON.parse(line) as RawWatchEvent;
 }
 
 /** The non-empty lines of a streamed response body, as they arrive. */

@@ -50,7 +50,11 @@ export function nodeFetch(caPem?: string): FetchFn {
         url,
         {
           method: init.method ?? 'GET',
-          headers: init.headers ?? {},
+          // a length, not chunks: a DELETE with a chunked DeleteOptions body is refused as a bad request
+          headers:
+            init.body === undefined
+              ? (init.headers ?? {})
+              : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) },
           ...(init.signal ? { signal: init.signal } : {}),
           ...(secure && caPem ? { ca: caPem } : {}),
         },

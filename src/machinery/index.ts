@@ -12,3 +12,4 @@ export * from './item-backoff.js';
 export * from './event-ttl.js';
 export * from './shared-cache.js';
 export * from './indexes.js';
+export * from './rest-store.js';

@@ -10,6 +10,22 @@ import { skipUnless } from '../helpers/skip.js';
 export interface StoreContractOptions {
   /** How many changes the backend keeps for resuming watches; enables the 410 test. */
   historyLimit?: number;
+  /**
+   * How a watch from a revision older than the history says so: 'reject' (the default) rejects
+   * watch(); 'onError' opens it and tells onError, as a watch over REST does (the server answers
+   * 200 and then an ERROR event with a 410 Status, as Kubernetes does).
+   */
+  watchExpiryReported?: 'reject' | 'onError';
+  /**
+   * 'field-labels': field selectors take only the kind's Kubernetes field labels (an API server);
+   * default: any field path (a store).
+   */
+  fieldSelectors?: 'any-path' | 'field-labels';
+  /**
+   * 'name-and-uid': a delete that removes the object at once answers only its name and uid (an
+   * API server answers such a delete with a Status, which carries no resourceVersion).
+   */
+  deleteAnswers?: 'last-stored' | 'name-and-uid';
 }
 
 function kindNamed(name: string): KindInfo {
@@ -37,12 +53,21 @@ function claim(
   };
 }
 
+/** Objects no admission gives finalizers, so a delete over an API server removes them at once. */
+function configMap(name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { k: name } };
+}
+
 function volume(name: string, phase = 'Available'): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'PersistentVolume',
     metadata: { name },
-    spec: { capacity: { storage: '1Gi' }, hostPath: { path: `/tmp/${name}` } },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      hostPath: { path: `/tmp/${name}` },
+    },
     status: { phase },
   };
 }
@@ -306,12 +331,16 @@ export function describeStoreContract(
 
     describe('delete and finalizers', function () {
       it('removes an object without finalizers and returns it with the delete revision', async function () {
-        const created = await store.create<KubeObject>(PVC, claim('d'));
-        const deleted = await store.delete(PVC, 'default', 'd');
-        assert.ok(Number(deleted.metadata.resourceVersion) > Number(created.metadata.resourceVersion));
-        assert.equal(await store.currentRevision(), deleted.metadata.resourceVersion);
-        await rejects(store.get(PVC, 'default', 'd'), 'NotFound');
-        await rejects(store.delete(PVC, 'default', 'd'), 'NotFound');
+        const created = await store.create<KubeObject>(CM, configMap('d'));
+        const deleted = await store.delete(CM, 'default', 'd');
+        assert.equal(deleted.metadata.name, 'd');
+        assert.equal(deleted.metadata.uid, created.metadata.uid);
+        if (options.deleteAnswers !== 'name-and-uid') {
+          assert.ok(Number(deleted.metadata.resourceVersion) > Number(created.metadata.resourceVersion));
+          assert.equal(await store.currentRevision(), deleted.metadata.resourceVersion);
+        }
+        await rejects(store.get(CM, 'default', 'd'), 'NotFound');
+        await rejects(store.delete(CM, 'default', 'd'), 'NotFound');
       });
 
       it('marks an object with finalizers as deleting, and removes it once they are gone', async function () {
@@ -353,21 +382,21 @@ export function describeStoreContract(
       });
 
       it('honours uid and resourceVersion preconditions', async function () {
-        const created = await store.create<KubeObject>(PVC, claim('pre'));
+        const created = await store.create<KubeObject>(CM, configMap('pre'));
         await rejects(
-          store.delete(PVC, 'default', 'pre', { uid: 'wrong' }),
+          store.delete(CM, 'default', 'pre', { uid: 'wrong' }),
           'Conflict',
           /UID in precondition: wrong/,
         );
         await rejects(
-          store.delete(PVC, 'default', 'pre', { resourceVersion: '1' + created.metadata.resourceVersion }),
+          store.delete(CM, 'default', 'pre', { resourceVersion: '1' + created.metadata.resourceVersion }),
           'Conflict',
         );
-        await store.delete(PVC, 'default', 'pre', {
+        await store.delete(CM, 'default', 'pre', {
           uid: created.metadata.uid!,
           resourceVersion: created.metadata.resourceVersion!,
         });
-        await rejects(store.get(PVC, 'default', 'pre'), 'NotFound');
+        await rejects(store.get(CM, 'default', 'pre'), 'NotFound');
       });
     });
 
@@ -410,6 +439,8 @@ export function describeStoreContract(
           names((await store.list(kind, { fieldSelector })).items).sort();
         assert.deepEqual(await sel(PVC, 'metadata.name=b'), ['b']);
         assert.deepEqual(await sel(PVC, 'metadata.namespace==other'), ['c']);
+        // API servers take only the kind's field labels (PVs and claims: metadata.name/namespace)
+        if (options.fieldSelectors === 'field-labels') return;
         assert.deepEqual(await sel(PV, 'status.phase!=Bound'), ['v1']);
         assert.deepEqual(await sel(PVC, 'spec.volumeName='), ['a', 'b', 'c']);
       });
@@ -482,13 +513,13 @@ export function describeStoreContract(
 
     describe('watch', function () {
       it('delivers changes after a list revision in order, asynchronously', async function () {
-        await store.create<KubeObject>(PVC, claim('before'));
-        const { resourceVersion } = await store.list(PVC);
-        const recorder = await watch(PVC, { resourceVersion });
-        const a = await store.create<KubeObject>(PVC, claim('a'));
+        await store.create<KubeObject>(CM, configMap('before'));
+        const { resourceVersion } = await store.list(CM);
+        const recorder = await watch(CM, { resourceVersion });
+        const a = await store.create<KubeObject>(CM, configMap('a'));
         assert.equal(recorder.events.length, 0, 'no event inside the writer call');
-        await store.patch(PVC, 'default', 'a', { metadata: { labels: { x: 'y' } } });
-        await store.delete(PVC, 'default', 'a');
+        await store.patch(CM, 'default', 'a', { metadata: { labels: { x: 'y' } } });
+        await store.delete(CM, 'default', 'a');
         await store.create<KubeObject>(PV, volume('other-kind'));
         const events = await recorder.waitFor(3);
         assert.deepEqual(
@@ -518,11 +549,11 @@ export function describeStoreContract(
       });
 
       it('resumes from a revision in the middle', async function () {
-        await store.create<KubeObject>(PVC, claim('a'));
-        const b = await store.create<KubeObject>(PVC, claim('b'));
-        await store.create<KubeObject>(PVC, claim('c'));
-        await store.delete(PVC, 'default', 'a');
-        const recorder = await watch(PVC, { resourceVersion: b.metadata.resourceVersion! });
+        await store.create<KubeObject>(CM, configMap('a'));
+        const b = await store.create<KubeObject>(CM, configMap('b'));
+        await store.create<KubeObject>(CM, configMap('c'));
+        await store.delete(CM, 'default', 'a');
+        const recorder = await watch(CM, { resourceVersion: b.metadata.resourceVersion! });
         const events = await recorder.waitFor(2);
         assert.deepEqual(
           events.map((e) => `${e.type}:${e.object.metadata.name}`),
@@ -554,6 +585,11 @@ export function describeStoreContract(
       });
 
       it('filters by field selector', async function () {
+        skipUnless(
+          this,
+          options.fieldSelectors !== 'field-labels',
+          'an API server takes only field labels; status.phase is none for PersistentVolumes',
+        );
         const recorder = await watch(PV, { fieldSelector: 'status.phase=Bound' });
         await store.create<KubeObject>(PV, volume('v1', 'Available'));
         await store.patch(PV, undefined, 'v1', { status: { phase: 'Bound' } }, { subresource: 'status' });
@@ -588,10 +624,20 @@ export function describeStoreContract(
         for (let i = 0; i < options.historyLimit! + 5; i++) {
           await store.patch(CM, 'default', 'h', { data: { i: String(i) } });
         }
+        const tooOld = new RegExp(`^too old resource version: ${first.metadata.resourceVersion} \\(\\d+\\)$`);
+        if (options.watchExpiryReported === 'onError') {
+          const ended = new Promise<Error>((resolve) => {
+            void store
+              .watch(CM, { resourceVersion: first.metadata.resourceVersion! }, () => undefined, resolve)
+              .then((w) => watches.push(w));
+          });
+          await rejects(Promise.reject(await ended), 'Expired', tooOld);
+          return;
+        }
         await rejects(
           store.watch(CM, { resourceVersion: first.metadata.resourceVersion! }, () => undefined),
           'Expired',
-          new RegExp(`^too old resource version: ${first.metadata.resourceVersion} \\(\\d+\\)$`),
+          tooOld,
         );
         await assert.rejects(
           store.watch(CM, { resourceVersion: first.metadata.resourceVersion! }, () => undefined),
@@ -606,7 +652,13 @@ export function describeStoreContract(
           apiVersion: 'apps/v1',
           kind: 'StatefulSet',
           metadata: { name: 'web', namespace: 'default' },
-          spec: {},
+          spec: {
+            selector: { matchLabels: { app: 'web' } },
+            template: {
+              metadata: { labels: { app: 'web' } },
+              spec: { containers: [{ name: 'web', image: 'nginx' }] },
+            },
+          },
         });
         const other = await store.create<KubeObject>(CM, {
           apiVersion: 'v1',
@@ -619,23 +671,23 @@ export function describeStoreContract(
           name: o.metadata.name!,
           uid: o.metadata.uid!,
         });
-        await store.create<KubeObject>(PVC, {
-          ...claim('owned'),
+        await store.create<KubeObject>(CM, {
+          ...configMap('owned'),
           metadata: { name: 'owned', namespace: 'default', ownerReferences: [ref(owner)] },
         });
-        await store.create<KubeObject>(PVC, {
-          ...claim('two-owners'),
+        await store.create<KubeObject>(CM, {
+          ...configMap('two-owners'),
           metadata: { name: 'two-owners', namespace: 'default', ownerReferences: [ref(owner), ref(other)] },
         });
-        await store.create<KubeObject>(PVC, {
-          ...claim('foreign'),
+        await store.create<KubeObject>(CM, {
+          ...configMap('foreign'),
           metadata: {
             name: 'foreign',
             namespace: 'default',
             ownerReferences: [{ apiVersion: 'example.com/v1', kind: 'Thing', name: 't', uid: 'nope' }],
           },
         });
-        await store.create<KubeObject>(PVC, claim('free'));
+        await store.create<KubeObject>(CM, configMap('free'));
 
         const gc = new GarbageCollector({ store, kinds });
         assert.deepEqual(await gc.collectOnce(), []);
@@ -645,8 +697,8 @@ export function describeStoreContract(
           collected.map((o) => o.object.metadata.name),
           ['owned'],
         );
-        const left = (await store.list(PVC)).items.map((i) => i.metadata.name).sort();
-        assert.deepEqual(left, ['foreign', 'free', 'two-owners']);
+        const left = (await store.list(CM)).items.map((i) => i.metadata.name).sort();
+        assert.deepEqual(left, ['foreign', 'free', 'o', 'two-owners']);
       });
     });
   });
