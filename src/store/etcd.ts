@@ -34,57 +34,16 @@ import type {
   DeleteOptions,
   ListOptions,
   ListResult,
-  ObjectStore,
   Watch,
   WatchEvent,
   WatchOptions,
   WriteOptions,
 } from './types.js';
 
-export interface EtcdTls {
-  /** PEM of the CA that signed etcd's serving certificate (--etcd-cafile). */
-  caPem: Buffer;
-  /** Client certificate and key (--etcd-certfile, --etcd-keyfile), when etcd asks for one. */
-  certPem?: Buffer;
-  keyPem?: Buffer;
-}
+import type { EtcdStore, EtcdStoreOptions, EtcdStoreStats } from './etcd-types.js';
+import { EtcdCompactor } from './etcd-compaction.js';
 
-export interface EtcdStoreOptions {
-  /** Client URLs, e.g. http://127.0.0.1:2379. */
-  endpoints: readonly string[];
-  /** Key prefix of everything berth stores (default /registry, as Kubernetes). */
-  prefix?: string;
-  tls?: EtcdTls;
-  clock?: () => Date;
-  uid?: () => string;
-  /**
-   * Compact etcd's history this often (default 5 minutes, as kube-apiserver), each time up to the
-   * revision seen one interval earlier, so watchers always have at least one interval to resume.
-   * 0 = never (another component compacts).
-   */
-  compactionIntervalMs?: number;
-  /** Also compact after writes so that at most about this many revisions stay (tests). */
-  historyLimit?: number;
-  /** Deadline of one etcd request (default 10 s). */
-  requestTimeoutMs?: number;
-}
-
-export interface EtcdStoreStats {
-  /** Transactions that wrote (creates, updates, deletes). */
-  writes: number;
-  /** Transactions that lost a compare-and-swap race and were decided again. */
-  retries: number;
-  compactedRevision: number;
-  watchers: number;
-}
-
-export type EtcdStore = ObjectStore & {
-  stats(): EtcdStoreStats;
-  /** Stores `value` under `name` unless something is there already; returns what is stored. */
-  bootstrapValue(name: string, value: string): Promise<string>;
-  /** etcd's size of its database file, in bytes (the first endpoint's). */
-  dbSize(): Promise<number>;
-};
+export type { EtcdStore, EtcdStoreOptions, EtcdStoreStats, EtcdTls } from './etcd-types.js';
 
 export async function openEtcdStore(options: EtcdStoreOptions): Promise<EtcdStore> {
   if (options.endpoints.length === 0) throw new Error('no etcd endpoints given');
@@ -123,10 +82,7 @@ class EtcdObjectStore implements EtcdStore {
   private readonly keys: EtcdKeys;
   private readonly clock: () => Date;
   private readonly newUid: () => string;
-  private readonly historyLimit: number | undefined;
-  private readonly compactionIntervalMs: number;
-  private compactionTimer: NodeJS.Timeout | undefined;
-  private compactedTo = 0;
+  private readonly compactor: EtcdCompactor;
   private readonly watches = new Set<EtcdWatch>();
   private readonly inflight = new Set<Promise<unknown>>();
   private closed = false;
@@ -152,8 +108,14 @@ class EtcdObjectStore implements EtcdStore {
     this.keys = new EtcdKeys(options.prefix ?? '/registry');
     this.clock = options.clock ?? (() => new Date());
     this.newUid = options.uid ?? randomUUID;
-    this.historyLimit = options.historyLimit;
-    this.compactionIntervalMs = options.compactionIntervalMs ?? 5 * 60_000;
+    this.compactor = new EtcdCompactor({
+      client: this.client,
+      prefix: this.keys.prefix,
+      intervalMs: options.compactionIntervalMs ?? 5 * 60_000,
+      historyLimit: options.historyLimit,
+      call: (request) => this.call(request),
+      currentRevision: () => this.currentRevision(),
+    });
   }
 
   // ---- reads --------------------------------------------------------------------------------
@@ -234,7 +196,7 @@ class EtcdObjectStore implements EtcdStore {
     } else {
       if (!/^\d+$/.test(rv)) throw badRequest(`invalid resource version "${rv}"`);
       after = Number(rv);
-      await this.checkNotCompacted(after);
+      await this.compactor.checkNotCompacted(after);
     }
     const watch = new EtcdWatch({
       client: this.client,
@@ -328,30 +290,20 @@ class EtcdObjectStore implements EtcdStore {
   }
 
   stats(): EtcdStoreStats {
-    return { ...this.counters, compactedRevision: this.compactedTo, watchers: this.watches.size };
+    return { ...this.counters, compactedRevision: this.compactor.compactedTo, watchers: this.watches.size };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.compactionTimer);
+    this.compactor.stop();
     for (const watch of this.watches) watch.stop();
     this.watches.clear();
     this.client.close();
   }
 
   startCompaction(): void {
-    if (this.compactionIntervalMs <= 0) return;
-    let previous = 0;
-    this.compactionTimer = setInterval(() => {
-      this.currentRevision()
-        .then(async (now) => {
-          if (previous > this.compactedTo) await this.compact(previous);
-          previous = Number(now);
-        })
-        .catch(() => undefined); // etcd away: the next tick tries again
-    }, this.compactionIntervalMs);
-    this.compactionTimer.unref();
+    this.compactor.start();
   }
 
   // ---- internals ----------------------------------------------------------------------------
@@ -410,7 +362,7 @@ class EtcdObjectStore implements EtcdStore {
     const res = await request.finally(() => this.inflight.delete(request));
     if (res.succeeded) {
       this.counters.writes++;
-      await this.compactAfterWrite(Number(res.header.revision));
+      await this.compactor.afterWrite(Number(res.header.revision));
     }
     return res;
   }
@@ -423,60 +375,6 @@ class EtcdObjectStore implements EtcdStore {
 
   private written(object: KubeObject, res: ITxnResponse): KubeObject {
     return { ...object, metadata: { ...object.metadata, resourceVersion: res.header.revision } };
-  }
-
-  /** 410 Expired, as Kubernetes words it, when etcd no longer has the revision after `rv`. */
-  private async checkNotCompacted(rv: number): Promise<void> {
-    const current = Number(await this.currentRevision());
-    if (rv + 1 > current) return;
-    try {
-      await this.call(() =>
-        this.client.kv.range({ key: Buffer.from(this.keys.prefix), revision: rv + 1, count_only: true }),
-      );
-    } catch (err) {
-      if (!/compacted/.test((err as Error).message)) throw err;
-      throw new StatusError(
-        410,
-        'Expired',
-        `too old resource version: ${rv} (${await this.compactRevision(rv)})`,
-      );
-    }
-  }
-
-  /** etcd tells its compaction revision only to a watch that starts before it. */
-  private async compactRevision(rv: number): Promise<number> {
-    return new Promise((resolve) => {
-      const probe = new EtcdWatch({
-        client: this.client,
-        prefix: this.keys.prefix,
-        filter: compileFilter({}),
-        afterRevision: rv,
-        onEvent: () => undefined,
-        onError: (err) => resolve(Number(/\((\d+)\)$/.exec(err.message)?.[1] ?? this.compactedTo)),
-      });
-      probe.start().catch(() => resolve(this.compactedTo));
-      setTimeout(() => {
-        probe.stop();
-        resolve(this.compactedTo);
-      }, 2000).unref();
-    });
-  }
-
-  private async compactAfterWrite(revision: number): Promise<void> {
-    if (this.historyLimit === undefined) return;
-    const target = revision - this.historyLimit;
-    const step = Math.max(1, Math.ceil(this.historyLimit / 10));
-    if (target - this.compactedTo >= step) await this.compact(target);
-  }
-
-  private async compact(revision: number): Promise<void> {
-    try {
-      await this.call(() => this.client.kv.compact({ revision, physical: false }));
-    } catch (err) {
-      // another API server compacted further already: that is as good
-      if (!/compacted/.test((err as StatusError).message)) throw err;
-    }
-    this.compactedTo = Math.max(this.compactedTo, revision);
   }
 
   private async call<T>(request: () => Promise<T>): Promise<T> {
