@@ -16,6 +16,7 @@ import type {
 import type { PartialMessage } from '../../src/csi/types.js';
 import { skipUnless } from '../helpers/skip.js';
 import { ConformanceResources } from './resources.js';
+import { describeSnapshotConformance } from './snapshot-conformance.js';
 
 export interface CsiConformanceTarget {
   client: CsiClient;
@@ -713,5 +714,22 @@ export function describeCsiConformance(name: string, setup: () => Promise<CsiCon
         assert.equal(await fs.readFile(path.join(second, 'data'), 'utf8'), 'kept');
       });
     });
+
+    describeSnapshotConformance(() => ({
+      client,
+      resources,
+      controllerRpcs,
+      nodeRpcs,
+      capability,
+      capabilities,
+      params: target.params ?? {},
+      volumeBytes,
+      isBlock,
+      uniqueName,
+      createVolume: (label) => createVolume(label),
+      stagingPath,
+      targetPath,
+      unknownVolumeId: UNKNOWN_VOLUME_ID,
+    }));
   });
 }

@@ -1,10 +1,12 @@
 // What a conformance test created on the driver, torn down in reverse order after each test
-// (NodeUnpublish -> NodeUnstage -> DeleteVolume), whatever the test's outcome.
+// (NodeUnpublish -> NodeUnstage -> DeleteVolume, newest volume first -> DeleteSnapshot), whatever
+// the test's outcome. Newest first: a restored or cloned volume goes before its source.
 import type { CsiClient } from '../../src/csi/client.js';
 
 export class ConformanceResources {
   private readonly client: CsiClient;
   private readonly volumes = new Set<string>();
+  private readonly snapshots = new Set<string>();
   private readonly staged = new Map<string, string>(); // staging path -> volume id
   private readonly published = new Map<string, string>(); // target path -> volume id
 
@@ -15,6 +17,13 @@ export class ConformanceResources {
   volume(id: string): string {
     this.volumes.add(id);
     return id;
+  }
+  snapshot(id: string): string {
+    this.snapshots.add(id);
+    return id;
+  }
+  forgetSnapshot(id: string): void {
+    this.snapshots.delete(id);
   }
   stage(volumeId: string, stagingPath: string): void {
     this.staged.set(stagingPath, volumeId);
@@ -52,12 +61,16 @@ export class ConformanceResources {
         this.client.nodeUnstageVolume({ volume_id, staging_target_path }),
       );
     }
-    for (const volume_id of this.volumes) {
+    for (const volume_id of [...this.volumes].reverse()) {
       await attempt(`delete ${volume_id}`, () => this.client.deleteVolume({ volume_id }));
+    }
+    for (const snapshot_id of this.snapshots) {
+      await attempt(`delete snapshot ${snapshot_id}`, () => this.client.deleteSnapshot({ snapshot_id }));
     }
     this.published.clear();
     this.staged.clear();
     this.volumes.clear();
+    this.snapshots.clear();
     if (failures.length > 0) throw new Error(`conformance cleanup failed:\n${failures.join('\n')}`);
   }
 }

@@ -1,17 +1,20 @@
 // Everything the RBD driver's handlers use, injected once at start, plus the lookups they share.
-import { csiError, status } from '../../csi/errors.js';
+import { CsiError, csiError, status } from '../../csi/errors.js';
 import type { Logger } from '../../machinery/logger.js';
 import type { Exec } from '../../host/exec.js';
 import type { Filesystems } from '../../host/filesystem.js';
 import type { Mounter } from '../../host/mounter.js';
 import type { OperationLocks } from '../common/operation-locks.js';
 import type { CephCli, CephTarget } from './ceph-cli.js';
+import { cephCsiError } from './ceph-cli.js';
 import type { ClusterConfig, ClusterConfigs, MounterName } from './config.js';
 import { resolveCredentials } from './credentials.js';
+import type { CloneDepthLimits, Flattener } from './flatten.js';
 import type { RbdImages, VolumeJournal } from './images.js';
 import type { ImageMapper } from './mappers.js';
 import type { VolumeRef } from './names.js';
 import { parseVolumeId } from './names.js';
+import type { SnapshotJournal } from './snapshot-journal.js';
 import type { StagedVolumes } from './staged.js';
 
 export interface RbdDriverContext {
@@ -20,6 +23,9 @@ export interface RbdDriverContext {
   cli: CephCli;
   images: RbdImages;
   journal: VolumeJournal;
+  snapJournal: SnapshotJournal;
+  flattener: Flattener;
+  cloneDepth: CloneDepthLimits;
   mappers: Record<MounterName, ImageMapper>;
   defaultMounter: MounterName;
   staged: StagedVolumes;
@@ -52,4 +58,14 @@ export async function targetFor(
   what: string,
 ): Promise<CephTarget> {
   return { monitors: cluster.monitors, credentials: await resolveCredentials(secrets, cluster, what) };
+}
+
+/** Ceph failures become CSI statuses; CsiErrors pass through. */
+export async function cephCall<T>(what: string, userID: string, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (err instanceof CsiError) throw err;
+    throw cephCsiError(err, what, userID);
+  }
 }

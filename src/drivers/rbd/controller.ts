@@ -1,7 +1,7 @@
 // Controller service of the RBD driver: images `csi-vol-<uuid>` in the class's pool, made
 // idempotent by the journal in that pool, removed only when nobody has them open.
 import { randomUUID } from 'node:crypto';
-import { CsiError, csiError, status } from '../../csi/errors.js';
+import { csiError, status } from '../../csi/errors.js';
 import type { ServiceHandlers } from '../../csi/server.js';
 import {
   FS_TYPE_PARAMETER,
@@ -12,32 +12,81 @@ import {
 } from '../common/capability.js';
 import { requireField } from '../common/require-field.js';
 import { rpcCapabilities } from '../common/rpc-capabilities.js';
-import { cephCsiError, isBusy, isPoolMissing } from './ceph-cli.js';
+import { isBusy, isPoolMissing } from './ceph-cli.js';
+import {
+  cloneFromSource,
+  enforceCloneDepth,
+  resolveContentSource,
+  sizeFromSource,
+} from './content-source.js';
+import type { CephTarget } from './ceph-cli.js';
 import type { RbdDriverContext } from './context.js';
-import { clusterOf, targetFor, volumeRefOrNotFound } from './context.js';
+import type { ImageSpec } from './images.js';
+import { cephCall, clusterOf, targetFor, volumeRefOrNotFound } from './context.js';
 import { checkCapability, decideSize, parseClassParameters, sizeSatisfies } from './decide.js';
-import { MAX_VOLUME_ID_LENGTH, composeVolumeId, imageName, nameKey, parseVolumeId } from './names.js';
-
-/** Ceph failures become CSI statuses; CsiErrors pass through. */
-async function ceph<T>(what: string, userID: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (err) {
-    if (err instanceof CsiError) throw err;
-    throw cephCsiError(err, what, userID);
-  }
-}
+import {
+  CLONE_SNAPSHOT_PREFIX,
+  MAX_VOLUME_ID_LENGTH,
+  composeVolumeId,
+  deletedImageName,
+  imageName,
+  nameKey,
+  parseVolumeId,
+} from './names.js';
+import { snapshotHandlers } from './snapshots.js';
 
 export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Controller'> {
+  /**
+   * Before a volume's image goes: clones made from it are flattened first (FAILED_PRECONDITION until
+   * then), and if snapshots of it remain the image is renamed aside instead (true), to be removed
+   * with its last snapshot.
+   */
+  const keptForSnapshots = async (target: CephTarget, image: ImageSpec, id: string, uuid: string) => {
+    const snaps = await ctx.images.snapshots(target, image);
+    if (!snaps || snaps.length === 0) return false;
+    const waiting: string[] = [];
+    for (const snap of snaps.filter((s) => s.name.startsWith(CLONE_SNAPSHOT_PREFIX))) {
+      const spec = { ...image, snapshot: snap.name };
+      const children = await ctx.images.children(target, spec);
+      if (children.length === 0) {
+        await ctx.images.removeSnapshot(target, spec);
+        continue;
+      }
+      for (const child of children) {
+        ctx.flattener.start(target, child);
+        waiting.push(`${child.pool}/${child.image}`);
+      }
+    }
+    if (waiting.length > 0) {
+      throw csiError(
+        status.FAILED_PRECONDITION,
+        `volume ${id} has clones that are being flattened first: ${waiting.join(', ')}`,
+      );
+    }
+    if (((await ctx.images.snapshots(target, image)) ?? []).length === 0) return false;
+    const watchers = await ctx.images.watchers(target, image);
+    if (watchers.length > 0) {
+      throw csiError(status.FAILED_PRECONDITION, `volume ${id} is still in use: image has watchers`);
+    }
+    await ctx.images.rename(target, image, deletedImageName(uuid));
+    return true;
+  };
+
   return {
-    ControllerGetCapabilities: async () => rpcCapabilities('CREATE_DELETE_VOLUME', 'EXPAND_VOLUME'),
+    ControllerGetCapabilities: async () =>
+      rpcCapabilities(
+        'CREATE_DELETE_VOLUME',
+        'EXPAND_VOLUME',
+        'CREATE_DELETE_SNAPSHOT',
+        'LIST_SNAPSHOTS',
+        'CLONE_VOLUME',
+      ),
+
+    ...snapshotHandlers(ctx),
 
     CreateVolume: async (req) => {
       const name = requireField(req.name, 'name');
       checkCapabilities(req.volume_capabilities, checkCapability);
-      if (req.volume_content_source?.snapshot || req.volume_content_source?.volume) {
-        throw csiError(status.INVALID_ARGUMENT, 'volume content sources are not supported by this driver');
-      }
       const parameters = req.parameters ?? {};
       const params = parseClassParameters(parameters);
       const cluster = clusterOf(ctx, params.clusterID, status.INVALID_ARGUMENT);
@@ -48,11 +97,16 @@ export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Cont
           `clusterID and pool are too long for a ${MAX_VOLUME_ID_LENGTH}-byte volume id`,
         );
       }
-      const size = decideSize(req.capacity_range);
       const key = nameKey(name);
       return ctx.locks.with(`name:${key}`, async () => {
         const target = await targetFor(cluster, req.secrets, 'provisioner');
         const { pool } = params;
+        const source = await cephCall(`CreateVolume ${name}`, target.credentials.userID, () =>
+          resolveContentSource(ctx, req.volume_content_source, target, params.clusterID),
+        );
+        const size = source
+          ? sizeFromSource(req.capacity_range, source.sizeBytes)
+          : decideSize(req.capacity_range);
         const volume = (uuid: string, bytes: bigint) => {
           const context: Record<string, string> = {
             clusterID: params.clusterID,
@@ -68,10 +122,11 @@ export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Cont
               volume_id: composeVolumeId({ clusterID: params.clusterID, pool, uuid }),
               capacity_bytes: bytes.toString(),
               volume_context: context,
+              ...(source ? { content_source: source.contentSource } : {}),
             },
           };
         };
-        return ceph(`CreateVolume ${name}`, target.credentials.userID, async () => {
+        return cephCall(`CreateVolume ${name}`, target.credentials.userID, async () => {
           let uuid = await ctx.journal.lookup(target, pool, key);
           if (uuid) {
             const existing = await ctx.images.info(target, { pool, image: imageName(uuid) });
@@ -82,6 +137,7 @@ export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Cont
                   `volume ${name} exists with ${existing.sizeBytes} bytes, which does not fit the request`,
                 );
               }
+              if (source) await enforceCloneDepth(ctx, target, { pool, image: imageName(uuid) }, name);
               return volume(uuid, existing.sizeBytes);
             }
             // Reserved by an earlier call that never made the image: finish its work.
@@ -90,17 +146,16 @@ export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Cont
             await ctx.journal.reserve(target, pool, key, uuid);
           }
           const image = { pool, image: imageName(uuid) };
+          const options = { sizeBytes: size, features: params.imageFeatures, dataPool: params.dataPool };
           try {
-            await ctx.images.create(target, image, {
-              sizeBytes: size,
-              features: params.imageFeatures,
-              dataPool: params.dataPool,
-            });
+            if (source) await cloneFromSource(ctx, target, source, image, uuid, options);
+            else await ctx.images.create(target, image, options);
           } catch (err) {
             await ctx.journal.release(target, pool, key, uuid).catch(() => undefined);
             throw err;
           }
           ctx.log.info('volume created', { name, pool, image: image.image, bytes: size.toString() });
+          if (source) await enforceCloneDepth(ctx, target, image, name);
           return volume(uuid, size);
         });
       });
@@ -113,7 +168,7 @@ export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Cont
       const cluster = clusterOf(ctx, ref.clusterID, status.INVALID_ARGUMENT);
       const target = await targetFor(cluster, req.secrets, 'provisioner');
       const image = { pool: ref.pool, image: imageName(ref.uuid) };
-      return ceph(`DeleteVolume ${id}`, target.credentials.userID, async () => {
+      return cephCall(`DeleteVolume ${id}`, target.credentials.userID, async () => {
         let key: string | undefined;
         try {
           key = await ctx.journal.nameKeyOf(target, ref.pool, ref.uuid);
@@ -122,6 +177,11 @@ export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Cont
           throw err;
         }
         return ctx.locks.with(key === undefined ? `uuid:${ref.uuid}` : `name:${key}`, async () => {
+          if (await keptForSnapshots(target, image, id, ref.uuid)) {
+            await ctx.journal.release(target, ref.pool, key, ref.uuid);
+            ctx.log.info('volume deleted; its image stays for its snapshots', { volumeId: id });
+            return {};
+          }
           try {
             await ctx.images.remove(target, image);
           } catch (err) {
@@ -146,7 +206,7 @@ export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Cont
       const ref = volumeRefOrNotFound(id);
       const cluster = clusterOf(ctx, ref.clusterID, status.NOT_FOUND);
       const target = await targetFor(cluster, req.secrets, 'controller');
-      const info = await ceph(`ValidateVolumeCapabilities ${id}`, target.credentials.userID, () =>
+      const info = await cephCall(`ValidateVolumeCapabilities ${id}`, target.credentials.userID, () =>
         ctx.images.info(target, { pool: ref.pool, image: imageName(ref.uuid) }),
       );
       if (!info) throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
@@ -167,7 +227,7 @@ export function controllerHandlers(ctx: RbdDriverContext): ServiceHandlers<'Cont
       const target = await targetFor(cluster, req.secrets, 'controller-expand');
       const image = { pool: ref.pool, image: imageName(ref.uuid) };
       return ctx.locks.with(`uuid:${ref.uuid}`, () =>
-        ceph(`ControllerExpandVolume ${id}`, target.credentials.userID, async () => {
+        cephCall(`ControllerExpandVolume ${id}`, target.credentials.userID, async () => {
           const info = await ctx.images.info(target, image);
           if (!info) throw csiError(status.NOT_FOUND, `volume ${id} does not exist`);
           const size = decideSize(req.capacity_range, info.sizeBytes);

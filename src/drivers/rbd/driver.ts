@@ -20,7 +20,10 @@ import type { RbdDriverContext } from './context.js';
 import { controllerHandlers } from './controller.js';
 import { KeyFiles } from './credentials.js';
 import { identityHandlers } from './identity.js';
+import type { CloneDepthLimits } from './flatten.js';
+import { DEFAULT_HARD_CLONE_DEPTH, DEFAULT_SOFT_CLONE_DEPTH, Flattener } from './flatten.js';
 import { RbdImages, VolumeJournal } from './images.js';
+import { SnapshotJournal } from './snapshot-journal.js';
 import { FuseMapper, KernelMapper } from './mappers.js';
 import { nodeHandlers } from './node.js';
 import { StagedVolumes } from './staged.js';
@@ -38,6 +41,8 @@ export interface RbdDriverOptions {
   stateDir?: string;
   /** Mapper when neither the class nor the cluster config names one. Default krbd. */
   defaultMounter?: MounterName;
+  /** Clone chain depths at which a new clone is flattened in the background (soft) or before use (hard). */
+  cloneDepth?: CloneDepthLimits;
   /** Timeout of each ceph command. */
   cephTimeoutMs?: number;
   exec?: Exec;
@@ -73,12 +78,20 @@ export async function startRbdDriver(options: RbdDriverOptions): Promise<RbdDriv
   });
   const mounter = options.mounter ?? new SystemMounter({ exec });
   const loops = new LoopDevices({ exec });
+  const images = new RbdImages(cli);
+  const cloneDepth = options.cloneDepth ?? { soft: DEFAULT_SOFT_CLONE_DEPTH, hard: DEFAULT_HARD_CLONE_DEPTH };
+  if (!(cloneDepth.soft >= 1 && cloneDepth.hard >= cloneDepth.soft)) {
+    throw new Error('rbd driver: clone depth limits need 1 <= soft <= hard');
+  }
   const ctx: RbdDriverContext = {
     nodeId: options.nodeId,
     clusters,
     cli,
-    images: new RbdImages(cli),
+    images,
     journal: new VolumeJournal(cli),
+    snapJournal: new SnapshotJournal(cli),
+    flattener: new Flattener(images, log),
+    cloneDepth,
     mappers: {
       krbd: new KernelMapper({ cli, exec, name: 'krbd' }),
       'rbd-nbd': new KernelMapper({ cli, exec, name: 'rbd-nbd' }),
@@ -99,5 +112,12 @@ export async function startRbdDriver(options: RbdDriverOptions): Promise<RbdDriv
     log,
   );
   log.info('rbd driver serving', { endpoint: driver.endpoint, clusters: clusters.ids() });
-  return driver;
+  return {
+    ...driver,
+    // A flatten in flight holds its image open: stopping waits for it, so nothing is left mid-copy.
+    shutdown: async () => {
+      await driver.shutdown();
+      await ctx.flattener.idle();
+    },
+  };
 }

@@ -29,6 +29,18 @@ export interface ImageInfo {
   name: string;
   sizeBytes: bigint;
   features: string[];
+  /** The snapshot this image is a clone of, until it is flattened. */
+  parent?: SnapSpec | undefined;
+}
+
+export interface SnapSpec extends ImageSpec {
+  snapshot: string;
+}
+
+export interface SnapInfo {
+  name: string;
+  sizeBytes: bigint;
+  protected: boolean;
 }
 
 export interface ImageSpec {
@@ -37,6 +49,7 @@ export interface ImageSpec {
 }
 
 const spec = (image: ImageSpec) => `${image.pool}/${image.image}`;
+const snapSpec = (snap: SnapSpec) => `${spec(snap)}@${snap.snapshot}`;
 
 export class RbdImages {
   private readonly cli: CephCli;
@@ -49,8 +62,19 @@ export class RbdImages {
   async info(target: CephTarget, image: ImageSpec): Promise<ImageInfo | undefined> {
     try {
       const out = await this.cli.rbd(target, ['info', '--format', 'json', spec(image)]);
-      const parsed = JSON.parse(out) as { name: string; size: number; features?: string[] };
-      return { name: parsed.name, sizeBytes: BigInt(parsed.size), features: parsed.features ?? [] };
+      const parsed = JSON.parse(out) as {
+        name: string;
+        size: number;
+        features?: string[];
+        parent?: { pool: string; image: string; snapshot: string };
+      };
+      const { parent } = parsed;
+      return {
+        name: parsed.name,
+        sizeBytes: BigInt(parsed.size),
+        features: parsed.features ?? [],
+        parent: parent ? { pool: parent.pool, image: parent.image, snapshot: parent.snapshot } : undefined,
+      };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -83,12 +107,115 @@ export class RbdImages {
     }
   }
 
+  /** The image's snapshots, or undefined when the image does not exist. */
+  async snapshots(target: CephTarget, image: ImageSpec): Promise<SnapInfo[] | undefined> {
+    try {
+      const out = await this.cli.rbd(target, ['snap', 'ls', '--format', 'json', spec(image)]);
+      const parsed = JSON.parse(out) as { name: string; size: number; protected: string }[];
+      return parsed.map((snap) => ({
+        name: snap.name,
+        sizeBytes: BigInt(snap.size),
+        protected: snap.protected === 'true',
+      }));
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** Creates and protects the snapshot (so it can be cloned); each step is skipped when done. */
+  async snapshotProtected(target: CephTarget, snap: SnapSpec): Promise<SnapInfo> {
+    let found = (await this.snapshots(target, snap))?.find((s) => s.name === snap.snapshot);
+    if (!found) {
+      await this.cli.rbd(target, ['snap', 'create', '--no-progress', snapSpec(snap)]);
+      found = (await this.snapshots(target, snap))?.find((s) => s.name === snap.snapshot);
+      if (!found) throw new Error(`snapshot ${snapSpec(snap)} vanished after it was created`);
+    }
+    if (!found.protected) await this.cli.rbd(target, ['snap', 'protect', snapSpec(snap)]);
+    return { ...found, protected: true };
+  }
+
+  /** Unprotects and removes a snapshot; a missing one is fine. EBUSY while clones depend on it. */
+  async removeSnapshot(target: CephTarget, snap: SnapSpec): Promise<void> {
+    const found = (await this.snapshots(target, snap))?.find((s) => s.name === snap.snapshot);
+    if (!found) return;
+    if (found.protected) await this.cli.rbd(target, ['snap', 'unprotect', snapSpec(snap)]);
+    try {
+      await this.cli.rbd(target, ['snap', 'rm', '--no-progress', snapSpec(snap)]);
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Images cloned from the snapshot and not yet flattened. */
+  async children(target: CephTarget, snap: SnapSpec): Promise<ImageSpec[]> {
+    const out = await this.cli.rbd(target, ['children', '--format', 'json', snapSpec(snap)]);
+    const parsed = JSON.parse(out) as { pool: string; image: string }[];
+    return parsed.map((child) => ({ pool: child.pool, image: child.image }));
+  }
+
+  async clone(
+    target: CephTarget,
+    parent: SnapSpec,
+    image: ImageSpec,
+    options: { features: readonly string[]; dataPool?: string | undefined },
+  ): Promise<void> {
+    const args = ['clone'];
+    for (const feature of options.features) args.push('--image-feature', feature);
+    if (options.dataPool) args.push('--data-pool', options.dataPool);
+    await this.cli.rbd(target, [...args, snapSpec(parent), spec(image)]);
+  }
+
+  /** Copies the parent's data into the image so it no longer depends on the parent snapshot. */
+  async flatten(target: CephTarget, image: ImageSpec, timeoutMs: number): Promise<void> {
+    await this.cli.run('rbd', target, ['flatten', '--no-progress', spec(image)], { timeoutMs });
+  }
+
+  async rename(target: CephTarget, from: ImageSpec, toName: string): Promise<void> {
+    await this.cli.rbd(target, ['rename', spec(from), `${from.pool}/${toName}`]);
+  }
+
+  /** How many clone parents lie above the image (0 for an image that is no clone). */
+  async depth(target: CephTarget, image: ImageSpec, limit: number): Promise<number> {
+    let depth = 0;
+    let current = await this.info(target, image);
+    while (current?.parent && depth < limit) {
+      depth++;
+      current = await this.info(target, current.parent);
+    }
+    return depth;
+  }
+
+  /** Pools of the cluster. */
+  async pools(target: CephTarget): Promise<string[]> {
+    const out = await this.cli.run('rados', target, ['lspools']);
+    return out.split('\n').filter((line) => line.trim() !== '');
+  }
+
   /** Clients that have the image open (krbd/nbd mappings, rbd-fuse, librbd users). */
   async watchers(target: CephTarget, image: ImageSpec): Promise<string[]> {
     const out = await this.cli.rbd(target, ['status', '--format', 'json', spec(image)]);
     const parsed = JSON.parse(out) as { watchers?: { address: string }[] };
     return (parsed.watchers ?? []).map((watcher) => watcher.address);
   }
+}
+
+/** One omap value, or undefined when the key or the object is missing (a missing pool throws). */
+export async function omapGet(
+  cli: CephCli,
+  target: CephTarget,
+  pool: string,
+  object: string,
+  key: string,
+): Promise<string | undefined> {
+  const args = ['-p', pool, 'getomapval', object, key];
+  const result = await cli.runWithResult('rados', target, args, { okExitCodes: [1] });
+  if (result.exitCode === 0) return parseOmapValueDump(result.stdout) || undefined;
+  // rados reports a missing key or object on stdout, with exit code 1 for every failure.
+  const output = `${result.stdout}\n${result.stderr}`;
+  const error = commandError('rados', args, output);
+  if (isPoolMissing(error) || !/No such key|No such file or directory/.test(output)) throw error;
+  return undefined;
 }
 
 /**
@@ -104,20 +231,8 @@ export class VolumeJournal {
     this.cli = cli;
   }
 
-  private async get(
-    target: CephTarget,
-    pool: string,
-    object: string,
-    key: string,
-  ): Promise<string | undefined> {
-    const args = ['-p', pool, 'getomapval', object, key];
-    const result = await this.cli.runWithResult('rados', target, args, { okExitCodes: [1] });
-    if (result.exitCode === 0) return parseOmapValueDump(result.stdout) || undefined;
-    // rados reports a missing key or object on stdout, with exit code 1 for every failure.
-    const output = `${result.stdout}\n${result.stderr}`;
-    const error = commandError('rados', args, output);
-    if (isPoolMissing(error) || !/No such key|No such file or directory/.test(output)) throw error;
-    return undefined;
+  private get(target: CephTarget, pool: string, object: string, key: string): Promise<string | undefined> {
+    return omapGet(this.cli, target, pool, object, key);
   }
 
   async lookup(target: CephTarget, pool: string, key: string): Promise<string | undefined> {

@@ -75,3 +75,27 @@ export function parseVolumeId(id: string): VolumeRef | undefined {
 export function stateKey(volumeId: string): string {
   return createHash('sha256').update(volumeId).digest('hex').slice(0, 32);
 }
+
+/** The protected snapshot on the source image that a VolumeSnapshot is, `csi-snap-<uuid>`. */
+export const SNAPSHOT_PREFIX = 'csi-snap-';
+/** A source image's snapshot that a volume clone was made from, `csi-clone-<new volume uuid>`. */
+export const CLONE_SNAPSHOT_PREFIX = 'csi-clone-';
+/** A deleted volume's image, kept (renamed) while snapshots of it remain. */
+export const DELETED_IMAGE_PREFIX = 'csi-deleted-';
+/** The pool-wide snapshot journal: request name key -> the snapshot's record (JSON). */
+export const SNAP_JOURNAL_DIRECTORY = 'csi.snaps.default';
+/** Per-snapshot journal object, `csi.snap.<uuid>`, holding the request name key. */
+export const SNAP_JOURNAL_PREFIX = 'csi.snap.';
+export const SNAP_JOURNAL_NAME_KEY = 'csi.snapname';
+
+export function snapshotName(uuid: string): string {
+  return `${SNAPSHOT_PREFIX}${uuid}`;
+}
+
+export function cloneSnapshotName(uuid: string): string {
+  return `${CLONE_SNAPSHOT_PREFIX}${uuid}`;
+}
+
+export function deletedImageName(uuid: string): string {
+  return `${DELETED_IMAGE_PREFIX}${uuid}`;
+}
