@@ -5,7 +5,7 @@
 // run, the raw store's acknowledged writes/s with as many concurrent writers, so the figures show
 // the API's own cost. The clients run in a child process, so this process's CPU time is the
 // server's: CPU per request is printed too, the steadier figure when other work shares the cores.
-//   node --import tsx bench/api.ts [--clients 50] [--seconds 3] [--seed 500]
+//   node --import tsx bench/api.ts [--clients 50] [--seconds 3] [--seed 500] [--only get-configmap|...]
 import { fork } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -102,7 +102,8 @@ function line(name: string, result: Measured, extra = ''): void {
   const failed = result.failures ? ` FAILURES ${result.failures}: ${result.firstFailure}` : '';
   console.log(
     `${name.padEnd(42)} ${rateOf(result).toFixed(0).padStart(6)}/s  p50 ${percentile(result.latencies, 50).toFixed(1)}` +
-      ` p99 ${percentile(result.latencies, 99).toFixed(1)} ms  server CPU ${result.cpuMicros.toFixed(0)} µs/req${extra}${failed}`,
+      ` p99 ${percentile(result.latencies, 99).toFixed(1)} ms  server CPU ${result.cpuMicros.toFixed(0)} µs/req` +
+      `  ${result.connections} conn (${result.resumed} resumed)${extra}${failed}`,
   );
 }
 
@@ -138,6 +139,13 @@ async function main(): Promise<void> {
       await store.create(claims, prepareCreate(claim(`seed-${i}`)));
     }
     await load({ ...spec('get-configmap', 'keep-alive'), seconds: 1 }); // warms the server's code up
+    const only = process.argv.indexOf('--only');
+    if (only > 0) {
+      // One operation alone, e.g. under --cpu-prof.
+      const operation = process.argv[only + 1] as Operation;
+      line(`${operation}, keep-alive`, await load(spec(operation, 'keep-alive')));
+      return;
+    }
 
     const rawBefore = await rawStoreWrites(path.join(dir, 'raw-1'), CLIENTS);
     const creates = await load(spec('create-configmap', 'keep-alive'));

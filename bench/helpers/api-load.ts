@@ -3,6 +3,7 @@
 // request kind, over keep-alive connections or a new TLS connection per request.
 import { Agent, request } from 'node:https';
 import { performance } from 'node:perf_hooks';
+import type { TLSSocket } from 'node:tls';
 
 export type Operation =
   'create-configmap' | 'create-pvc' | 'get-configmap' | 'list-configmaps' | 'patch-configmap' | 'patch-pvc';
@@ -27,6 +28,9 @@ export interface LoadResult {
   seconds: number;
   failures: number;
   firstFailure?: string;
+  /** TLS connections opened, and how many of them resumed a session. */
+  connections: number;
+  resumed: number;
   /** Latency of each request in ms, ascending. */
   latencies: number[];
 }
@@ -104,6 +108,9 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const latencies: number[] = [];
   let failures = 0;
   let firstFailure: string | undefined;
+  const sockets = new WeakSet<object>();
+  let connections = 0;
+  let resumed = 0;
   const send = (c: number, i: number) =>
     new Promise<void>((resolve) => {
       const r = requestOf(spec, c, i);
@@ -126,6 +133,14 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
           resolve();
         });
       });
+      req.on('socket', (socket: TLSSocket) => {
+        if (sockets.has(socket)) return;
+        sockets.add(socket);
+        connections++;
+        socket.once('secureConnect', () => {
+          if (socket.isSessionReused()) resumed++;
+        });
+      });
       req.on('error', (err) => {
         failures++;
         firstFailure ??= `${r.method} ${r.path}: ${err.message}`;
@@ -146,6 +161,8 @@ export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
     operations: latencies.length,
     seconds: (performance.now() - started) / 1000,
     failures,
+    connections,
+    resumed,
     latencies: latencies.sort((a, b) => a - b),
   };
   if (firstFailure) result.firstFailure = firstFailure;
