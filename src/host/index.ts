@@ -10,6 +10,7 @@ export {
 export type { DeviceView } from './device-mounts.js';
 export { DEFAULT_EXEC_TIMEOUT_MS, ExecError, systemExec } from './exec.js';
 export type { Exec, ExecOptions, ExecResult, SystemExecOptions } from './exec.js';
+export { FileCopies } from './file-copy.js';
 export { Filesystems, SUPPORTED_FS_TYPES, isSupportedFsType } from './filesystem.js';
 export type { SupportedFsType } from './filesystem.js';
 export { LoopDevices, cleanBackingFile, parseLosetupAssociations } from './loop.js';

@@ -2,12 +2,14 @@
 // node the driver runs on (node-deployment mode: every node provisions for itself).
 import { csiError, status } from '../../csi/errors.js';
 import type { ServiceHandlers } from '../../csi/server.js';
-import type { ListVolumesResponse, PartialMessage, Volume } from '../../csi/types.js';
+import type { ListVolumesResponse, PartialMessage, Volume, VolumeContentSource } from '../../csi/types.js';
 import { toBigInt } from '../../csi/types.js';
 import { confirmedCapabilities, requireCapabilities } from '../common/capability.js';
 import { requireField } from '../common/require-field.js';
 import { rpcCapabilities } from '../common/rpc-capabilities.js';
 import type { LocalDriverContext } from './context.js';
+import { snapshotHandlers } from './snapshots.js';
+import { contentSourceId, createFromSource } from './volume-sources.js';
 import {
   capabilityFits,
   checkCapability,
@@ -17,7 +19,7 @@ import {
   topologyAllows,
   topologyIsThisNode,
 } from './decide.js';
-import { keyOfVolumeId, nodeSegments, volumeId, volumeKey } from './names.js';
+import { keyOfSnapshotId, keyOfVolumeId, nodeSegments, volumeId, volumeKey } from './names.js';
 import type { LocalVolume } from './volume-store.js';
 
 export function toCsiVolume(nodeId: string, volume: LocalVolume): PartialMessage<Volume> {
@@ -25,30 +27,43 @@ export function toCsiVolume(nodeId: string, volume: LocalVolume): PartialMessage
     volume_id: volumeId(nodeId, volume.key),
     capacity_bytes: volume.capacityBytes.toString(),
     volume_context: {},
+    content_source: contentSourceOf(nodeId, volume.contentSource),
     accessible_topology: [{ segments: nodeSegments(nodeId) }],
   };
 }
 
-/** The volume behind an id, or NOT_FOUND. */
-export async function findVolume(ctx: LocalDriverContext, id: string): Promise<LocalVolume> {
-  const key = keyOfVolumeId(ctx.nodeId, id);
-  const volume = key === undefined ? undefined : await ctx.store.get(key);
-  if (!volume) throw csiError(status.NOT_FOUND, `volume ${id} does not exist on node ${ctx.nodeId}`);
-  return volume;
+import { findVolume } from './find.js';
+
+export { findVolume };
+
+/** The content source a volume reports: the snapshot or volume it was made from. */
+function contentSourceOf(nodeId: string, id: string | undefined): PartialMessage<VolumeContentSource> | null {
+  if (!id) return null;
+  return keyOfSnapshotId(nodeId, id) !== undefined
+    ? { snapshot: { snapshot_id: id } }
+    : { volume: { volume_id: id } };
 }
 
 export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Controller'> {
   const segments = nodeSegments(ctx.nodeId);
   return {
     ControllerGetCapabilities: async () =>
-      rpcCapabilities('CREATE_DELETE_VOLUME', 'GET_CAPACITY', 'EXPAND_VOLUME', 'LIST_VOLUMES'),
+      rpcCapabilities(
+        'CREATE_DELETE_VOLUME',
+        'GET_CAPACITY',
+        'EXPAND_VOLUME',
+        'LIST_VOLUMES',
+        'CREATE_DELETE_SNAPSHOT',
+        'LIST_SNAPSHOTS',
+        'CLONE_VOLUME',
+      ),
+    ...snapshotHandlers(ctx),
 
     CreateVolume: async (req) => {
       const name = requireField(req.name, 'name');
       const shape = decideShape(req.volume_capabilities, req.parameters ?? {});
-      if (req.volume_content_source?.snapshot || req.volume_content_source?.volume) {
-        throw csiError(status.INVALID_ARGUMENT, 'volume content sources are not supported by this driver');
-      }
+      const source = req.volume_content_source ?? undefined;
+      const sourceId = contentSourceId(source);
       if (!topologyAllows(req.accessibility_requirements, segments)) {
         throw csiError(status.RESOURCE_EXHAUSTED, `requisite topology does not include node ${ctx.nodeId}`);
       }
@@ -61,11 +76,12 @@ export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Co
             existing.name === name &&
             sizeSatisfies(existing.capacityBytes, req.capacity_range) &&
             existing.accessType === shape.accessType &&
-            existing.fsType === shape.fsType;
+            existing.fsType === shape.fsType &&
+            existing.contentSource === sourceId;
           if (!same) {
             throw csiError(
               status.ALREADY_EXISTS,
-              `volume ${name} exists with a different size or access type`,
+              `volume ${name} exists with a different size, access type or content source`,
             );
           }
           return { volume: toCsiVolume(ctx.nodeId, existing) };
@@ -77,8 +93,17 @@ export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Co
             `${size} bytes requested, ${roughly(available)} available`,
           );
         }
-        const created = await ctx.store.create({ key, name, capacityBytes: size, ...shape });
-        ctx.log.info('volume created', { name, key, bytes: size.toString(), accessType: shape.accessType });
+        const created =
+          source && sourceId
+            ? await createFromSource(ctx, { name, key, shape, size, source })
+            : await ctx.store.create({ key, name, capacityBytes: size, ...shape });
+        ctx.log.info('volume created', {
+          name,
+          key,
+          bytes: size.toString(),
+          accessType: shape.accessType,
+          ...(sourceId ? { source: sourceId } : {}),
+        });
         return { volume: toCsiVolume(ctx.nodeId, created) };
       });
     },

@@ -5,6 +5,7 @@ import type { Logger } from '../../machinery/logger.js';
 import { silentLogger } from '../../machinery/logger.js';
 import type { Exec } from '../../host/exec.js';
 import { systemExec } from '../../host/exec.js';
+import { FileCopies } from '../../host/file-copy.js';
 import { Filesystems } from '../../host/filesystem.js';
 import { LoopDevices } from '../../host/loop.js';
 import type { Mounter } from '../../host/mounter.js';
@@ -16,6 +17,7 @@ import type { LocalDriverContext } from './context.js';
 import { controllerHandlers } from './controller.js';
 import { identityHandlers } from './identity.js';
 import { nodeHandlers } from './node.js';
+import { SnapshotStore } from './snapshot-store.js';
 import { VolumeStore } from './volume-store.js';
 
 export interface LocalDriverOptions {
@@ -39,9 +41,13 @@ export async function startLocalDriver(options: LocalDriverOptions): Promise<Loc
   const log = (options.log ?? silentLogger).child({ driver: 'local', node: options.nodeId });
   const store = new VolumeStore({ dataDir: options.dataDir });
   await store.init();
+  const snapshots = new SnapshotStore({ dataDir: options.dataDir });
+  await snapshots.init();
   const ctx: LocalDriverContext = {
     nodeId: options.nodeId,
     store,
+    snapshots,
+    copies: new FileCopies({ exec }),
     loops: options.loops ?? new LoopDevices({ exec }),
     mounter: options.mounter ?? new SystemMounter({ exec }),
     filesystems: options.filesystems ?? new Filesystems({ exec }),

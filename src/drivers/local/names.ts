@@ -31,3 +31,16 @@ export function keyOfVolumeId(nodeId: string, id: string): string | undefined {
 export function nodeSegments(nodeId: string): Record<string, string> {
   return { [TOPOLOGY_KEY]: nodeId };
 }
+
+/** Snapshot ids live beside volume ids: a volume key never contains "/", so the two cannot collide. */
+export function snapshotId(nodeId: string, key: string): string {
+  return `${nodeId}/snapshots/${key}`;
+}
+
+/** The key of a snapshot id of this node, or undefined when the id is not one of ours. */
+export function keyOfSnapshotId(nodeId: string, id: string): string | undefined {
+  const prefix = `${nodeId}/snapshots/`;
+  if (!id.startsWith(prefix)) return undefined;
+  const key = id.slice(prefix.length);
+  return SAFE_NAME.test(key) || /^_[0-9a-f]{40}$/.test(key) ? key : undefined;
+}

@@ -107,7 +107,8 @@ export function nodeHandlers(ctx: LocalDriverContext): ServiceHandlers<'Node'> {
         } else if (EXT_TYPES.has(fsType)) {
           await growIfSmaller(source, loop ? await ctx.loops.sizeBytes(loop.device) : volume.capacityBytes);
         }
-        const flags = capability.mount?.mount_flags ?? [];
+        // Restores and clones of an xfs volume carry its UUID: nouuid lets both be mounted at once.
+        const flags = [...(fsType === 'xfs' ? ['nouuid'] : []), ...(capability.mount?.mount_flags ?? [])];
         await ctx.mounter.mount(source, staging, { fsType, flags: loop ? flags : ['loop', ...flags] });
         ctx.log.info('volume staged', { volumeId: id, staging, fsType });
         return {};

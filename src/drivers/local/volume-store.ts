@@ -16,6 +16,8 @@ export interface LocalVolume {
   accessType: AccessType;
   fsType: SupportedFsType | '';
   createdAt: string;
+  /** The snapshot or volume id the volume was created from, if any. */
+  contentSource?: string;
 }
 
 interface StoredVolume {
@@ -25,6 +27,7 @@ interface StoredVolume {
   accessType: AccessType;
   fsType: SupportedFsType | '';
   createdAt: string;
+  contentSource?: string;
 }
 
 const IMAGE_SUFFIX = '.img';
@@ -78,6 +81,7 @@ export class VolumeStore {
       accessType: stored.accessType,
       fsType: stored.fsType,
       createdAt: stored.createdAt,
+      ...(stored.contentSource ? { contentSource: stored.contentSource } : {}),
     };
     this.known.set(key, volume);
     return volume;
@@ -105,6 +109,20 @@ export class VolumeStore {
       await handle.close();
     }
     // Written in place, not renamed: a torn file from a crash here reads as "not created yet".
+    await fs.writeFile(this.metadataPath(volume.key), serialize(created), { mode: 0o600 });
+    this.known.set(volume.key, created);
+    return created;
+  }
+
+  /**
+   * Records a volume whose backing file was already copied to imagePath(key) from a snapshot or
+   * another volume: grown to `capacityBytes` (a copy is never larger), then its metadata.
+   */
+  async recordCopy(volume: Omit<LocalVolume, 'createdAt'>): Promise<LocalVolume> {
+    const created: LocalVolume = { ...volume, createdAt: this.now().toISOString() };
+    const { size } = await fs.stat(this.imagePath(volume.key));
+    if (BigInt(size) < volume.capacityBytes)
+      await fs.truncate(this.imagePath(volume.key), Number(volume.capacityBytes));
     await fs.writeFile(this.metadataPath(volume.key), serialize(created), { mode: 0o600 });
     this.known.set(volume.key, created);
     return created;
@@ -170,6 +188,7 @@ function serialize(volume: LocalVolume): string {
     accessType: volume.accessType,
     fsType: volume.fsType,
     createdAt: volume.createdAt,
+    ...(volume.contentSource ? { contentSource: volume.contentSource } : {}),
   };
   return JSON.stringify(stored, null, 2) + '\n';
 }

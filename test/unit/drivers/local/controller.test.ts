@@ -73,7 +73,15 @@ describe('local driver: identity and controller (fake sysfs)', function () {
     );
     assert.equal((await client.probe()).ready?.value, true);
     const ctl = (await client.controllerGetCapabilities()).capabilities.map((c) => c.rpc?.type);
-    assert.deepEqual(ctl, ['CREATE_DELETE_VOLUME', 'GET_CAPACITY', 'EXPAND_VOLUME', 'LIST_VOLUMES']);
+    assert.deepEqual(ctl, [
+      'CREATE_DELETE_VOLUME',
+      'GET_CAPACITY',
+      'EXPAND_VOLUME',
+      'LIST_VOLUMES',
+      'CREATE_DELETE_SNAPSHOT',
+      'LIST_SNAPSHOTS',
+      'CLONE_VOLUME',
+    ]);
     const info2 = await client.nodeGetInfo();
     assert.equal(info2.node_id, 'node-a');
     assert.equal(info2.max_volumes_per_node, '0');
@@ -141,14 +149,14 @@ describe('local driver: identity and controller (fake sysfs)', function () {
     assert.equal(again.volume_id, volume.volume_id);
   });
 
-  it('CreateVolume refusals: content source, other node, more than the disk holds', async function () {
+  it('CreateVolume refusals: missing content source, other node, more than the disk holds', async function () {
     await expectCode(
       client.createVolume({
         name: 'clone',
         volume_capabilities: [cap],
         volume_content_source: { volume: { volume_id: 'node-a/x' } },
       }),
-      status.INVALID_ARGUMENT,
+      status.NOT_FOUND,
     );
     await expectCode(
       client.createVolume({
