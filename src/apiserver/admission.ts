@@ -14,7 +14,7 @@ import {
   FINALIZER_PVC_PROTECTION,
 } from '../volume/annotations.js';
 import { defaultClass } from '../volume/default-class.js';
-import { withFinalizer } from '../volume/finalizers.js';
+import { withFinalizer } from '../api/finalizers.js';
 import { admitSnapshotClass } from './snapshot-admission.js';
 
 const namespaceKind = kindFor('v1', 'Namespace');

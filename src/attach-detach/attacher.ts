@@ -23,7 +23,7 @@ import {
   systemClock,
 } from '../machinery/index.js';
 import type { ObjectStore } from '../store/types.js';
-import { hasFinalizer, withFinalizer, withoutFinalizer } from '../volume/finalizers.js';
+import { hasFinalizer, withFinalizer, withoutFinalizer } from '../api/finalizers.js';
 import { readSecretReference } from '../volume/secrets.js';
 import { attacherFinalizer, nodeIdAnnotation } from './names.js';
 

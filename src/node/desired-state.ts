@@ -2,7 +2,7 @@
 // resolved PVC -> PV -> CSI source. Volumes are grouped by their unique name (driver^handle),
 // because staging happens once per volume per node and publishing once per pod.
 import { attachRequired } from '../attach-detach/decide.js';
-import { hasFinalizer as objectHasFinalizer } from '../volume/finalizers.js';
+import { hasFinalizer as objectHasFinalizer } from '../api/finalizers.js';
 import { isPodTerminated } from '../volume/pods.js';
 import { uniqueVolumeName } from '../attach-detach/names.js';
 import { IN_TREE_REPLACEMENTS } from '../volume/annotations.js';

@@ -1,6 +1,7 @@
 // One pod on this node ("pod|<namespace>/<name>" keys): sets up its bind and flex mounts, then
 // writes what decidePod says about it: the volumes finalizer (added before its volumes are set
 // up, removed once they are torn down), the volume paths annotation, and its status.
+import { withFinalizer, withoutFinalizer } from '../api/finalizers.js';
 import { K } from '../api/kinds.js';
 import type { Pod } from '../api/types.js';
 import { isPodTerminated } from '../volume/pods.js';
@@ -72,16 +73,13 @@ export class PodReconciler {
         case 'RemoveFinalizer': {
           const fresh = await store.get<Pod>(K.pod, namespace, name);
           if (fresh.metadata.uid !== pod.metadata.uid) return;
-          const current = fresh.metadata.finalizers ?? [];
-          const finalizers =
+          const next =
             action.kind === 'AddFinalizer'
-              ? current.includes(NODE_VOLUMES_FINALIZER)
-                ? current
-                : [...current, NODE_VOLUMES_FINALIZER]
-              : current.filter((f) => f !== NODE_VOLUMES_FINALIZER);
-          if (finalizers === current) break;
+              ? withFinalizer(fresh, NODE_VOLUMES_FINALIZER)
+              : withoutFinalizer(fresh, NODE_VOLUMES_FINALIZER);
+          if (next === fresh) break;
           // compare-and-swap on resourceVersion: a conflict retries the key
-          await store.update<Pod>(K.pod, { ...fresh, metadata: { ...fresh.metadata, finalizers } });
+          await store.update<Pod>(K.pod, next);
           break;
         }
         case 'SetVolumePaths':

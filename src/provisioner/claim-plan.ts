@@ -12,7 +12,7 @@ import {
   FINALIZER_PROVISIONING,
   VOLUME_NAME_PREFIX,
 } from '../volume/provisioning-names.js';
-import { hasFinalizer, withFinalizer, withoutFinalizer } from '../volume/finalizers.js';
+import { hasFinalizer, withFinalizer, withoutFinalizer } from '../api/finalizers.js';
 
 /** The volume (and backend volume) name for a claim: "pvc-<uid>". */
 export function volumeNameFor(claim: PersistentVolumeClaim): string {

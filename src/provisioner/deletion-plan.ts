@@ -8,7 +8,7 @@ import {
   ANN_PROVISIONED_ON_NODE,
   FINALIZER_EXTERNAL_PROVISIONER,
 } from '../volume/provisioning-names.js';
-import { hasFinalizer } from '../volume/finalizers.js';
+import { hasFinalizer } from '../api/finalizers.js';
 import { secretReference } from '../volume/secrets.js';
 
 export type VolumeAction =

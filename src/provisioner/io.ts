@@ -1,6 +1,7 @@
 // The provisioner's IO, each step retried the way it needs: compare-and-swap claim updates,
 // idempotent PV creation and deletion, finalizer removal, secret reads, and driver calls under
 // the in-flight limit (abandoned, not waited for, when the reconcile is aborted).
+import { withoutFinalizer } from '../api/finalizers.js';
 import PQueue from 'p-queue';
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
@@ -72,10 +73,8 @@ export class ProvisionerStore {
   async removeVolumeFinalizer(volume: PersistentVolume): Promise<void> {
     let current = volume;
     for (let attempt = 1; ; attempt++) {
-      const finalizers = current.metadata.finalizers ?? [];
-      if (!finalizers.includes(FINALIZER_EXTERNAL_PROVISIONER)) return;
-      const next = structuredClone(current);
-      next.metadata.finalizers = finalizers.filter((f) => f !== FINALIZER_EXTERNAL_PROVISIONER);
+      const next = withoutFinalizer(current, FINALIZER_EXTERNAL_PROVISIONER);
+      if (next === current) return;
       try {
         await this.store.update(VOLUME, next);
         return;

@@ -17,7 +17,7 @@ import {
 } from '../volume/annotations.js';
 import type { NodeInfo } from '../volume/match.js';
 import { defaultClass } from '../volume/default-class.js';
-import { hasFinalizer, withoutFinalizer } from '../volume/finalizers.js';
+import { hasFinalizer, withoutFinalizer } from '../api/finalizers.js';
 import { isPodTerminated } from '../volume/pods.js';
 import { claimClass, claimHasClass, isVolumeBoundToClaim, volumeSatisfyProblem } from '../volume/match.js';
 

@@ -21,7 +21,7 @@ import {
   FINALIZER_PVC_PROTECTION,
 } from '../volume/annotations.js';
 import type { MatchOptions, NodeInfo } from '../volume/match.js';
-import { hasFinalizer, withFinalizer, withoutFinalizer } from '../volume/finalizers.js';
+import { hasFinalizer, withFinalizer, withoutFinalizer } from '../api/finalizers.js';
 import { isVolumeBoundToClaim } from '../volume/match.js';
 
 /** What decisions may read besides the object being synced. */

@@ -8,7 +8,7 @@ import {
   FINALIZER_PV_PROTECTION,
   REASON,
 } from '../volume/annotations.js';
-import { hasFinalizer, withoutFinalizer } from '../volume/finalizers.js';
+import { hasFinalizer, withoutFinalizer } from '../api/finalizers.js';
 import { isPodTerminated } from '../volume/pods.js';
 import { volumeModeOf } from '../volume/match.js';
 

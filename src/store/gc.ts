@@ -4,6 +4,7 @@
 // with the `orphan` finalizer first loses its dependents (their ownerReferences to it are
 // removed), then the finalizer. Foreground propagation: an owner with `foregroundDeletion` has
 // its dependents deleted first, and loses the finalizer once none is left.
+import { withoutFinalizer } from '../api/finalizers.js';
 import { isStatusError } from '../api/errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
@@ -150,9 +151,7 @@ export class GarbageCollector {
           else delete next.metadata.ownerReferences;
           await this.store.update(action.kind, next);
         } else {
-          const next = structuredClone(action.object);
-          next.metadata.finalizers = (next.metadata.finalizers ?? []).filter((f) => f !== action.finalizer);
-          await this.store.update(action.kind, next);
+          await this.store.update(action.kind, withoutFinalizer(action.object, action.finalizer));
         }
       } catch (err) {
         if (!isStatusError(err, 'NotFound') && !isStatusError(err, 'Conflict')) throw err;

@@ -1,6 +1,6 @@
 // The one finalizer helper: has, add and remove, never mutating the object passed in.
 import assert from 'node:assert/strict';
-import { hasFinalizer, withFinalizer, withoutFinalizer } from '../../../src/volume/finalizers.js';
+import { hasFinalizer, withFinalizer, withoutFinalizer } from '../../../src/api/finalizers.js';
 
 function obj(finalizers?: string[]) {
   return { kind: 'PersistentVolume', metadata: { name: 'pv', ...(finalizers ? { finalizers } : {}) } };
