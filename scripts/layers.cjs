@@ -13,6 +13,7 @@ const layers = [
       'workloads',
       'provisioner',
       'attach-detach',
+      'node-lifecycle',
       'resizer',
       'snapshot',
       'flexvolume',

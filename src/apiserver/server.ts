@@ -54,7 +54,7 @@ export interface ApiServer {
 }
 
 /** Namespaces that exist from the start, as in every Kubernetes cluster. */
-export const BUILTIN_NAMESPACES = ['default', 'kube-system'] as const;
+export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-node-lease'] as const;
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();

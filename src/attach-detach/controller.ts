@@ -30,7 +30,7 @@ import {
   volumesByDriver,
 } from '../machinery/index.js';
 import type { ObjectStore } from '../store/types.js';
-import { type AttachAction, decideAttachments } from './decide.js';
+import { type AttachAction, decideAttachments, DEFAULT_MAX_WAIT_FOR_UNMOUNT_MS } from './decide.js';
 import { FlexAttachDetach, type FlexAttachResolver } from './flex-attach.js';
 import { attachmentName } from './names.js';
 
@@ -49,6 +49,8 @@ export interface AttachDetachDeps {
   flexRetryBaseMs?: number;
   /** The process's shared informers; default: informers of its own. */
   informers?: SharedInformerCache;
+  /** Force-detach a volume still reported mounted on an unhealthy node after this long. Default 6 min. */
+  maxWaitForUnmountMs?: number;
 }
 
 export class AttachDetachController {
@@ -65,12 +67,18 @@ export class AttachDetachController {
   private readonly controller: Controller;
   private readonly csi: boolean;
   private readonly flex: FlexAttachDetach | undefined;
+  private readonly clock: Clock;
+  private readonly maxWaitForUnmountMs: number;
+  /** Per node: the detaches held for unmount, and since when (Kubernetes' detachRequestedTime). */
+  private readonly detachRequests = new Map<string, Map<string, number>>();
 
   constructor(deps: AttachDetachDeps) {
     this.store = deps.store;
     this.csi = deps.csi ?? true;
     this.recorder = deps.recorder;
     this.log = deps.log ?? silentLogger;
+    this.clock = deps.clock ?? systemClock;
+    this.maxWaitForUnmountMs = deps.maxWaitForUnmountMs ?? DEFAULT_MAX_WAIT_FOR_UNMOUNT_MS;
     this.informers = new ControllerInformers({
       shared: deps.informers,
       store: deps.store,
@@ -102,6 +110,7 @@ export class AttachDetachController {
       name: 'attach-detach',
       reconcile: (node) => this.reconcileNode(node),
       workers: deps.workers ?? 2,
+      clock: this.clock,
       logger: this.log,
     });
     const enqueueNode = (node: string | undefined) => {
@@ -143,12 +152,17 @@ export class AttachDetachController {
   }
 
   private async reconcileNode(node: string): Promise<{ requeueAfterMs?: number } | void> {
-    if (this.csi) await this.reconcileCsi(node);
-    const retryInMs = await this.flex?.reconcileNode(node);
-    if (retryInMs !== undefined) return { requeueAfterMs: retryInMs };
+    const waits = [
+      this.csi ? await this.reconcileCsi(node) : undefined,
+      await this.flex?.reconcileNode(node),
+    ];
+    const defined = waits.filter((ms): ms is number => ms !== undefined);
+    if (defined.length > 0) return { requeueAfterMs: Math.min(...defined) };
   }
 
-  private async reconcileCsi(node: string): Promise<void> {
+  /** Returns when to look again for a detach held on an unhealthy node, if one is. */
+  private async reconcileCsi(node: string): Promise<number | undefined> {
+    const requested = this.detachRequests.get(node);
     const actions = decideAttachments({
       node,
       nodeObject: this.nodes.get(undefined, node),
@@ -157,8 +171,23 @@ export class AttachDetachController {
       volume: (name) => this.volumes.get(undefined, name),
       driver: (name) => this.drivers.get(undefined, name),
       attachments: this.attachments.list(),
+      now: this.clock.now(),
+      maxWaitForUnmountMs: this.maxWaitForUnmountMs,
+      detachRequestedAt: (name) => requested?.get(name),
     });
+    // only the detaches still held keep their start time (a volume wanted again starts afresh)
+    const held = new Map<string, number>();
+    let recheckAfterMs: number | undefined;
+    for (const action of actions) {
+      if (action.kind !== 'WaitForUnmount') continue;
+      held.set(action.name, action.requestedAtMs);
+      if (action.recheckAfterMs !== undefined)
+        recheckAfterMs = Math.min(recheckAfterMs ?? Infinity, action.recheckAfterMs);
+    }
+    if (held.size > 0) this.detachRequests.set(node, held);
+    else this.detachRequests.delete(node);
     for (const action of actions) await this.apply(action);
+    return recheckAfterMs;
   }
 
   private async apply(action: AttachAction): Promise<void> {
@@ -179,8 +208,16 @@ export class AttachDetachController {
         }
         return;
       }
+      case 'WaitForUnmount':
+        return;
       case 'DeleteAttachment':
         try {
+          if (action.force) {
+            this.log.warn('volume is not safe to detach (still reported mounted), detaching anyway', {
+              name: action.name,
+              reason: action.force,
+            });
+          }
           await this.store.delete(K.va, undefined, action.name);
           this.log.info('deleting VolumeAttachment', { name: action.name });
         } catch (e) {

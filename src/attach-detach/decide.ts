@@ -2,8 +2,12 @@
 // exist (scheduled, non-terminated pods × their attachable CSI volumes) against which do.
 // Kubernetes' order: detach first (so a volume moving between nodes is freed), then attach;
 // a volume is detached only after the node stops reporting it in use; RWO/RWOP volumes are
-// never attached to two nodes (Multi-Attach error).
+// never attached to two nodes (Multi-Attach error). A volume the node still reports in use is
+// force-detached only when the node is unhealthy (Ready not True) and the detach has waited longer
+// than the max wait for unmount (6 min), or at once when the node carries the
+// node.kubernetes.io/out-of-service taint (non-graceful node shutdown).
 import type { ObjectReference } from '../api/meta.js';
+import { hasOutOfServiceTaint, isNodeReady } from '../volume/node-health.js';
 import { isPodTerminated } from '../volume/pods.js';
 import { uniqueVolumeName } from './names.js';
 import type {
@@ -26,7 +30,15 @@ export interface AttachView {
   driver(name: string): CSIDriver | undefined;
   /** Every VolumeAttachment (all nodes): multi-attach needs the others. */
   attachments: readonly VolumeAttachment[];
+  now: Date;
+  /** Kubernetes' ReconcilerMaxWaitForUnmountDuration: 6 min. */
+  maxWaitForUnmountMs: number;
+  /** When a detach of this VolumeAttachment was first wanted but held for unmount (ms), if it was. */
+  detachRequestedAt(attachment: string): number | undefined;
 }
+
+/** Kubernetes' ReconcilerMaxWaitForUnmountDuration. */
+export const DEFAULT_MAX_WAIT_FOR_UNMOUNT_MS = 6 * 60_000;
 
 export interface DesiredAttachment {
   pv: string;
@@ -39,7 +51,19 @@ export interface DesiredAttachment {
 
 export type AttachAction =
   | { kind: 'CreateAttachment'; attachment: DesiredAttachment }
-  | { kind: 'DeleteAttachment'; name: string }
+  | {
+      kind: 'DeleteAttachment';
+      name: string;
+      /** Why a volume still reported in use is detached anyway; absent for a normal detach. */
+      force?: 'out-of-service' | 'max-wait-for-unmount';
+    }
+  | {
+      /** Held: still mounted. The caller keeps `requestedAtMs` and looks again after `recheckAfterMs`. */
+      kind: 'WaitForUnmount';
+      name: string;
+      requestedAtMs: number;
+      recheckAfterMs?: number;
+    }
   | EventAction;
 
 /** A CSI driver needs attach unless its CSIDriver object says attachRequired: false. */
@@ -108,6 +132,24 @@ export function desiredAttachments(view: AttachView): DesiredAttachment[] {
   return [...out.values()];
 }
 
+/** The detach of a volume the node still reports mounted: held, unless the node is gone for good. */
+function mountedDetach(view: AttachView, name: string): AttachAction {
+  const nowMs = view.now.getTime();
+  const requestedAtMs = view.detachRequestedAt(name) ?? nowMs;
+  if (hasOutOfServiceTaint(view.nodeObject))
+    return { kind: 'DeleteAttachment', name, force: 'out-of-service' };
+  const healthy = isNodeReady(view.nodeObject);
+  const deadline = requestedAtMs + view.maxWaitForUnmountMs;
+  if (!healthy && nowMs > deadline) return { kind: 'DeleteAttachment', name, force: 'max-wait-for-unmount' };
+  // a healthy node unmounts and reports it; an unhealthy one only runs out the clock
+  return {
+    kind: 'WaitForUnmount',
+    name,
+    requestedAtMs,
+    ...(healthy ? {} : { recheckAfterMs: deadline - nowMs + 1 }),
+  };
+}
+
 export function decideAttachments(view: AttachView): AttachAction[] {
   const actions: AttachAction[] = [];
   const desired = desiredAttachments(view);
@@ -121,8 +163,9 @@ export function decideAttachments(view: AttachView): AttachAction[] {
     if (wanted.has(`${pvName}\u0000${va.spec.attacher}`)) continue;
     const pv = view.volume(pvName);
     const unique = pv?.spec.csi ? uniqueVolumeName(pv.spec.csi.driver, pv.spec.csi.volumeHandle) : '';
-    if (unique && inUse.has(unique)) continue; // still mounted on the node: wait for unmount
-    actions.push({ kind: 'DeleteAttachment', name: va.metadata.name ?? '' });
+    const name = va.metadata.name ?? '';
+    if (unique && inUse.has(unique)) actions.push(mountedDetach(view, name));
+    else actions.push({ kind: 'DeleteAttachment', name });
   }
 
   for (const d of desired) {

@@ -19,6 +19,8 @@ export interface ComponentDeps {
   csiDrivers?: readonly DriverEndpoint[];
   /** How long Events live after their last write (--event-ttl); default 1 h. */
   eventTtlMs?: number;
+  /** A node whose heartbeat is older than this is marked Unknown (--node-monitor-grace-period); default 40 s. */
+  nodeMonitorGracePeriodMs?: number;
 }
 
 /** What every component is started with: the deps, and the one informer cache of this process. */

@@ -8,6 +8,7 @@ import { EventRecorder } from '../machinery/events.js';
 import { PvController } from '../pv-controller/controller.js';
 import { FsRecycler } from '../pv-controller/recycler.js';
 import { Scheduler } from '../scheduler/controller.js';
+import { NodeLifecycleController } from '../node-lifecycle/index.js';
 import { StatefulSetController } from '../workloads/controller.js';
 import { Attacher } from '../attach-detach/attacher.js';
 import { CsiClient } from '../csi/client.js';
@@ -75,6 +76,19 @@ async function startAttachDetach(
   });
   await controller.start();
   return { name: 'attachdetach-controller', stop: () => controller.stop() };
+}
+
+/** Marks nodes whose heartbeat stopped Unknown and taints them unreachable. */
+async function startNodeLifecycle(deps: ComponentContext): Promise<RunningComponent> {
+  const controller = new NodeLifecycleController({
+    store: deps.store,
+    informers: deps.informers,
+    clock: deps.clock,
+    log: deps.logger,
+    ...(deps.nodeMonitorGracePeriodMs !== undefined ? { gracePeriodMs: deps.nodeMonitorGracePeriodMs } : {}),
+  });
+  await controller.start();
+  return { name: 'node-lifecycle-controller', stop: () => controller.stop() };
 }
 
 function recorderFor(deps: ComponentDeps, component: string): EventRecorder {
@@ -169,6 +183,7 @@ export async function startControllers(componentDeps: ComponentDeps): Promise<Ru
     started.push(startEventExpiry(deps));
     started.push(await startPvController(deps));
     started.push(await startScheduler(deps));
+    started.push(await startNodeLifecycle(deps));
     started.push(await startStatefulSets(deps));
     for (const driver of deps.csiDrivers ?? []) started.push(await startSidecars(deps, driver));
     const agents = await startNodes(deps, deps.nodes ?? [], started, deps.csiDrivers ?? []);

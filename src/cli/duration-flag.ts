@@ -15,3 +15,11 @@ export function parseDuration(flag: string, text: string): number {
   }
   return parts.reduce((sum, p) => sum + Number(p[1]) * (unitMs[p[2] ?? 's'] ?? 0), 0);
 }
+
+/** An optional duration flag that must be longer than zero; undefined when not given. */
+export function parsePositiveDuration(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDuration(flag, text);
+  if (ms <= 0) throw new UsageError(`invalid argument "${text}" for "${flag}" flag: must be longer than 0s`);
+  return ms;
+}

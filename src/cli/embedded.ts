@@ -21,6 +21,8 @@ export interface EmbeddedBerthOptions {
   csiDrivers?: readonly DriverEndpoint[];
   /** How long Events live after their last write; default 1 h. */
   eventTtlMs?: number;
+  /** --node-monitor-grace-period; default 40 s. */
+  nodeMonitorGracePeriodMs?: number;
   /** Keep the state in this etcd instead of the data directory's embedded store. */
   etcd?: EtcdFlags | undefined;
 }
@@ -71,6 +73,9 @@ export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise
       nodes: options.nodes ?? [],
       csiDrivers: options.csiDrivers ?? [],
       ...(options.eventTtlMs !== undefined ? { eventTtlMs: options.eventTtlMs } : {}),
+      ...(options.nodeMonitorGracePeriodMs !== undefined
+        ? { nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs }
+        : {}),
     });
     cleanups.push(() => stopComponents(components, logger));
     return { url: server.url, kubeconfigPath, store, stop: unwind };

@@ -14,7 +14,7 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
   up: {
     run: async () => (await import('./commands/up.js')).runUp,
     summary:
-      'run berth here: API server, store, controllers, node agents [--data-dir D] [--secure-port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]... [--event-ttl 1h]',
+      'run berth here: API server, store, controllers, node agents [--data-dir D] [--secure-port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]... [--event-ttl 1h] [--node-monitor-grace-period 40s]',
   },
   apiserver: {
     run: async () => (await import('./commands/apiserver.js')).runApiserver,

@@ -26,7 +26,9 @@ import { BindOperations } from './bind-operations.js';
 import { type DiscoveryClass, LocalDiscovery } from './discovery/index.js';
 import { type FlexAttachMode, NodeFlexVolumes } from './flex-volumes.js';
 import { NodeCache, POD, podKey, SWEEP, VOL } from './node-cache.js';
+import { NodeLease } from './node-lease.js';
 import { NodeObject } from './node-object.js';
+import { NODE_LEASE_RENEW_MS } from '../volume/node-health.js';
 import { type MountTableReader, VolumeOperations } from './operations.js';
 import { NodePaths } from './paths.js';
 import { PluginRegistration } from './plugin-registration.js';
@@ -47,8 +49,13 @@ export interface NodeAgentDeps {
   mountInfo?: MountTableReader;
   /** Deadline of every CSI call. Default 2 minutes (kubelet's csiTimeout). */
   csiTimeoutMs?: number;
-  /** Node Ready heartbeat period. Default 10 s; 0 disables. */
+  /**
+   * Heartbeat period: the node Lease in kube-node-lease is renewed and the Ready condition checked
+   * this often. Default 10 s (kubelet's); 0 disables both.
+   */
   heartbeatMs?: number;
+  /** Write an unchanged Ready condition this often. Default 5 min (kubelet's report frequency). */
+  statusReportMs?: number;
   /** Drivers to register by endpoint at start (retried in the background until they answer). */
   drivers?: DriverEndpoint[];
   /** Concurrent volume/pod operations. Default 4. */
@@ -105,6 +112,7 @@ export class NodeAgent {
   private readonly mountTable: MountTableReader;
   private readonly deps: NodeAgentDeps;
   private readonly node: NodeObject;
+  private readonly lease: NodeLease;
   private readonly actual = new ActualState();
   private readonly controller: Controller;
   private readonly informers: ControllerInformers;
@@ -143,7 +151,15 @@ export class NodeAgent {
       nodeName: deps.nodeName,
       clock: this.clock,
       log: this.log,
-      heartbeatMs: deps.heartbeatMs ?? 10_000,
+      heartbeatMs: deps.heartbeatMs ?? NODE_LEASE_RENEW_MS,
+      ...(deps.statusReportMs !== undefined ? { statusReportMs: deps.statusReportMs } : {}),
+    });
+    this.lease = new NodeLease({
+      store: deps.store,
+      nodeName: deps.nodeName,
+      clock: this.clock,
+      log: this.log,
+      renewMs: deps.heartbeatMs ?? NODE_LEASE_RENEW_MS,
     });
     this.registry = new DriverRegistry({
       store: deps.store,
@@ -187,6 +203,7 @@ export class NodeAgent {
     await fs.mkdir(this.paths.rootDir, { recursive: true, mode: 0o750 });
     this.paths = new NodePaths(await fs.realpath(this.paths.rootDir));
     await this.node.ensure();
+    this.lease.start();
     await this.node.ensureCsiNode();
     await this.informers.sync();
 
@@ -238,6 +255,7 @@ export class NodeAgent {
     this.timers.clear();
     await this.discovery?.stop();
     this.node.stop();
+    this.lease.stop();
     await this.plugins.stop();
     await this.controller.stop();
     await this.flex?.stop();

@@ -1,6 +1,9 @@
 // The Node object this agent owns: labels (hostname + driver topology), the attach/detach and
-// node-id annotations, a Ready condition with a periodic heartbeat, and status.volumesInUse —
-// which tells the attach/detach controller which volumes it must not detach yet.
+// node-id annotations, a Ready condition, and status.volumesInUse — which tells the attach/detach
+// controller which volumes it must not detach yet. As kubelet with node leases: the status is
+// checked every heartbeat period but written only when it changed (e.g. the node lifecycle
+// controller set Ready to Unknown) or once per report period; the Lease (node-lease.ts) is the
+// frequent heartbeat.
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { CSINode, Node } from '../api/types.js';
@@ -13,19 +16,11 @@ import {
   nodeIdAnnotation,
   NODE_ID_ANNOTATION,
 } from './csinode.js';
+import { type NodeCondition, nodeConditions, rfc3339 } from '../volume/node-health.js';
 
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-interface NodeCondition {
-  type: string;
-  status: string;
-  reason?: string;
-  message?: string;
-  lastHeartbeatTime?: string;
-  lastTransitionTime?: string;
-}
+/** kubelet's nodeStatusReportFrequency: an unchanged status is still written this often. */
+export const DEFAULT_STATUS_REPORT_MS = 5 * 60_000;
+const READY_REASON = 'KubeletReady';
 
 export interface NodeObjectDeps {
   store: ObjectStore;
@@ -33,6 +28,8 @@ export interface NodeObjectDeps {
   clock: Clock;
   log: Logger;
   heartbeatMs: number;
+  /** Write an unchanged Ready condition this often; default 5 min. */
+  statusReportMs?: number;
 }
 
 export class NodeObject {
@@ -41,6 +38,7 @@ export class NodeObject {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly heartbeatMs: number;
+  private readonly statusReportMs: number;
   /** What we want reported, and what the Node object was last seen to hold after our write. */
   private readonly inUse = new Set<string>();
   private confirmed = new Set<string>();
@@ -54,6 +52,7 @@ export class NodeObject {
     this.clock = deps.clock;
     this.log = deps.log;
     this.heartbeatMs = deps.heartbeatMs;
+    this.statusReportMs = deps.statusReportMs ?? DEFAULT_STATUS_REPORT_MS;
   }
 
   /** Creates the Node, or adds our labels and annotations to an existing one. */
@@ -126,16 +125,25 @@ export class NodeObject {
     this.timer?.cancel();
   }
 
-  /** Refreshes the Ready condition's lastHeartbeatTime (lastTransitionTime kept while status holds). */
+  /**
+   * Posts Ready=True when the stored condition says otherwise (first start, or the lifecycle
+   * controller marked the node Unknown) or is older than the report period; lastTransitionTime
+   * is kept while the status holds.
+   */
   async heartbeat(): Promise<void> {
     const node = await this.store.get<Node>(K.node, undefined, this.nodeName);
-    const now = rfc3339(this.clock.now());
-    const conditions = (node.status?.conditions ?? []) as NodeCondition[];
+    const nowDate = this.clock.now();
+    const now = rfc3339(nowDate);
+    const conditions = nodeConditions(node);
     const previous = conditions.find((c) => c.type === 'Ready');
+    const heartbeatAge = nowDate.getTime() - Date.parse(previous?.lastHeartbeatTime ?? '');
+    const current =
+      previous?.status === 'True' && previous.reason === READY_REASON && heartbeatAge < this.statusReportMs;
+    if (current) return;
     const ready: NodeCondition = {
       type: 'Ready',
       status: 'True',
-      reason: 'KubeletReady',
+      reason: READY_REASON,
       message: 'berth node agent is posting ready status',
       lastHeartbeatTime: now,
       lastTransitionTime: previous?.status === 'True' ? (previous.lastTransitionTime ?? now) : now,

@@ -71,6 +71,7 @@ describe('node agent CSI driver registration', function () {
     await newAgent({
       drivers: [{ name: 'zonal.csi.berth.dev', endpoint: d.endpoint }],
       heartbeatMs: 300,
+      statusReportMs: 300,
     }).start();
 
     const entry = (await csiNode()).spec.drivers;

@@ -9,7 +9,7 @@ import { chosenPort, parsePort, recordPort } from '../api-port.js';
 import { parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { startEmbeddedBerth } from '../embedded.js';
-import { parseDuration } from '../duration-flag.js';
+import { parseDuration, parsePositiveDuration } from '../duration-flag.js';
 import { etcdOptions, parseEtcdFlags } from '../etcd-flags.js';
 import { loggerFor, untilAborted } from '../process-flags.js';
 import { UsageError } from '../io.js';
@@ -24,6 +24,7 @@ const options = {
   'root-dir': { type: 'string' },
   'csi-driver': { type: 'string', multiple: true },
   'event-ttl': { type: 'string' },
+  'node-monitor-grace-period': { type: 'string' },
   ...etcdOptions,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -66,6 +67,10 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
   const eventTtlMs = eventTtl === undefined ? undefined : parseDuration('--event-ttl', eventTtl);
   if (eventTtlMs !== undefined && eventTtlMs <= 0)
     throw new UsageError(`invalid argument "${eventTtl}" for "--event-ttl" flag: must be longer than 0s`);
+  const nodeMonitorGracePeriodMs = parsePositiveDuration(
+    '--node-monitor-grace-period',
+    values['node-monitor-grace-period'],
+  );
   const port = await chosenPort(
     dataDir,
     portFlag === undefined ? undefined : parsePort(portFlag, portFlagName),
@@ -79,6 +84,7 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
     csiDrivers,
     etcd,
     ...(eventTtlMs !== undefined ? { eventTtlMs } : {}),
+    ...(nodeMonitorGracePeriodMs !== undefined ? { nodeMonitorGracePeriodMs } : {}),
   });
   await recordPort(dataDir, berth.url);
   ctx.io.stdout.write(

@@ -39,8 +39,16 @@ interface Case {
   inUse?: string[];
   drivers?: CSIDriver[];
   modes?: AccessMode[];
+  /** The node's Ready condition status (default True). */
+  ready?: 'True' | 'False' | 'Unknown' | 'missing';
+  taints?: { key: string; effect: string }[];
+  /** How long ago the detach of va-v1-node-1 was first held for unmount. */
+  heldForMs?: number;
   want: string[];
 }
+
+const MAX_WAIT_MS = 6 * 60_000;
+const inUseV1 = [`kubernetes.io/csi/${driver}^handle-v1`];
 
 const cases: Case[] = [
   {
@@ -77,8 +85,86 @@ const cases: Case[] = [
     name: 'no detach while the node still reports the volume in use',
     pods: [],
     attachments: [va('v1', 'node-1')],
-    inUse: [`kubernetes.io/csi/${driver}^handle-v1`],
+    inUse: inUseV1,
+    want: ['wait va-v1-node-1 since 0'],
+  },
+  {
+    name: 'a healthy node keeps a mounted volume attached however long the wait',
+    pods: [],
+    attachments: [va('v1', 'node-1')],
+    inUse: inUseV1,
+    heldForMs: MAX_WAIT_MS + 60_000,
+    want: [`wait va-v1-node-1 since ${MAX_WAIT_MS + 60_000}`],
+  },
+  {
+    name: 'an unhealthy node: held until the max wait for unmount, then looked at again',
+    pods: [],
+    attachments: [va('v1', 'node-1')],
+    inUse: inUseV1,
+    ready: 'Unknown',
+    heldForMs: 60_000,
+    want: [`wait va-v1-node-1 since 60000 recheck ${MAX_WAIT_MS - 60_000 + 1}`],
+  },
+  {
+    name: 'an unhealthy node past the max wait for unmount: force detach',
+    pods: [],
+    attachments: [va('v1', 'node-1')],
+    inUse: inUseV1,
+    ready: 'Unknown',
+    heldForMs: MAX_WAIT_MS + 1,
+    want: ['delete va-v1-node-1 force max-wait-for-unmount'],
+  },
+  {
+    name: 'a NotReady node counts as unhealthy too',
+    pods: [],
+    attachments: [va('v1', 'node-1')],
+    inUse: inUseV1,
+    ready: 'False',
+    heldForMs: MAX_WAIT_MS + 1,
+    want: ['delete va-v1-node-1 force max-wait-for-unmount'],
+  },
+  {
+    name: 'a node that never posted Ready counts as unhealthy',
+    pods: [],
+    attachments: [va('v1', 'node-1')],
+    inUse: inUseV1,
+    ready: 'missing',
+    heldForMs: MAX_WAIT_MS + 1,
+    want: ['delete va-v1-node-1 force max-wait-for-unmount'],
+  },
+  {
+    name: 'the out-of-service taint detaches at once, whatever the Ready status',
+    pods: [],
+    attachments: [va('v1', 'node-1')],
+    inUse: inUseV1,
+    taints: [{ key: 'node.kubernetes.io/out-of-service', effect: 'NoExecute' }],
+    want: ['delete va-v1-node-1 force out-of-service'],
+  },
+  {
+    name: 'the out-of-service taint does not detach a volume a running pod still wants',
+    pods: [scheduled('p', 'c-v1', 'node-1')],
+    attachments: [va('v1', 'node-1')],
+    inUse: inUseV1,
+    ready: 'Unknown',
+    taints: [{ key: 'node.kubernetes.io/out-of-service', effect: 'NoExecute' }],
+    heldForMs: MAX_WAIT_MS + 1,
     want: [],
+  },
+  {
+    name: 'the unreachable taint alone does not hurry a detach',
+    pods: [],
+    attachments: [va('v1', 'node-1')],
+    inUse: inUseV1,
+    ready: 'Unknown',
+    taints: [{ key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' }],
+    want: ['wait va-v1-node-1 since 0 recheck 360001'],
+  },
+  {
+    name: 'an unmounted volume detaches at once, even from an unhealthy node',
+    pods: [],
+    attachments: [va('v1', 'node-1')],
+    ready: 'Unknown',
+    want: ['delete va-v1-node-1'],
   },
   {
     name: 'an RWO volume attached elsewhere is a Multi-Attach error',
@@ -117,11 +203,17 @@ describe('attach/detach decide (table)', function () {
           newClaim(`c-${n}`, '1Gi', { volumeName: n, phase: 'Bound' }),
         ]),
       );
+      const now = new Date('2026-03-01T12:00:00Z');
+      const ready = tc.ready ?? 'True';
       const node: Node = {
         apiVersion: 'v1',
         kind: 'Node',
         metadata: { name: 'node-1' },
-        status: { volumesInUse: tc.inUse ?? [] },
+        spec: tc.taints ? { taints: tc.taints } : {},
+        status: {
+          volumesInUse: tc.inUse ?? [],
+          conditions: ready === 'missing' ? [] : [{ type: 'Ready', status: ready }],
+        },
       };
       const view: AttachView = {
         node: 'node-1',
@@ -131,14 +223,25 @@ describe('attach/detach decide (table)', function () {
         volume: (name) => volumes.get(name),
         driver: (name) => tc.drivers?.find((d) => d.metadata.name === name),
         attachments: tc.attachments ?? [],
+        now,
+        maxWaitForUnmountMs: MAX_WAIT_MS,
+        detachRequestedAt: (name) =>
+          name === 'va-v1-node-1' && tc.heldForMs !== undefined ? now.getTime() - tc.heldForMs : undefined,
       };
-      const got = decideAttachments(view).map((a) =>
-        a.kind === 'CreateAttachment'
-          ? `create ${a.attachment.pv}@${a.attachment.node}`
-          : a.kind === 'DeleteAttachment'
-            ? `delete ${a.name}`
-            : `event ${a.reason}`,
-      );
+      const got = decideAttachments(view).map((a) => {
+        switch (a.kind) {
+          case 'CreateAttachment':
+            return `create ${a.attachment.pv}@${a.attachment.node}`;
+          case 'DeleteAttachment':
+            return `delete ${a.name}${a.force ? ` force ${a.force}` : ''}`;
+          case 'WaitForUnmount': {
+            const recheck = a.recheckAfterMs !== undefined ? ` recheck ${a.recheckAfterMs}` : '';
+            return `wait ${a.name} since ${now.getTime() - a.requestedAtMs}${recheck}`;
+          }
+          case 'Event':
+            return `event ${a.reason}`;
+        }
+      });
       assert.deepEqual(got, tc.want);
     });
   }

@@ -1,0 +1,126 @@
+// The node's heartbeat, as kubelet's lease controller: a coordination.k8s.io/v1 Lease named after
+// the node in kube-node-lease, held by the node, owned by the Node (so it goes with it), with
+// leaseDurationSeconds 40 and spec.renewTime renewed every 10 s. A failed renewal is retried
+// sooner (200 ms doubling to 7 s, as kubelet) so one lost request does not cost a whole period.
+import { isStatusError } from '../api/errors.js';
+import { K } from '../api/kinds.js';
+import type { Lease, Node } from '../api/types.js';
+import type { Clock, TimerHandle } from '../machinery/clock.js';
+import type { Logger } from '../machinery/logger.js';
+import type { ObjectStore } from '../store/types.js';
+import {
+  microTime,
+  NODE_LEASE_DURATION_SECONDS,
+  NODE_LEASE_NAMESPACE,
+  NODE_LEASE_RENEW_MS,
+} from '../volume/node-health.js';
+
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 7_000;
+
+export interface NodeLeaseDeps {
+  store: ObjectStore;
+  nodeName: string;
+  clock: Clock;
+  log: Logger;
+  /** Renew period; default 10 s (a quarter of the lease duration). 0 disables the loop. */
+  renewMs?: number;
+  leaseDurationSeconds?: number;
+}
+
+/** The Lease this node wants stored: ours, renewed now, owned by the Node when its uid is known. */
+export function desiredNodeLease(
+  current: Lease | undefined,
+  node: Pick<Node, 'metadata'> | undefined,
+  nodeName: string,
+  durationSeconds: number,
+  now: Date,
+): Lease {
+  const ownerReferences =
+    node?.metadata.uid !== undefined
+      ? [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: node.metadata.uid }]
+      : current?.metadata.ownerReferences;
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      ...(current?.metadata ?? {}),
+      name: nodeName,
+      namespace: NODE_LEASE_NAMESPACE,
+      ...(ownerReferences ? { ownerReferences } : {}),
+    },
+    spec: {
+      ...(current?.spec ?? {}),
+      holderIdentity: nodeName,
+      leaseDurationSeconds: durationSeconds,
+      renewTime: microTime(now),
+    },
+  };
+}
+
+export class NodeLease {
+  private readonly deps: NodeLeaseDeps;
+  private readonly renewMs: number;
+  private readonly durationSeconds: number;
+  private timer: TimerHandle | undefined;
+  private failures = 0;
+  private stopped = false;
+
+  constructor(deps: NodeLeaseDeps) {
+    this.deps = deps;
+    this.renewMs = deps.renewMs ?? NODE_LEASE_RENEW_MS;
+    this.durationSeconds = deps.leaseDurationSeconds ?? NODE_LEASE_DURATION_SECONDS;
+  }
+
+  /** Creates or renews the Lease once (a compare-and-swap on its resourceVersion). */
+  async renew(): Promise<Lease> {
+    const { store, nodeName, clock } = this.deps;
+    let current: Lease | undefined;
+    try {
+      current = await store.get<Lease>(K.lease, NODE_LEASE_NAMESPACE, nodeName);
+    } catch (err) {
+      if (!isStatusError(err, 'NotFound')) throw err;
+    }
+    const owned = current?.metadata.ownerReferences?.some((r) => r.kind === 'Node');
+    const node = owned ? undefined : await this.nodeObject();
+    const next = desiredNodeLease(current, node, nodeName, this.durationSeconds, clock.now());
+    return current ? store.update(K.lease, next) : store.create(K.lease, next);
+  }
+
+  start(): void {
+    if (this.stopped || this.renewMs <= 0) return;
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.timer?.cancel();
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = this.deps.clock.setTimeout(() => {
+      void this.renew().then(
+        () => {
+          this.failures = 0;
+          this.schedule(this.renewMs);
+        },
+        (err: unknown) => {
+          this.failures++;
+          const delay = Math.min(RETRY_BASE_MS * 2 ** (this.failures - 1), RETRY_MAX_MS);
+          this.deps.log.warn('node lease renewal failed; retrying', { err, retryInMs: delay });
+          this.schedule(delay);
+        },
+      );
+    }, ms);
+  }
+
+  private async nodeObject(): Promise<Node | undefined> {
+    try {
+      return await this.deps.store.get<Node>(K.node, undefined, this.deps.nodeName);
+    } catch (err) {
+      if (isStatusError(err, 'NotFound')) return undefined;
+      throw err;
+    }
+  }
+}
