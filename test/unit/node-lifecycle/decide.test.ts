@@ -220,7 +220,7 @@ describe('node lifecycle: decideNode (table)', function () {
   it('hostile node input: entries that are not objects are skipped', function () {
     const n = node('True', [null, 7, 'x', { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }]);
     n.status!.conditions!.push(null as never);
-    const d = decideNode(n, undefined, probe(T0), new Date(T0 + 50_000), timing);
+    const d = decideNode(n, lease('a'), probe(T0), new Date(T0 + 50_000), timing);
     assert.deepEqual(summary(d), [
       'conditions Ready=Unknown/NodeStatusUnknown',
       'taints node.kubernetes.io/unreachable:NoSchedule,node.kubernetes.io/unreachable:NoExecute',
