@@ -3,6 +3,7 @@
 import { MountError, NFS3ERR, NfsError, NfsUnavailableError } from './errors.js';
 import type { Fattr3, ReaddirPlusPage, Sattr3 } from './nfs3-types.js';
 import {
+  CREATE_MODE,
   IPPROTO_TCP,
   MNTPATHLEN,
   MOUNTPROC3,
@@ -12,6 +13,7 @@ import {
   PMAPPROC_GETPORT,
   PORTMAP_VERSION,
   PROGRAM,
+  STABLE_HOW,
   readFattr3,
   readFh,
   readPostOpAttr,
@@ -281,6 +283,104 @@ export class NfsClient {
       verifier = page.cookieVerifier;
       if (page.eof || page.entries.length === 0) return out;
     }
+  }
+
+  /** Makes a regular file (GUARDED: an existing name fails with EXIST) and returns its handle. */
+  async create(dir: Buffer, name: string, mode: number, path = name): Promise<FoundObject> {
+    const w = new XdrWriter();
+    writeDirOp(w, dir, name);
+    w.uint32(CREATE_MODE.GUARDED);
+    writeSattr3(w, { mode });
+    return this.madeObject(NFSPROC3.CREATE, 'CREATE', w, dir, name, path);
+  }
+
+  async symlink(dir: Buffer, name: string, linkTarget: string, path = name): Promise<FoundObject> {
+    const w = new XdrWriter();
+    writeDirOp(w, dir, name);
+    writeSattr3(w, {});
+    w.string(linkTarget);
+    return this.madeObject(NFSPROC3.SYMLINK, 'SYMLINK', w, dir, name, path);
+  }
+
+  /** CREATE/SYMLINK results: post_op_fh3, post_op_attr, dir wcc_data (looked up when omitted). */
+  private async madeObject(
+    procedure: number,
+    label: string,
+    args: XdrWriter,
+    dir: Buffer,
+    name: string,
+    path: string,
+  ): Promise<FoundObject> {
+    const r = await this.call(procedure, label, args);
+    const status = r.uint32();
+    if (status !== 0) throw new NfsError(label, status, path);
+    const handle = r.optional(readFh);
+    const attributes = readPostOpAttr(r);
+    if (handle && attributes) return { handle, attributes };
+    const found = await this.lookup(dir, name, path);
+    if (!found) throw new NfsError(label, NFS3ERR.NOENT, path);
+    return found;
+  }
+
+  async readlink(handle: Buffer, path = '(link)'): Promise<string> {
+    const w = new XdrWriter();
+    writeFh(w, handle);
+    const r = await this.call(NFSPROC3.READLINK, 'READLINK', w);
+    const status = r.uint32();
+    readPostOpAttr(r);
+    if (status !== 0) throw new NfsError('READLINK', status, path);
+    return r.string();
+  }
+
+  /** Up to `count` bytes at `offset`; `eof` once the end of the file is reached. */
+  async read(
+    handle: Buffer,
+    offset: bigint,
+    count: number,
+    path = '(file)',
+  ): Promise<{ data: Buffer; eof: boolean }> {
+    const w = new XdrWriter();
+    writeFh(w, handle);
+    w.uint64(offset).uint32(count);
+    const r = await this.call(NFSPROC3.READ, 'READ', w);
+    const status = r.uint32();
+    readPostOpAttr(r);
+    if (status !== 0) throw new NfsError('READ', status, path);
+    r.uint32(); // count, repeated by the opaque's length
+    const eof = r.bool();
+    return { data: r.opaque(), eof };
+  }
+
+  /** An UNSTABLE write of all of `data` (the server may take less per call; the rest is sent again). */
+  async write(handle: Buffer, offset: bigint, data: Buffer, path = '(file)'): Promise<void> {
+    let done = 0;
+    while (done < data.length) {
+      const w = new XdrWriter(data.length - done + 128);
+      writeFh(w, handle);
+      const chunk = data.subarray(done);
+      w.uint64(offset + BigInt(done))
+        .uint32(chunk.length)
+        .uint32(STABLE_HOW.UNSTABLE)
+        .opaque(chunk);
+      const r = await this.call(NFSPROC3.WRITE, 'WRITE', w);
+      const status = r.uint32();
+      skipWccData(r);
+      if (status !== 0) throw new NfsError('WRITE', status, path);
+      const count = r.uint32();
+      if (count === 0) throw new NfsError('WRITE', NFS3ERR.IO, path);
+      done += count;
+    }
+  }
+
+  /** Makes every UNSTABLE write to the file durable. */
+  async commit(handle: Buffer, path = '(file)'): Promise<void> {
+    const w = new XdrWriter();
+    writeFh(w, handle);
+    w.uint64(0n).uint32(0);
+    const r = await this.call(NFSPROC3.COMMIT, 'COMMIT', w);
+    const status = r.uint32();
+    skipWccData(r);
+    if (status !== 0) throw new NfsError('COMMIT', status, path);
   }
 
   /** `rm -r` of `name` in `dir`; a missing entry is fine. Returns whether something was removed. */

@@ -65,6 +65,7 @@ export const NFS3_STATUS: Readonly<Record<number, string>> = {
 export const NFS3ERR = {
   PERM: 1,
   NOENT: 2,
+  IO: 5,
   ACCES: 13,
   EXIST: 17,
   NOTDIR: 20,

@@ -15,13 +15,24 @@ export const NFSPROC3 = {
   GETATTR: 1,
   SETATTR: 2,
   LOOKUP: 3,
+  READLINK: 5,
+  READ: 6,
+  WRITE: 7,
+  CREATE: 8,
   MKDIR: 9,
+  SYMLINK: 10,
   REMOVE: 12,
   RMDIR: 13,
   RENAME: 14,
   READDIRPLUS: 17,
   FSSTAT: 18,
+  COMMIT: 21,
 } as const;
+
+/** WRITE stability: UNSTABLE writes are made durable by one COMMIT at the end. */
+export const STABLE_HOW = { UNSTABLE: 0, DATA_SYNC: 1, FILE_SYNC: 2 } as const;
+/** CREATE modes: GUARDED fails with EXIST when the name is taken. */
+export const CREATE_MODE = { UNCHECKED: 0, GUARDED: 1 } as const;
 
 export const MOUNTPROC3 = { NULL: 0, MNT: 1, UMNT: 3, EXPORT: 5 } as const;
 export const PMAPPROC_GETPORT = 3;

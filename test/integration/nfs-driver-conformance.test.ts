@@ -2,7 +2,7 @@
 // the driver's own NFSv3 client; node mounts go through the STAND-IN mount helper (this kernel has
 // no NFS client), which bind-mounts the export's backing directory.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CsiClient } from '../../src/csi/client.js';
@@ -56,6 +56,8 @@ describe('nfs driver conformance (real ganesha, stand-in node mounts)', function
         await driver.shutdown();
         const leftovers = removeTestDir(dir).mounts;
         assert.deepEqual(leftovers, [], 'the suite left no mounts behind');
+        // Volumes, snapshot archives and half-filled restores all live on the export.
+        assert.deepEqual(readdirSync(server!.exportDir), [], 'the suite left nothing on the share');
       },
     };
   });

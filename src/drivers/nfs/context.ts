@@ -20,5 +20,7 @@ export interface NfsDriverContext {
   locks: OperationLocks;
   /** Sizes asked for per CO volume name, to answer ALREADY_EXISTS for a different size. */
   requested: Map<string, { volumeId: string; capacityBytes: bigint }>;
+  /** `server#share` of every share this controller made volumes or snapshots on (for unfiltered ListSnapshots). */
+  shares: Set<string>;
   log: Logger;
 }

@@ -12,10 +12,12 @@ import { confirmedCapabilities } from '../common/capability.js';
 import { requireField } from '../common/require-field.js';
 import { rpcCapabilities } from '../common/rpc-capabilities.js';
 import type { NfsDriverContext } from './context.js';
-import { toNfsCsiError } from './errors.js';
 import type { NfsVolumeRef } from './names.js';
 import { decodeVolumeId, encodeVolumeId } from './names.js';
 import { archiveName, planVolume } from './params.js';
+import { populateVolume, resolveContentSource } from './content-source.js';
+import { withShare } from './share-session.js';
+import { snapshotHandlers } from './snapshots.js';
 
 const DEFAULT_DIR_MODE = 0o777;
 
@@ -31,23 +33,6 @@ export function checkCapabilities(
       throw csiError(status.INVALID_ARGUMENT, 'block access is not supported by NFS volumes');
     if (!capability.access_mode?.mode)
       throw csiError(status.INVALID_ARGUMENT, `${field}: access_mode is required`);
-  }
-}
-
-async function withShare<T>(
-  ctx: NfsDriverContext,
-  ref: Pick<NfsVolumeRef, 'server' | 'share'>,
-  what: string,
-  work: (client: NfsClient) => Promise<T>,
-): Promise<T> {
-  let client: NfsClient | undefined;
-  try {
-    client = await ctx.openShare(ref.server, ref.share);
-    return await work(client);
-  } catch (err) {
-    throw toNfsCsiError(err, `${what} on ${ref.server}:${ref.share}`);
-  } finally {
-    client?.close();
   }
 }
 
@@ -92,20 +77,28 @@ async function removeEmptyParents(client: NfsClient, subDir: string): Promise<vo
 export function controllerHandlers(ctx: NfsDriverContext): ServiceHandlers<'Controller'> {
   return {
     ControllerGetCapabilities: async () =>
-      rpcCapabilities('CREATE_DELETE_VOLUME', 'SINGLE_NODE_MULTI_WRITER', 'EXPAND_VOLUME'),
+      rpcCapabilities(
+        'CREATE_DELETE_VOLUME',
+        'SINGLE_NODE_MULTI_WRITER',
+        'EXPAND_VOLUME',
+        'CREATE_DELETE_SNAPSHOT',
+        'LIST_SNAPSHOTS',
+        'CLONE_VOLUME',
+      ),
+
+    ...snapshotHandlers(ctx),
 
     CreateVolume: async (req) => {
       const name = requireField(req.name, 'name');
       checkCapabilities(req.volume_capabilities, 'volume_capabilities');
-      if (req.volume_content_source?.snapshot || req.volume_content_source?.volume) {
-        throw csiError(status.INVALID_ARGUMENT, 'volume content sources are not supported by this driver');
-      }
       const plan = planVolume(name, req.parameters ?? {});
       const ref: NfsVolumeRef = plan;
       const volumeId = encodeVolumeId(ref);
       const required = toBigInt(req.capacity_range?.required_bytes);
       const limit = toBigInt(req.capacity_range?.limit_bytes);
+      ctx.shares.add(`${plan.server}#${plan.share}`);
       return ctx.locks.with(`create/${name}`, async () => {
+        const source = await resolveContentSource(ctx, req.volume_content_source);
         const earlier = ctx.requested.get(name);
         if (earlier) {
           const fits = required <= earlier.capacityBytes && (limit === 0n || limit >= earlier.capacityBytes);
@@ -113,21 +106,25 @@ export function controllerHandlers(ctx: NfsDriverContext): ServiceHandlers<'Cont
             throw csiError(status.ALREADY_EXISTS, `volume ${name} exists with other parameters or size`);
           }
         }
-        const made = await withShare(ctx, ref, `creating ${plan.subDir}`, async (client) => {
-          const mode = plan.mountPermissions ?? DEFAULT_DIR_MODE;
-          const dir = await client.mkdirAll(plan.subDir, mode);
-          if (dir.attributes.type !== 'dir')
-            throw csiError(status.ALREADY_EXISTS, `${plan.subDir} exists and is not a directory`);
-          // The server may apply its own umask to MKDIR; an explicit mode is set exactly.
-          if (
-            plan.mountPermissions !== undefined &&
-            (dir.attributes.mode & 0o7777) !== plan.mountPermissions
-          ) {
-            await client.setattr(dir.handle, { mode: plan.mountPermissions }, plan.subDir);
-          }
-          return dir.created;
-        });
-        const capacityBytes = earlier?.capacityBytes ?? required;
+        const mode = plan.mountPermissions ?? DEFAULT_DIR_MODE;
+        const filled = source ? await populateVolume(ctx, plan, mode, source) : false;
+        const made =
+          filled ||
+          (await withShare(ctx, ref, `creating ${plan.subDir}`, async (client) => {
+            const dir = await client.mkdirAll(plan.subDir, mode);
+            if (dir.attributes.type !== 'dir')
+              throw csiError(status.ALREADY_EXISTS, `${plan.subDir} exists and is not a directory`);
+            // The server may apply its own umask to MKDIR; an explicit mode is set exactly.
+            if (
+              plan.mountPermissions !== undefined &&
+              (dir.attributes.mode & 0o7777) !== plan.mountPermissions
+            ) {
+              await client.setattr(dir.handle, { mode: plan.mountPermissions }, plan.subDir);
+            }
+            return dir.created;
+          }));
+        const fromSource = source?.kind === 'snapshot' ? source.sizeBytes : 0n;
+        const capacityBytes = earlier?.capacityBytes ?? (required > fromSource ? required : fromSource);
         ctx.requested.set(name, { volumeId, capacityBytes });
         if (made) ctx.log.info('volume created', { name, volumeId });
         const context: Record<string, string> = {
@@ -139,7 +136,12 @@ export function controllerHandlers(ctx: NfsDriverContext): ServiceHandlers<'Cont
           context['mountpermissions'] = plan.mountPermissions.toString(8).padStart(4, '0');
         if (plan.mountOptions) context['mountoptions'] = plan.mountOptions;
         return {
-          volume: { volume_id: volumeId, capacity_bytes: capacityBytes.toString(), volume_context: context },
+          volume: {
+            volume_id: volumeId,
+            capacity_bytes: capacityBytes.toString(),
+            volume_context: context,
+            ...(source ? { content_source: source.contentSource } : {}),
+          },
         };
       });
     },

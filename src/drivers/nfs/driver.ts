@@ -68,6 +68,7 @@ export async function startNfsDriver(options: NfsDriverOptions): Promise<NfsDriv
     mountTimeoutMs: options.mountTimeoutMs ?? DEFAULT_MOUNT_TIMEOUT_MS,
     locks: new OperationLocks(),
     requested: new Map(),
+    shares: new Set(),
     log,
   };
   const driver = await serveDriver(

@@ -4,7 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { csiError, status } from '../../csi/errors.js';
 import type { ServiceHandlers } from '../../csi/server.js';
-import type { ListSnapshotsRequest, Snapshot } from '../../csi/types.js';
+import type { Snapshot } from '../../csi/types.js';
+import { pageOf } from '../common/paging.js';
 import { requireField } from '../common/require-field.js';
 import type { CephTarget } from './ceph-cli.js';
 import { isPoolMissing } from './ceph-cli.js';
@@ -30,25 +31,6 @@ function toSnapshot(clusterID: string, pool: string, record: SnapshotRecord): Sn
     ready_to_use: isReady(record),
     group_snapshot_id: '',
   };
-}
-
-/** A page of `entries` from `starting_token` (an index); ABORTED for a token this driver never gave. */
-export function pageOf<T>(
-  entries: readonly T[],
-  req: Pick<ListSnapshotsRequest, 'max_entries' | 'starting_token'>,
-) {
-  const max = req.max_entries ?? 0;
-  if (max < 0) throw csiError(status.INVALID_ARGUMENT, 'max_entries must not be negative');
-  const token = req.starting_token ?? '';
-  let start = 0;
-  if (token !== '') {
-    if (!/^\d{1,9}$/.test(token) || Number(token) > entries.length) {
-      throw csiError(status.ABORTED, `starting_token ${JSON.stringify(token.slice(0, 64))} is not valid`);
-    }
-    start = Number(token);
-  }
-  const end = max > 0 ? Math.min(start + max, entries.length) : entries.length;
-  return { page: entries.slice(start, end), next_token: end < entries.length ? String(end) : '' };
 }
 
 export function snapshotHandlers(ctx: RbdDriverContext): SnapshotHandlers {
@@ -171,7 +153,9 @@ export function snapshotHandlers(ctx: RbdDriverContext): SnapshotHandlers {
       const bySnapshot = req.snapshot_id ? parseVolumeId(req.snapshot_id) : undefined;
       const bySource = req.source_volume_id ? parseVolumeId(req.source_volume_id) : undefined;
       // An id this driver never made names nothing: an empty list, as the spec asks.
-      if ((req.snapshot_id && !bySnapshot) || (req.source_volume_id && !bySource)) return pageOf([], req);
+      if ((req.snapshot_id && !bySnapshot) || (req.source_volume_id && !bySource)) {
+        return { entries: [], next_token: pageOf([], req).next_token };
+      }
       const wanted = bySnapshot ?? bySource;
       const clusterIDs = wanted ? [wanted.clusterID] : ctx.clusters.ids();
       const entries: Snapshot[] = [];
