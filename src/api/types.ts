@@ -212,7 +212,7 @@ export interface PodStatus extends Open {
   conditions?: PodCondition[];
   message?: string;
   reason?: string;
-  /** Written by a kubelet (berth's node agent runs no containers and writes none). */
+  /** Written by the node agent: berth's containers start once the pod's volumes are mounted. */
   containerStatuses?: ContainerStatus[];
 }
 export interface ContainerStatus extends Open {

@@ -4,10 +4,11 @@
 // unstage only after the last unpublish, then stop reporting in use (so detach may proceed).
 // A claim waiting for a filesystem resize is finished once the volume is published.
 // For one pod: the finalizer that holds its deletion, its phase/conditions and volume paths.
-import type { Pod, PodCondition, PodStatus } from '../api/types.js';
+import type { Pod, PodStatus } from '../api/types.js';
 import { isPodTerminated } from '../volume/pods.js';
 import type { DesiredVolume, PodUse, PodVolumeState } from './desired-state.js';
 import { hasFinalizer, podNeedsFinalizer, VOLUME_PATHS_ANNOTATION } from './desired-state.js';
+import { podStatusChange } from './pod-status.js';
 
 /** 'uncertain': a call was made (or the agent restarted) and nobody knows whether it took effect. */
 export type MountState = 'mounted' | 'uncertain';
@@ -133,10 +134,6 @@ export type PodAction =
   | { kind: 'SetVolumePaths'; value: string }
   | { kind: 'SetStatus'; status: PodStatus };
 
-function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 interface Readiness {
   ready: boolean;
   paths: Record<string, string>;
@@ -165,33 +162,6 @@ export function volumePathsValue(paths: Record<string, string>): string {
   return JSON.stringify(Object.fromEntries(Object.entries(paths).sort(([a], [b]) => a.localeCompare(b))));
 }
 
-interface WantedCondition {
-  type: string;
-  status: 'True' | 'False';
-  reason?: string;
-  message?: string;
-}
-
-function desiredConditions(r: Readiness): WantedCondition[] {
-  const notReady = { reason: 'VolumesNotReady', message: `volumes not ready: ${r.waiting.join(', ')}` };
-  const readyCondition = (type: string) =>
-    r.ready ? { type, status: 'True' as const } : { type, status: 'False' as const, ...notReady };
-  return [
-    { type: 'PodScheduled', status: 'True' },
-    { type: 'Initialized', status: 'True' },
-    readyCondition('ContainersReady'),
-    readyCondition('Ready'),
-  ];
-}
-
-function sameConditions(current: readonly PodCondition[], wanted: readonly WantedCondition[]): boolean {
-  if (current.length !== wanted.length) return false;
-  return wanted.every((w) => {
-    const c = current.find((x) => x.type === w.type);
-    return c !== undefined && c.status === w.status && c.reason === w.reason && c.message === w.message;
-  });
-}
-
 export function decidePod(view: PodView): PodAction[] {
   const { pod } = view;
   const actions: PodAction[] = [];
@@ -208,18 +178,7 @@ export function decidePod(view: PodView): PodAction[] {
     actions.push({ kind: 'SetVolumePaths', value });
   }
 
-  const status = pod.status ?? {};
-  const phase = r.ready || status.phase === 'Running' ? 'Running' : 'Pending';
-  const wanted = desiredConditions(r);
-  if (status.phase !== phase || !sameConditions(status.conditions ?? [], wanted)) {
-    const now = rfc3339(view.now);
-    const conditions: PodCondition[] = wanted.map((w) => {
-      const old = (status.conditions ?? []).find((c) => c.type === w.type);
-      const since = old && old.status === w.status && old.lastTransitionTime ? old.lastTransitionTime : now;
-      return { ...w, lastTransitionTime: since };
-    });
-    const startTime = typeof status['startTime'] === 'string' ? status['startTime'] : now;
-    actions.push({ kind: 'SetStatus', status: { phase, conditions, startTime } });
-  }
+  const status = podStatusChange(pod, r, view.now);
+  if (status) actions.push({ kind: 'SetStatus', status });
   return actions;
 }

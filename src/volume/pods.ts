@@ -4,10 +4,9 @@ import type { Pod } from '../api/types.js';
 
 /**
  * Kubernetes' volume rule (pkg/volume/util IsPodTerminated): a pod in a terminal phase, or one being
- * deleted none of whose containers runs. berth's node agent runs no containers, so a deleted berth pod
- * counts as terminated at once: the node agent tears its volumes down (its finalizer keeps the pod
- * until they are unmounted) and attach/detach detaches once the node no longer reports them in use.
- * A pod whose kubelet still reports a running container keeps its volumes until that container stops.
+ * deleted none of whose containers runs. berth's node agent reports a deleted pod's containers
+ * terminated on its next pass; then it tears the volumes down (its finalizer keeps the pod until
+ * they are unmounted) and attach/detach detaches once the node no longer reports them in use.
  */
 export function isPodTerminated(pod: Pod): boolean {
   const phase = pod.status?.phase;

@@ -37,7 +37,7 @@ describe('cli: berth demo', function () {
     assert.match(result.stdout, /\npersistentvolumeclaim\/example-local-claim +Bound +local-pv-node-2 /);
     for (const n of [0, 1, 2])
       assert.match(result.stdout, new RegExp(`\\npersistentvolumeclaim/www-web-${n} +Bound +pvc-`));
-    assert.match(result.stdout, /\npod\/web-2 +0\/1 +Running /, result.stdout);
+    assert.match(result.stdout, /\npod\/web-2 +1\/1 +Running /, result.stdout);
     assert.match(result.stdout, /the new web-0 \(uid [0-9a-f-]+\) sees the same claim www-web-0/);
     assert.match(result.stdout, /index\.html: written by berth demo through web-0's volume/);
     assert.match(result.stdout, /persistentvolumeclaim\/www-web-0 patched\n/);

@@ -204,11 +204,16 @@ describe('node agent volume lifecycle (mock CSI driver)', function () {
     assert.deepEqual(
       p1.status?.conditions?.map((c) => [c.type, c.status]),
       [
-        ['PodScheduled', 'True'],
+        ['PodReadyToStartContainers', 'True'],
         ['Initialized', 'True'],
-        ['ContainersReady', 'True'],
         ['Ready', 'True'],
+        ['ContainersReady', 'True'],
+        ['PodScheduled', 'True'],
       ],
+    );
+    assert.deepEqual(
+      p1.status?.containerStatuses?.map((c) => [c.name, c['ready'], c['started']]),
+      p1.spec.containers.map((c) => [c.name, true, true]),
     );
     assert.ok(await exists(join(target1, '.mock-volume')), 'the driver published into the target path');
     assert.deepEqual(JSON.parse(await readFile(join(dirname(target1), 'vol_data.json'), 'utf8')), {

@@ -4,6 +4,7 @@ import type { ActualVolume, PodAction, VolumeAction, VolumeView } from '../../..
 import { decidePod, decideVolume } from '../../../src/node/decide.js';
 import type { DesiredVolume, PodUse, PodVolumeState } from '../../../src/node/desired-state.js';
 import { NODE_VOLUMES_FINALIZER, VOLUME_PATHS_ANNOTATION } from '../../../src/node/desired-state.js';
+import { desiredPodStatus } from '../../../src/node/pod-status.js';
 
 const U = 'kubernetes.io/csi/d.csi^h1';
 
@@ -230,7 +231,6 @@ function pod(options: {
   deleting?: boolean;
   phase?: 'Running' | 'Succeeded';
   annotation?: string;
-  conditions?: boolean;
 }): Pod {
   return {
     apiVersion: 'v1',
@@ -248,22 +248,7 @@ function pod(options: {
       containers: [{ name: 'c' }],
       volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'c1' } }],
     },
-    ...(options.phase
-      ? {
-          status: {
-            phase: options.phase,
-            ...(options.conditions
-              ? {
-                  conditions: ['PodScheduled', 'Initialized', 'ContainersReady', 'Ready'].map((type) => ({
-                    type,
-                    status: 'True' as const,
-                    lastTransitionTime: '2024-01-01T00:00:00Z',
-                  })),
-                }
-              : {}),
-          },
-        }
-      : {}),
+    ...(options.phase ? { status: { phase: options.phase } } : {}),
   };
 }
 
@@ -288,7 +273,10 @@ describe('node decidePod', function () {
     assert.ok(status?.kind === 'SetStatus');
     const ready = status.status.conditions?.find((c) => c.type === 'Ready');
     assert.equal(ready?.status, 'False');
-    assert.match(String(ready?.message), /data \(not mounted yet\)/);
+    assert.equal(ready?.reason, 'ContainersNotReady');
+    const waiting = status.status.containerStatuses?.[0]?.state?.waiting;
+    assert.equal(waiting?.['reason'], 'ContainerCreating');
+    assert.match(String(waiting?.['message']), /data \(not mounted yet\)/);
   });
 
   it('is Running with the host path once every volume is published', function () {
@@ -306,8 +294,14 @@ describe('node decidePod', function () {
   });
 
   it('writes nothing when status and annotation already match', function () {
+    const running = pod({ finalizer: true, phase: 'Running', annotation: '{"data":"/m"}' });
+    running.status = desiredPodStatus(
+      running,
+      { ready: true, waiting: [] },
+      new Date('2024-01-01T00:00:00Z'),
+    );
     const actions = decidePod({
-      pod: pod({ finalizer: true, phase: 'Running', conditions: true, annotation: '{"data":"/m"}' }),
+      pod: running,
       volumes: [csiVolume],
       mounted: new Map([[U, '/m']]),
       hasMounts: true,
@@ -351,7 +345,7 @@ describe('node decidePod', function () {
     assert.ok(status?.kind === 'SetStatus');
     assert.equal(status.status.phase, 'Pending');
     assert.match(
-      String(status.status.conditions?.find((c) => c.type === 'Ready')?.message),
+      String(status.status.containerStatuses?.[0]?.state?.waiting?.['message']),
       /c1" to be bound/,
     );
   });
