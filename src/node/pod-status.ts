@@ -22,6 +22,11 @@ export interface VolumeReadiness {
 
 type Phase = NonNullable<PodStatus['phase']>;
 
+/** `value` when it is a string (a time written before), else `fallback`. */
+function timeOr(value: unknown, fallback: string): string {
+  return typeof value === 'string' ? value : fallback;
+}
+
 function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -78,12 +83,9 @@ function containerStatus(
   if (!stage.started) {
     return { ...base, ready: false, started: false, state: { waiting } };
   }
-  const startedAt = String(
-    old?.state?.running?.['startedAt'] ?? old?.state?.terminated?.['startedAt'] ?? now,
-  );
+  const startedAt = timeOr(old?.state?.running?.['startedAt'] ?? old?.state?.terminated?.['startedAt'], now);
   if (stage.exit) {
-    const oldEnd = old?.state?.terminated;
-    const finishedAt = typeof oldEnd?.['finishedAt'] === 'string' ? oldEnd['finishedAt'] : now;
+    const finishedAt = timeOr(old?.state?.terminated?.['finishedAt'], now);
     const { exitCode, message } = stage.exit;
     const terminated = {
       exitCode,
@@ -106,8 +108,8 @@ function initContainerStatus(
   if (!stage.started) {
     return containerStatus(container, stage, false, old, now, { reason: 'PodInitializing' });
   }
-  const startedAt = String(old?.state?.terminated?.['startedAt'] ?? now);
-  const finishedAt = String(old?.state?.terminated?.['finishedAt'] ?? now);
+  const startedAt = timeOr(old?.state?.terminated?.['startedAt'], now);
+  const finishedAt = timeOr(old?.state?.terminated?.['finishedAt'], now);
   return {
     name: container.name,
     image: container.image ?? '',
@@ -187,7 +189,7 @@ export function desiredPodStatus(pod: Pod, volumes: VolumeReadiness, now: Date):
   return {
     phase: stage.phase,
     conditions,
-    startTime: typeof old['startTime'] === 'string' ? old['startTime'] : at,
+    startTime: timeOr(old['startTime'], at),
     containerStatuses,
     ...(inits.length > 0 ? { initContainerStatuses } : {}),
   };
