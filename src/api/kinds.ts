@@ -73,6 +73,8 @@ export const kinds: readonly KindInfo[] = [
   kind('', 'v1', 'ServiceAccount', 'serviceaccounts', true, ['sa'], false, false),
   kind('apps', 'v1', 'Deployment', 'deployments', true, ['deploy'], true, false),
   kind('apps', 'v1', 'DaemonSet', 'daemonsets', true, ['ds'], true, false),
+  kind('apps', 'v1', 'ReplicaSet', 'replicasets', true, ['rs'], true, false),
+  kind('batch', 'v1', 'Job', 'jobs', true, [], true, false),
 ];
 
 export function apiVersionOf(info: KindInfo): string {
@@ -126,6 +128,9 @@ export const K = {
   csidriver: kindNamed('CSIDriver'),
   csinode: kindNamed('CSINode'),
   sts: kindNamed('StatefulSet'),
+  deploy: kindNamed('Deployment'),
+  rs: kindNamed('ReplicaSet'),
+  job: kindNamed('Job'),
   lease: kindNamed('Lease'),
   vsclass: kindNamed('VolumeSnapshotClass'),
   vs: kindNamed('VolumeSnapshot'),

@@ -10,6 +10,7 @@ import { FsRecycler } from '../pv-controller/recycler.js';
 import { Scheduler } from '../scheduler/controller.js';
 import { NodeLifecycleController } from '../node-lifecycle/index.js';
 import { StatefulSetController } from '../workloads/controller.js';
+import { AppsControllers } from '../workloads/apps-controller.js';
 import { Attacher } from '../attach-detach/attacher.js';
 import { CsiClient } from '../csi/client.js';
 import type { DriverEndpoint, NodeAgent } from '../node/index.js';
@@ -119,6 +120,18 @@ async function startStatefulSets(deps: ComponentContext): Promise<RunningCompone
   return { name: 'statefulset-controller', stop: () => controller.stop() };
 }
 
+/** Deployments, ReplicaSets and Jobs (each recording events as its upstream controller). */
+async function startAppsControllers(deps: ComponentContext): Promise<RunningComponent> {
+  const controllers = new AppsControllers({
+    store: deps.store,
+    informers: deps.informers,
+    clock: deps.clock,
+    log: deps.logger,
+  });
+  await controllers.start();
+  return { name: 'apps-controllers', stop: () => controllers.stop() };
+}
+
 /** The controller-side sidecars of a third-party driver: a provisioner, a resizer and an attacher. */
 async function startSidecars(deps: ComponentContext, driver: DriverEndpoint): Promise<RunningComponent> {
   const csi = new CsiClient(driver.endpoint, { driverName: driver.name });
@@ -185,6 +198,7 @@ export async function startControllers(componentDeps: ComponentDeps): Promise<Ru
     started.push(await startScheduler(deps));
     started.push(await startNodeLifecycle(deps));
     started.push(await startStatefulSets(deps));
+    started.push(await startAppsControllers(deps));
     for (const driver of deps.csiDrivers ?? []) started.push(await startSidecars(deps, driver));
     const agents = await startNodes(deps, deps.nodes ?? [], started, deps.csiDrivers ?? []);
     started.push(await startAttachDetach(deps, agents));

@@ -2,12 +2,13 @@ import assert from 'node:assert/strict';
 import type { Pod, PodStatus } from '../../../src/api/types.js';
 import { isPodTerminated } from '../../../src/volume/pods.js';
 import { desiredPodStatus, EXIT_CODE_ANNOTATION, podStatusChange } from '../../../src/node/pod-status.js';
+import type { VolumeReadiness } from '../../../src/node/pod-status.js';
 
 const t0 = new Date('2025-03-01T10:00:00Z');
 const t1 = new Date('2025-03-01T10:05:00Z');
 const t2 = new Date('2025-03-01T10:09:00Z');
-const mounted = { ready: true, waiting: [] };
-const waitingForData = { ready: false, waiting: ['data (not mounted yet)'] };
+const mounted: VolumeReadiness = { ready: true, waiting: [] };
+const waitingForData: VolumeReadiness = { ready: false, waiting: ['data (not mounted yet)'] };
 
 function pod(
   options: { restartPolicy?: string; exitCode?: string; inits?: boolean; status?: PodStatus } = {},
@@ -37,7 +38,7 @@ function pod(
 }
 
 /** The pod after the agent wrote what it wanted at `now`. */
-function written(p: Pod, volumes: typeof mounted, now: Date): Pod {
+function written(p: Pod, volumes: VolumeReadiness, now: Date): Pod {
   return { ...p, status: desiredPodStatus(p, volumes, now) };
 }
 
