@@ -168,6 +168,7 @@ describe('OpenAPI generated from the zod schemas', () => {
     assert.deepEqual(Object.keys(paths).sort(), [
       'api/v1',
       'apis/apps/v1',
+      'apis/batch/v1',
       'apis/coordination.k8s.io/v1',
       'apis/snapshot.storage.k8s.io/v1',
       'apis/storage.k8s.io/v1',
