@@ -27,7 +27,7 @@ import { openApiGroupVersion, openApiRoot, openApiV2, openApiV2Protobuf } from '
 import { OPENAPI_V2_PROTOBUF } from './openapi-protobuf.js';
 import { handleResource } from './resource-handler.js';
 import { parseRoute, type Route } from './routes.js';
-import { isWatchRequest, serveWatch, type WatchContext } from './watch-stream.js';
+import { isWatchRequest, serveWatch, type WatchContext, type WatchLimits } from './watch-stream.js';
 
 export interface ApiServerOptions {
   store: ObjectStore;
@@ -45,6 +45,8 @@ export interface ApiServerOptions {
   tls?: { cert: string; key: string };
   /** Serves GET /berth/v1/backup (admin token only) from this store snapshot. */
   backup?: BackupSource;
+  /** When a watcher that does not read is cut off (default: defaultWatchLimits). */
+  watchLimits?: WatchLimits;
 }
 
 export interface ApiServer {
@@ -135,7 +137,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const { store, token } = options;
   const now = options.clock ?? ((): Date => new Date());
   const log = options.log ?? ((): void => {});
-  const watches: WatchContext = { store, now, active: new Set() };
+  const watches: WatchContext = {
+    store,
+    now,
+    active: new Set(),
+    onSlowWatcher: (bytes) => log(`watch cut off: the client left ${bytes} bytes unread`),
+  };
+  if (options.watchLimits) watches.limits = options.watchLimits;
   const host = options.host ?? '127.0.0.1';
   let serverAddress = host;
 

@@ -1,9 +1,13 @@
 // Watch over HTTP: one JSON object per line ({type, object}), streamed with chunked encoding
 // until the client goes away, timeoutSeconds pass, or the server closes. A resourceVersion the
 // store no longer has is reported as Kubernetes does: status 200, then an ERROR event with a
-// 410 Expired Status.
+// 410 Expired Status. A watcher that does not read is cut off, never buffered without limit:
+// once more than `limits.maxBufferedBytes` wait unsent, or more than `limits.softBufferedBytes`
+// for longer than `limits.slowGraceMs`, it gets a 410 ERROR event and the stream is closed
+// (destroyed if even that cannot be sent), as Kubernetes closes an unresponsive watcher; the
+// client re-lists and watches again.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { isStatusError } from '../api/errors.js';
+import { gone, isStatusError } from '../api/errors.js';
 import { checkFieldSelector } from '../api/field-labels.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ObjectStore, Watch, WatchEvent, WatchOptions } from '../store/types.js';
@@ -14,11 +18,43 @@ import { parseIncludeObject, toTable, wantsTable } from './table.js';
 /** The API server's default: watches end after about 30 minutes and clients re-establish them. */
 const defaultTimeoutSeconds = 1800;
 
+export interface WatchLimits {
+  /** Bytes waiting unsent that close the stream at once. */
+  maxBufferedBytes: number;
+  /** Bytes waiting unsent that the client may hold for at most `slowGraceMs`. */
+  softBufferedBytes: number;
+  slowGraceMs: number;
+}
+
+export const defaultWatchLimits: WatchLimits = {
+  maxBufferedBytes: 16 * 2 ** 20,
+  softBufferedBytes: 2 ** 20,
+  slowGraceMs: 10_000,
+};
+
 export interface WatchContext {
   store: ObjectStore;
   now: () => Date;
   /** Open watches, so that closing the server can end them. */
   active: Set<() => void>;
+  limits?: WatchLimits;
+  /** Told when a watcher is cut off for not reading, with the bytes it left waiting. */
+  onSlowWatcher?: (bufferedBytes: number) => void;
+}
+
+/**
+ * Every watcher of a change gets the same committed object (watches are read-only), so its line
+ * is serialised once per event type, not once per watcher.
+ */
+const encodedLines = new WeakMap<object, Map<string, string>>();
+
+function encodeShared(event: { type: string; object: unknown }): string {
+  if (typeof event.object !== 'object' || event.object === null) return `${JSON.stringify(event)}\n`;
+  let lines = encodedLines.get(event.object);
+  if (!lines) encodedLines.set(event.object, (lines = new Map()));
+  let line = lines.get(event.type);
+  if (line === undefined) lines.set(event.type, (line = `${JSON.stringify(event)}\n`));
+  return line;
 }
 
 export function isWatchRequest(query: URLSearchParams): boolean {
@@ -41,6 +77,8 @@ function watchOptions(target: ResourceTarget, query: URLSearchParams): WatchOpti
   if (fieldSelector) options.fieldSelector = fieldSelector;
   const resourceVersion = query.get('resourceVersion');
   if (resourceVersion) options.resourceVersion = resourceVersion;
+  // events are only serialised here
+  options.readOnly = true;
   return options;
 }
 
@@ -58,7 +96,7 @@ export async function serveWatch(
       const object = toTable(target.kind.kind, [event.object as KubeObject], { now: ctx.now(), include });
       return `${JSON.stringify({ type: event.type, object })}\n`;
     }
-    return `${JSON.stringify(event)}\n`;
+    return event.type === 'ERROR' ? `${JSON.stringify(event)}\n` : encodeShared(event);
   };
   const startStream = (): void => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
@@ -68,10 +106,42 @@ export async function serveWatch(
   // events that arrive before the store confirms the watch wait until the headers are out
   let pending: string[] | undefined = [];
   let watch: Watch;
+  const limits = ctx.limits ?? defaultWatchLimits;
+  let slowSince: number | undefined;
+  // the events the store hands over together go out as one chunk
+  let batch: string[] = [];
+  const flush = (): void => {
+    const lines = batch;
+    batch = [];
+    if (res.writableEnded) return;
+    res.write(lines.length === 1 ? lines[0]! : lines.join(''));
+    if (tooSlow()) cutOff();
+  };
   const send = (line: string): void => {
     if (pending) pending.push(line);
-    else if (!res.writableEnded) res.write(line);
+    else if (!res.writableEnded) {
+      if (batch.length === 0) queueMicrotask(flush);
+      batch.push(line);
+    }
   };
+  function tooSlow(): boolean {
+    const buffered = res.writableLength;
+    if (buffered > limits.maxBufferedBytes) return true;
+    if (buffered <= limits.softBufferedBytes) {
+      slowSince = undefined;
+      return false;
+    }
+    slowSince ??= Date.now();
+    return Date.now() - slowSince > limits.slowGraceMs;
+  }
+  function cutOff(): void {
+    ctx.onSlowWatcher?.(res.writableLength);
+    const expired = gone('the watcher did not keep up with the events; watch again');
+    res.end(encode({ type: 'ERROR', object: toStatus(expired) }));
+    // a client that reads nothing never takes even that: its connection goes
+    res.socket?.destroy();
+    finish();
+  }
   // a watch the store cannot go on with ends with an ERROR event; the client re-lists
   let failed = false;
   const onError = (err: Error): void => {
@@ -107,7 +177,8 @@ export async function serveWatch(
     clearTimeout(timer);
     ctx.active.delete(finish);
     watch.stop();
-    if (!res.writableEnded) res.end();
+    if (!res.writableEnded) res.end(batch.join(''));
+    batch = [];
   }
   const timer = setTimeout(finish, timeoutSeconds * 1000);
   if (failed) return finish();

@@ -39,6 +39,12 @@ export interface WatchOptions extends ListOptions {
    * current object, then changes. A revision older than the store keeps answers 410 Gone.
    */
   resourceVersion?: string;
+  /**
+   * The handler only reads the objects it is given (e.g. serialises them), so a store may hand
+   * every such watcher the same object instead of a copy each: fan-out to many watchers costs one
+   * copy, not one per watcher. A handler that changes a shared object corrupts the others' view.
+   */
+  readOnly?: boolean;
 }
 
 export interface Watch {

@@ -40,6 +40,7 @@ class Watcher implements Watch {
   readonly filter: ObjectFilter;
   private readonly onEvent: (event: WatchEvent) => void;
   private readonly onStop: (w: Watcher) => void;
+  private readonly readOnly: boolean;
   private queue: WatchEvent[] = [];
   private scheduled = false;
   private stopped = false;
@@ -50,8 +51,10 @@ class Watcher implements Watch {
     filter: ObjectFilter,
     onEvent: (event: WatchEvent) => void,
     onStop: (w: Watcher) => void,
+    readOnly: boolean,
   ) {
     this.kind = kind;
+    this.readOnly = readOnly;
     this.filter = filter;
     this.onEvent = onEvent;
     this.onStop = onStop;
@@ -80,8 +83,10 @@ class Watcher implements Watch {
     for (const event of events) {
       if (this.stopped) return;
       try {
-        // each watcher gets its own copy: a handler that mutates cannot corrupt the store
-        this.onEvent({ type: event.type, object: structuredClone(event.object) });
+        // each watcher gets its own copy, so a handler that mutates cannot corrupt the store,
+        // unless it promised only to read (then all share the committed object)
+        const object = this.readOnly ? event.object : structuredClone(event.object);
+        this.onEvent({ type: event.type, object });
       } catch {
         this.errors++;
       }
@@ -148,14 +153,21 @@ export class WatchHub {
     fromRevision: number,
     initial: KubeObject[],
     onEvent: (event: WatchEvent) => void,
+    readOnly = false,
   ): Watch {
     if (fromRevision < this.startRevision) {
       throw gone(`too old resource version: ${fromRevision} (${this.startRevision})`);
     }
-    const watcher = new Watcher(kind, filter, onEvent, (w) => {
-      this.errorsOfStopped += w.errors;
-      this.watchers.delete(w);
-    });
+    const watcher = new Watcher(
+      kind,
+      filter,
+      onEvent,
+      (w) => {
+        this.errorsOfStopped += w.errors;
+        this.watchers.delete(w);
+      },
+      readOnly,
+    );
     for (const object of initial) watcher.push({ type: 'ADDED', object });
     for (let i = this.firstIndexAfter(fromRevision); i < this.history.length; i++) {
       const change = this.history[i]!;
