@@ -1,24 +1,12 @@
 // Server-side printing: the columns `kubectl get` shows for each kind, with the same headers and
 // cell values as the upstream printers (pkg/printers/internalversion). Pure: `now` is passed in.
+import type { ColumnDefinition, Printer } from './printer-types.js';
 import { tryParseQuantity } from '../api/quantity.js';
 import type { KubeObject } from '../api/meta.js';
 import { accessModesString } from '../api/access-modes.js';
 import { ageOf } from '../api/age.js';
 import { isDefaultClass } from '../volume/default-class.js';
 import { snapshotPrinters } from './snapshot-printers.js';
-
-export interface ColumnDefinition {
-  name: string;
-  type: 'string' | 'integer' | 'boolean' | 'number' | 'date';
-  format: string;
-  description: string;
-  priority: number;
-}
-
-export interface Printer {
-  columns: readonly ColumnDefinition[];
-  cells(obj: KubeObject, now: Date): unknown[];
-}
 
 type Json = Record<string, unknown>;
 

@@ -3,7 +3,7 @@
 import { ageOf } from '../api/age.js';
 import type { KubeObject } from '../api/meta.js';
 import type { VolumeSnapshot, VolumeSnapshotClass, VolumeSnapshotContent } from '../api/snapshot-types.js';
-import type { ColumnDefinition, Printer } from './printers.js';
+import type { ColumnDefinition, Printer } from './printer-types.js';
 
 function col(name: string, type: ColumnDefinition['type'], description: string): ColumnDefinition {
   return { name, type, format: name === 'Name' ? 'name' : '', description, priority: 0 };

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CsiClient } from '../../src/csi/client.js';
-import { CsiError, status, statusName } from '../../src/csi/errors.js';
+import { status } from '../../src/csi/errors.js';
 import type {
   ControllerRpcType,
   NodeRpcType,
@@ -17,6 +17,9 @@ import type { PartialMessage } from '../../src/csi/types.js';
 import { skipUnless } from '../helpers/skip.js';
 import { ConformanceResources } from './resources.js';
 import { describeSnapshotConformance } from './snapshot-conformance.js';
+import { expectCode } from './expect-code.js';
+
+export { expectCode } from './expect-code.js';
 
 export interface CsiConformanceTarget {
   client: CsiClient;
@@ -60,22 +63,6 @@ const KNOWN_NODE_RPCS: ReadonlySet<NodeRpcType> = new Set<NodeRpcType>([
   'VOLUME_MOUNT_GROUP',
 ]);
 const UNKNOWN_VOLUME_ID = 'csi-conformance-volume-that-does-not-exist';
-
-/** Resolves when `call` fails with gRPC status `code`; fails the test otherwise. */
-export async function expectCode(call: Promise<unknown>, code: number, what = ''): Promise<void> {
-  try {
-    await call;
-  } catch (err) {
-    assert.ok(err instanceof CsiError, `${what}: expected a CsiError, got ${String(err)}`);
-    assert.equal(
-      statusName(err.code),
-      statusName(code),
-      `${what}: expected ${statusName(code)}, got ${err.codeName}: ${err.details}`,
-    );
-    return;
-  }
-  assert.fail(`${what}: expected ${statusName(code)}, the call succeeded`);
-}
 
 async function pathExists(p: string): Promise<boolean> {
   return fs.lstat(p).then(

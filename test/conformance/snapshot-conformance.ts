@@ -9,7 +9,7 @@ import type { CsiClient } from '../../src/csi/client.js';
 import { status } from '../../src/csi/errors.js';
 import type { ControllerRpcType, PartialMessage, Snapshot, VolumeCapability } from '../../src/csi/types.js';
 import { skipUnless } from '../helpers/skip.js';
-import { expectCode as expectStatus } from './csi-conformance.js';
+import { expectCode as expectStatus } from './expect-code.js';
 import type { ConformanceResources } from './resources.js';
 
 /** What the snapshot cases borrow from the suite around them (read when a test runs). */
