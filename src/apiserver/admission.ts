@@ -2,7 +2,8 @@
 // namespace must exist), DefaultStorageClass (claims without a class get the default one) and
 // StorageObjectInUseProtection (protection finalizers on claims and volumes). On update:
 // PersistentVolumeClaimResize (a claim grows only if its class allows expansion). The decisions
-// are pure functions; admitCreate and admitUpdate read what they need from the store.
+// are pure functions; admitCreate and admitUpdate read what they need from the store. A create may
+// also answer with warnings (createWarnings): a node-local StorageClass that binds Immediately.
 import { notFound, isStatusError, StatusError } from '../api/errors.js';
 import { kindFor, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
@@ -15,6 +16,7 @@ import {
 } from '../volume/annotations.js';
 import { defaultClass } from '../volume/default-class.js';
 import { withFinalizer } from '../api/finalizers.js';
+import { immediateNodeLocalProblem } from '../volume/node-local.js';
 import { admitSnapshotClass } from './snapshot-admission.js';
 
 const namespaceKind = kindFor('v1', 'Namespace');
@@ -73,6 +75,13 @@ export async function admitCreate(store: ObjectStore, kind: KindInfo, obj: KubeO
     admitted = withDefaultStorageClass(admitted, classes.items);
   }
   return admitted;
+}
+
+/** Warnings a create answers with (a Warning header each): a node-local class binding at once. */
+export function createWarnings(obj: KubeObject): string[] {
+  if (obj.kind !== 'StorageClass') return [];
+  const problem = immediateNodeLocalProblem(obj);
+  return problem ? [problem] : [];
 }
 
 const claimStorage = (claim: KubeObject) =>

@@ -11,7 +11,7 @@ import { prepareCreate, prepareUpdate } from '../api/validate.js';
 import { deepEqual } from '../store/merge-patch.js';
 import { checkPreconditions } from '../store/object-rules.js';
 import type { ObjectStore } from '../store/types.js';
-import { admitCreate, admitUpdate } from './admission.js';
+import { admitCreate, admitUpdate, createWarnings } from './admission.js';
 
 export interface WriteContext {
   store: ObjectStore;
@@ -58,6 +58,7 @@ export async function createAdmitted(
   obj.metadata ??= {};
   for (const field of serverOwnedMetadata) delete obj.metadata[field];
   let prepared = prepareCreate(await admitCreate(ctx.store, kind, obj), prepareOptions(options));
+  options.warnings?.push(...createWarnings(prepared));
   if (options.track) prepared = options.track(prepared);
   if (options.dryRun) return prepared;
   return ctx.store.create(kind, prepared);

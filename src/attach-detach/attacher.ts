@@ -21,11 +21,26 @@ import {
   silentLogger,
   type Clock,
   systemClock,
+  backoffFor,
 } from '../machinery/index.js';
 import type { ObjectStore } from '../store/types.js';
 import { hasFinalizer, withFinalizer, withoutFinalizer } from '../api/finalizers.js';
 import { readSecretReference } from '../volume/secrets.js';
 import { attacherFinalizer, nodeIdAnnotation } from './names.js';
+
+/**
+ * Whether a VolumeAttachment changed in more than the errors this attacher writes. Its own
+ * attachError/detachError write must not wake the key early (external-attacher ignores those
+ * changes too), or every failure would be retried at once instead of after the back-off.
+ */
+export function changedBeyondErrors(old: VolumeAttachment, next: VolumeAttachment): boolean {
+  const strip = (va: VolumeAttachment) => {
+    const { resourceVersion: _rv, managedFields: _mf, ...metadata } = va.metadata;
+    const { attachError: _a, detachError: _d, ...status } = va.status ?? { attached: false };
+    return { metadata, spec: va.spec, status };
+  };
+  return JSON.stringify(strip(old)) !== JSON.stringify(strip(next));
+}
 
 export interface AttacherDeps {
   store: ObjectStore;
@@ -36,6 +51,9 @@ export interface AttacherDeps {
   recorder?: EventRecorder;
   workers?: number;
   timeoutMs?: number;
+  /** Per-attachment back-off; default external-attacher's 1 s doubling to 5 min. */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
   /** The process's shared informers; default: informers of its own. */
   informers?: SharedInformerCache;
 }
@@ -80,16 +98,22 @@ export class Attacher {
       name: `attacher-va-${deps.driverName}`,
       reconcile: (key) => this.syncAttachment(key),
       workers: deps.workers ?? 4,
+      clock: this.clock,
       logger: this.log,
+      rateLimiter: backoffFor('attacher', { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs }),
     });
     this.pvController = new Controller({
       name: `attacher-pv-${deps.driverName}`,
       reconcile: (key) => this.syncVolume(key),
+      clock: this.clock,
       logger: this.log,
+      rateLimiter: backoffFor('attacher', { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs }),
     });
     this.informers.on(this.attachments, {
       onAdd: (va) => this.vaController.enqueue(va.metadata.name ?? ''),
-      onUpdate: (_old, va) => this.vaController.enqueue(va.metadata.name ?? ''),
+      onUpdate: (old, va) => {
+        if (changedBeyondErrors(old, va)) this.vaController.enqueue(va.metadata.name ?? '');
+      },
       onDelete: (va) => {
         const pv = va.spec.source.persistentVolumeName;
         if (pv) this.pvController.enqueue(pv);

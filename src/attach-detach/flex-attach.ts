@@ -11,7 +11,7 @@ import { parseUniqueFlexVolumeName, uniqueFlexVolumeName } from '../volume/flex-
 import type { FlexVolumeSpec } from '../volume/flex-spec.js';
 import type { Clock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
-import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
+import { backoffFor, type ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
 import type { ObjectStore } from '../store/types.js';
 import { decideFlexAttachments, type FlexAttachable, flexCandidates } from './flex-decide.js';
 
@@ -54,7 +54,7 @@ export class FlexAttachDetach {
 
   constructor(deps: FlexAttachDeps) {
     this.deps = deps;
-    this.limiter = new ItemExponentialFailureRateLimiter(deps.retryBaseMs ?? 500, deps.retryMaxMs ?? 120_000);
+    this.limiter = backoffFor('volumeOperation', { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs });
   }
 
   /** One pass for the node; returns how long until a backed-off volume may be retried. */

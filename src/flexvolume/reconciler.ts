@@ -13,7 +13,7 @@ import { systemClock } from '../machinery/clock.js';
 import { Controller } from '../machinery/controller.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
-import { ItemExponentialFailureRateLimiter, type RateLimiter } from '../machinery/rate-limiter.js';
+import { backoffFor, type RateLimiter } from '../machinery/rate-limiter.js';
 import type { FlexVolumeHost } from './host.js';
 import type { AttachOperations } from '../volume/flex-spec.js';
 import { escapedDriverName, type FlexPaths, parsePluginDirName } from '../volume/flex-names.js';
@@ -33,7 +33,7 @@ export interface FlexReconcilerOptions {
   recorder?: FlexEventSink;
   /** Concurrent pods. Default 2. */
   workers?: number;
-  /** Per-pod retry back-off. Default 500 ms doubling to 2 minutes. */
+  /** Per-pod retry back-off. Default kubelet's: 500 ms doubling to 2 min 2 s. */
   rateLimiter?: RateLimiter;
   clock?: Clock;
   log?: Logger;
@@ -88,7 +88,7 @@ export class FlexVolumeReconciler {
       workers: options.workers ?? 2,
       clock,
       logger: this.log,
-      rateLimiter: options.rateLimiter ?? new ItemExponentialFailureRateLimiter(500, 120_000),
+      rateLimiter: options.rateLimiter ?? backoffFor('volumeOperation'),
     });
   }
 

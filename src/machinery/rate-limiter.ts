@@ -20,8 +20,15 @@ export const DEFAULT_RETRY_MAX_MS = 5 * 60 * 1000;
 export const BACKOFF = {
   /** external-provisioner: --retry-interval-start 1 s, --retry-interval-max 5 min. */
   provisioner: { baseMs: DEFAULT_RETRY_BASE_MS, maxMs: DEFAULT_RETRY_MAX_MS },
-  /** kubelet's and the attach/detach controller's exponential back-off: 500 ms doubling to 2 min 2 s. */
+  /**
+   * kubelet's and the attach/detach controller's exponential back-off: 500 ms doubling to 2 min 2 s
+   * (node stage/publish/unpublish/unstage, flex attach and mount).
+   */
   volumeOperation: { baseMs: 500, maxMs: 122_000 },
+  /** external-attacher: --retry-interval-start 1 s, --retry-interval-max 5 min. */
+  attacher: { baseMs: DEFAULT_RETRY_BASE_MS, maxMs: DEFAULT_RETRY_MAX_MS },
+  /** external-resizer: --retry-interval-start 1 s, --retry-interval-max 5 min. */
+  resizer: { baseMs: DEFAULT_RETRY_BASE_MS, maxMs: DEFAULT_RETRY_MAX_MS },
   /** kube-scheduler: --pod-initial-backoff-seconds 1, --pod-max-backoff-seconds 10. */
   schedulerPod: { baseMs: 1000, maxMs: 10_000 },
 } as const satisfies Record<string, { baseMs: number; maxMs: number }>;

@@ -12,7 +12,7 @@ import {
   Controller,
   ControllerInformers,
   EventRecorder,
-  ItemExponentialFailureRateLimiter,
+  backoffFor,
   type Logger,
   type SharedInformerCache,
   silentLogger,
@@ -36,6 +36,9 @@ import { PodMounts } from './pod-mounts.js';
 import { PodReconciler } from './pod-reconciler.js';
 import { type DriverEndpoint, DriverRegistry, type RegisteredDriver } from './registration.js';
 import { type PodEvents, VolumeReconciler } from './volume-reconciler.js';
+import { reportVolumeManager } from '../volume/metrics.js';
+import { VOLUME_PATHS_ANNOTATION } from './desired-state.js';
+import { volumeManagerCounts } from './volume-counts.js';
 
 export interface NodeAgentDeps {
   store: ObjectStore;
@@ -126,6 +129,7 @@ export class NodeAgent {
   private readonly timers = new Set<TimerHandle>();
   private started = false;
   private stopped = false;
+  private unreportVolumes: (() => void) | undefined;
 
   constructor(deps: NodeAgentDeps) {
     this.deps = deps;
@@ -182,7 +186,7 @@ export class NodeAgent {
       workers: deps.workers ?? 4,
       clock: this.clock,
       logger: this.log,
-      rateLimiter: new ItemExponentialFailureRateLimiter(deps.retryBaseMs ?? 500, deps.retryMaxMs ?? 122_000),
+      rateLimiter: this.volumeBackoff(),
     });
     this.informers = new ControllerInformers({
       shared: deps.informers,
@@ -228,6 +232,7 @@ export class NodeAgent {
     if (this.deps.watchRegistry ?? true)
       await this.plugins.watch(this.paths.registryDir(), this.deps.registryPollMs ?? 2000);
     this.controller.start();
+    this.unreportVolumes = reportVolumeManager(() => this.volumeCounts());
     this.enqueueAll();
     this.node.startHeartbeat();
     this.scheduleResync();
@@ -251,6 +256,7 @@ export class NodeAgent {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.unreportVolumes?.();
     for (const t of this.timers) t.cancel();
     this.timers.clear();
     await this.discovery?.stop();
@@ -286,6 +292,25 @@ export class NodeAgent {
   /** Resolves when no operation is queued or running (delayed retries do not count). */
   whenIdle(): Promise<void> {
     return this.controller.whenIdle();
+  }
+
+  /** kubelet's per-operation back-off (500 ms doubling to 2 min 2 s), unless told otherwise. */
+  private volumeBackoff() {
+    return backoffFor('volumeOperation', { baseMs: this.deps.retryBaseMs, maxMs: this.deps.retryMaxMs });
+  }
+
+  /** volume_manager_total_volumes: what this node wants mounted and what it has mounted. */
+  private volumeCounts() {
+    const ready = (podUID: string, volumeName: string): boolean =>
+      this.cache.podsWithUID(podUID).some((pod) => {
+        const paths = pod.metadata.annotations?.[VOLUME_PATHS_ANNOTATION];
+        try {
+          return paths !== undefined && Object.hasOwn(JSON.parse(paths) as object, volumeName);
+        } catch {
+          return false;
+        }
+      });
+    return volumeManagerCounts(this.cache.desiredState(), this.actual.list(), ready);
   }
 
   private makeWorkers(): Workers {
@@ -345,10 +370,7 @@ export class NodeAgent {
       attach: this.deps.flexAttach ?? 'node',
       ...(this.deps.flexAttachWaitMs !== undefined ? { attachWaitMs: this.deps.flexAttachWaitMs } : {}),
       ...(this.deps.flexDriverPollMs !== undefined ? { pollMs: this.deps.flexDriverPollMs } : {}),
-      rateLimiter: new ItemExponentialFailureRateLimiter(
-        this.deps.retryBaseMs ?? 500,
-        this.deps.retryMaxMs ?? 122_000,
-      ),
+      rateLimiter: this.volumeBackoff(),
       recorder: this.recorder,
       clock: this.clock,
       log: this.log,

@@ -223,13 +223,12 @@ function resolveVolume(
       const driver = pv.spec.flexVolume.driver;
       return { state: flexState(vol.name, driver), volume: pv, readOnly };
     }
-    const inTree = pv.spec.rbd ? IN_TREE_REPLACEMENTS['kubernetes.io/rbd'] : undefined;
-    const hint = inTree
-      ? ` (in-tree rbd: make it a CSI volume of ${inTree.driver}, see ${inTree.example})`
-      : '';
-    return pending(`persistentvolume "${pvName}" has a source the node agent does not mount${hint}`);
+    return unmountable(vol.name, pvName, unmountableSourceMessage(pv), readOnly);
   }
-  if (vol.csi) return pending('inline CSI volumes are not supported by the berth node agent');
+  if (vol.csi) {
+    const message = 'inline CSI volumes are not supported by the berth node agent';
+    return unmountable(vol.name, vol.name, message, false);
+  }
   if (vol.flexVolume) return { state: flexState(vol.name, vol.flexVolume.driver), readOnly: false };
   if (vol.hostPath) {
     const plugin = HOST_PATH_PLUGIN_DIR;
@@ -250,6 +249,25 @@ function resolveVolume(
   }
   // emptyDir, configMap, secret, projected...: nothing for the storage agent to do.
   return { state: { volumeName: vol.name, kind: 'ready' }, readOnly: false };
+}
+
+/** In-tree sources berth's CSI drivers replace, by their field name in the PV spec. */
+const IN_TREE_SOURCES = ['rbd', 'nfs'] as const;
+
+function unmountableSourceMessage(pv: PersistentVolume): string {
+  const name = pv.metadata.name ?? '';
+  const source = IN_TREE_SOURCES.find((s) => pv.spec[s] !== undefined);
+  const replacement = source ? IN_TREE_REPLACEMENTS[`kubernetes.io/${source}`] : undefined;
+  const hint = replacement
+    ? ` (in-tree ${source ?? ''}: make it a CSI volume of ${replacement.driver}, see ${replacement.example})`
+    : '';
+  return `persistentvolume "${name}" has a source the node agent does not mount${hint}`;
+}
+
+/** A volume the agent will never mount: the pod waits, and says why in a FailedMount event. */
+function unmountable(volumeName: string, specName: string, message: string, readOnly: boolean) {
+  const failedMount = `MountVolume.SetUp failed for volume "${specName}" : ${message}`;
+  return { state: { volumeName, kind: 'pending' as const, message, failedMount }, readOnly };
 }
 
 /** The node's part of a resize: the claim waits for it and the volume already has the new size. */

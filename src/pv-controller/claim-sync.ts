@@ -20,6 +20,9 @@ import { defaultClass } from '../volume/default-class.js';
 import { hasFinalizer, withoutFinalizer } from '../api/finalizers.js';
 import { isPodTerminated } from '../volume/pods.js';
 import { claimClass, claimHasClass, isVolumeBoundToClaim, volumeSatisfyProblem } from '../volume/match.js';
+import type { MatchOptions } from '../volume/match.js';
+import { closestCandidates } from '../volume/match-explain.js';
+import { immediateNodeLocalProblem } from '../volume/node-local.js';
 
 import {
   claimStatusAction,
@@ -112,7 +115,8 @@ function syncUnboundClaim(claim: PersistentVolumeClaim, view: BinderView, now: D
 function syncClaimWithoutVolumeName(claim: PersistentVolumeClaim, view: BinderView, now: Date): Decision {
   const delayBinding = isDelayBinding(claim, view);
   const node = delayBinding ? selectedNode(claim, view) : undefined;
-  const volume = view.findBestMatch(claim, { delayBinding, ...(node ? { node } : {}) });
+  const options: MatchOptions = { delayBinding, ...(node ? { node } : {}) };
+  const volume = view.findBestMatch(claim, options);
   if (volume) return { actions: bindActions(volume, claim, now) };
 
   if (!claimHasClass(claim)) {
@@ -130,10 +134,11 @@ function syncClaimWithoutVolumeName(claim: PersistentVolumeClaim, view: BinderVi
       actions: [waitForConsumerEvent(claim, view), ...claimStatusAction(claim, 'Pending', undefined)],
     };
   }
-  if (className !== '') return { actions: provisionActions(claim, className, view) };
+  const candidates = () => closestCandidates(view.allVolumes(), claim, options);
+  if (className !== '') return { actions: provisionActions(claim, className, view, candidates) };
   return {
     actions: [
-      event(claim, 'Normal', REASON.failedBinding, NO_CLASS_MESSAGE),
+      event(claim, 'Normal', REASON.failedBinding, NO_CLASS_MESSAGE + candidates()),
       ...claimStatusAction(claim, 'Pending', undefined),
     ],
   };
@@ -152,8 +157,16 @@ function waitForConsumerEvent(claim: PersistentVolumeClaim, view: BinderView): A
   return event(claim, 'Normal', REASON.waitForPodScheduled, message);
 }
 
-/** Hands the claim to its class's external provisioner (Kubernetes' provisionClaim, external path). */
-function provisionActions(claim: PersistentVolumeClaim, className: string, view: BinderView): Action[] {
+/**
+ * Hands the claim to its class's external provisioner (Kubernetes' provisionClaim, external path).
+ * A class that only binds volumes made by hand names the closest volumes and why they do not fit.
+ */
+function provisionActions(
+  claim: PersistentVolumeClaim,
+  className: string,
+  view: BinderView,
+  candidates: () => string,
+): Action[] {
   const storageClass = view.storageClass(className);
   if (!storageClass) {
     return [
@@ -177,7 +190,7 @@ function provisionActions(claim: PersistentVolumeClaim, className: string, view:
         claim,
         'Warning',
         REASON.provisioningFailed,
-        `no volume plugin matched name: ${provisioner}${hint}`,
+        `no volume plugin matched name: ${provisioner}${hint}${candidates()}`,
       ),
     ];
   }
@@ -185,6 +198,8 @@ function provisionActions(claim: PersistentVolumeClaim, className: string, view:
     return [event(claim, 'Warning', REASON.provisioningFailed, 'claim Selector is not supported')];
   }
   const actions: Action[] = [];
+  const unsuitable = immediateNodeLocalProblem(storageClass);
+  if (unsuitable) actions.push(event(claim, 'Warning', REASON.unsuitableBindingMode, unsuitable));
   const annotations = claim.metadata.annotations ?? {};
   if (
     annotations[ANN_STORAGE_PROVISIONER] !== provisioner ||

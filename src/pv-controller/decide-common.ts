@@ -27,6 +27,8 @@ import { isVolumeBoundToClaim } from '../volume/match.js';
 /** What decisions may read besides the object being synced. */
 export interface BinderView {
   volume(name: string): PersistentVolume | undefined;
+  /** Every volume (read only to explain why none fits a claim). */
+  allVolumes(): Iterable<PersistentVolume>;
   claim(namespace: string, name: string): PersistentVolumeClaim | undefined;
   storageClass(name: string): StorageClass | undefined;
   storageClasses(): Iterable<StorageClass>;

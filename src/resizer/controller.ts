@@ -27,7 +27,7 @@ import type { SharedInformerCache } from '../machinery/shared-cache.js';
 import { ControllerInformers } from '../machinery/shared-cache.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
-import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
+import { backoffFor } from '../machinery/rate-limiter.js';
 import { readSecretReference } from '../volume/secrets.js';
 import type { ObjectStore } from '../store/types.js';
 import {
@@ -115,10 +115,7 @@ export class Resizer {
       workers: deps.workers ?? 4,
       clock: this.clock,
       logger: this.log,
-      rateLimiter: new ItemExponentialFailureRateLimiter(
-        deps.retryBaseMs ?? 1_000,
-        deps.retryMaxMs ?? 300_000,
-      ),
+      rateLimiter: backoffFor('resizer', { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs }),
     });
     const enqueueClaim = (c: PersistentVolumeClaim) => this.controller.enqueue(keyOf(c));
     const on = this.informers.on.bind(this.informers);

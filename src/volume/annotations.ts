@@ -34,6 +34,7 @@ export const NO_PROVISIONER = 'kubernetes.io/no-provisioner';
 /** Removed in-tree plugins whose volumes berth serves with a CSI driver of its own instead. */
 export const IN_TREE_REPLACEMENTS: Readonly<Record<string, { driver: string; example: string }>> = {
   'kubernetes.io/rbd': { driver: 'rbd.csi.berth.io', example: 'examples/rbd' },
+  'kubernetes.io/nfs': { driver: 'nfs.csi.berth.io', example: 'examples/nfs' },
 };
 
 /** Node label every node carries; used when the selected node's object is not (yet) known. */
@@ -47,6 +48,8 @@ export const REASON = {
   waitForPodScheduled: 'WaitForPodScheduled',
   externalProvisioning: 'ExternalProvisioning',
   provisioningFailed: 'ProvisioningFailed',
+  /** berth's own: a class of a node-local provisioner binds Immediately (see volume/node-local.ts). */
+  unsuitableBindingMode: 'UnsuitableBindingMode',
   provisioningSucceeded: 'ProvisioningSucceeded',
   claimLost: 'ClaimLost',
   claimMisbound: 'ClaimMisbound',

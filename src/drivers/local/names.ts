@@ -1,7 +1,8 @@
 // Names of the local driver: driver name, topology key, volume ids and the file names behind them.
 import { createHash } from 'node:crypto';
+import { LOCAL_DRIVER_NAME } from '../../volume/node-local.js';
 
-export const DRIVER_NAME = 'local.csi.berth.io';
+export const DRIVER_NAME = LOCAL_DRIVER_NAME;
 export const DRIVER_VERSION = '0.1.0';
 export const TOPOLOGY_KEY = 'topology.local.csi.berth.io/node';
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import {
   checkClaimResize,
   claimGrows,
+  createWarnings,
   withDefaultStorageClass,
   withProtectionFinalizer,
 } from '../../../src/apiserver/admission.js';
@@ -105,5 +106,33 @@ describe('PersistentVolumeClaimResize admission', function () {
           ),
       );
     }
+  });
+});
+
+describe('admission: create warnings', function () {
+  const localClass = (mode?: string): KubeObject => ({
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: 'fast' },
+    provisioner: 'local.csi.berth.io',
+    ...(mode ? { volumeBindingMode: mode } : {}),
+  });
+
+  it('a class of the node-local driver that binds Immediately (or by default) is warned about', function () {
+    for (const mode of [undefined, 'Immediate']) {
+      const [warning, ...rest] = createWarnings(localClass(mode));
+      assert.deepEqual(rest, []);
+      assert.match(
+        warning ?? '',
+        /^StorageClass "fast" uses volumeBindingMode Immediate, but local.csi.berth.io makes node-local volumes/,
+      );
+      assert.match(warning ?? '', /set volumeBindingMode: WaitForFirstConsumer$/);
+    }
+  });
+
+  it('WaitForFirstConsumer, other provisioners and other kinds are not', function () {
+    assert.deepEqual(createWarnings(localClass('WaitForFirstConsumer')), []);
+    assert.deepEqual(createWarnings({ ...localClass(), provisioner: 'nfs.csi.berth.io' }), []);
+    assert.deepEqual(createWarnings(claim({ storageClassName: 'fast' })), []);
   });
 });

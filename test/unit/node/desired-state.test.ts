@@ -152,19 +152,22 @@ describe('node desired state', function () {
     ]);
   });
 
-  it('says which CSI driver replaces an in-tree rbd PV', function () {
-    const state = computeDesiredState(
-      view([scheduled('a', ['c1'])], { pvs: [newVolume('pv1', '1Gi', { phase: 'Bound', source: 'rbd' })] }),
-    );
-    assert.deepEqual(state.podVolumes.get('uid-pod-a'), [
-      {
-        volumeName: 'vol0',
-        kind: 'pending',
-        message:
-          'persistentvolume "pv1" has a source the node agent does not mount (in-tree rbd: make it a CSI volume of rbd.csi.berth.io, see examples/rbd)',
-      },
-    ]);
-  });
+  for (const source of ['rbd', 'nfs'] as const) {
+    it(`a pod on an in-tree ${source} PV waits with a FailedMount naming the CSI driver that replaces it`, function () {
+      const state = computeDesiredState(
+        view([scheduled('a', ['c1'])], { pvs: [newVolume('pv1', '1Gi', { phase: 'Bound', source })] }),
+      );
+      const message = `persistentvolume "pv1" has a source the node agent does not mount (in-tree ${source}: make it a CSI volume of ${source}.csi.berth.io, see examples/${source})`;
+      assert.deepEqual(state.podVolumes.get('uid-pod-a'), [
+        {
+          volumeName: 'vol0',
+          kind: 'pending',
+          message,
+          failedMount: `MountVolume.SetUp failed for volume "pv1" : ${message}`,
+        },
+      ]);
+    });
+  }
 
   it('local and hostPath PVs resolve to bind mounts named after the PV', function () {
     const local = newVolume('pv1', '1Gi', {
