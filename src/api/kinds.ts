@@ -75,6 +75,20 @@ export const kinds: readonly KindInfo[] = [
   kind('apps', 'v1', 'DaemonSet', 'daemonsets', true, ['ds'], true, false),
   kind('apps', 'v1', 'ReplicaSet', 'replicasets', true, ['rs'], true, false),
   kind('batch', 'v1', 'Job', 'jobs', true, [], true, false),
+  // what a CSI driver's deployment ships with (deploy/kubernetes): its service accounts' rights
+  kind('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false, [], false, false),
+  kind(
+    'rbac.authorization.k8s.io',
+    'v1',
+    'ClusterRoleBinding',
+    'clusterrolebindings',
+    false,
+    [],
+    false,
+    false,
+  ),
+  kind('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true, [], false, false),
+  kind('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true, [], false, false),
 ];
 
 export function apiVersionOf(info: KindInfo): string {

@@ -11,11 +11,9 @@ import { Scheduler } from '../scheduler/controller.js';
 import { NodeLifecycleController } from '../node-lifecycle/index.js';
 import { StatefulSetController } from '../workloads/controller.js';
 import { AppsControllers } from '../workloads/apps-controller.js';
-import { Attacher } from '../attach-detach/attacher.js';
 import { CsiClient } from '../csi/client.js';
 import type { DriverEndpoint, NodeAgent } from '../node/index.js';
-import { Provisioner } from '../provisioner/controller.js';
-import { Resizer } from '../resizer/index.js';
+import { sidecarStarters } from './sidecar-modules.js';
 import type { ComponentContext, ComponentDeps, RunningComponent } from './component.js';
 import { startNodes } from './node-components.js';
 import type { Logger } from '../machinery/logger.js';
@@ -135,43 +133,20 @@ async function startAppsControllers(deps: ComponentContext): Promise<RunningComp
 /** The controller-side sidecars of a third-party driver: a provisioner, a resizer and an attacher. */
 async function startSidecars(deps: ComponentContext, driver: DriverEndpoint): Promise<RunningComponent> {
   const csi = new CsiClient(driver.endpoint, { driverName: driver.name });
-  const log = deps.logger.child({ driver: driver.name });
-  const provisioner = new Provisioner({
-    store: deps.store,
-    informers: deps.informers,
-    csi,
-    driverName: driver.name,
-    clock: deps.clock,
-    log: log.child({ component: 'csi-provisioner' }),
-    recorder: recorderFor(deps, driver.name),
-  });
-  const attacher = new Attacher({
-    store: deps.store,
-    informers: deps.informers,
-    csi,
-    driverName: driver.name,
-    clock: deps.clock,
-    log,
-    recorder: recorderFor(deps, 'csi-attacher'),
-  });
-  const resizer = new Resizer({
-    store: deps.store,
-    informers: deps.informers,
-    csi,
-    driverName: driver.name,
-    clock: deps.clock,
-    log,
-    recorder: recorderFor(deps, 'external-resizer'),
-  });
-  await provisioner.start();
-  await resizer.start();
-  await attacher.start();
+  const sidecarDeps = { ...deps, csi, driverName: driver.name };
+  const started: RunningComponent[] = [];
+  try {
+    for (const name of ['provisioner', 'resizer', 'attacher'] as const)
+      started.push(await sidecarStarters[name](sidecarDeps));
+  } catch (err) {
+    await stopComponents(started, deps.logger);
+    csi.close();
+    throw err;
+  }
   return {
     name: `sidecars/${driver.name}`,
     stop: async () => {
-      await attacher.stop();
-      await resizer.stop();
-      await provisioner.stop();
+      await stopComponents(started, deps.logger);
       csi.close();
     },
   };

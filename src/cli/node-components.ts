@@ -13,8 +13,7 @@ import { CsiClient } from '../csi/client.js';
 import { DRIVER_NAME as LOCAL_DRIVER, startLocalDriver } from '../drivers/local/index.js';
 import { EventRecorder } from '../machinery/events.js';
 import { type DriverEndpoint, NodeAgent } from '../node/index.js';
-import { Provisioner } from '../provisioner/controller.js';
-import { Resizer } from '../resizer/index.js';
+import { sidecarStarters } from './sidecar-modules.js';
 import type { ComponentContext, NodeSpec, RunningComponent } from './component.js';
 
 /** The CSIDriver object of the local driver: node-local, so nothing to attach. */
@@ -54,37 +53,14 @@ async function startNode(
     started.push({ name: `local-driver/${node.name}`, stop: () => driver.shutdown() });
     drivers.push({ name: LOCAL_DRIVER, endpoint });
     const csi = new CsiClient(endpoint, { driverName: LOCAL_DRIVER });
-    const provisioner = new Provisioner({
-      store: deps.store,
-      informers: deps.informers,
-      csi,
-      driverName: LOCAL_DRIVER,
-      nodeName: node.name,
-      clock: deps.clock,
-      log: log.child({ component: 'csi-provisioner' }),
-      recorder: new EventRecorder({
-        store: deps.store,
-        component: `${LOCAL_DRIVER}_${node.name}`,
-        clock: deps.clock,
-      }),
-    });
-    const resizer = new Resizer({
-      store: deps.store,
-      informers: deps.informers,
-      csi,
-      driverName: LOCAL_DRIVER,
-      nodeName: node.name,
-      clock: deps.clock,
-      log,
-      recorder: new EventRecorder({ store: deps.store, component: 'external-resizer', clock: deps.clock }),
-    });
-    await provisioner.start();
-    await resizer.start();
+    const sidecarDeps = { ...deps, csi, driverName: LOCAL_DRIVER, nodeName: node.name, logger: log };
+    const sidecars: RunningComponent[] = [];
+    for (const name of ['provisioner', 'resizer'] as const)
+      sidecars.push(await sidecarStarters[name](sidecarDeps));
     started.push({
       name: `provisioner/${node.name}`,
       stop: async () => {
-        await resizer.stop();
-        await provisioner.stop();
+        for (const sidecar of sidecars.reverse()) await sidecar.stop();
         csi.close();
       },
     });

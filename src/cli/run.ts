@@ -49,6 +49,11 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
     run: async () => (await import('./commands/driver.js')).runDriver,
     summary: 'run a CSI driver standalone: local|nfs|rbd --endpoint unix:///path/csi.sock --node-id NAME ...',
   },
+  sidecar: {
+    run: async () => (await import('./commands/sidecar.js')).runSidecar,
+    summary:
+      'a CSI sidecar as its own process: provisioner|attacher|resizer --csi-address=SOCK [--kubeconfig=F] [--leader-election] [--http-endpoint=:PORT] [--timeout=D] [--worker-threads=N] ...',
+  },
   'node-plugin': {
     run: async () => (await import('./commands/node-plugin.js')).runNodePlugin,
     summary:
