@@ -284,6 +284,25 @@ export function describeSnapshotConformance(env: () => SnapshotSuiteEnv): void {
         assert.equal(await readFile(env(), clone), 'changed in the clone');
       });
 
+      it('clones a volume while it is published, and the clone outlives its source', async function () {
+        needs(this, 'CLONE_VOLUME');
+        canWriteData(this);
+        const { client, resources } = env();
+        const source = await env().createVolume('inuse-src');
+        const clone = await withPublished(env(), source, async (dir) => {
+          // Flushed as a database would before a backup; the filesystem itself stays mounted.
+          const handle = await fs.open(path.join(dir, 'data.txt'), 'w');
+          await handle.writeFile('written while in use');
+          await handle.sync();
+          await handle.close();
+          return createFrom('inuse-clone', { volume: { volume_id: source } });
+        });
+        // Source before clone: a driver whose clones share blocks copies them first, then lets go.
+        await eventuallyDeleted(() => client.deleteVolume({ volume_id: source }));
+        resources.forgetVolume(source);
+        assert.equal(await readFile(env(), clone), 'written while in use');
+      });
+
       it('keeps a snapshot usable after its source volume is deleted, in either delete order', async function () {
         needs(this, 'CREATE_DELETE_SNAPSHOT');
         const { client, resources } = env();
@@ -345,7 +364,7 @@ export function describeSnapshotConformance(env: () => SnapshotSuiteEnv): void {
   });
 }
 
-/** DeleteSnapshot may answer FAILED_PRECONDITION while the driver flattens dependents; it must end. */
+/** A delete may answer FAILED_PRECONDITION while the driver flattens dependents; it must end. */
 async function eventuallyDeleted(call: () => Promise<unknown>): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
