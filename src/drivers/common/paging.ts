@@ -1,5 +1,6 @@
 // List paging for drivers: starting_token is an index into a sorted list that the driver gave out.
 import { csiError, status } from '../../csi/errors.js';
+import type { ListSnapshotsResponse, Snapshot } from '../../csi/types.js';
 
 /** A page of `entries` from `starting_token` (an index); ABORTED for a token this driver never gave. */
 export function pageOf<T>(entries: readonly T[], req: { max_entries?: number; starting_token?: string }) {
@@ -15,4 +16,16 @@ export function pageOf<T>(entries: readonly T[], req: { max_entries?: number; st
   }
   const end = max > 0 ? Math.min(start + max, entries.length) : entries.length;
   return { page: entries.slice(start, end), next_token: end < entries.length ? String(end) : '' };
+}
+
+/** A ListSnapshots answer: the snapshots ordered by id, one page of them, and the next token. */
+export function snapshotPage(
+  snapshots: readonly Snapshot[],
+  req: { max_entries?: number; starting_token?: string },
+): ListSnapshotsResponse {
+  const sorted = [...snapshots].sort((a, b) =>
+    a.snapshot_id < b.snapshot_id ? -1 : a.snapshot_id > b.snapshot_id ? 1 : 0,
+  );
+  const { page, next_token } = pageOf(sorted, req);
+  return { entries: page.map((snapshot) => ({ snapshot })), next_token };
 }

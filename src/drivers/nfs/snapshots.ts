@@ -17,7 +17,7 @@ import {
   encodeSnapshotId,
   snapshotDirName,
 } from './names.js';
-import { pageOf } from '../common/paging.js';
+import { snapshotPage } from '../common/paging.js';
 import { withShare } from './share-session.js';
 import { freshFile, readChunks, writeChunks } from './share-files.js';
 import { packTreeInto } from './tree-archive.js';
@@ -222,7 +222,7 @@ export function snapshotHandlers(ctx: NfsDriverContext): SnapshotHandlers {
       const bySnapshot = req.snapshot_id ? decodeSnapshotId(req.snapshot_id) : undefined;
       const bySource = req.source_volume_id ? decodeVolumeId(req.source_volume_id) : undefined;
       if ((req.snapshot_id && !bySnapshot) || (req.source_volume_id && !bySource)) {
-        return { entries: [], next_token: pageOf([], req).next_token };
+        return snapshotPage([], req);
       }
       const wanted = bySnapshot ?? bySource;
       // Without a filter: the shares this controller has put volumes or snapshots on.
@@ -241,10 +241,8 @@ export function snapshotHandlers(ctx: NfsDriverContext): SnapshotHandlers {
       }
       const entries = records
         .filter((record) => !req.source_volume_id || record.sourceVolumeId === req.source_volume_id)
-        .map(toSnapshot)
-        .sort((a, b) => (a.snapshot_id < b.snapshot_id ? -1 : a.snapshot_id > b.snapshot_id ? 1 : 0));
-      const { page, next_token } = pageOf(entries, req);
-      return { entries: page.map((snapshot) => ({ snapshot })), next_token };
+        .map(toSnapshot);
+      return snapshotPage(entries, req);
     },
   };
 }

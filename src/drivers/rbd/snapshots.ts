@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { csiError, status } from '../../csi/errors.js';
 import type { ServiceHandlers } from '../../csi/server.js';
 import type { Snapshot } from '../../csi/types.js';
-import { pageOf } from '../common/paging.js';
+import { snapshotPage } from '../common/paging.js';
 import { requireField } from '../common/require-field.js';
 import type { CephTarget } from './ceph-cli.js';
 import { isPoolMissing } from './ceph-cli.js';
@@ -154,7 +154,7 @@ export function snapshotHandlers(ctx: RbdDriverContext): SnapshotHandlers {
       const bySource = req.source_volume_id ? parseVolumeId(req.source_volume_id) : undefined;
       // An id this driver never made names nothing: an empty list, as the spec asks.
       if ((req.snapshot_id && !bySnapshot) || (req.source_volume_id && !bySource)) {
-        return { entries: [], next_token: pageOf([], req).next_token };
+        return snapshotPage([], req);
       }
       const wanted = bySnapshot ?? bySource;
       const clusterIDs = wanted ? [wanted.clusterID] : ctx.clusters.ids();
@@ -175,9 +175,7 @@ export function snapshotHandlers(ctx: RbdDriverContext): SnapshotHandlers {
           }
         });
       }
-      entries.sort((a, b) => (a.snapshot_id < b.snapshot_id ? -1 : a.snapshot_id > b.snapshot_id ? 1 : 0));
-      const { page, next_token } = pageOf(entries, req);
-      return { entries: page.map((snapshot) => ({ snapshot })), next_token };
+      return snapshotPage(entries, req);
     },
   };
 }
