@@ -139,7 +139,16 @@ export class RbdImages {
   async removeSnapshot(target: CephTarget, snap: SnapSpec): Promise<void> {
     const found = (await this.snapshots(target, snap))?.find((s) => s.name === snap.snapshot);
     if (!found) return;
-    if (found.protected) await this.cli.rbd(target, ['snap', 'unprotect', snapSpec(snap)]);
+    if (found.protected) {
+      try {
+        await this.cli.rbd(target, ['snap', 'unprotect', snapSpec(snap)]);
+      } catch (err) {
+        // Another remover (a finished flatten's clean-up) may have got there first.
+        const now = (await this.snapshots(target, snap))?.find((s) => s.name === snap.snapshot);
+        if (!now) return;
+        if (now.protected) throw err;
+      }
+    }
     try {
       await this.cli.rbd(target, ['snap', 'rm', '--no-progress', snapSpec(snap)]);
     } catch (err) {
