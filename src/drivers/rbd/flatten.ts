@@ -51,12 +51,20 @@ export class Flattener {
       if (!parent) return;
       this.log.info('flattening image', { image: key, parent: `${keyOf(parent)}@${parent.snapshot}` });
       await this.images.flatten(target, image, FLATTEN_TIMEOUT_MS);
+      this.log.info('image flattened', { image: key });
       if (parent.snapshot.startsWith(CLONE_SNAPSHOT_PREFIX)) {
-        if ((await this.images.children(target, parent)).length === 0) {
-          await this.images.removeSnapshot(target, parent);
+        // Best effort: a DeleteVolume of the source may be removing the snapshot (or the image) too.
+        try {
+          if ((await this.images.children(target, parent)).length === 0) {
+            await this.images.removeSnapshot(target, parent);
+          }
+        } catch (err) {
+          this.log.warn('clone snapshot left for the next delete', {
+            snapshot: `${keyOf(parent)}@${parent.snapshot}`,
+            error: err instanceof Error ? err.message : String(err),
+          });
         }
       }
-      this.log.info('image flattened', { image: key });
     })()
       .catch((err: unknown) => {
         const message = err instanceof Error ? err.message : String(err);
