@@ -16,6 +16,11 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
     summary:
       'run berth here: API server, store, controllers, node agents [--data-dir D] [--secure-port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]... [--event-ttl 1h] [--node-monitor-grace-period 40s]',
   },
+  down: {
+    run: async () => (await import('./commands/down.js')).runDown,
+    summary:
+      'take down what `berth up` left for a data directory: stop it, unmount volumes, detach loop devices --data-dir D [--purge]',
+  },
   apiserver: {
     run: async () => (await import('./commands/apiserver.js')).runApiserver,
     summary:
