@@ -44,28 +44,35 @@ async function connect(dataDir: string, url: string): Promise<Api> {
   const token: string = kubeconfig.users[0].user.token;
   const ca = Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64');
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS, ca });
+  const once = (method: string, apiPath: string, body?: unknown) =>
+    new Promise<{ status: number; body: Answer }>((resolve, reject) => {
+      const req = request(
+        `${url}${apiPath}`,
+        {
+          method,
+          agent,
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as Answer });
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
   return {
     url,
+    // A kept-alive connection the server closed as idle just as it was reused: send again (every
+    // request here may be repeated: a repeated create answers 409, which counts as done).
     call: (method, apiPath, body) =>
-      new Promise((resolve, reject) => {
-        const req = request(
-          `${url}${apiPath}`,
-          {
-            method,
-            agent,
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on('data', (c: Buffer) => chunks.push(c));
-            res.on('end', () => {
-              const text = Buffer.concat(chunks).toString();
-              resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as Answer });
-            });
-          },
-        );
-        req.on('error', reject);
-        req.end(body === undefined ? undefined : JSON.stringify(body));
+      once(method, apiPath, body).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ECONNRESET') throw err;
+        return once(method, apiPath, body);
       }),
     close: () => agent.destroy(),
   };
