@@ -96,7 +96,10 @@ describe('apiserver over HTTP', function () {
     const groups = await call('GET', '/apis');
     assert.deepEqual(groups.body.groups.map((g: { name: string }) => g.name).sort(), [
       'apps',
+      'batch',
       'coordination.k8s.io',
+      'rbac.authorization.k8s.io',
+      'snapshot.storage.k8s.io',
       'storage.k8s.io',
     ]);
     const namespaces = await call('GET', '/api/v1/namespaces');
