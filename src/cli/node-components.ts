@@ -31,12 +31,23 @@ async function ensureLocalCsiDriver(deps: ComponentContext): Promise<void> {
   }
 }
 
+/** How the nodes run beside their control plane. */
+export interface NodeOptions {
+  /**
+   * Who attaches attachable flex volumes: 'controller' (the attach/detach controller in this
+   * process, through the agent's FlexVolume host; default) or 'node' (the agent itself, for a node
+   * whose control plane runs elsewhere).
+   */
+  flexAttach?: 'node' | 'controller';
+}
+
 async function startNode(
   deps: ComponentContext,
   node: NodeSpec,
   withLocalDriver: boolean,
   started: RunningComponent[],
   thirdParty: readonly DriverEndpoint[],
+  options: NodeOptions,
 ): Promise<NodeAgent> {
   const log = deps.logger.child({ node: node.name });
   const drivers: DriverEndpoint[] = [...thirdParty];
@@ -79,7 +90,7 @@ async function startNode(
       clock: deps.clock,
     }),
     drivers,
-    flexAttach: 'controller',
+    flexAttach: options.flexAttach ?? 'controller',
   });
   await agent.start();
   started.push({ name: `node-agent/${node.name}`, stop: () => agent.stop() });
@@ -96,6 +107,7 @@ export async function startNodes(
   nodes: readonly NodeSpec[],
   started: RunningComponent[],
   thirdParty: readonly DriverEndpoint[] = [],
+  options: NodeOptions = {},
 ): Promise<ReadonlyMap<string, NodeAgent>> {
   const asRoot = process.getuid?.() === 0;
   if (!asRoot && nodes.length > 0) {
@@ -103,6 +115,7 @@ export async function startNodes(
   }
   if (asRoot) await ensureLocalCsiDriver(deps);
   const agents = new Map<string, NodeAgent>();
-  for (const node of nodes) agents.set(node.name, await startNode(deps, node, asRoot, started, thirdParty));
+  for (const node of nodes)
+    agents.set(node.name, await startNode(deps, node, asRoot, started, thirdParty, options));
   return agents;
 }

@@ -59,6 +59,11 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
     summary:
       'a CSI sidecar as its own process: provisioner|attacher|resizer --csi-address=SOCK [--kubeconfig=F] [--leader-election] [--http-endpoint=:PORT] [--timeout=D] [--worker-threads=N] ...',
   },
+  node: {
+    run: async () => (await import('./commands/node.js')).runNode,
+    summary:
+      "one host's node agent against any API server: --kubeconfig=F [--node-name=NAME] [--root-dir=/var/lib/berth] [--csi-driver NAME=SOCKET]...",
+  },
   'node-plugin': {
     run: async () => (await import('./commands/node-plugin.js')).runNodePlugin,
     summary:
