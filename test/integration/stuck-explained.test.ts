@@ -2,13 +2,14 @@
 // started berth with two nodes. Each case is one reason a claim stays Pending or a pod stays
 // unscheduled; `kubectl describe` must show the event that names it, in Kubernetes' words.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import type { EmbeddedBerth } from '../../src/cli/embedded.js';
 import { startEmbeddedBerth } from '../../src/cli/embedded.js';
+import { RestClient } from '../../src/client/rest.js';
 import { silentLogger } from '../../src/machinery/logger.js';
 import { LOCAL_DRIVER_NAME } from '../../src/volume/node-local.js';
 import { eventuallyWithin } from '../helpers/eventually.js';
@@ -227,5 +228,31 @@ describe('stuck claims and pods explain themselves (kubectl describe, started be
     });
     await apply(pod('on-a', 'static', { 'kubernetes.io/hostname': 'node-a' }));
     await describes('pod', 'on-a', /FailedScheduling/, /node\(s\) had volume node affinity conflict/);
+  });
+
+  it('volume_manager_total_volumes counts what a node wants mounted and what it has mounted', async function () {
+    const source = join(dir, 'host-data');
+    await mkdir(source, { recursive: true });
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'hostpath-user', namespace: 'default' },
+      spec: {
+        nodeName: 'node-a',
+        containers: [{ name: 'c', image: 'busybox' }],
+        volumes: [{ name: 'data', hostPath: { path: source } }],
+      },
+    });
+    const client = await RestClient.fromKubeconfig(berth!.kubeconfigPath);
+    for (const state of ['desired_state_of_world', 'actual_state_of_world']) {
+      const series = new RegExp(
+        `volume_manager_total_volumes\\{plugin_name="kubernetes.io/host-path",state="${state}"\\} [1-9]`,
+      );
+      await eventually(`${state} in /metrics`, async () =>
+        series.test((await client.getBytes('/metrics')).toString()),
+      );
+    }
+    const deleted = await kubectl(['delete', 'pod', 'hostpath-user', '--wait=true', '--timeout=30s']);
+    assert.equal(deleted.exitCode, 0, deleted.stderr);
   });
 });
