@@ -3,6 +3,8 @@
 // unpublished, then its finalizer is removed. Finalizers go on before the driver is called, so a
 // crash never leaves a published volume that nobody will unpublish. Drivers without
 // PUBLISH_UNPUBLISH_VOLUME are marked attached without a call, as the trivial handler does.
+// A failed attach or detach waits out its back-off (external-attacher's 1 s -> 5 min) however
+// often the attachment changes meanwhile: its own finalizer and error writes wake it too.
 import { csiPluginName, timeStorageOperation } from '../volume/metrics.js';
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
@@ -22,7 +24,9 @@ import {
   type Clock,
   systemClock,
   backoffFor,
+  type ReconcileResult,
 } from '../machinery/index.js';
+import { ItemBackoff } from '../machinery/item-backoff.js';
 import type { ObjectStore } from '../store/types.js';
 import { hasFinalizer, withFinalizer, withoutFinalizer } from '../api/finalizers.js';
 import { readSecretReference } from '../volume/secrets.js';
@@ -75,6 +79,7 @@ export class Attacher {
   private readonly csiNodes: Informer<CSINode>;
   private readonly vaController: Controller;
   private readonly pvController: Controller;
+  private readonly backoff: ItemBackoff;
   private caps: DriverCapabilities = {
     publishUnpublish: false,
     publishReadonly: false,
@@ -86,6 +91,10 @@ export class Attacher {
     this.log = (deps.log ?? silentLogger).child({ component: 'attacher', driver: deps.driverName });
     this.clock = deps.clock ?? systemClock;
     this.finalizer = attacherFinalizer(deps.driverName);
+    this.backoff = new ItemBackoff(
+      this.clock,
+      backoffFor('attacher', { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs }),
+    );
     this.informers = new ControllerInformers({
       shared: deps.informers,
       store: deps.store,
@@ -100,7 +109,6 @@ export class Attacher {
       workers: deps.workers ?? 4,
       clock: this.clock,
       logger: this.log,
-      rateLimiter: backoffFor('attacher', { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs }),
     });
     this.pvController = new Controller({
       name: `attacher-pv-${deps.driverName}`,
@@ -149,11 +157,23 @@ export class Attacher {
     return Promise.all([this.vaController.whenIdle(), this.pvController.whenIdle()]).then(() => undefined);
   }
 
-  private async syncAttachment(name: string): Promise<void> {
+  private async syncAttachment(name: string): Promise<ReconcileResult> {
     const va = this.attachments.get(undefined, name);
     if (!va || va.spec.attacher !== this.deps.driverName) return;
-    if (va.metadata.deletionTimestamp) await this.detach(va);
-    else if (!va.status?.attached) await this.attach(va);
+    const deleting = !!va.metadata.deletionTimestamp;
+    if (!deleting && va.status?.attached) return;
+    const operation = `${name}|${deleting ? 'detach' : 'attach'}`;
+    const waitMs = this.backoff.remainingMs(operation);
+    if (waitMs > 0) return { requeueAfterMs: waitMs };
+    try {
+      if (deleting) await this.detach(va);
+      else await this.attach(va);
+    } catch (err) {
+      const retryInMs = this.backoff.failed(operation);
+      this.log.warn('attachment operation failed; backing off', { operation, err, retryInMs });
+      return { requeueAfterMs: retryInMs };
+    }
+    this.backoff.forget(operation);
   }
 
   private async attach(va: VolumeAttachment): Promise<void> {

@@ -36,6 +36,7 @@ import { PodMounts } from './pod-mounts.js';
 import { PodReconciler } from './pod-reconciler.js';
 import { type DriverEndpoint, DriverRegistry, type RegisteredDriver } from './registration.js';
 import { type PodEvents, VolumeReconciler } from './volume-reconciler.js';
+import { ItemBackoff } from '../machinery/item-backoff.js';
 import { reportVolumeManager } from '../volume/metrics.js';
 import { VOLUME_PATHS_ANNOTATION } from './desired-state.js';
 import { volumeManagerCounts } from './volume-counts.js';
@@ -344,6 +345,7 @@ export class NodeAgent {
       }),
       events,
       touchedPods: (uids) => this.enqueuePodsByUID(uids),
+      backoff: new ItemBackoff(this.clock, this.volumeBackoff()),
       log: this.log,
     });
     const pods = new PodReconciler({

@@ -1,8 +1,11 @@
 // One CSI volume on this node ("vol|<unique name>" keys): compares what the pods want with what
 // is staged and published, and stages, publishes, unpublishes, unstages, grows and reports it
 // in use as decideVolume says. Pods whose volume changed are handed back for a status write.
+// A failed operation waits out its own back-off (kubelet's per-operation exponential back-off,
+// keyed by volume, operation and pod), however often the key is woken meanwhile.
 import { attachmentName } from '../attach-detach/names.js';
 import type { Logger } from '../machinery/index.js';
+import type { ItemBackoff } from '../machinery/item-backoff.js';
 import { RESIZE_REASON } from '../resizer/decide.js';
 import { FLEX_PLUGIN_NAME_PREFIX } from '../volume/flex-names.js';
 import type { ActualState } from './actual-state.js';
@@ -33,7 +36,16 @@ export interface VolumeReconcilerDeps {
   events: PodEvents;
   /** Pods whose volume was just worked on: their status may change. */
   touchedPods(uids: Iterable<string>): void;
+  /** Per-operation back-off of failed operations. */
+  backoff: ItemBackoff;
   log: Logger;
+}
+
+/** kubelet keys pending operations by volume, operation and pod: one failure delays only its own. */
+function operationKey(uniqueName: string, action: VolumeAction): string {
+  const pod =
+    action.kind === 'Publish' ? action.pod.podUID : action.kind === 'Unpublish' ? action.podUID : '';
+  return `${uniqueName}|${action.kind}|${pod}`;
 }
 
 export class VolumeReconciler {
@@ -62,18 +74,27 @@ export class VolumeReconciler {
       ...(desired?.pods.map((p) => p.podUID) ?? []),
       ...(held?.publishes.map((p) => p.podUID) ?? []),
     ]);
+    const { backoff } = this.deps;
     try {
       for (const action of plan) {
         if (isWait(action)) {
           this.onWait(action, desired?.pods.map((p) => p.podUID) ?? []);
           return { requeueAfterMs: WAIT_REQUEUE_MS };
         }
-        await this.apply(uniqueName, action, signal);
+        const operation = operationKey(uniqueName, action);
+        const waitMs = backoff.remainingMs(operation);
+        if (waitMs > 0) return { requeueAfterMs: waitMs };
+        try {
+          await this.apply(uniqueName, action, signal);
+        } catch (err) {
+          if (err instanceof VolumeOperationError)
+            this.deps.events(err.podUIDs, 'Warning', err.reason, err.message);
+          const retryInMs = backoff.failed(operation);
+          this.deps.log.warn('volume operation failed; backing off', { operation, err, retryInMs });
+          return { requeueAfterMs: retryInMs };
+        }
+        backoff.forget(operation);
       }
-    } catch (err) {
-      if (err instanceof VolumeOperationError)
-        this.deps.events(err.podUIDs, 'Warning', err.reason, err.message);
-      throw err;
     } finally {
       this.deps.touchedPods(touched);
     }

@@ -3,7 +3,7 @@
 // creating the target directory with a marker file, so no root is needed; the agent's mount table
 // is a stand-in that lists the directories holding that marker (named as such below).
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { isStatusError } from '../../src/api/errors.js';
@@ -28,29 +28,12 @@ import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.
 import { newClaim, newPod, newVolume } from '../helpers/builders.js';
 import { startMockDriver, type StartedMockDriver } from '../mock-driver/driver.js';
 import { eventuallyWithin } from '../helpers/eventually.js';
+import { markerMountTable } from '../helpers/marker-mount-table.js';
 
 const DRIVER = 'mock.csi.berth.dev';
 const NODE = 'node-1';
 
 const eventually = eventuallyWithin(8000, 20);
-
-/**
- * STAND-IN for /proc/self/mountinfo: the mock driver does not mount, it leaves a `.mock-volume`
- * marker in every directory it "mounted"; those directories are reported as mount points.
- */
-function markerMountTable(root: string) {
-  return async () => {
-    let entries: string[] = [];
-    try {
-      entries = await readdir(root, { recursive: true });
-    } catch {
-      return [];
-    }
-    return entries
-      .filter((e) => e.endsWith('.mock-volume'))
-      .map((e) => ({ mountPoint: dirname(join(root, e)) }));
-  };
-}
 
 async function exists(path: string): Promise<boolean> {
   return access(path).then(
