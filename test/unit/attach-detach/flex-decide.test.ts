@@ -143,4 +143,28 @@ describe('attach/detach: flex volume decisions', function () {
       ],
     );
   });
+
+  it('inline flex volumes of the same name in two pods are two candidates, never one', function () {
+    const inlinePod = (name: string): Pod => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default', uid: `uid-${name}` },
+      spec: {
+        nodeName: 'n1',
+        containers: [{ name: 'c' }],
+        volumes: [{ name: 'scratch', flexVolume: { driver: 'berth/loop', options: { file: `/${name}` } } }],
+      },
+    });
+    const found = flexCandidates([inlinePod('p1'), inlinePod('p2')], {
+      claim: () => undefined,
+      volume: () => undefined,
+    });
+    assert.deepEqual(
+      found.map((c) => [c.spec.name, c.pod.metadata.uid]),
+      [
+        ['scratch', 'uid-p1'],
+        ['scratch', 'uid-p2'],
+      ],
+    );
+  });
 });
