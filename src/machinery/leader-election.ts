@@ -10,7 +10,7 @@ import type { KindInfo } from '../api/kinds.js';
 import { kindFor } from '../api/kinds.js';
 import type { Lease } from '../api/types.js';
 import type { ObjectStore } from '../store/types.js';
-import type { Clock } from './clock.js';
+import type { Clock, TimerHandle } from './clock.js';
 import { sleep, systemClock } from './clock.js';
 import type { Logger } from './logger.js';
 import { silentLogger } from './logger.js';
@@ -72,6 +72,7 @@ export class LeaderElector {
   private observedHolder = '';
   private leading = false;
   private leadership: AbortController | undefined;
+  private watchdog: TimerHandle | undefined;
   private readonly stopController = new AbortController();
   private loop: Promise<void> | undefined;
 
@@ -241,17 +242,38 @@ export class LeaderElector {
     return false;
   }
 
-  /** Renews every retry period; returns when a renew deadline passes without success, or on stop. */
+  /**
+   * Renews every retry period; returns when a renew deadline passes without success, or on stop.
+   * The deadline is also a timer (the watchdog): a renewal still unanswered when it fires (the API
+   * server is cut off) ends the leadership then, before the lease can expire for the others.
+   */
   private async renewUntilLost(): Promise<void> {
     let lastRenewMs = this.clock.now().getTime();
     while (!this.stopController.signal.aborted) {
       if (!(await this.pause(this.retryPeriodMs))) return;
-      if (await this.tryAcquireOrRenew()) {
+      if (!this.leading) return;
+      const renewed = await this.tryAcquireOrRenew();
+      if (!this.leading) return; // the watchdog fired while the renewal was in flight
+      if (renewed) {
         lastRenewMs = this.clock.now().getTime();
+        this.armWatchdog();
         continue;
       }
       if (this.clock.now().getTime() - lastRenewMs >= this.renewDeadlineMs) return;
     }
+  }
+
+  private armWatchdog(): void {
+    this.watchdog?.cancel();
+    this.watchdog = this.clock.setTimeout(() => {
+      this.watchdog = undefined;
+      if (!this.leading || this.stopController.signal.aborted) return;
+      this.log.warn('could not renew the lease within the renew deadline', {
+        identity: this.identity,
+        renewDeadlineMs: this.renewDeadlineMs,
+      });
+      this.stepDown();
+    }, this.renewDeadlineMs);
   }
 
   /** Sleeps on the clock; false if stop() interrupted it. */
@@ -291,6 +313,7 @@ export class LeaderElector {
     if (this.leading && this.leadership) return;
     this.leading = true;
     this.leadership = new AbortController();
+    this.armWatchdog();
     this.log.info('became leader', { identity: this.identity });
     const signal = this.leadership.signal;
     this.safely('onStartedLeading', () => this.callbacks.onStartedLeading?.(signal));
@@ -300,6 +323,8 @@ export class LeaderElector {
     if (!this.leading) return;
     const hadStarted = this.leadership !== undefined;
     this.leading = false;
+    this.watchdog?.cancel();
+    this.watchdog = undefined;
     this.leadership?.abort(new Error('leadership lost'));
     this.leadership = undefined;
     if (hadStarted) this.safely('onStoppedLeading', () => this.callbacks.onStoppedLeading?.());

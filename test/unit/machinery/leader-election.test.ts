@@ -45,11 +45,17 @@ describe('machinery/leader-election (embedded store, fake clock)', () => {
     return t.store.get<Lease>(leases, 'kube-system', 'example.csi.io');
   }
 
-  /** Moves the clock forward in steps, letting every running elector finish its round and sleep again. */
-  async function runFor(ms: number, running: number, stepMs = 500): Promise<void> {
+  /**
+   * Moves the clock forward in steps, letting every running elector finish its round and sleep
+   * again: a sleeping candidate waits on one timer, a sleeping leader on two (its next renewal and
+   * its renew-deadline watchdog).
+   */
+  async function runFor(ms: number, ...running: LeaderElector[]): Promise<void> {
+    const stepMs = 500;
+    const sleeping = () => running.reduce((n, e) => n + (e.isLeader() ? 2 : 1), 0);
     for (let done = 0; done < ms; done += stepMs) {
       clock.advance(stepMs);
-      await waitFor(() => clock.pendingTimers() >= running, 'electors to sleep again');
+      await waitFor(() => clock.pendingTimers() >= sleeping(), 'electors to sleep again');
     }
   }
 
@@ -106,7 +112,7 @@ describe('machinery/leader-election (embedded store, fake clock)', () => {
     a.elector.start();
     await waitFor(() => a.elector.isLeader(), 'a to lead');
     b.elector.start();
-    await runFor(60_000, 2);
+    await runFor(60_000, a.elector, b.elector);
     assert.equal(a.elector.isLeader(), true);
     assert.equal(b.elector.isLeader(), false);
     assert.deepEqual(b.log, []);
@@ -116,9 +122,9 @@ describe('machinery/leader-election (embedded store, fake clock)', () => {
     await a.elector.stop();
     assert.deepEqual(a.log, ['started', 'stopped']);
     assert.equal((await lease()).spec.holderIdentity, 'a');
-    await runFor(10_000, 1);
+    await runFor(10_000, b.elector);
     assert.equal(b.elector.isLeader(), false, 'lease not yet expired');
-    await runFor(10_000, 1);
+    await runFor(10_000, b.elector);
     assert.equal(b.elector.isLeader(), true);
     assert.deepEqual(b.log, ['started']);
     const l = await lease();
@@ -132,10 +138,10 @@ describe('machinery/leader-election (embedded store, fake clock)', () => {
     a.elector.start();
     await waitFor(() => a.elector.isLeader(), 'a to lead');
     b.elector.start();
-    await runFor(1000, 2);
+    await runFor(1000, a.elector, b.elector);
     await a.elector.stop();
     assert.equal((await lease()).spec.holderIdentity, '');
-    await runFor(5000, 1);
+    await runFor(5000, b.elector);
     assert.equal(b.elector.isLeader(), true);
   });
 
@@ -146,13 +152,46 @@ describe('machinery/leader-election (embedded store, fake clock)', () => {
     a.elector.start();
     await waitFor(() => a.elector.isLeader(), 'a to lead');
     store.failing.set('update', new StatusError(503, 'ServiceUnavailable', 'store down'));
-    await runFor(5000, 1);
+    await runFor(5000, a.elector);
     assert.equal(a.elector.isLeader(), true, 'one failed renewal is tolerated');
-    await runFor(5000, 1);
+    await runFor(5000, a.elector);
     assert.equal(a.elector.isLeader(), false, 'renew deadline passed');
     assert.equal(signal?.aborted, true);
     store.failing.clear();
-    await runFor(5000, 1);
+    await runFor(5000, a.elector);
     assert.equal(a.elector.isLeader(), true, 're-acquired its own lease');
+  });
+
+  it('a leader whose renewal hangs (API cut off) steps down at the renew deadline, not later', async () => {
+    let hang = false;
+    const hung: (() => void)[] = [];
+    const cutOff = new Proxy(t.store, {
+      get(target, prop, receiver) {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) =>
+          hang && prop === 'get'
+            ? new Promise((_, reject) =>
+                hung.push(() => reject(new StatusError(503, 'ServiceUnavailable', 'cut off'))),
+              )
+            : (value as (...a: unknown[]) => unknown).apply(target, args);
+      },
+    });
+    const a = candidate('a', { store: cutOff, retryPeriodMs: 2000 });
+    a.elector.start();
+    await waitFor(() => a.elector.isLeader(), 'a to lead');
+    const lastRenew = clock.now().getTime();
+    hang = true;
+    // the renewal sent at +2 s never answers: only the watchdog's timer is left to fire
+    for (let elapsed = 0; a.elector.isLeader() && elapsed < 15_000; elapsed += 250) {
+      clock.advance(250);
+      await waitFor(() => clock.pendingTimers() >= 1 || !a.elector.isLeader(), 'the elector to wait');
+    }
+    assert.equal(a.elector.isLeader(), false);
+    assert.deepEqual(a.log, ['started', 'stopped']);
+    const steppedDownAfter = clock.now().getTime() - lastRenew;
+    assert.ok(steppedDownAfter <= 10_000, `stepped down ${steppedDownAfter} ms after the last renewal`);
+    hang = false;
+    for (const release of hung.splice(0)) release();
   });
 });
