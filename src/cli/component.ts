@@ -10,9 +10,9 @@ export interface ComponentDeps {
   store: ObjectStore;
   logger: Logger;
   clock: Clock;
-  dataDir: string;
+  dataDir?: string;
   /** The API server's URL, for components that talk REST rather than to the store. */
-  apiUrl: string;
+  apiUrl?: string;
   /** Node agents to run in this process (each with the built-in drivers when root). */
   nodes?: readonly NodeSpec[];
   /** Third-party CSI drivers already serving on a unix socket (--csi-driver name=socket). */

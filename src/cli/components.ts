@@ -1,6 +1,6 @@
-// The background components `berth up` runs next to the API server. Later work adds its
-// controllers here (pv-controller, scheduler, provisioner, ...): each is started with the same
-// dependencies and returns something that stops it.
+// The background components: the control plane's controllers (one set, for `berth up` and for
+// `berth controller-manager`) and, in embedded mode, the node agents. Each is started with the
+// same dependencies and returns something that stops it.
 import { kinds } from '../api/kinds.js';
 import { AttachDetachController } from '../attach-detach/controller.js';
 import { EventExpiry } from '../machinery/event-ttl.js';
@@ -57,15 +57,18 @@ async function startPvController(deps: ComponentContext): Promise<RunningCompone
   return { name: 'persistentvolume-controller', stop: () => controller.stop() };
 }
 
-/** VolumeAttachments for CSI volumes; flex volumes are attached through their node's agent. */
+/**
+ * VolumeAttachments for CSI volumes. Flex volumes of nodes whose agent runs in this process are
+ * attached through that agent's FlexVolume host; without agents here, the node agents attach them.
+ */
 async function startAttachDetach(
   deps: ComponentContext,
-  agents: ReadonlyMap<string, NodeAgent>,
+  agents: ReadonlyMap<string, NodeAgent> | undefined,
 ): Promise<RunningComponent> {
   const controller = new AttachDetachController({
     store: deps.store,
     informers: deps.informers,
-    flexAttacher: (nodeName) => agents.get(nodeName)?.flexHost,
+    ...(agents ? { flexAttacher: (nodeName: string) => agents.get(nodeName)?.flexHost } : {}),
     recorder: new EventRecorder({
       store: deps.store,
       component: 'attachdetach-controller',
@@ -162,26 +165,56 @@ function startInformerCache(deps: ComponentDeps): ComponentContext {
   return { ...deps, informers };
 }
 
-/** Starts every background component; the caller stops them with stopComponents. */
-export async function startControllers(componentDeps: ComponentDeps): Promise<RunningComponent[]> {
+/**
+ * The control plane's controllers, built here for every mode: `berth up` runs them beside its node
+ * agents (whose FlexVolume hosts `agents` will hold), `berth controller-manager` alone over the
+ * REST API while it leads. Appends to `started` as it goes.
+ */
+async function startControlPlane(
+  deps: ComponentContext,
+  started: RunningComponent[],
+  agents?: ReadonlyMap<string, NodeAgent>,
+): Promise<void> {
+  started.push(startGarbageCollector(deps));
+  started.push(startEventExpiry(deps));
+  started.push(await startPvController(deps));
+  started.push(await startScheduler(deps));
+  started.push(await startNodeLifecycle(deps));
+  started.push(await startStatefulSets(deps));
+  started.push(await startAppsControllers(deps));
+  for (const driver of deps.csiDrivers ?? []) started.push(await startSidecars(deps, driver));
+  started.push(await startAttachDetach(deps, agents));
+}
+
+/** Runs `start` with this process's informer cache; on failure stops what it had started. */
+async function startWithInformers(
+  componentDeps: ComponentDeps,
+  start: (deps: ComponentContext, started: RunningComponent[]) => Promise<void>,
+): Promise<RunningComponent[]> {
   const deps = startInformerCache(componentDeps);
   const started: RunningComponent[] = [{ name: 'informers', stop: () => deps.informers.stop() }];
   try {
-    started.push(startGarbageCollector(deps));
-    started.push(startEventExpiry(deps));
-    started.push(await startPvController(deps));
-    started.push(await startScheduler(deps));
-    started.push(await startNodeLifecycle(deps));
-    started.push(await startStatefulSets(deps));
-    started.push(await startAppsControllers(deps));
-    for (const driver of deps.csiDrivers ?? []) started.push(await startSidecars(deps, driver));
-    const agents = await startNodes(deps, deps.nodes ?? [], started, deps.csiDrivers ?? []);
-    started.push(await startAttachDetach(deps, agents));
+    await start(deps, started);
     return started;
   } catch (err) {
     await stopComponents(started, deps.logger);
     throw err;
   }
+}
+
+/** Every background component of an embedded berth; the caller stops them with stopComponents. */
+export function startControllers(componentDeps: ComponentDeps): Promise<RunningComponent[]> {
+  return startWithInformers(componentDeps, async (deps, started) => {
+    const agents = new Map<string, NodeAgent>();
+    await startControlPlane(deps, started, agents);
+    const nodeAgents = await startNodes(deps, deps.nodes ?? [], started, deps.csiDrivers ?? []);
+    for (const [name, agent] of nodeAgents) agents.set(name, agent);
+  });
+}
+
+/** The controllers alone (`berth controller-manager`); the caller stops them with stopComponents. */
+export function startControllerManager(componentDeps: ComponentDeps): Promise<RunningComponent[]> {
+  return startWithInformers(componentDeps, (deps, started) => startControlPlane(deps, started));
 }
 
 /** Stops components in reverse start order; one failing to stop does not keep the others running. */

@@ -17,6 +17,11 @@ export interface CliIo {
   signal?: AbortSignal;
   /** Relative -f paths resolve against this; defaults to process.cwd(). */
   cwd?: string;
+  /**
+   * Ends the process at once with this status (a controller-manager that lost its lease must stop
+   * acting now, not after a clean shutdown). main.ts binds process.exit; without it, commands return.
+   */
+  exit?: (code: number) => void;
 }
 
 /** Usage mistakes: printed as `error: ...` and exit code 1, like kubectl. */

@@ -44,6 +44,7 @@ export async function main(): Promise<void> {
     env: process.env,
     signal: stop.signal,
     cwd: process.cwd(),
+    exit: (code) => process.exit(code),
   };
   const code = await runCli(process.argv.slice(2), io);
   process.exitCode = code;

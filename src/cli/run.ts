@@ -26,6 +26,11 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
     summary:
       'the API server alone, on etcd: --etcd-servers=URL[,URL] [--secure-port=6443] [--bind-address=IP] [--data-dir=D] [--etcd-cafile/certfile/keyfile=F]',
   },
+  'controller-manager': {
+    run: async () => (await import('./commands/controller-manager.js')).runControllerManager,
+    summary:
+      'the controllers alone, over the REST API, one leader by Lease: --kubeconfig=F [--master=URL[,URL]] [--leader-elect=true] [--leader-elect-lease-duration=15s] [--leader-elect-renew-deadline=10s] [--leader-elect-retry-period=2s]',
+  },
   apply: {
     run: async () => (await import('./commands/apply.js')).runApply,
     summary: 'create or update objects from manifests: -f FILE|DIR|- [-R] [-n NS]',

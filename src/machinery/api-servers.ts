@@ -50,6 +50,8 @@ export interface ApiServerPoolOptions {
   baseBackoffMs?: number;
   maxBackoffMs?: number;
   random?: () => number;
+  /** Once aborted, every call fails at once (the store was closed). */
+  closed?: AbortSignal;
 }
 
 interface Server {
@@ -67,6 +69,7 @@ export class ApiServerPool {
   private readonly baseBackoffMs: number;
   private readonly maxBackoffMs: number;
   private readonly random: () => number;
+  private readonly closed: AbortSignal | undefined;
 
   constructor(clients: readonly RestClient[], options: ApiServerPoolOptions = {}) {
     if (clients.length === 0) throw new Error('no API server to talk to');
@@ -76,6 +79,11 @@ export class ApiServerPool {
     this.baseBackoffMs = options.baseBackoffMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.random = options.random ?? Math.random;
+    this.closed = options.closed;
+  }
+
+  private checkOpen(): void {
+    if (this.closed?.aborted) throw new StatusError(503, 'ServiceUnavailable', 'the REST store is closed');
   }
 
   urls(): string[] {
@@ -88,6 +96,7 @@ export class ApiServerPool {
    * when the connection was refused. Answers from a server (StatusErrors) are passed on as they are.
    */
   async call<R>(send: (client: RestClient) => Promise<R>, idempotent: boolean): Promise<R> {
+    this.checkOpen();
     const tried: Server[] = [];
     for (const server of this.order()) {
       tried.push(server);
@@ -96,6 +105,7 @@ export class ApiServerPool {
         this.succeeded(server);
         return result;
       } catch (err) {
+        this.checkOpen();
         const failure = connectionFailure(err);
         if (failure === undefined) {
           this.succeeded(server); // it answered: the server is up
@@ -113,6 +123,7 @@ export class ApiServerPool {
    * when every server is backing off. Report the outcome with succeeded/failed.
    */
   async next(signal?: AbortSignal): Promise<RestClient> {
+    this.checkOpen();
     const [first] = this.order();
     if (first) return first.client;
     const soonest = this.servers.reduce((a, b) => (b.retryAtMs < a.retryAtMs ? b : a));

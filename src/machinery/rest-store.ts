@@ -10,7 +10,7 @@
 import { StatusError, isStatusError } from '../api/errors.js';
 import { K, apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
-import { parseKubeconfigs, type KubeconfigTarget } from '../client/kubeconfig.js';
+import type { KubeconfigTarget } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import type { FetchFn } from '../client/transport.js';
 import { nodeFetch } from '../client/transport.js';
@@ -39,6 +39,8 @@ const LIST_RESTARTS = 3;
 export interface RestStoreOptions extends ApiServerPoolOptions {
   /** One client per API server; requests move to the next when one cannot be reached. */
   clients: readonly RestClient[];
+  /** Aborts the clients' requests; close() aborts it. */
+  closing?: AbortController;
   clock?: Clock;
   logger?: Logger;
   /** Server-side timeout of one watch connection (seconds; each picks in [t, 2t)). Default 300. */
@@ -57,22 +59,13 @@ export interface ConnectOptions extends Omit<RestStoreOptions, 'clients'> {
   fetch?: FetchFn;
 }
 
-/** A FetchFn that gives up on requests without their own signal after `ms`. */
-export function withTimeout(fetchFn: FetchFn, ms: number): FetchFn {
-  return (input, init = {}) =>
-    fetchFn(input, init.signal ? init : { ...init, signal: AbortSignal.timeout(ms) });
-}
-
 /**
- * The API servers of kubeconfig files' current context: the context's server, or `servers` in its
- * place (one client per URL, each with the kubeconfig's CA and token).
+ * A FetchFn that gives up on requests without their own signal after `ms`, and on every request
+ * once `closing` aborts.
  */
-export async function restTargetFromKubeconfig(
-  files: readonly { source: string; text: string }[],
-  servers: readonly string[] = [],
-): Promise<RestTarget> {
-  const { server, ...rest } = await parseKubeconfigs(files);
-  return { ...rest, servers: servers.length > 0 ? servers : [server] };
+export function withTimeout(fetchFn: FetchFn, ms: number, closing: AbortSignal): FetchFn {
+  return (input, init = {}) =>
+    fetchFn(input, { ...init, signal: AbortSignal.any([closing, init.signal ?? AbortSignal.timeout(ms)]) });
 }
 
 export class RestStore implements ObjectStore {
@@ -82,18 +75,30 @@ export class RestStore implements ObjectStore {
   private readonly watchTimeoutSeconds: number;
   private readonly random: () => number;
   private readonly watches = new Set<Watch>();
+  private readonly closing: AbortController;
 
   constructor(options: RestStoreOptions) {
     this.clock = options.clock ?? systemClock;
     this.log = (options.logger ?? silentLogger).child({ component: 'rest-store' });
-    this.pool = new ApiServerPool(options.clients, { ...options, clock: this.clock, logger: this.log });
+    this.closing = options.closing ?? new AbortController();
+    this.pool = new ApiServerPool(options.clients, {
+      ...options,
+      clock: this.clock,
+      logger: this.log,
+      closed: this.closing.signal,
+    });
     this.watchTimeoutSeconds = options.watchTimeoutSeconds ?? 300;
     this.random = options.random ?? Math.random;
   }
 
   /** A store over the API servers of `target`. */
   static connect(target: RestTarget, options: ConnectOptions = {}): RestStore {
-    const fetchFn = withTimeout(options.fetch ?? nodeFetch(target.caPem), options.requestTimeoutMs ?? 30_000);
+    const closing = new AbortController();
+    const fetchFn = withTimeout(
+      options.fetch ?? nodeFetch(target.caPem),
+      options.requestTimeoutMs ?? 30_000,
+      closing.signal,
+    );
     const clients = target.servers.map(
       (server) =>
         new RestClient({
@@ -103,7 +108,7 @@ export class RestStore implements ObjectStore {
           ...(target.namespace ? { namespace: target.namespace } : {}),
         }),
     );
-    return new RestStore({ ...options, clients });
+    return new RestStore({ ...options, clients, closing });
   }
 
   /** The API servers' URLs, in order. */
@@ -241,7 +246,9 @@ export class RestStore implements ObjectStore {
     return (await this.listPage(K.namespace, { limit: 1 })).resourceVersion;
   }
 
+  /** Ends every watch and request, in flight or later (a leader that lost its lease is fenced off). */
   async close(): Promise<void> {
+    this.closing.abort(new Error('the REST store is closed'));
     for (const watch of [...this.watches]) watch.stop();
   }
 }

@@ -1,0 +1,80 @@
+// A scale-out berth as real processes for tests: `berth apiserver` replicas on one etcd and
+// `berth controller-manager` candidates, each stopped by PID; and reading who holds the Lease.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kindFor } from '../../src/api/kinds.js';
+import type { Lease } from '../../src/api/types.js';
+import { parseKubeconfig } from '../../src/client/kubeconfig.js';
+import { RestStore } from '../../src/machinery/rest-store.js';
+import type { ObjectStore } from '../../src/store/types.js';
+import { spawnBerth, waitForOutput, type Spawned } from './berth-process.js';
+
+export const LEASE_NAME = 'berth-controller-manager';
+const leases = kindFor('coordination.k8s.io/v1', 'Lease')!;
+
+export interface ApiReplica {
+  proc: Spawned;
+  url: string;
+  kubeconfig: string;
+}
+
+export interface Candidate {
+  proc: Spawned;
+  identity: string;
+}
+
+/** Processes and directories to clean up, in one place. */
+export class ControlPlane {
+  readonly procs: Spawned[] = [];
+  private readonly dirs: string[] = [];
+  private readonly etcdEndpoint: string;
+
+  constructor(etcdEndpoint: string) {
+    this.etcdEndpoint = etcdEndpoint;
+  }
+
+  async apiserver(): Promise<ApiReplica> {
+    const dataDir = await mkdtemp(join(tmpdir(), 'berth-apiserver-'));
+    this.dirs.push(dataDir);
+    const proc = spawnBerth([
+      'apiserver',
+      `--etcd-servers=${this.etcdEndpoint}`,
+      '--secure-port=0',
+      `--data-dir=${dataDir}`,
+    ]);
+    this.procs.push(proc);
+    const [, url] = await waitForOutput(proc, /berth API listening on (\S+)\n/, 60_000);
+    const [, kubeconfig] = await waitForOutput(proc, /kubeconfig: (\S+)\n/);
+    return { proc, url: url!, kubeconfig: kubeconfig! };
+  }
+
+  async controllerManager(args: string[]): Promise<Candidate> {
+    const proc = spawnBerth(['controller-manager', ...args]);
+    this.procs.push(proc);
+    const [, identity] = await waitForOutput(proc, /berth controller-manager (\S+):/, 60_000);
+    return { proc, identity: identity! };
+  }
+
+  /** A RestStore for the test itself, over the given replicas. */
+  async store(kubeconfig: string, urls: string[]): Promise<RestStore> {
+    const target = await parseKubeconfig(await readFile(kubeconfig, 'utf8'), kubeconfig);
+    return RestStore.connect({ ...target, servers: urls });
+  }
+
+  async stop(): Promise<void> {
+    for (const proc of this.procs) {
+      if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
+      await proc.exited;
+    }
+    for (const dir of this.dirs) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function leaseHolder(store: ObjectStore, namespace = 'kube-system'): Promise<Lease | undefined> {
+  try {
+    return await store.get<Lease>(leases, namespace, LEASE_NAME);
+  } catch {
+    return undefined;
+  }
+}
