@@ -21,6 +21,7 @@ import { systemClock } from '../machinery/clock.js';
 import type { ReconcileResult } from '../machinery/controller.js';
 import { Controller } from '../machinery/controller.js';
 import { EventRecorder } from '../machinery/events.js';
+import { isPodTerminated, podClaimKeys } from '../volume/pods.js';
 import { csiNodesByDriver, podsByClaim, podsByNode, volumesByClass } from '../machinery/indexes.js';
 import type { Informer } from '../machinery/informer.js';
 import type { SharedInformerCache } from '../machinery/shared-cache.js';
@@ -155,14 +156,25 @@ export class Scheduler {
 
   private wireHandlers(): void {
     const on = this.informers.on.bind(this.informers);
+    const onClaimKey = (key: string): void => {
+      for (const pod of this.pods.byIndex(podsByClaim, key)) this.wake(objectKey(pod));
+    };
+    // A pod that ends frees its ReadWriteOncePod claims for the pods waiting on them.
+    const onPodGone = (pod: Pod): void => {
+      for (const claimKey of podClaimKeys(pod)) onClaimKey(claimKey);
+    };
     const onPod = (pod: Pod): void => {
       this.written.observe(pod);
       this.wake(objectKey(pod));
     };
     on(this.pods, {
       onAdd: onPod,
-      onUpdate: (_old, pod) => onPod(pod),
+      onUpdate: (old, pod) => {
+        onPod(pod);
+        if (!isPodTerminated(old) && isPodTerminated(pod)) onPodGone(pod);
+      },
       onDelete: (pod) => {
+        onPodGone(pod);
         const key = objectKey(pod);
         this.pending.delete(key);
         this.backoff.forget(key);
@@ -170,9 +182,6 @@ export class Scheduler {
         this.written.forget(pod);
       },
     });
-    const onClaimKey = (key: string): void => {
-      for (const pod of this.pods.byIndex(podsByClaim, key)) this.wake(objectKey(pod));
-    };
     const onClaim = (claim: PersistentVolumeClaim): void => {
       this.written.observe(claim);
       onClaimKey(objectKey(claim));
@@ -233,6 +242,7 @@ export class Scheduler {
       isDriverRegistered: (driver) => this.csiNodes.byIndex(csiNodesByDriver, driver).length > 0,
       capacities: () => this.capacities?.list() as StorageCapacity[] | undefined,
       podCountOnNode: (name) => this.pods.byIndex(podsByNode, name).length,
+      podsUsingClaim: (namespace, name) => this.pods.byIndex(podsByClaim, `${namespace}/${name}`),
     };
   }
 

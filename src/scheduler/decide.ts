@@ -6,8 +6,9 @@
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from '../api/types.js';
 import { ANN_SELECTED_NODE } from '../volume/annotations.js';
 import { isVolumeBoundToClaim } from '../volume/match.js';
+import { isPodTerminated } from '../volume/pods.js';
 import { nodeFilterReason, nodeInfo, nodeInfoByName } from './nodes.js';
-import { assignedNodeMessage, fitErrorMessage, SCHEDULER_NAME } from './reasons.js';
+import { assignedNodeMessage, fitErrorMessage, REASON_RWOP_CONFLICT, SCHEDULER_NAME } from './reasons.js';
 import type { SchedulerView } from './view.js';
 import type { PodVolumes } from './volumes.js';
 import { findPodVolumes, podClaims } from './volumes.js';
@@ -82,6 +83,10 @@ function decideUnassigned(pod: Pod, view: SchedulerView): ScheduleDecision {
     };
   }
   const nodeReasons = new Map<string, string[]>();
+  if (readWriteOncePodConflict(pod, [...claims.claims.bound, ...claims.claims.delayed], view)) {
+    for (const node of nodes) nodeReasons.set(node.metadata.name ?? '', [REASON_RWOP_CONFLICT]);
+    return { outcome: 'unschedulable', message: fitErrorMessage(nodes.length, nodeReasons), nodeReasons };
+  }
   const feasible = new Map<string, PodVolumes>();
   for (const node of nodes) {
     const name = node.metadata.name ?? '';
@@ -100,6 +105,28 @@ function decideUnassigned(pod: Pod, view: SchedulerView): ScheduleDecision {
     return { outcome: 'unschedulable', message: fitErrorMessage(nodes.length, nodeReasons), nodeReasons };
   }
   return placement(chosen, podVolumes, claims.claims.delayed, true);
+}
+
+/**
+ * Kubernetes' VolumeRestrictions rule: a ReadWriteOncePod claim admits one pod. Another pod
+ * already placed on a node (and not terminated) that uses one of this pod's RWOP claims makes
+ * every node unfit until that pod is gone.
+ */
+function readWriteOncePodConflict(
+  pod: Pod,
+  claims: readonly PersistentVolumeClaim[],
+  view: SchedulerView,
+): boolean {
+  return claims.some(
+    (claim) =>
+      (claim.spec.accessModes ?? []).includes('ReadWriteOncePod') &&
+      view
+        .podsUsingClaim(claim.metadata.namespace ?? '', claim.metadata.name ?? '')
+        .some(
+          (other) =>
+            other.metadata.uid !== pod.metadata.uid && other.spec.nodeName && !isPodTerminated(other),
+        ),
+  );
 }
 
 /**

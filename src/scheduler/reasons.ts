@@ -14,6 +14,10 @@ export const REASON_NOT_ENOUGH_SPACE = 'node(s) did not have enough free storage
 export const REASON_PV_NOT_EXIST =
   'node(s) unavailable due to one or more pvc(s) bound to non-existent pv(s)';
 
+/** VolumeRestrictions plugin: another scheduled pod already uses a ReadWriteOncePod claim of this pod. */
+export const REASON_RWOP_CONFLICT =
+  'node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode';
+
 /** Node filters that run before volume binding. */
 export const REASON_NODE_AFFINITY = "node(s) didn't match Pod's node affinity/selector";
 export const REASON_NOT_READY = 'node(s) were not ready';

@@ -7,10 +7,12 @@ import type {
   Node,
   PersistentVolume,
   PersistentVolumeClaim,
+  Pod,
   QuantityValue,
   StorageClass,
 } from '../api/types.js';
 import { volumeClass } from '../volume/match.js';
+import { podClaimNames } from '../volume/pods.js';
 
 /** storage.k8s.io/v1 CSIStorageCapacity: free space a driver reports for a class in a topology segment. */
 export interface StorageCapacity {
@@ -37,6 +39,8 @@ export interface SchedulerView {
   capacities(): readonly StorageCapacity[] | undefined;
   /** Pods already assigned to the node (for spreading). */
   podCountOnNode(nodeName: string): number;
+  /** Pods whose volumes use the claim `namespace/name`. */
+  podsUsingClaim(namespace: string, name: string): readonly Pod[];
 }
 
 export interface ViewObjects {
@@ -49,6 +53,8 @@ export interface ViewObjects {
   capacities?: readonly StorageCapacity[];
   /** node name -> pods on it */
   podCounts?: Readonly<Record<string, number>>;
+  /** Other pods (for claims in use). */
+  pods?: readonly Pod[];
 }
 
 /** A view over fixed lists of objects. */
@@ -77,5 +83,9 @@ export function viewOf(objects: ViewObjects): SchedulerView {
     isDriverRegistered: (driver) => registered.has(driver),
     capacities: () => objects.capacities,
     podCountOnNode: (name) => objects.podCounts?.[name] ?? 0,
+    podsUsingClaim: (namespace, name) =>
+      (objects.pods ?? []).filter(
+        (p) => p.metadata.namespace === namespace && podClaimNames(p).includes(name),
+      ),
   };
 }

@@ -345,4 +345,55 @@ describe('scheduler decideSchedule', function () {
       assert.equal(d.outcome, 'ignore');
     });
   });
+  describe('ReadWriteOncePod (VolumeRestrictions)', function () {
+    const rwop = (modes: Array<'ReadWriteOncePod' | 'ReadWriteOnce'>) =>
+      newClaim('data', '1Gi', {
+        className: 'local',
+        volumeName: 'pv-1',
+        phase: 'Bound',
+        accessModes: modes,
+        annotations: { [COMPLETED]: 'yes' },
+      });
+    const pv = localPv('pv-1', '1Gi', 'node-1', { claim: { name: 'data', uid: 'uid-data' } });
+    const running = (): ReturnType<typeof podWithClaims> => {
+      const p = podWithClaims('first', ['data'], { nodeName: 'node-1' });
+      p.metadata.uid = 'uid-first';
+      return p;
+    };
+    const second = (): ReturnType<typeof podWithClaims> => {
+      const p = podWithClaims('second', ['data']);
+      p.metadata.uid = 'uid-second';
+      return p;
+    };
+
+    it('refuses a second pod of a ReadWriteOncePod claim on every node, with the upstream reason', function () {
+      const d = unschedulable(
+        decide(second(), { claims: [rwop(['ReadWriteOncePod'])], volumes: [pv], pods: [running()] }),
+      );
+      assert.equal(
+        d.message,
+        '0/2 nodes are available: 2 node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode.',
+      );
+    });
+
+    it('admits the pod once the other pod has terminated', function () {
+      const done = running();
+      done.status = { phase: 'Succeeded' };
+      const d = decide(second(), { claims: [rwop(['ReadWriteOncePod'])], volumes: [pv], pods: [done] });
+      assert.equal(placed(d).node, 'node-1');
+    });
+
+    it('does not count the pod itself, or pods of a ReadWriteOnce claim', function () {
+      const self = second();
+      delete self.spec.nodeName;
+      assert.equal(
+        decide(self, { claims: [rwop(['ReadWriteOncePod'])], volumes: [pv], pods: [self] }).outcome,
+        'place',
+      );
+      assert.equal(
+        decide(second(), { claims: [rwop(['ReadWriteOnce'])], volumes: [pv], pods: [running()] }).outcome,
+        'place',
+      );
+    });
+  });
 });
