@@ -77,13 +77,21 @@ describe('flexvolume: misbehaving drivers become events and retries', function (
     await fs.rm(root, { recursive: true, force: true });
   });
 
+  const CALL_TIMEOUT_MS = 3000;
+
   async function startWith(behaviour: Record<string, Answer>): Promise<ScriptedDriver> {
     const driver = await installScriptedDriver(paths.pluginDir(), 'acme/flaky', {
       init: success({ capabilities: { attach: false } }),
       ...behaviour,
     });
     await prober.start();
-    const host = new FlexVolumeHost({ drivers: prober, exec: systemExec(), mounter, timeoutMs: 400 });
+    // Long enough for a shell script to start on a loaded machine; the hang case waits it out.
+    const host = new FlexVolumeHost({
+      drivers: prober,
+      exec: systemExec(),
+      mounter,
+      timeoutMs: CALL_TIMEOUT_MS,
+    });
     reconciler = new FlexVolumeReconciler({
       host,
       paths,
@@ -106,7 +114,11 @@ describe('flexvolume: misbehaving drivers become events and retries', function (
       answer: { stdout: 'mount: oops, not json' },
       message: /mount printed no JSON: "mount: oops, not json"/,
     },
-    { name: 'hangs', answer: { sleepMs: 60_000 }, message: /mount timed out after 400 ms/ },
+    {
+      name: 'hangs',
+      answer: { sleepMs: 60_000 },
+      message: new RegExp(`mount timed out after ${CALL_TIMEOUT_MS} ms`),
+    },
     {
       name: 'exits non-zero with no answer',
       answer: { stdout: '', exit: 3 },
