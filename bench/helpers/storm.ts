@@ -33,7 +33,7 @@ export interface StormFigures {
   seconds: number;
   /** Every store write (the store's revision counter). */
   writes: number;
-  /** Of those, the node agents' heartbeats, which an idle berth writes as well. */
+  /** Of those, the node agents' heartbeats (Node status and kube-node-lease Leases), which an idle berth writes as well. */
   nodeWrites: number;
   /** Event objects that exist now and did not before. */
   events: number;
@@ -46,15 +46,23 @@ export async function measureStorm(store: ObjectStore, during: () => Promise<voi
   const revisionBefore = Number(await store.currentRevision());
   const eventsBefore = new Set((await store.list(K.event)).items.map((e) => e.metadata.uid));
   let nodeWrites = 0;
-  const nodeWatch: Watch = await store.watch(K.node, { resourceVersion: String(revisionBefore) }, () => {
+  const countHeartbeat = (): void => {
     nodeWrites++;
-  });
+  };
+  const since = String(revisionBefore);
+  const nodeWatch: Watch = await store.watch(K.node, { resourceVersion: since }, countHeartbeat);
+  const leaseWatch: Watch = await store.watch(
+    K.lease,
+    { resourceVersion: since, namespace: 'kube-node-lease' },
+    countHeartbeat,
+  );
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   try {
     await during();
   } finally {
     nodeWatch.stop();
+    leaseWatch.stop();
   }
   const cpu = process.cpuUsage(cpuBefore);
   const seconds = (performance.now() - started) / 1000;

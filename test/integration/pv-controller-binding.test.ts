@@ -88,9 +88,10 @@ describe('pv-controller end to end (embedded store)', function () {
     const failed = await eventually('FailedBinding', async () =>
       (await events()).find((e) => e.reason === 'FailedBinding' && e.involvedObject.name === 'big'),
     );
-    assert.equal(
-      failed.message,
-      'no persistent volumes available for this claim and no storage class is set',
+    // Kubernetes' message, then the closest candidate and why it was rejected
+    assert.match(
+      failed.message ?? '',
+      /^no persistent volumes available for this claim and no storage class is set \(closest: small: .*capacity 1Gi < requested 5Gi\)$/,
     );
     assert.equal((await claim('big'))?.status?.phase ?? 'Pending', 'Pending');
     await create(PV, newVolume('large', '8Gi'));
