@@ -106,7 +106,10 @@ export const volumeSnapshotContent = z
     status: z
       .strictObject({
         snapshotHandle: str.optional(),
-        creationTime: int.optional(),
+        creationTime: z
+          .number()
+          .optional()
+          .describe('creationTime is the time the snapshot was taken, in nanoseconds since the epoch.'),
         restoreSize: int.optional(),
         readyToUse: bool.optional(),
         error: snapshotError.optional(),
