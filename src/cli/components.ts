@@ -14,6 +14,7 @@ import { AppsControllers } from '../workloads/apps-controller.js';
 import { CsiClient } from '../csi/client.js';
 import type { DriverEndpoint, NodeAgent } from '../node/index.js';
 import { sidecarStarters } from './sidecar-modules.js';
+import { SnapshotController } from '../snapshot/index.js';
 import type { ComponentContext, ComponentDeps, RunningComponent } from './component.js';
 import { startNodes } from './node-components.js';
 import type { Logger } from '../machinery/logger.js';
@@ -133,13 +134,25 @@ async function startAppsControllers(deps: ComponentContext): Promise<RunningComp
   return { name: 'apps-controllers', stop: () => controllers.stop() };
 }
 
-/** The controller-side sidecars of a third-party driver: a provisioner, a resizer and an attacher. */
+async function startSnapshotController(deps: ComponentContext): Promise<RunningComponent> {
+  const controller = new SnapshotController({
+    store: deps.store,
+    informers: deps.informers,
+    clock: deps.clock,
+    log: deps.logger,
+    recorder: recorderFor(deps, 'snapshot-controller'),
+  });
+  await controller.start();
+  return { name: 'snapshot-controller', stop: () => controller.stop() };
+}
+
+/** The controller-side sidecars of a third-party driver: provisioner, resizer, attacher, snapshotter. */
 async function startSidecars(deps: ComponentContext, driver: DriverEndpoint): Promise<RunningComponent> {
   const csi = new CsiClient(driver.endpoint, { driverName: driver.name });
   const sidecarDeps = { ...deps, csi, driverName: driver.name };
   const started: RunningComponent[] = [];
   try {
-    for (const name of ['provisioner', 'resizer', 'attacher'] as const)
+    for (const name of ['provisioner', 'resizer', 'attacher', 'snapshotter'] as const)
       started.push(await sidecarStarters[name](sidecarDeps));
   } catch (err) {
     await stopComponents(started, deps.logger);
@@ -181,6 +194,7 @@ async function startControlPlane(
   started.push(await startScheduler(deps));
   started.push(await startNodeLifecycle(deps));
   started.push(await startStatefulSets(deps));
+  started.push(await startSnapshotController(deps));
   started.push(await startAppsControllers(deps));
   for (const driver of deps.csiDrivers ?? []) started.push(await startSidecars(deps, driver));
   started.push(await startAttachDetach(deps, agents));

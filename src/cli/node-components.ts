@@ -66,7 +66,7 @@ async function startNode(
     const csi = new CsiClient(endpoint, { driverName: LOCAL_DRIVER });
     const sidecarDeps = { ...deps, csi, driverName: LOCAL_DRIVER, nodeName: node.name, logger: log };
     const sidecars: RunningComponent[] = [];
-    for (const name of ['provisioner', 'resizer'] as const)
+    for (const name of ['provisioner', 'resizer', 'snapshotter'] as const)
       sidecars.push(await sidecarStarters[name](sidecarDeps));
     started.push({
       name: `provisioner/${node.name}`,

@@ -14,6 +14,10 @@ export interface DriverCapabilities {
   topology: boolean;
   /** SINGLE_NODE_MULTI_WRITER: ReadWriteOnce and ReadWriteOncePod have CSI modes of their own. */
   singleNodeMultiWriter: boolean;
+  /** CREATE_DELETE_SNAPSHOT: volumes can be restored from snapshots. */
+  snapshots?: boolean;
+  /** CLONE_VOLUME: volumes can be created from other volumes. */
+  clone?: boolean;
 }
 
 /** Checks the driver can provision at all; throws a PlanError saying why not. */
@@ -36,6 +40,8 @@ export function decideCapabilities(
   return {
     topology: services.has('VOLUME_ACCESSIBILITY_CONSTRAINTS'),
     singleNodeMultiWriter: rpcs.has('SINGLE_NODE_MULTI_WRITER'),
+    snapshots: rpcs.has('CREATE_DELETE_SNAPSHOT'),
+    clone: rpcs.has('CLONE_VOLUME'),
   };
 }
 

@@ -49,6 +49,7 @@ import {
   volumeNameFor,
   withoutProvisioningMark,
 } from './plan.js';
+import { ContentSources } from './content-source.js';
 import { ClaimProvisioning, FAILED } from './provisioning.js';
 import type { TopologyView } from './topology.js';
 
@@ -204,6 +205,7 @@ export class Provisioner {
       topology: this.topology,
       retryMaxMs: this.retryMaxMs,
       created: this.created,
+      sources: new ContentSources(deps.store),
       event: (obj, type, reason, message) => this.event(obj, type, reason, message),
       log: this.log,
     });

@@ -29,6 +29,7 @@ import {
   withoutProvisioningMark,
 } from './plan.js';
 import type { TopologyView } from './topology.js';
+import type { ContentSources } from './content-source.js';
 
 /** provision()'s answer when it failed without throwing (it already said why in an event). */
 export const FAILED = Symbol('provisioning failed');
@@ -44,6 +45,8 @@ export interface ClaimProvisioningDeps {
   retryMaxMs: number;
   /** Volumes this instance created whose PersistentVolume the informer may not show yet. */
   created: Set<string>;
+  /** Restore and clone sources (dataSource); absent: data sources are not looked at. */
+  sources?: ContentSources;
   event(obj: KubeObject, type: EventType, reason: string, message: string): void;
   log: Logger;
 }
@@ -71,7 +74,15 @@ export class ClaimProvisioning {
     let plan: ProvisionPlan;
     let secrets: Record<string, string>;
     try {
-      plan = planProvision(await this.planInputs(claim, storageClass, ctx.signal));
+      const inputs = await this.planInputs(claim, storageClass, ctx.signal);
+      plan = planProvision(inputs);
+      const source = await this.deps.sources?.resolve(
+        claim,
+        storageClass,
+        inputs.capabilities,
+        plan.requestedBytes,
+      );
+      if (source) plan.request.volume_content_source = source;
       secrets = await this.deps.store.readSecret(plan.provisionerSecretRef);
     } catch (err) {
       if (ctx.signal.aborted) throw err;
@@ -125,6 +136,7 @@ export class ClaimProvisioning {
     }
     await this.deps.store.createVolume(pv);
     this.deps.created.add(plan.volumeName);
+    await this.deps.sources?.release(claim);
     this.deps.event(
       claim,
       'Normal',
@@ -156,7 +168,13 @@ export class ClaimProvisioning {
       await this.deps.store.updateClaim(claim, withoutProvisioningMark);
       return;
     }
-    const plan = planCleanup(await this.planInputs(claim, storageClass, ctx.signal));
+    const inputs = await this.planInputs(claim, storageClass, ctx.signal);
+    const plan = planCleanup(inputs);
+    // the same request finds the volume: with its source while that can still be named
+    const source = await this.deps.sources
+      ?.resolve(claim, storageClass, inputs.capabilities, plan.requestedBytes)
+      .catch(() => undefined);
+    if (source) plan.request.volume_content_source = source;
     const secrets = await this.deps.store.readSecret(plan.provisionerSecretRef);
     let volumeId: string | undefined;
     try {
@@ -185,6 +203,7 @@ export class ClaimProvisioning {
       });
     }
     await this.deps.store.updateClaim(claim, withoutProvisioningMark);
+    await this.deps.sources?.release(claim);
     return;
   }
 

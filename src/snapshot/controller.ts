@@ -26,7 +26,7 @@ import {
   FINALIZER_PVC_AS_SOURCE,
 } from '../volume/snapshot-names.js';
 import { claimReleasable, decideContent } from './content-decide.js';
-import { claimDataSource, claimsRestoringFrom } from './data-source.js';
+import { claimDataSource, claimsRestoringFrom } from '../volume/data-source.js';
 import { type SnapshotAction, contentNameOf, decideSnapshot } from './snapshot-decide.js';
 
 export interface SnapshotEventSink {

@@ -160,7 +160,10 @@ export class Snapshotter {
     if (!cached || !this.mine(cached)) return;
     const content = await this.deps.store
       .get<VolumeSnapshotContent>(K.vsc, undefined, name)
-      .catch((err: unknown) => (isStatusError(err, 'NotFound') ? undefined : Promise.reject(err)));
+      .catch((err: unknown) => {
+        if (isStatusError(err, 'NotFound')) return undefined;
+        throw err;
+      });
     if (!content) return;
     const decision = decideSnapshotter(content, { snapshotAlive: this.snapshotAlive(content) });
     switch (decision.type) {

@@ -162,7 +162,8 @@ for (const fsType of ['ext4', 'xfs'] as const) {
       // a restore under the same name with another source is another volume
       await create('twice', GiB, { snapshot: snap.snapshot_id });
       assert.equal(await create('twice', GiB, { snapshot: snap.snapshot_id }), 'snap-node/twice');
-      assert.equal(await code(create('twice', GiB)), 'ALREADY_EXISTS');
+      assert.equal(await code(create('twice', GiB, { volume: source })), 'ALREADY_EXISTS');
+      assert.equal(await create('twice', GiB), 'snap-node/twice', 'without a source the name decides');
       for (const id of ['snap-node/twice', other]) await client.deleteVolume({ volume_id: id });
       await client.deleteSnapshot({ snapshot_id: snap.snapshot_id });
       await client.deleteVolume({ volume_id: source });

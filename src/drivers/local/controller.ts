@@ -77,7 +77,8 @@ export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Co
             sizeSatisfies(existing.capacityBytes, req.capacity_range) &&
             existing.accessType === shape.accessType &&
             existing.fsType === shape.fsType &&
-            existing.contentSource === sourceId;
+            // a request without a source (a clean-up looking for its volume) is the same request
+            (sourceId === undefined || existing.contentSource === sourceId);
           if (!same) {
             throw csiError(
               status.ALREADY_EXISTS,

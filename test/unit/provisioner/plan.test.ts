@@ -336,7 +336,7 @@ describe('provisioner plan', function () {
         else assert.throws(run, want);
       });
     }
-    it('needs CREATE_DELETE_VOLUME and reports topology support', function () {
+    it('needs CREATE_DELETE_VOLUME and reports topology, snapshot and clone support', function () {
       assert.throws(
         () => decideCapabilities([{ service: { type: 'CONTROLLER_SERVICE' } }], []),
         /CREATE_DELETE_VOLUME/,
@@ -347,9 +347,9 @@ describe('provisioner plan', function () {
             { service: { type: 'CONTROLLER_SERVICE' } },
             { service: { type: 'VOLUME_ACCESSIBILITY_CONSTRAINTS' } },
           ],
-          [{ rpc: { type: 'CREATE_DELETE_VOLUME' } }],
+          [{ rpc: { type: 'CREATE_DELETE_VOLUME' } }, { rpc: { type: 'CLONE_VOLUME' } }],
         ),
-        { topology: true, singleNodeMultiWriter: false },
+        { topology: true, singleNodeMultiWriter: false, snapshots: false, clone: true },
       );
     });
   });
