@@ -62,7 +62,7 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
   sidecar: {
     run: async () => (await import('./commands/sidecar.js')).runSidecar,
     summary:
-      'a CSI sidecar as its own process: provisioner|attacher|resizer|snapshotter --csi-address=SOCK [--kubeconfig=F] [--leader-election] [--http-endpoint=:PORT] [--timeout=D] [--worker-threads=N] ...',
+      'a CSI sidecar as its own process: provisioner|attacher|resizer --csi-address=SOCK [--kubeconfig=F] [--leader-election] [--http-endpoint=:PORT] [--timeout=D] [--worker-threads=N] ...',
   },
   node: {
     run: async () => (await import('./commands/node.js')).runNode,

@@ -53,7 +53,6 @@ export function leaseName(sidecar: SidecarName, driverName: string): string {
     provisioner: '',
     attacher: 'external-attacher-leader-',
     resizer: 'external-resizer-',
-    snapshotter: 'external-snapshotter-leader-',
   };
   return sanitizeDriverName(`${prefix[sidecar]}${driverName}`);
 }

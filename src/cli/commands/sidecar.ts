@@ -1,4 +1,4 @@
-// `berth sidecar provisioner|attacher|resizer|snapshotter --csi-address=SOCK [--kubeconfig=F] [flags]`: one
+// `berth sidecar provisioner|attacher|resizer --csi-address=SOCK [--kubeconfig=F] [flags]`: one
 // of berth's CSI sidecars as its own process, speaking only the Kubernetes API, with the upstream
 // sidecars' flags (see sidecarUsage). Without --kubeconfig it uses the in-cluster configuration.
 // Exits 1 when it loses its leader-election lease, so the container restarts as upstream's does.
