@@ -1,0 +1,187 @@
+// The storage semantics a Deployment user meets in Kubernetes: a ReadWriteOnce claim of an
+// attachable driver, used by a Deployment scaled 1 -> 2 across two nodes. The first pod runs; the
+// second is placed on the other node (spreading) and waits with a FailedAttachVolume Warning
+// "Multi-Attach error for volume ..." while the volume stays attached to the first node only.
+// berth up runs two nodes; the attachable driver is the mock CSI driver in its own process.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { K } from '../../src/api/kinds.js';
+import type { KubeObject } from '../../src/api/meta.js';
+import type { Event, PersistentVolumeClaim, Pod } from '../../src/api/types.js';
+import { RestClient } from '../../src/client/rest.js';
+import { eventually } from '../helpers/eventually.js';
+import { isRoot, skipUnless } from '../helpers/skip.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const MOCK = 'mock.csi.example.com';
+
+interface Proc {
+  child: ChildProcess;
+  output: () => string;
+}
+
+function start(args: string[]): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
+function stop(proc: Proc): Promise<void> {
+  const { child } = proc;
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+function deployment(replicas: number): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: {
+          containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'd', mountPath: '/d' }] }],
+          volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'shared' } }],
+        },
+      },
+    },
+  };
+}
+
+describe('Multi-Attach: a ReadWriteOnce volume used by a Deployment on two nodes', function () {
+  this.timeout(180_000);
+  let dir: string;
+  const procs: Proc[] = [];
+  let client: RestClient;
+
+  before(async function () {
+    skipUnless(this, isRoot, "berth up's built-in local driver needs root (loop devices, mounts)");
+    dir = await mkdtemp(join(tmpdir(), 'berth-multi-attach-'));
+    const socket = join(dir, 'mock.sock');
+    const driver = start([
+      'test/mock-driver/main.ts',
+      '--endpoint',
+      `unix://${socket}`,
+      '--node-id',
+      'csi-node',
+      '--name',
+      MOCK,
+    ]);
+    procs.push(driver);
+    await eventually('mock driver ready', async () => driver.output().includes('ready'));
+    const up = start([
+      'src/cli/main.ts',
+      'up',
+      '--data-dir',
+      join(dir, 'data'),
+      '--port',
+      '0',
+      '--node',
+      'node-1',
+      '--node',
+      'node-2',
+      '--csi-driver',
+      `${MOCK}=${socket}`,
+    ]);
+    procs.push(up);
+    await eventually('berth up', async () => up.output().includes('berth API listening on'), 90_000);
+    client = await RestClient.fromKubeconfig(join(dir, 'data', 'kubeconfig'));
+  });
+
+  after(async function () {
+    for (const p of procs.reverse()) await stop(p);
+    if (!dir) return;
+    // a failed run may leave mounts under the data dir: unmount them, deepest first
+    const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
+      .split('\n')
+      .map((line) => line.split(' ')[4] ?? '')
+      .filter((point) => point.startsWith(dir + '/'))
+      .sort((a, b) => b.length - a.length);
+    for (const point of mounts) spawnSync('umount', [point]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('the second pod waits with "Multi-Attach error for volume" while the first keeps the volume', async function () {
+    await client.create(K.sc, {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'attachable' },
+      provisioner: MOCK,
+    });
+    await client.create<PersistentVolumeClaim>(K.pvc, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'shared', namespace: 'default' },
+      spec: {
+        storageClassName: 'attachable',
+        accessModes: ['ReadWriteOnce'],
+        resources: { requests: { storage: '64Mi' } },
+      },
+    });
+    const bound = await eventually('claim Bound', async () => {
+      const c = await client.get<PersistentVolumeClaim>(K.pvc, 'default', 'shared');
+      return c.status?.phase === 'Bound' ? c : undefined;
+    });
+    const pvName = bound.spec.volumeName ?? '';
+
+    const webPods = async (): Promise<Pod[]> =>
+      (await client.list(K.pod, { namespace: 'default', labelSelector: 'app=web' })).items as Pod[];
+
+    await client.create(K.deploy, deployment(1));
+    const first = await eventually(
+      'the first pod Running',
+      async () => (await webPods()).find((p) => p.status?.phase === 'Running'),
+      90_000,
+    );
+    const firstNode = first.spec.nodeName;
+    assert.ok(firstNode, 'the first pod is placed');
+
+    await client.patch(K.deploy, 'default', 'web', { spec: { replicas: 2 } });
+    const second = await eventually(
+      'a second pod placed on the other node',
+      async () => (await webPods()).find((p) => p.metadata.name !== first.metadata.name && p.spec.nodeName),
+      90_000,
+    );
+    assert.notEqual(second.spec.nodeName, firstNode, 'spreading puts the second pod on the other node');
+
+    const warning = await eventually(
+      'FailedAttachVolume on the second pod',
+      async () =>
+        ((await client.list(K.event, { namespace: 'default' })).items as Event[]).find(
+          (e) => e.reason === 'FailedAttachVolume' && e.involvedObject.name === second.metadata.name,
+        ),
+      90_000,
+    );
+    assert.equal(warning.type, 'Warning');
+    assert.match(warning.message ?? '', new RegExp(`^Multi-Attach error for volume "${pvName}" `));
+
+    const attachments = (await client.list(K.va)).items as unknown as {
+      spec: { nodeName: string; source: { persistentVolumeName?: string } };
+    }[];
+    assert.deepEqual(
+      attachments
+        .filter((va) => va.spec.source.persistentVolumeName === pvName)
+        .map((va) => va.spec.nodeName),
+      [firstNode],
+      'the volume is attached to the first node only',
+    );
+    const now = await client.get<Pod>(K.pod, 'default', second.metadata.name ?? '');
+    assert.notEqual(now.status?.phase, 'Running', 'the second pod does not run');
+    const stillFirst = await client.get<Pod>(K.pod, 'default', first.metadata.name ?? '');
+    assert.equal(stillFirst.status?.phase, 'Running', 'the first pod keeps running');
+  });
+});
