@@ -6,44 +6,22 @@
 // Killing a node process turns the node Ready=Unknown, tainted unreachable, within the grace
 // period (shortened here by --node-monitor-grace-period); SIGTERM stops a node cleanly.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { K } from '../../src/api/kinds.js';
 import type { Lease, Node, PersistentVolume, PersistentVolumeClaim, Pod } from '../../src/api/types.js';
 import { RestClient } from '../../src/client/rest.js';
 import { eventually } from '../helpers/eventually.js';
+import {
+  startTsx as start,
+  stopProcess as stop,
+  unmountUnder,
+  type TsxProcess,
+} from '../helpers/tsx-process.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const MOCK = 'mock.csi.example.com';
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-}
-
-function start(args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
-
-function stop(proc: Proc | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  const child = proc?.child;
-  if (!child || child.exitCode !== null || child.signalCode !== null)
-    return Promise.resolve(child?.exitCode ?? null);
-  return new Promise((resolve) => {
-    child.once('exit', (code) => resolve(code));
-    child.kill(signal);
-  });
-}
 
 function pod(name: string, claim: string, nodeSelector?: Record<string, string>): Pod {
   return {
@@ -70,10 +48,10 @@ function claim(name: string, storageClassName: string): PersistentVolumeClaim {
 describe('berth node: node agents in their own processes, through the REST API', function () {
   this.timeout(180_000);
   let dir: string;
-  const procs: Proc[] = [];
+  const procs: TsxProcess[] = [];
   let client: RestClient;
-  let nodeA: Proc;
-  let nodeB: Proc;
+  let nodeA: TsxProcess;
+  let nodeB: TsxProcess;
 
   const running = (name: string) =>
     eventually(
@@ -140,13 +118,7 @@ describe('berth node: node agents in their own processes, through the REST API',
   after(async function () {
     for (const p of procs.reverse()) await stop(p);
     if (!dir) return;
-    // a failed run may leave mounts under the node roots: unmount them, deepest first
-    const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
-      .split('\n')
-      .map((line) => line.split(' ')[4] ?? '')
-      .filter((point) => point.startsWith(dir + '/'))
-      .sort((a, b) => b.length - a.length);
-    for (const point of mounts) spawnSync('umount', [point]);
+    await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });
   });
 

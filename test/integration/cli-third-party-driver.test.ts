@@ -1,7 +1,6 @@
 // A third-party CSI driver binary (here the mock driver, run as its own process) registered with
 // `berth up --csi-driver NAME=SOCKET`: berth provisions, attaches, stages and publishes through it.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,40 +8,20 @@ import { K } from '../../src/api/kinds.js';
 import type { PersistentVolumeClaim, Pod } from '../../src/api/types.js';
 import { RestClient } from '../../src/client/rest.js';
 import { eventually } from '../helpers/eventually.js';
-
-const root = join(import.meta.dirname, '..', '..');
-
-function start(args: string[]): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
+import { startTsx as start, stopProcess, type TsxProcess } from '../helpers/tsx-process.js';
 
 describe('berth up with a third-party CSI driver (--csi-driver)', function () {
   this.timeout(60_000);
   let dir: string;
-  let driver: ReturnType<typeof start> | undefined;
-  let berth: ReturnType<typeof start> | undefined;
+  let driver: TsxProcess | undefined;
+  let berth: TsxProcess | undefined;
 
   before(async function () {
     dir = await mkdtemp(join(tmpdir(), 'berth-3p-'));
   });
   after(async function () {
-    await stop(berth?.child);
-    await stop(driver?.child);
+    await stopProcess(berth);
+    await stopProcess(driver);
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -4,8 +4,7 @@
 // "Multi-Attach error for volume ..." while the volume stays attached to the first node only.
 // berth up runs two nodes; the attachable driver is the mock CSI driver in its own process.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { K } from '../../src/api/kinds.js';
@@ -13,35 +12,10 @@ import type { KubeObject } from '../../src/api/meta.js';
 import type { Event, PersistentVolumeClaim, Pod } from '../../src/api/types.js';
 import { RestClient } from '../../src/client/rest.js';
 import { eventually } from '../helpers/eventually.js';
+import { startTsx as start, stopProcess, unmountUnder, type TsxProcess } from '../helpers/tsx-process.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
 
-const root = join(import.meta.dirname, '..', '..');
 const MOCK = 'mock.csi.example.com';
-
-interface Proc {
-  child: ChildProcess;
-  output: () => string;
-}
-
-function start(args: string[]): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    cwd: root,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
-}
-
-function stop(proc: Proc): Promise<void> {
-  const { child } = proc;
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
 
 function deployment(replicas: number): KubeObject {
   return {
@@ -65,7 +39,7 @@ function deployment(replicas: number): KubeObject {
 describe('Multi-Attach: a ReadWriteOnce volume used by a Deployment on two nodes', function () {
   this.timeout(180_000);
   let dir: string;
-  const procs: Proc[] = [];
+  const procs: TsxProcess[] = [];
   let client: RestClient;
 
   before(async function () {
@@ -103,15 +77,9 @@ describe('Multi-Attach: a ReadWriteOnce volume used by a Deployment on two nodes
   });
 
   after(async function () {
-    for (const p of procs.reverse()) await stop(p);
+    for (const p of procs.reverse()) await stopProcess(p);
     if (!dir) return;
-    // a failed run may leave mounts under the data dir: unmount them, deepest first
-    const mounts = (await readFile('/proc/self/mountinfo', 'utf8'))
-      .split('\n')
-      .map((line) => line.split(' ')[4] ?? '')
-      .filter((point) => point.startsWith(dir + '/'))
-      .sort((a, b) => b.length - a.length);
-    for (const point of mounts) spawnSync('umount', [point]);
+    await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });
   });
 
