@@ -28,6 +28,7 @@ import { StoreDamagedError } from '../../src/store/recovery.js';
 import { nodeStoreFs, type StoreFs } from '../../src/store/store-fs.js';
 
 const configMaps = kinds.find((k) => k.kind === 'ConfigMap')!;
+const namespaces = kinds.find((k) => k.kind === 'Namespace')!;
 const dirs: string[] = [];
 
 function tempDir(): string {
@@ -338,7 +339,17 @@ describe('store integrity', function () {
       const copy = await openEmbeddedStore({ dataDir: restored });
       try {
         const items = (await copy.list(configMaps)).items;
-        assert.equal(items.length + 2, Number(match[1]), 'config maps and the two built-in namespaces');
+        const builtIn = (await copy.list(namespaces)).items;
+        assert.deepEqual(
+          builtIn.map((n) => n.metadata.name).sort(),
+          ['default', 'kube-node-lease', 'kube-system'],
+          'the built-in namespaces',
+        );
+        assert.equal(
+          items.length + builtIn.length,
+          Number(match[1]),
+          'config maps and the built-in namespaces',
+        );
         assert.equal(await copy.currentRevision(), match[2]);
         for (const item of items) assert.ok(Number(item.metadata.resourceVersion) <= Number(match[2]));
         assert.equal(items.filter((o) => o.metadata.name!.startsWith('b')).length, 100);

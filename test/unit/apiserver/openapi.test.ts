@@ -170,6 +170,7 @@ describe('OpenAPI generated from the zod schemas', () => {
       'apis/apps/v1',
       'apis/batch/v1',
       'apis/coordination.k8s.io/v1',
+      'apis/rbac.authorization.k8s.io/v1',
       'apis/snapshot.storage.k8s.io/v1',
       'apis/storage.k8s.io/v1',
     ]);
