@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { eventually } from './eventually.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
@@ -44,4 +45,23 @@ export async function unmountUnder(dir: string): Promise<void> {
     .filter((point) => point.startsWith(dir + '/'))
     .sort((a, b) => b.length - a.length);
   for (const point of mounts) spawnSync('umount', [point]);
+}
+
+/** The mock CSI driver as its own process (test/mock-driver/main.ts; startMockDriver in driver.ts runs it in-process), once ready. */
+export async function startMockDriverProcess(
+  socket: string,
+  name: string,
+  nodeId: string,
+): Promise<TsxProcess> {
+  const driver = startTsx([
+    'test/mock-driver/main.ts',
+    '--endpoint',
+    `unix://${socket}`,
+    '--node-id',
+    nodeId,
+    '--name',
+    name,
+  ]);
+  await eventually('mock driver ready', async () => driver.output().includes('ready'));
+  return driver;
 }

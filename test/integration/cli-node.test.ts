@@ -14,6 +14,7 @@ import type { Lease, Node, PersistentVolume, PersistentVolumeClaim, Pod } from '
 import { RestClient } from '../../src/client/rest.js';
 import { eventually } from '../helpers/eventually.js';
 import {
+  startMockDriverProcess,
   startTsx as start,
   stopProcess as stop,
   unmountUnder,
@@ -67,17 +68,8 @@ describe('berth node: node agents in their own processes, through the REST API',
     skipUnless(this, isRoot, 'the built-in local driver needs root (loop devices, mounts)');
     dir = await mkdtemp(join(tmpdir(), 'berth-node-'));
     const socket = join(dir, 'mock.sock');
-    const driver = start([
-      'test/mock-driver/main.ts',
-      '--endpoint',
-      `unix://${socket}`,
-      '--node-id',
-      'csi-b',
-      '--name',
-      MOCK,
-    ]);
+    const driver = await startMockDriverProcess(socket, MOCK, 'csi-b');
     procs.push(driver);
-    await eventually('mock driver ready', async () => driver.output().includes('ready'));
     const up = start([
       'src/cli/main.ts',
       'up',

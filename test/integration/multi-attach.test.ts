@@ -12,7 +12,13 @@ import type { KubeObject } from '../../src/api/meta.js';
 import type { Event, PersistentVolumeClaim, Pod } from '../../src/api/types.js';
 import { RestClient } from '../../src/client/rest.js';
 import { eventually } from '../helpers/eventually.js';
-import { startTsx as start, stopProcess, unmountUnder, type TsxProcess } from '../helpers/tsx-process.js';
+import {
+  startTsx as start,
+  startMockDriverProcess,
+  stopProcess,
+  unmountUnder,
+  type TsxProcess,
+} from '../helpers/tsx-process.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
 
 const MOCK = 'mock.csi.example.com';
@@ -46,17 +52,8 @@ describe('Multi-Attach: a ReadWriteOnce volume used by a Deployment on two nodes
     skipUnless(this, isRoot, "berth up's built-in local driver needs root (loop devices, mounts)");
     dir = await mkdtemp(join(tmpdir(), 'berth-multi-attach-'));
     const socket = join(dir, 'mock.sock');
-    const driver = start([
-      'test/mock-driver/main.ts',
-      '--endpoint',
-      `unix://${socket}`,
-      '--node-id',
-      'csi-node',
-      '--name',
-      MOCK,
-    ]);
+    const driver = await startMockDriverProcess(socket, MOCK, 'csi-node');
     procs.push(driver);
-    await eventually('mock driver ready', async () => driver.output().includes('ready'));
     const up = start([
       'src/cli/main.ts',
       'up',
@@ -151,5 +148,57 @@ describe('Multi-Attach: a ReadWriteOnce volume used by a Deployment on two nodes
     assert.notEqual(now.status?.phase, 'Running', 'the second pod does not run');
     const stillFirst = await client.get<Pod>(K.pod, 'default', first.metadata.name ?? '');
     assert.equal(stillFirst.status?.phase, 'Running', 'the first pod keeps running');
+  });
+  it('a ReadWriteOncePod claim admits one pod; the next is scheduled once the first is gone', async function () {
+    await client.create(K.pv, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'rwop-pv' },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOncePod'],
+        storageClassName: '',
+        hostPath: { path: join(dir, 'rwop') },
+      },
+    });
+    await client.create<PersistentVolumeClaim>(K.pvc, {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'solo', namespace: 'default' },
+      spec: {
+        storageClassName: '',
+        accessModes: ['ReadWriteOncePod'],
+        resources: { requests: { storage: '1Gi' } },
+      },
+    });
+    const podUsing = (name: string): Pod => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
+      spec: {
+        containers: [{ name: 'c', image: 'busybox', volumeMounts: [{ name: 'd', mountPath: '/d' }] }],
+        volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'solo' } }],
+      },
+    });
+    const phase = async (name: string) => (await client.get<Pod>(K.pod, 'default', name)).status?.phase;
+    await client.create(K.pod, podUsing('solo-1'));
+    await eventually('solo-1 Running', async () => (await phase('solo-1')) === 'Running', 90_000);
+    await client.create(K.pod, podUsing('solo-2'));
+    const refused = await eventually('FailedScheduling for solo-2', async () =>
+      ((await client.list(K.event, { namespace: 'default' })).items as Event[]).find(
+        (e) => e.reason === 'FailedScheduling' && e.involvedObject.name === 'solo-2',
+      ),
+    );
+    assert.equal(
+      refused.message,
+      '0/2 nodes are available: 2 node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode.',
+    );
+    assert.equal((await client.get<Pod>(K.pod, 'default', 'solo-2')).spec.nodeName, undefined);
+    await client.delete(K.pod, 'default', 'solo-1');
+    await eventually(
+      'solo-2 Running once solo-1 is gone',
+      async () => (await phase('solo-2')) === 'Running',
+      90_000,
+    );
   });
 });
