@@ -21,6 +21,10 @@ export function keyOf(obj: { metadata: { namespace?: string; name?: string } }):
   return objectKey(obj);
 }
 
+/** client-go's reflector back-off for watches that keep ending: 800 ms initial, reset after 2 quiet minutes. */
+const WATCH_BACKOFF_INITIAL_MS = 800;
+const WATCH_BACKOFF_RESET_MS = 120_000;
+
 export interface InformerHandlers<T extends KubeObject> {
   onAdd?(obj: T): void;
   onUpdate?(oldObj: T, newObj: T): void;
@@ -94,6 +98,9 @@ export class Informer<T extends KubeObject = KubeObject> {
   /** Events from a watch whose token is not current are late arrivals from a replaced watch. */
   private watchToken = 0;
   private resyncTimer: TimerHandle | undefined;
+  /** Watch ends within the back-off reset window; the second and later wait before watching again. */
+  private watchEnds = 0;
+  private lastWatchEndMs = Number.NEGATIVE_INFINITY;
   private readonly stopController = new AbortController();
   private loop: Promise<void> = Promise.resolve();
 
@@ -245,12 +252,35 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (token !== this.watchToken || this.stopped) return;
     this.watchToken++;
     this.watch = undefined;
-    this.log.info('watch ended; re-establishing', { err });
+    const delay = this.rewatchDelay();
+    this.log.info('watch ended; re-establishing', { err, retryInMs: delay });
     const previous = this.loop;
     this.loop = (async () => {
       await previous;
+      if (delay > 0) {
+        try {
+          await sleep(this.clock, delay, this.stopController.signal);
+        } catch {
+          return; // stopped
+        }
+      }
       await this.listAndWatch(isExpired(err));
     })();
+  }
+
+  /**
+   * A watch that keeps ending (a server closing every stream at once) must not turn into a loop of
+   * requests: as client-go's reflector, the first end in a while re-watches at once, later ones
+   * wait 800 ms doubling to maxRetryMs with jitter; two quiet minutes reset the count.
+   */
+  private rewatchDelay(): number {
+    const now = this.clock.now().getTime();
+    if (now - this.lastWatchEndMs > WATCH_BACKOFF_RESET_MS) this.watchEnds = 0;
+    this.lastWatchEndMs = now;
+    this.watchEnds++;
+    if (this.watchEnds === 1) return 0;
+    const base = Math.min(WATCH_BACKOFF_INITIAL_MS * 2 ** (this.watchEnds - 2), this.maxRetryMs);
+    return Math.round(base * (1 + Math.random() * 0.5));
   }
 
   private onWatchEvent(token: number, event: WatchEvent): void {

@@ -54,6 +54,8 @@ export class InterposedStore implements ObjectStore {
   readonly failNext: { op: string; error: Error }[] = [];
   /** While set, every call of these operations throws. */
   failing = new Map<string, Error>();
+  /** While set, every watch is ended by the "server" right after it opens. */
+  endWatchesAtOnce = false;
   private watchGate: Promise<void> | undefined;
   private openGate: (() => void) | undefined;
 
@@ -120,10 +122,18 @@ export class InterposedStore implements ObjectStore {
     this.enter('delete');
     return this.inner.delete<T>(kind, namespace, name, options);
   }
-  async watch(kind: KindInfo, options: WatchOptions, onEvent: (event: WatchEvent) => void): Promise<Watch> {
+  async watch(
+    kind: KindInfo,
+    options: WatchOptions,
+    onEvent: (event: WatchEvent) => void,
+    onEnded?: (err: Error) => void,
+  ): Promise<Watch> {
     this.enter('watch');
     if (this.watchGate) await this.watchGate;
-    return this.inner.watch(kind, options, onEvent);
+    const watch = await this.inner.watch(kind, options, onEvent, onEnded);
+    // A server that closes every watch stream as soon as it opens.
+    if (this.endWatchesAtOnce) setImmediate(() => onEnded?.(new Error('stream closed by server')));
+    return watch;
   }
   currentRevision(): Promise<string> {
     return this.inner.currentRevision();

@@ -188,6 +188,26 @@ describe('machinery/informer (embedded store)', () => {
     assert.equal(store.calls['list'], 2);
   });
 
+  it('a watch that keeps ending is re-established after a growing back-off, not in a loop', async () => {
+    const clock = new FakeClock();
+    const store = new InterposedStore(t.store);
+    store.endWatchesAtOnce = true;
+    const inf = informer({ store, clock });
+    inf.start();
+    await inf.waitForSync();
+    // The first end re-watches at once; the second waits on the clock.
+    await waitFor(() => store.calls['watch'] === 2 && clock.pendingTimers() === 1, 'first back-off');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(store.calls['watch'], 2, 'no watch while backing off');
+    const first = clock.nextDue()! - clock.now().getTime();
+    clock.advance(first);
+    await waitFor(() => store.calls['watch'] === 3 && clock.pendingTimers() === 1, 'second back-off');
+    const second = clock.nextDue()! - clock.now().getTime();
+    assert.ok(first >= 800 && first <= 1200, `first wait ${first} ms`);
+    assert.ok(second >= 1600 && second <= 2400, `second wait ${second} ms`);
+    assert.equal(store.calls['list'], 1, 'an ended watch resumes without relisting');
+  });
+
   it('resync re-delivers onUpdate(obj, obj) for every cached object; 0 turns it off', async () => {
     await t.store.create(configMaps, cm('ns', 'a'));
     await t.store.create(configMaps, cm('ns', 'b'));
