@@ -23,6 +23,11 @@ export const REASON_NODE_AFFINITY = "node(s) didn't match Pod's node affinity/se
 export const REASON_NOT_READY = 'node(s) were not ready';
 export const REASON_UNSCHEDULABLE = 'node(s) were unschedulable';
 
+/** TaintToleration plugin: the node has a NoSchedule/NoExecute taint the pod does not tolerate. */
+export function untoleratedTaintReason(key: string, value: string | undefined): string {
+  return `node(s) had untolerated taint {${key}: ${value ?? ''}}`;
+}
+
 /** PreFilter messages: the pod cannot be placed on any node until its claims change. */
 export const MSG_UNBOUND_IMMEDIATE = 'pod has unbound immediate PersistentVolumeClaims';
 

@@ -2,7 +2,7 @@
 // controller (which judges the heartbeat) and the attach/detach controller (which detaches from
 // unhealthy nodes): the kube-node-lease Lease, the Ready condition and the node taints, with
 // Kubernetes' names and defaults.
-import type { Node } from '../api/types.js';
+import type { Node, Toleration } from '../api/types.js';
 
 /** Where each node's heartbeat Lease lives (named after the node). */
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
@@ -72,4 +72,29 @@ export function nodeTaints(node: Node | undefined): Taint[] {
 /** Kubernetes checks the out-of-service taint by key, whatever its effect. */
 export function hasOutOfServiceTaint(node: Node | undefined): boolean {
   return nodeTaints(node).some((t) => t.key === TAINT_OUT_OF_SERVICE);
+}
+
+/**
+ * Whether one of the pod's tolerations tolerates the taint, as Kubernetes matches them: an empty
+ * effect matches every effect; an empty key with operator Exists matches every key; Exists ignores
+ * the value, Equal (the default) compares it.
+ */
+export function toleratesTaint(tolerations: readonly Toleration[] | undefined, taint: Taint): boolean {
+  return (tolerations ?? []).some((t) => {
+    if (t.effect !== undefined && t.effect !== '' && t.effect !== taint.effect) return false;
+    if (t.key !== undefined && t.key !== '' && t.key !== taint.key) return false;
+    if (t.operator === 'Exists') return true;
+    return (t.value ?? '') === (taint.value ?? '');
+  });
+}
+
+/** The first NoSchedule/NoExecute taint of the node the pod does not tolerate (PreferNoSchedule never blocks). */
+export function untoleratedTaint(
+  node: Node,
+  tolerations: readonly Toleration[] | undefined,
+): Taint | undefined {
+  return nodeTaints(node).find(
+    (taint) =>
+      (taint.effect === 'NoSchedule' || taint.effect === 'NoExecute') && !toleratesTaint(tolerations, taint),
+  );
 }

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
-import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../../../src/api/types.js';
+import type {
+  PersistentVolume,
+  PersistentVolumeClaim,
+  StorageClass,
+  Toleration,
+} from '../../../src/api/types.js';
 import type { ScheduleDecision } from '../../../src/scheduler/decide.js';
 import { decideSchedule } from '../../../src/scheduler/decide.js';
 import { fitErrorMessage } from '../../../src/scheduler/reasons.js';
@@ -260,6 +265,50 @@ describe('scheduler decideSchedule', function () {
         unschedulable(d).message,
         "0/4 nodes are available: 1 node(s) were not ready, 1 node(s) were unschedulable, 2 node(s) didn't match Pod's node affinity/selector.",
       );
+    });
+
+    it('taints: NoSchedule and NoExecute block unless tolerated, PreferNoSchedule never does', function () {
+      const nodes = [
+        newNode('a', { taints: [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }] }),
+        newNode('b', { taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }] }),
+        newNode('c', { taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }] }),
+        newNode('d', { taints: [{ key: 'soft', effect: 'PreferNoSchedule' }], unschedulable: true }),
+      ];
+      const cases: { tolerations: Toleration[]; result: string }[] = [
+        {
+          tolerations: [],
+          result:
+            '0/4 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 1 node(s) were unschedulable, 2 node(s) had untolerated taint {dedicated: db}.',
+        },
+        // Equal compares the value; an empty effect matches both NoSchedule and NoExecute.
+        { tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'db' }], result: 'placed on b or c' },
+        { tolerations: [{ key: 'dedicated', value: 'web' }], result: 'unschedulable' },
+        // The effect must match when given: NoExecute tolerates node b only.
+        {
+          tolerations: [{ key: 'dedicated', operator: 'Exists', effect: 'NoExecute' }],
+          result: 'placed on b',
+        },
+        // A cordoned node takes pods that tolerate node.kubernetes.io/unschedulable.
+        {
+          tolerations: [
+            { key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' },
+          ],
+          result: 'placed on d',
+        },
+      ];
+      for (const c of cases) {
+        const pod = podWithClaims('app', []);
+        pod.spec.tolerations = c.tolerations;
+        const d = decideSchedule(pod, viewOf({ nodes }));
+        const got =
+          d.outcome === 'unschedulable'
+            ? c.result.startsWith('0/')
+              ? d.message
+              : 'unschedulable'
+            : `placed on ${placed(d).node}`;
+        const want = c.result === 'placed on b or c' && /placed on [bc]/.test(got) ? got : c.result;
+        assert.equal(got, want, JSON.stringify(c.tolerations));
+      }
     });
 
     it('a pod without volumes goes to the node with the fewest pods', function () {

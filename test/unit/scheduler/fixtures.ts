@@ -7,6 +7,7 @@ export interface NodeOptions {
   labels?: Record<string, string>;
   ready?: boolean;
   unschedulable?: boolean;
+  taints?: { key: string; value?: string; effect: string }[];
 }
 
 export function newNode(name: string, options: NodeOptions = {}): Node {
@@ -14,7 +15,14 @@ export function newNode(name: string, options: NodeOptions = {}): Node {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name, labels: { 'kubernetes.io/hostname': name, ...options.labels } },
-    ...(options.unschedulable ? { spec: { unschedulable: true } } : {}),
+    ...(options.unschedulable || options.taints
+      ? {
+          spec: {
+            ...(options.unschedulable ? { unschedulable: true } : {}),
+            ...(options.taints ? { taints: options.taints } : {}),
+          },
+        }
+      : {}),
     status: {
       conditions: [
         {
