@@ -15,7 +15,6 @@ import { CsiClient } from '../csi/client.js';
 import type { DriverEndpoint, NodeAgent } from '../node/index.js';
 import { sidecarStarters } from './sidecar-modules.js';
 import { SnapshotController } from '../snapshot/index.js';
-import { startSnapshotter } from './snapshotter-component.js';
 import type { ComponentContext, ComponentDeps, RunningComponent } from './component.js';
 import { startNodes } from './node-components.js';
 import type { Logger } from '../machinery/logger.js';
@@ -153,9 +152,8 @@ async function startSidecars(deps: ComponentContext, driver: DriverEndpoint): Pr
   const sidecarDeps = { ...deps, csi, driverName: driver.name };
   const started: RunningComponent[] = [];
   try {
-    for (const name of ['provisioner', 'resizer', 'attacher'] as const)
+    for (const name of ['provisioner', 'resizer', 'attacher', 'snapshotter'] as const)
       started.push(await sidecarStarters[name](sidecarDeps));
-    started.push(await startSnapshotter(sidecarDeps));
   } catch (err) {
     await stopComponents(started, deps.logger);
     csi.close();

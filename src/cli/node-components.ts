@@ -14,7 +14,6 @@ import { DRIVER_NAME as LOCAL_DRIVER, startLocalDriver } from '../drivers/local/
 import { EventRecorder } from '../machinery/events.js';
 import { type DriverEndpoint, NodeAgent } from '../node/index.js';
 import { sidecarStarters } from './sidecar-modules.js';
-import { startSnapshotter } from './snapshotter-component.js';
 import type { ComponentContext, NodeSpec, RunningComponent } from './component.js';
 
 /** The CSIDriver object of the local driver: node-local, so nothing to attach. */
@@ -67,9 +66,8 @@ async function startNode(
     const csi = new CsiClient(endpoint, { driverName: LOCAL_DRIVER });
     const sidecarDeps = { ...deps, csi, driverName: LOCAL_DRIVER, nodeName: node.name, logger: log };
     const sidecars: RunningComponent[] = [];
-    for (const name of ['provisioner', 'resizer'] as const)
+    for (const name of ['provisioner', 'resizer', 'snapshotter'] as const)
       sidecars.push(await sidecarStarters[name](sidecarDeps));
-    sidecars.push(await startSnapshotter(sidecarDeps));
     started.push({
       name: `provisioner/${node.name}`,
       stop: async () => {

@@ -1,7 +1,7 @@
-// The controller-side sidecars of one CSI driver (provisioner, attacher, resizer), each started
-// from the same dependencies: `berth up` composes them in-process on its own store, `berth sidecar
-// NAME` runs one as its own process against any API server. A new sidecar (snapshotter, ...) is
-// one more entry in `sidecarStarters`.
+// The controller-side sidecars of one CSI driver (provisioner, attacher, resizer, snapshotter), each
+// started from the same dependencies: `berth up` composes them in-process on its own store, `berth
+// sidecar NAME` runs one as its own process against any API server. A new sidecar is one more
+// entry in `sidecarStarters`.
 import { Attacher } from '../attach-detach/attacher.js';
 import type { CsiClient } from '../csi/client.js';
 import type { Clock } from '../machinery/clock.js';
@@ -10,6 +10,7 @@ import type { Logger } from '../machinery/logger.js';
 import type { SharedInformerCache } from '../machinery/shared-cache.js';
 import { Provisioner } from '../provisioner/controller.js';
 import { Resizer } from '../resizer/index.js';
+import { Snapshotter } from '../snapshot/index.js';
 import type { ObjectStore } from '../store/types.js';
 import type { RunningComponent } from './component.js';
 
@@ -99,6 +100,20 @@ export const sidecarStarters = {
     });
     await resizer.start();
     return { name: `csi-resizer/${deps.driverName}`, stop: () => resizer.stop() };
+  },
+  snapshotter: async (deps: SidecarDeps): Promise<RunningComponent> => {
+    const nodeName = deps.nodeName;
+    const snapshotter = new Snapshotter({
+      ...common(deps, 'csi-snapshotter'),
+      ...backoff(deps),
+      // node deployment: a node-local driver's handles begin with its node's name (berth's local driver)
+      ...(nodeName !== undefined
+        ? { ownsHandle: (handle: string) => handle.startsWith(`${nodeName}/`) }
+        : {}),
+      recorder: recorder(deps, 'csi-snapshotter'),
+    });
+    await snapshotter.start();
+    return { name: `csi-snapshotter/${deps.driverName}`, stop: () => snapshotter.stop() };
   },
 } satisfies Record<string, SidecarStarter>;
 

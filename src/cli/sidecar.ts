@@ -53,6 +53,7 @@ export function leaseName(sidecar: SidecarName, driverName: string): string {
     provisioner: '',
     attacher: 'external-attacher-leader-',
     resizer: 'external-resizer-',
+    snapshotter: 'external-snapshotter-leader-',
   };
   return sanitizeDriverName(`${prefix[sidecar]}${driverName}`);
 }

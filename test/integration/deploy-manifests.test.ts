@@ -81,6 +81,7 @@ describe('deploy/kubernetes manifests', function () {
       'berth-csi-attacher',
       'berth-csi-provisioner',
       'berth-csi-resizer',
+      'berth-csi-snapshotter',
     ]);
     assert.deepEqual(count('DaemonSet'), ['berth-local-node', 'berth-nfs-node', 'berth-rbd-node']);
     assert.deepEqual(count('Deployment'), ['berth-nfs-controller', 'berth-rbd-controller']);
@@ -158,7 +159,7 @@ describe('deploy/kubernetes manifests', function () {
         checked++;
       }
     }
-    assert.equal(checked, 12);
+    assert.equal(checked, 15);
   });
 
   it("each pod's service account holds the roles of the sidecars it runs, and no node plugin holds any", async () => {

@@ -1,9 +1,10 @@
 // The rights each sidecar is deployed with (deploy/kubernetes/rbac.yaml) against the calls its code
-// makes: the provisioner, attacher and resizer run as cluster mode runs them (startSidecarProcess:
-// leader election, shared informers, the sidecar module) over a store that records every call as
-// an RBAC verb and resource, through a whole volume's life next to berth's PV controller
-// and attach/detach controller playing Kubernetes. Every call must be allowed, and
-// every rule must be used (or be listed below with the reason this run does not reach it).
+// makes: the provisioner, attacher, resizer and snapshotter run as cluster mode runs them
+// (startSidecarProcess: leader election, shared informers, the sidecar module) over a store that
+// records every call as an RBAC verb and resource, through a whole volume's life (with a snapshot,
+// a restore and a clone) next to berth's PV controller, attach/detach controller and snapshot
+// controller playing Kubernetes and the cluster's snapshot-controller. Every call must be allowed,
+// and every rule must be used (or be listed below with the reason this run does not reach it).
 import assert from 'node:assert/strict';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -22,6 +23,8 @@ import { startSidecarProcess, type SidecarProcess } from '../../src/cli/sidecar.
 import { SIDECAR_NAMES, type SidecarName } from '../../src/cli/sidecar-modules.js';
 import { silentLogger } from '../../src/machinery/logger.js';
 import { PvController } from '../../src/pv-controller/controller.js';
+import { SnapshotController } from '../../src/snapshot/index.js';
+import type { VolumeSnapshot } from '../../src/api/snapshot-types.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { newClaim, newClass, newPod } from '../helpers/builders.js';
 import { eventually } from '../helpers/eventually.js';
@@ -45,6 +48,10 @@ const UNEXERCISED: Record<SidecarName, Record<string, string>> = {
   },
   resizer: {
     'patch /events': 'an Event seen again is counted up with a patch',
+  },
+  snapshotter: {
+    'create /events': 'snapshot failures and deletions waiting for their VolumeSnapshot only',
+    'patch /events': 'the same, seen again',
   },
 };
 
@@ -96,6 +103,7 @@ describe('sidecar RBAC: what each sidecar calls is exactly what deploy/kubernete
       nodeId: 'csi-n1',
       publishUnpublish: true,
       volumeExpansion: 'ONLINE',
+      snapshots: true,
     });
   });
 
@@ -107,11 +115,16 @@ describe('sidecar RBAC: what each sidecar calls is exactly what deploy/kubernete
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('runs a volume through provision, attach, expand, detach and delete, recording each sidecar', async () => {
-    // Kubernetes' part
+  it('runs a volume through provision, snapshot, restore, clone, attach, expand, detach and delete, recording each sidecar', async () => {
+    // Kubernetes' part, and the cluster's snapshot-controller
     const pv = new PvController({ store, log: silentLogger });
     const ad = new AttachDetachController({ store, log: silentLogger });
-    for (const c of [pv, ad]) {
+    const snapshots = new SnapshotController({
+      store,
+      log: silentLogger,
+      recorder: { event: () => undefined },
+    });
+    for (const c of [pv, ad, snapshots]) {
       await c.start();
       stops.push(() => c.stop());
     }
@@ -164,6 +177,47 @@ describe('sidecar RBAC: what each sidecar calls is exactly what deploy/kubernete
       return c.status?.phase === 'Bound' ? c : undefined;
     });
     const volumeName = bound.spec.volumeName!;
+    // a snapshot of it, a restore from the snapshot and a clone of the claim
+    await store.create(K.vsclass, {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: { name: 'mock-snaps' },
+      driver: driverName,
+      deletionPolicy: 'Delete',
+      parameters: {
+        'csi.storage.k8s.io/snapshotter-secret-name': 'mock-secret',
+        'csi.storage.k8s.io/snapshotter-secret-namespace': 'default',
+      },
+    });
+    await store.create(K.vs, {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshot',
+      metadata: { name: 'snap', namespace: 'default' },
+      spec: { source: { persistentVolumeClaimName: 'data' }, volumeSnapshotClassName: 'mock-snaps' },
+    });
+    await eventually('the snapshot ready', async () => {
+      const s = await store.get<VolumeSnapshot>(K.vs, 'default', 'snap');
+      return s.status?.readyToUse === true;
+    });
+    const restore = newClaim('restored', '1Gi', { className: 'mock' });
+    restore.spec['dataSource'] = {
+      apiGroup: 'snapshot.storage.k8s.io',
+      kind: 'VolumeSnapshot',
+      name: 'snap',
+    };
+    const clone = newClaim('clone', '1Gi', { className: 'mock' });
+    clone.spec['dataSource'] = { kind: 'PersistentVolumeClaim', name: 'data' };
+    await store.create(K.pvc, restore);
+    await store.create(K.pvc, clone);
+    for (const name of ['restored', 'clone'])
+      await eventually(`${name} bound`, async () => {
+        const c = await store.get<PersistentVolumeClaim>(K.pvc, 'default', name);
+        return c.status?.phase === 'Bound';
+      });
+    await store.delete(K.vs, 'default', 'snap');
+    await eventually('the snapshot deleted', async () => mock.driver.snapshots().length === 0);
+    for (const name of ['restored', 'clone']) await store.delete(K.pvc, 'default', name);
+    await eventually('restore and clone deleted', async () => (await store.list(K.pv)).items.length === 1);
     await store.create(K.pod, newPod('app', ['data'], { nodeName: 'n1' }));
     await eventually('the volume attached', async () => {
       const vas = await store.list<VolumeAttachment>(K.va);

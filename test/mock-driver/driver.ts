@@ -17,6 +17,7 @@ import type {
   Topology,
   TopologyRequirement,
   VolumeCapability,
+  VolumeContentSource,
 } from '../../src/csi/types.js';
 import { fromBigInt, toBigInt } from '../../src/csi/types.js';
 import { FaultQueue } from './faults.js';
@@ -34,6 +35,8 @@ export interface MockDriverOptions {
   maxVolumeSizeBytes?: bigint;
   /** Node topology; when set the driver advertises VOLUME_ACCESSIBILITY_CONSTRAINTS. */
   topology?: StringMap;
+  /** Advertise and implement CreateSnapshot/DeleteSnapshot/ListSnapshots and clones. Default false. */
+  snapshots?: boolean;
   /** Persist volumes and node state here, so a restarted driver keeps them. */
   stateFile?: string;
   /** What "die" does; in-process the server is dropped, in a child process the process exits. */
@@ -50,9 +53,17 @@ export interface MockVolume {
   publishedNodes: string[];
 }
 
+export interface MockSnapshot {
+  id: string;
+  name: string;
+  sourceVolumeId: string;
+  sizeBytes: string;
+}
+
 interface MockState {
   nextId: number;
   volumes: MockVolume[];
+  snapshots: MockSnapshot[];
   staged: Record<string, string>;
   published: Record<string, string>;
 }
@@ -84,6 +95,10 @@ export class MockDriver {
 
   volumes(): MockVolume[] {
     return this.state.volumes.map((v) => ({ ...v }));
+  }
+
+  snapshots(): MockSnapshot[] {
+    return this.state.snapshots.map((s) => ({ ...s }));
   }
 
   callsOf(method: string): RecordedCall[] {
@@ -122,6 +137,13 @@ export class MockDriver {
           capabilities: this.controllerCapabilities().map((type) => ({ rpc: { type } })),
         })),
         ControllerExpandVolume: wrap('ControllerExpandVolume', (r) => this.controllerExpand(r)),
+        ...(this.options.snapshots
+          ? {
+              CreateSnapshot: wrap('CreateSnapshot', (r) => this.createSnapshot(r)),
+              DeleteSnapshot: wrap('DeleteSnapshot', (r) => this.deleteSnapshot(r)),
+              ListSnapshots: wrap('ListSnapshots', (r) => this.listSnapshots(r)),
+            }
+          : {}),
       },
       node: {
         NodeStageVolume: wrap('NodeStageVolume', (r) => this.nodeStage(r)),
@@ -188,6 +210,7 @@ export class MockDriver {
     ];
     if (this.options.publishUnpublish ?? true)
       caps.push('PUBLISH_UNPUBLISH_VOLUME', 'LIST_VOLUMES_PUBLISHED_NODES');
+    if (this.options.snapshots) caps.push('CREATE_DELETE_SNAPSHOT', 'LIST_SNAPSHOTS', 'CLONE_VOLUME');
     return caps;
   }
 
@@ -205,6 +228,7 @@ export class MockDriver {
     volume_capabilities: VolumeCapability[];
     parameters: StringMap;
     accessibility_requirements: TopologyRequirement | null;
+    volume_content_source?: VolumeContentSource | null;
   }) {
     required(req.name, 'name');
     if (req.volume_capabilities.length === 0) invalid('volume_capabilities is required');
@@ -230,6 +254,7 @@ export class MockDriver {
       }
       return { volume: this.toCsiVolume(existing) };
     }
+    this.requireContentSource(req.volume_content_source);
     let size = requiredBytes > 0n ? requiredBytes : DEFAULT_VOLUME_SIZE;
     if (limitBytes > 0n && size > limitBytes) size = limitBytes;
     const max = this.options.maxVolumeSizeBytes;
@@ -266,6 +291,53 @@ export class MockDriver {
     this.state.volumes = this.state.volumes.filter((v) => v !== volume);
     this.saveState();
     return {};
+  }
+
+  /** A restore or clone names a snapshot or volume this driver has (NOT_FOUND otherwise). */
+  private requireContentSource(source: VolumeContentSource | null | undefined): void {
+    if (!source) return;
+    if (!this.options.snapshots) invalid('this driver does not restore or clone volumes');
+    const snapshotId = source.snapshot?.snapshot_id;
+    if (snapshotId !== undefined && !this.state.snapshots.some((s) => s.id === snapshotId))
+      throw csiError(status.NOT_FOUND, `snapshot ${snapshotId} not found`);
+    const volumeId = source.volume?.volume_id;
+    if (volumeId !== undefined) this.mustFind(volumeId);
+  }
+
+  private createSnapshot(req: { name: string; source_volume_id: string }) {
+    required(req.name, 'name');
+    required(req.source_volume_id, 'source_volume_id');
+    const existing = this.state.snapshots.find((s) => s.name === req.name);
+    if (existing && existing.sourceVolumeId !== req.source_volume_id)
+      throw csiError(status.ALREADY_EXISTS, `snapshot "${req.name}" exists for another volume`);
+    let snapshot = existing;
+    if (!snapshot) {
+      const volume = this.mustFind(req.source_volume_id);
+      snapshot = {
+        id: `mock-snap-${this.state.nextId++}`,
+        name: req.name,
+        sourceVolumeId: volume.id,
+        sizeBytes: volume.capacityBytes,
+      };
+      this.state.snapshots.push(snapshot);
+      this.saveState();
+    }
+    return { snapshot: toCsiSnapshot(snapshot) };
+  }
+
+  private deleteSnapshot(req: { snapshot_id: string }) {
+    required(req.snapshot_id, 'snapshot_id');
+    this.state.snapshots = this.state.snapshots.filter((s) => s.id !== req.snapshot_id);
+    this.saveState();
+    return {};
+  }
+
+  private listSnapshots(req: { snapshot_id: string; source_volume_id: string }) {
+    const entries = this.state.snapshots
+      .filter((s) => !req.snapshot_id || s.id === req.snapshot_id)
+      .filter((s) => !req.source_volume_id || s.sourceVolumeId === req.source_volume_id)
+      .map((s) => ({ snapshot: toCsiSnapshot(s) }));
+    return { entries, next_token: '' };
   }
 
   private controllerPublish(req: {
@@ -497,7 +569,7 @@ export class MockDriver {
   }
 
   private loadState(): MockState {
-    const empty: MockState = { nextId: 1, volumes: [], staged: {}, published: {} };
+    const empty: MockState = { nextId: 1, volumes: [], snapshots: [], staged: {}, published: {} };
     if (!this.options.stateFile) return empty;
     try {
       return { ...empty, ...(JSON.parse(readFileSync(this.options.stateFile, 'utf8')) as MockState) };
@@ -512,6 +584,16 @@ export class MockDriver {
     writeFileSync(`${file}.tmp`, JSON.stringify(this.state));
     renameSync(`${file}.tmp`, file);
   }
+}
+
+function toCsiSnapshot(s: MockSnapshot) {
+  return {
+    snapshot_id: s.id,
+    source_volume_id: s.sourceVolumeId,
+    size_bytes: s.sizeBytes,
+    creation_time: { seconds: '1', nanos: 0 },
+    ready_to_use: true,
+  };
 }
 
 function required(value: string, field: string): void {

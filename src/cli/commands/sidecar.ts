@@ -39,7 +39,7 @@ const options = {
 
 /** Flags only one upstream sidecar has. */
 const OWN: Partial<Record<keyof typeof options, SidecarName[]>> = {
-  'node-deployment': ['provisioner', 'resizer'],
+  'node-deployment': ['provisioner', 'resizer', 'snapshotter'],
   'extra-create-metadata': ['provisioner'],
   'default-fstype': ['provisioner'],
   'feature-gates': ['provisioner'],

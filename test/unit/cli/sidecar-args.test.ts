@@ -2,6 +2,7 @@
 // are refused naming the flag and the reason.
 import assert from 'node:assert/strict';
 import { parseSidecarArgs } from '../../../src/cli/commands/sidecar.js';
+import { leaseName } from '../../../src/cli/sidecar.js';
 
 describe('berth sidecar flags', () => {
   it('maps the upstream flags', () => {
@@ -34,7 +35,24 @@ describe('berth sidecar flags', () => {
     });
   });
 
+  it("runs the snapshotter per node or with leader election, on upstream csi-snapshotter's Lease", () => {
+    assert.deepEqual(
+      parseSidecarArgs(
+        ['snapshotter', '--csi-address=/csi/csi.sock', '--node-deployment', '--timeout=300s'],
+        {
+          NODE_NAME: 'n1',
+        },
+      ),
+      { sidecar: 'snapshotter', csiAddress: '/csi/csi.sock', tuning: { timeoutMs: 300_000 }, nodeName: 'n1' },
+    );
+    assert.equal(
+      leaseName('snapshotter', 'rbd.csi.berth.io'),
+      'external-snapshotter-leader-rbd-csi-berth-io',
+    );
+  });
+
   const refused: Array<[string[], RegExp]> = [
+    [['snapshotter', '--csi-address=/s', '--extra-create-metadata'], /unknown flag --extra-create-metadata/],
     [[], /missing sidecar name/],
     [['snapshotter-ish'], /unknown sidecar "snapshotter-ish"/],
     [['attacher'], /--csi-address is required/],
