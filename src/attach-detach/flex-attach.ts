@@ -8,7 +8,7 @@ import type { KubeObject } from '../api/meta.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod } from '../api/types.js';
 import type { AttachOperations } from '../volume/flex-spec.js';
 import { parseUniqueFlexVolumeName, uniqueFlexVolumeName } from '../volume/flex-names.js';
-import type { FlexVolumeSpec } from '../volume/flex-spec.js';
+import { flexVolumeLabel, type FlexVolumeSpec } from '../volume/flex-spec.js';
 import type { Clock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
 import { backoffFor, type ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
@@ -146,7 +146,7 @@ export class FlexAttachDetach {
           this.warn(
             c.pod,
             'FailedAttachVolume',
-            `AttachVolume.Attach failed for volume "${c.spec.name}"`,
+            `AttachVolume.Attach failed for volume "${flexVolumeLabel(c.spec)}"`,
             err,
           );
           continue;
@@ -163,7 +163,12 @@ export class FlexAttachDetach {
     try {
       device = await host.attach(v.spec, nodeName);
     } catch (err) {
-      this.warn(v.pod, 'FailedAttachVolume', `AttachVolume.Attach failed for volume "${v.spec.name}"`, err);
+      this.warn(
+        v.pod,
+        'FailedAttachVolume',
+        `AttachVolume.Attach failed for volume "${flexVolumeLabel(v.spec)}"`,
+        err,
+      );
       throw err;
     }
     await this.setAttached(nodeName, v.uniqueName, device);
@@ -172,7 +177,7 @@ export class FlexAttachDetach {
       v.pod,
       'Normal',
       'SuccessfulAttachVolume',
-      `AttachVolume.Attach succeeded for volume "${v.spec.name}"`,
+      `AttachVolume.Attach succeeded for volume "${flexVolumeLabel(v.spec)}"`,
     );
   }
 

@@ -34,5 +34,11 @@ export {
 export * from './options.js';
 export { FlexVolumeReconciler } from './reconciler.js';
 export type { FlexEventSink, FlexPodStatus, FlexReconcilerOptions, MountedFlexVolume } from './reconciler.js';
-export { flexSpecFromPodVolume, flexSpecFromVolume, flexVolumesOfPod } from '../volume/flex-spec.js';
+export {
+  flexSpecFromPodVolume,
+  flexSpecFromVolume,
+  flexVolumeLabel,
+  flexVolumesOfPod,
+  inlineFlexVolumeName,
+} from '../volume/flex-spec.js';
 export type { FlexVolumeSpec, PodFlexVolumes, PodVolumeLookup } from '../volume/flex-spec.js';

@@ -5,7 +5,10 @@ import type { FlexVolumeSource, PersistentVolume, PersistentVolumeClaim, Pod, Vo
 export interface FlexVolumeSpec {
   /** "vendor/driver" */
   driver: string;
-  /** The spec name: the PV's name, or the pod volume's name for an inline volume. */
+  /**
+   * The spec name: the PV's name, or for an inline volume `<podUID>-<pod volume name>` (see
+   * inlineFlexVolumeName). It is the volume's name unless the driver's getvolumename names it.
+   */
   name: string;
   source: FlexVolumeSource;
   /** The source's readOnly, or the pod's claim reference marked readOnly. */
@@ -28,16 +31,32 @@ export function flexSpecFromVolume(pv: PersistentVolume, claimReadOnly = false):
   };
 }
 
-export function flexSpecFromPodVolume(volume: Volume): FlexVolumeSpec | undefined {
+/**
+ * An inline volume belongs to its pod alone, so its name carries the pod's UID: two pods whose
+ * inline volumes are both called "data" get two device mounts and two attachments, and deleting one
+ * pod never detaches the other's. (Kubelet names it by the pod volume's name only, so such pods
+ * share one.) A driver that answers getvolumename still names volumes itself: equal names from it
+ * mean the same volume.
+ */
+export function inlineFlexVolumeName(podUID: string, podVolumeName: string): string {
+  return podUID ? `${podUID}-${podVolumeName}` : podVolumeName;
+}
+
+export function flexSpecFromPodVolume(volume: Volume, pod: Pod): FlexVolumeSpec | undefined {
   const source = volume.flexVolume;
   if (!source) return undefined;
   return {
     driver: source.driver,
-    name: volume.name,
+    name: inlineFlexVolumeName(pod.metadata.uid ?? '', volume.name),
     source,
     readOnly: source.readOnly === true,
     podVolumeName: volume.name,
   };
+}
+
+/** How events name the volume: the PV's name, or the pod volume's name for an inline volume. */
+export function flexVolumeLabel(spec: FlexVolumeSpec): string {
+  return spec.pv ? spec.name : (spec.podVolumeName ?? spec.name);
 }
 
 export interface PodVolumeLookup {
@@ -56,7 +75,7 @@ export function flexVolumesOfPod(pod: Pod, lookup: PodVolumeLookup): PodFlexVolu
   const namespace = pod.metadata.namespace ?? 'default';
   const out: PodFlexVolumes = { specs: [], waiting: [] };
   for (const volume of pod.spec.volumes ?? []) {
-    const inline = flexSpecFromPodVolume(volume);
+    const inline = flexSpecFromPodVolume(volume, pod);
     if (inline) {
       out.specs.push(inline);
       continue;

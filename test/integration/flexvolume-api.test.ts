@@ -271,7 +271,15 @@ describe('FlexVolume through the API (embedded berth, real loop devices and moun
     const { pod: inlinePod, hostPath } = await running('inline');
     assert.equal(
       hostPath,
-      path.join(rootDir, 'pods', inlinePod.metadata.uid ?? '', 'volumes', 'k8s~nfs', 'data'),
+      // an inline volume is named for its pod: <pod uid>-<volume name>
+      path.join(
+        rootDir,
+        'pods',
+        inlinePod.metadata.uid ?? '',
+        'volumes',
+        'k8s~nfs',
+        `${inlinePod.metadata.uid ?? ''}-data`,
+      ),
     );
     assert.equal(await fs.readFile(path.join(hostPath, 'index.html'), 'utf8'), 'served over (stand-in) NFS');
     await deleted('inline');

@@ -135,7 +135,7 @@ describe('flexvolume: misbehaving drivers become events and retries', function (
     it(`a driver that ${c.name}: FailedMount event, retries with back-off, mounts once it behaves`, async () => {
       const driver = await startWith({ mount: c.answer, unmount: success() });
       const pod = podWith('uid-1', 'acme/flaky');
-      reconciler.ensurePod(pod, [flexSpecFromPodVolume(pod.spec.volumes![0]!)!]);
+      reconciler.ensurePod(pod, [flexSpecFromPodVolume(pod.spec.volumes![0]!, pod)!]);
       await until(async () => (await driver.commands()).filter((x) => x === 'mount').length >= 2, 'a retry');
       const [event] = await warnings();
       assert.ok(event, 'a Warning event');
@@ -157,7 +157,7 @@ describe('flexvolume: misbehaving drivers become events and retries', function (
   it('"Not supported" for mount on a driver with nothing to bind is a clear failure, not a crash', async () => {
     await startWith({ mount: notSupported });
     const pod = podWith('uid-2', 'acme/flaky');
-    reconciler.ensurePod(pod, [flexSpecFromPodVolume(pod.spec.volumes![0]!)!]);
+    reconciler.ensurePod(pod, [flexSpecFromPodVolume(pod.spec.volumes![0]!, pod)!]);
     await until(async () => (await warnings()).length > 0, 'an event');
     assert.match(
       (await warnings())[0]!.message ?? '',
@@ -168,7 +168,7 @@ describe('flexvolume: misbehaving drivers become events and retries', function (
   it('a pod naming a driver that is not installed waits with an event, and mounts once it is installed', async () => {
     await startWith({ mount: success(), unmount: success() });
     const pod = podWith('uid-3', 'acme/later');
-    reconciler.ensurePod(pod, [flexSpecFromPodVolume(pod.spec.volumes![0]!)!]);
+    reconciler.ensurePod(pod, [flexSpecFromPodVolume(pod.spec.volumes![0]!, pod)!]);
     await until(async () => (await warnings()).length > 0, 'an event');
     assert.match((await warnings())[0]!.message ?? '', /acme\/later: init no such driver is installed/);
     await installScriptedDriver(paths.pluginDir(), 'acme/later', {

@@ -1,17 +1,18 @@
 // The sample attachable driver berth/loop through the whole FlexVolume lifecycle with real loop
 // devices, mkfs and mounts: attach -> waitforattach -> mountdevice -> mount (berth's default bind,
-// since the driver answers "Not supported") for two pods sharing the volume, then teardown in
-// reverse; the device mount and the loop device go only with the last pod.
+// since the driver answers "Not supported") for two pods sharing a PV, then teardown in reverse;
+// the device mount and the loop device go only with the last pod. Behind a driver that logs its
+// calls: kubelet's whole call sequence, and the plain unmount when unmountdevice is not supported.
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { K } from '../../src/api/kinds.js';
-import type { Event, Pod } from '../../src/api/types.js';
+import type { Event, PersistentVolume, Pod } from '../../src/api/types.js';
 import { FlexDriverProber } from '../../src/flexvolume/discovery.js';
 import { FlexVolumeHost } from '../../src/flexvolume/host.js';
 import { FlexPaths } from '../../src/volume/flex-names.js';
 import { FlexVolumeReconciler } from '../../src/flexvolume/reconciler.js';
-import { flexSpecFromPodVolume } from '../../src/volume/flex-spec.js';
+import { flexSpecFromPodVolume, flexSpecFromVolume } from '../../src/volume/flex-spec.js';
 import { EventRecorder } from '../../src/machinery/events.js';
 import { ItemExponentialFailureRateLimiter } from '../../src/machinery/rate-limiter.js';
 import { systemExec } from '../../src/host/exec.js';
@@ -19,7 +20,7 @@ import { SystemMounter } from '../../src/host/mounter.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { loopsUnder, mountsUnder, realDiskUnavailable, sweepHost } from '../conformance/host.js';
 import { skipUnless } from '../helpers/skip.js';
-import { tempDir } from '../unit/flexvolume/helpers.js';
+import { installLoggedDriver, tempDir } from '../unit/flexvolume/helpers.js';
 
 const sampleDriver = path.join(
   import.meta.dirname,
@@ -55,6 +56,7 @@ describe('flexvolume: berth/loop on real loop devices', function () {
     await prober?.stop();
     await recorder?.flush();
     await store?.close();
+    [reconciler, prober, recorder, store] = [undefined, undefined, undefined, undefined];
     if (savedStateDir === undefined) delete process.env['BERTH_LOOP_STATE_DIR'];
     else process.env['BERTH_LOOP_STATE_DIR'] = savedStateDir;
     const leftovers = sweepHost(root);
@@ -62,19 +64,13 @@ describe('flexvolume: berth/loop on real loop devices', function () {
     assert.deepEqual(leftovers, [], 'the test left mounts or loop devices behind');
   });
 
-  it('attach -> waitforattach -> mountdevice -> mount, shared by two pods, and back', async () => {
-    const paths = new FlexPaths(path.join(root, 'node'));
-    const driverDir = path.join(paths.pluginDir(), 'berth~loop');
-    await fs.mkdir(driverDir, { recursive: true });
-    await fs.copyFile(sampleDriver, path.join(driverDir, 'loop'));
-    await fs.chmod(path.join(driverDir, 'loop'), 0o755);
-
+  /** A node's FlexVolume part over `paths`: the drivers installed there, a host, the reconciler. */
+  async function startNode(paths: FlexPaths): Promise<FlexVolumeReconciler> {
     store = await openEmbeddedStore({ dataDir: path.join(root, 'store') });
     recorder = new EventRecorder({ store, component: 'berth-node', host: 'node-a' });
     const exec = systemExec({ timeoutMs: 60_000 });
     prober = new FlexDriverProber({ pluginDir: paths.pluginDir(), exec, pollMs: 0 });
     await prober.start();
-    assert.equal(prober.get('berth/loop')?.capabilities.attach, true);
     const host = new FlexVolumeHost({
       drivers: prober,
       exec,
@@ -89,25 +85,41 @@ describe('flexvolume: berth/loop on real loop devices', function () {
       rateLimiter: new ItemExponentialFailureRateLimiter(100, 1000),
     });
     reconciler.start();
+    return reconciler;
+  }
+
+  it('attach -> waitforattach -> mountdevice -> mount, a PV shared by two pods, and back', async () => {
+    const paths = new FlexPaths(path.join(root, 'node'));
+    const driverDir = path.join(paths.pluginDir(), 'berth~loop');
+    await fs.mkdir(driverDir, { recursive: true });
+    await fs.copyFile(sampleDriver, path.join(driverDir, 'loop'));
+    await fs.chmod(path.join(driverDir, 'loop'), 0o755);
+    const reconciler = await startNode(paths);
+    assert.equal(prober!.get('berth/loop')?.capabilities.attach, true);
 
     const backing = path.join(root, 'disks', 'data.img');
+    const pv: PersistentVolume = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'data' },
+      spec: {
+        capacity: { storage: '32Mi' },
+        accessModes: ['ReadWriteMany'],
+        flexVolume: { driver: 'berth/loop', fsType: 'ext4', options: { file: backing, size: '32Mi' } },
+      },
+    };
     const pod = (uid: string): Pod => ({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: `web-${uid}`, namespace: 'default', uid },
       spec: {
         containers: [{ name: 'c' }],
-        volumes: [
-          {
-            name: 'data',
-            flexVolume: { driver: 'berth/loop', fsType: 'ext4', options: { file: backing, size: '32Mi' } },
-          },
-        ],
+        volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }],
       },
     });
     const podA = pod('uid-a');
     const podB = pod('uid-b');
-    const spec = flexSpecFromPodVolume(podA.spec.volumes![0]!)!;
+    const spec = { ...flexSpecFromVolume(pv)!, podVolumeName: 'data' };
 
     reconciler.ensurePod(podA, [spec]);
     reconciler.ensurePod(podB, [spec]);
@@ -156,12 +168,65 @@ describe('flexvolume: berth/loop on real loop devices', function () {
     assert.deepEqual(mountsUnder(root), []);
     assert.deepEqual(loopsUnder(root), []);
 
-    await recorder.flush();
-    const events = (await store.list<Event>(K.event)).items;
+    await recorder!.flush();
+    const events = (await store!.list<Event>(K.event)).items;
     assert.deepEqual(
       events.filter((e) => e.type === 'Warning').map((e) => e.message),
       [],
     );
     assert.ok(events.some((e) => e.reason === 'SuccessfulMountVolume' && e.involvedObject.uid === 'uid-a'));
+  });
+
+  const inlinePod = (uid: string, driver: string, file: string): Pod => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `p-${uid}`, namespace: 'default', uid },
+    spec: {
+      containers: [{ name: 'c' }],
+      volumes: [{ name: 'data', flexVolume: { driver, fsType: 'ext4', options: { file, size: '16Mi' } } }],
+    },
+  });
+
+  /** One pod through a logged berth/loop; returns the driver's calls and what was mounted meanwhile. */
+  async function onePodThroughLoggedDriver(unsupported: string[]) {
+    const paths = new FlexPaths(path.join(root, 'node'));
+    const logged = await installLoggedDriver(paths.pluginDir(), 'berth/logged', sampleDriver, unsupported);
+    const reconciler = await startNode(paths);
+    const pod = inlinePod('uid-1', 'berth/logged', path.join(root, 'disks', 'one.img'));
+    reconciler.ensurePod(pod, [flexSpecFromPodVolume(pod.spec.volumes![0]!, pod)!]);
+    await reconciler.whenIdle();
+    assert.equal(reconciler.podStatus('uid-1')?.ready, true, reconciler.podStatus('uid-1')?.lastError);
+    const globalDir = paths.deviceMountPath('berth/logged', 'uid-1-data');
+    const podDir = paths.podVolumePath('uid-1', 'berth/logged', 'uid-1-data');
+    assert.deepEqual(mountsUnder(root).sort(), [podDir, globalDir].sort());
+    assert.equal(loopsUnder(root).length, 1);
+    reconciler.removePod(pod);
+    await reconciler.whenIdle();
+    assert.deepEqual(reconciler.pendingPods(), []);
+    assert.deepEqual(mountsUnder(root), [], 'pod and device mounts are gone');
+    assert.deepEqual(loopsUnder(root), [], 'detach released the loop device');
+    await assert.rejects(fs.access(globalDir));
+    return (await logged.calls()).map((c) => c.command);
+  }
+
+  it("kubelet's whole call sequence: unmountdevice after the last unmount, before detach", async () => {
+    const commands = await onePodThroughLoggedDriver([]);
+    assert.deepEqual(commands, [
+      'init',
+      'getvolumename',
+      'attach',
+      'waitforattach',
+      'mountdevice',
+      'mount',
+      'unmount',
+      'unmountdevice',
+      'detach',
+    ]);
+  });
+
+  it('unmountdevice "Not supported": berth unmounts the device mount path itself, then detaches', async () => {
+    const commands = await onePodThroughLoggedDriver(['unmountdevice']);
+    // the driver was asked, said no, and the mount still went (asserted inside) before detach
+    assert.deepEqual(commands.slice(-3), ['unmount', 'unmountdevice', 'detach']);
   });
 });

@@ -139,7 +139,7 @@ describe('attach/detach: flex volume decisions', function () {
       found.map((c) => [c.spec.name, c.pod.metadata.name]),
       [
         ['pv1', 'a'],
-        ['scratch', 'inline'],
+        ['uid-inline-scratch', 'inline'],
       ],
     );
   });
@@ -162,8 +162,8 @@ describe('attach/detach: flex volume decisions', function () {
     assert.deepEqual(
       found.map((c) => [c.spec.name, c.pod.metadata.uid]),
       [
-        ['scratch', 'uid-p1'],
-        ['scratch', 'uid-p2'],
+        ['uid-p1-scratch', 'uid-p1'],
+        ['uid-p2-scratch', 'uid-p2'],
       ],
     );
   });

@@ -176,3 +176,48 @@ export async function writeNfsStandinHelper(
     { mode: 0o755 },
   );
 }
+
+const fixtures = path.join(import.meta.dirname, '..', '..', 'fixtures', 'flexvolume');
+
+/** One call a logged driver received. */
+export interface TimedCall {
+  /** Date.now() when it started. */
+  at: number;
+  command: string;
+}
+
+/**
+ * Installs `realDriver` as driver `name` behind the call-logger fixture, which logs every call and
+ * answers "Not supported" for the `unsupported` commands; `calls()` reads the log.
+ */
+export async function installLoggedDriver(
+  pluginDir: string,
+  name: string,
+  realDriver: string,
+  unsupported: readonly string[] = [],
+): Promise<{ dir: string; calls(): Promise<TimedCall[]> }> {
+  const [vendor, driver] = name.split('/') as [string, string];
+  const dir = path.join(pluginDir, `${vendor}~${driver}`);
+  await fs.mkdir(dir, { recursive: true });
+  await fs.copyFile(realDriver, path.join(dir, 'real-driver'));
+  await fs.chmod(path.join(dir, 'real-driver'), 0o755);
+  if (unsupported.length > 0)
+    await fs.writeFile(path.join(dir, 'unsupported'), unsupported.join('\n') + '\n');
+  // the logger goes in last: the driver is found (and init run) only once it is complete
+  await fs.copyFile(path.join(fixtures, 'call-logger'), path.join(dir, `.${driver}`));
+  await fs.chmod(path.join(dir, `.${driver}`), 0o755);
+  await fs.rename(path.join(dir, `.${driver}`), path.join(dir, driver));
+  return {
+    dir,
+    calls: async () => {
+      const text = await fs.readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => '');
+      return text
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => {
+          const [at, command] = l.split(' ');
+          return { at: Number(at), command: command ?? '' };
+        });
+    },
+  };
+}

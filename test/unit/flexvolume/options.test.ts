@@ -94,7 +94,9 @@ describe('flexvolume/options: inline volumes, secrets, fsGroup', () => {
     assert.equal(options['kubernetes.io/secret/password'], Buffer.from('p@ss').toString('base64'));
     assert.equal(options['kubernetes.io/mounterArgs.FsGroup'], '2000');
     assert.equal(options['kubernetes.io/fsType'], 'xfs');
-    assert.equal(options['kubernetes.io/pvOrVolumeName'], 'scratch');
+    // an inline volume's name carries its pod's UID (two pods' "scratch" volumes are two volumes)
+    assert.equal(options['kubernetes.io/pvOrVolumeName'], `${inline.metadata.uid ?? ''}-scratch`);
+    assert.equal(specs[0]?.podVolumeName, 'scratch');
     assert.equal(options['file'], '/data/a.img');
   });
 
