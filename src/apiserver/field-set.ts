@@ -22,43 +22,50 @@ export function isEmpty(set: FieldSet | undefined): boolean {
   return set === undefined || Object.keys(set).length === 0;
 }
 
+type Keep = (inA: boolean, inB: boolean) => boolean;
+
 /** A node: {} is a member without children, {".":{}, ...} a member with children. */
-function makeNode(member: boolean, children: [string, FieldSet][]): FieldSet | undefined {
-  if (children.length === 0) return member ? {} : undefined;
-  const out = Object.fromEntries(children);
-  return member ? { [self]: {}, ...out } : out;
+function makeNode(member: boolean, children: Record<string, FieldSet>): FieldSet | undefined {
+  if (isEmpty(children)) return member ? {} : undefined;
+  return member ? { [self]: {}, ...children } : children;
 }
 
-function combine(
-  a: FieldSet,
-  b: FieldSet,
-  keepMember: (inA: boolean, inB: boolean) => boolean,
-  keepChild: (inA: boolean, inB: boolean) => boolean,
-): FieldSet {
-  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  keys.delete(self);
-  const out: [string, FieldSet][] = [];
-  for (const key of keys) {
-    const x = a[key];
+// Plain loops over keys rather than entries, sets and fromEntries: these run for every write
+// the API server tracks, several times over every path of the object.
+function combine(a: FieldSet, b: FieldSet, keepMember: Keep, keepChild: Keep): Record<string, FieldSet> {
+  const out: Record<string, FieldSet> = {};
+  for (const key of Object.keys(a)) {
+    if (key === self) continue;
     const y = b[key];
-    if (!keepChild(x !== undefined, y !== undefined)) continue;
-    const node = combineNode(x, y, keepMember, keepChild);
-    if (node !== undefined) out.push([key, node]);
+    if (!keepChild(true, y !== undefined)) continue;
+    const node = combineNode(a[key], y, keepMember, keepChild);
+    if (node !== undefined) out[key] = node;
   }
-  return Object.fromEntries(out);
+  if (!keepChild(false, true)) return out;
+  for (const key of Object.keys(b)) {
+    if (key === self || a[key] !== undefined) continue;
+    const node = combineNode(undefined, b[key], keepMember, keepChild);
+    if (node !== undefined) out[key] = node;
+  }
+  return out;
 }
 
 function combineNode(
   x: FieldSet | undefined,
   y: FieldSet | undefined,
-  keepMember: (inA: boolean, inB: boolean) => boolean,
-  keepChild: (inA: boolean, inB: boolean) => boolean,
+  keepMember: Keep,
+  keepChild: Keep,
 ): FieldSet | undefined {
   const member = keepMember(x !== undefined && isMemberNode(x), y !== undefined && isMemberNode(y));
-  return makeNode(member, childrenOf(combine(x ?? {}, y ?? {}, keepMember, keepChild)));
+  return makeNode(member, combine(x ?? emptySet, y ?? emptySet, keepMember, keepChild));
 }
 
+// Every set is normalised (built here, or read through toFieldSet), so an empty operand
+// answers without walking the other.
+
 export function union(a: FieldSet, b: FieldSet): FieldSet {
+  if (isEmpty(a)) return b;
+  if (isEmpty(b)) return a;
   return combine(
     a,
     b,
@@ -69,6 +76,7 @@ export function union(a: FieldSet, b: FieldSet): FieldSet {
 
 /** Members of `a` that are not members of `b` (exact paths, like upstream's Difference). */
 export function difference(a: FieldSet, b: FieldSet): FieldSet {
+  if (isEmpty(a) || isEmpty(b)) return a;
   return combine(
     a,
     b,
@@ -78,6 +86,7 @@ export function difference(a: FieldSet, b: FieldSet): FieldSet {
 }
 
 export function intersection(a: FieldSet, b: FieldSet): FieldSet {
+  if (isEmpty(a) || isEmpty(b)) return emptySet;
   return combine(
     a,
     b,
@@ -99,13 +108,37 @@ export function memberPaths(set: FieldSet, prefix: string[] = []): string[][] {
 
 /** The set holding exactly these member paths. */
 export function fromPaths(paths: readonly (readonly string[])[]): FieldSet {
-  let set: FieldSet = emptySet;
+  // built as a mutable trie in one pass, then given the member marks of the FieldSet format
+  type Trie = { member: boolean; children: Map<string, Trie> };
+  const root: Trie = { member: false, children: new Map() };
   for (const path of paths) {
-    let node: FieldSet = {};
-    for (let i = path.length - 1; i >= 0; i--) node = { [path[i] ?? '']: node };
-    set = union(set, node);
+    let node = root;
+    for (const element of path) {
+      let child = node.children.get(element);
+      if (!child) {
+        child = { member: false, children: new Map() };
+        node.children.set(element, child);
+      }
+      node = child;
+    }
+    node.member = true;
   }
-  return set;
+  const toSet = (node: Trie): Record<string, FieldSet> => {
+    const out: Record<string, FieldSet> = {};
+    for (const [element, child] of node.children) out[element] = makeNode(child.member, toSet(child)) ?? {};
+    return out;
+  };
+  return toSet(root);
+}
+
+/** True when the set has this exact path as a member. */
+export function hasMember(set: FieldSet, path: readonly string[]): boolean {
+  let node: FieldSet | undefined = set;
+  for (const element of path) {
+    node = node[element];
+    if (node === undefined) return false;
+  }
+  return path.length > 0 && isMemberNode(node);
 }
 
 /** True when the set owns the path or anything below it. */
@@ -146,15 +179,19 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** A FieldSet read from stored or user-given JSON; anything malformed is undefined. */
+/** A FieldSet read from stored or user-given JSON, normalised; anything malformed is undefined. */
 export function toFieldSet(value: unknown, depth = 0): FieldSet | undefined {
   if (depth > 100 || typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const out: Record<string, FieldSet> = {};
+  const children: Record<string, FieldSet> = {};
+  let member = true;
   for (const [key, child] of Object.entries(value)) {
     if (key !== self && !/^[fkvi]:/.test(key)) return undefined;
     const node = toFieldSet(child, depth + 1);
     if (node === undefined) return undefined;
-    out[key] = node;
+    if (key !== self) {
+      children[key] = node;
+      member = self in value;
+    }
   }
-  return out;
+  return makeNode(member, children) ?? {};
 }

@@ -14,6 +14,7 @@ import {
   emptySet,
   fromPaths,
   formatPath,
+  hasMember,
   intersection,
   isEmpty,
   memberPaths,
@@ -83,7 +84,7 @@ function scoped(kind: KindInfo, subresource: string | undefined, paths: Path[]):
 }
 
 function toSet(kind: KindInfo, subresource: string | undefined, paths: Path[]): FieldSet {
-  return difference(fromPaths(scoped(kind, subresource, paths)), strippedPaths);
+  return fromPaths(scoped(kind, subresource, paths).filter((p) => !hasMember(strippedPaths, p)));
 }
 
 function identity(e: {
