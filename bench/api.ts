@@ -6,8 +6,11 @@
 // the API's own cost. The clients run in a child process, so this process's CPU time is the
 // server's: CPU per request is printed too, the steadier figure when other work shares the cores.
 //   node --import tsx bench/api.ts [--clients 50] [--seconds 3] [--seed 500] [--only get-configmap|...]
+//     [--profile FILE.cpuprofile]   (with --only: a CPU profile of the server during that load alone;
+//     --new with --only create-configmap: a new TLS connection per request)
 import { fork } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -19,7 +22,7 @@ import { ensureCredentials, startApiServer } from '../src/apiserver/index.js';
 import { openEmbeddedStore } from '../src/store/embedded.js';
 import type { LoadResult, LoadSpec, Operation } from './helpers/api-load.js';
 import { runLoad } from './helpers/api-load.js';
-import { machineLine, numberFlag, percentile } from './helpers/flags.js';
+import { booleanFlag, machineLine, numberFlag, percentile } from './helpers/flags.js';
 
 const CLIENTS = numberFlag('clients', 50);
 const SECONDS = numberFlag('seconds', 3);
@@ -72,6 +75,22 @@ async function load(spec: LoadSpec): Promise<Measured> {
   const result = await done;
   const used = process.cpuUsage(cpu);
   return { ...result, cpuMicros: (used.user + used.system) / Math.max(1, result.operations) };
+}
+
+/** With --profile FILE, profiles this process (the server) until the returned function is called. */
+async function startProfile(): Promise<() => Promise<void>> {
+  const at = process.argv.indexOf('--profile');
+  const file = at > 0 ? process.argv[at + 1] : undefined;
+  if (!file) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 async function rawStoreWrites(dir: string, writers: number): Promise<{ rate: number; cpuMicros: number }> {
@@ -143,7 +162,11 @@ async function main(): Promise<void> {
     if (only > 0) {
       // One operation alone, e.g. under --cpu-prof.
       const operation = process.argv[only + 1] as Operation;
-      line(`${operation}, keep-alive`, await load(spec(operation, 'keep-alive')));
+      const connection = operation === 'create-configmap' && booleanFlag('new') ? 'new' : 'keep-alive';
+      const stop = await startProfile();
+      const result = await load(spec(operation, connection));
+      await stop();
+      line(`${operation}, ${connection}`, result);
       return;
     }
 

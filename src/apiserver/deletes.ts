@@ -10,6 +10,7 @@ import type { Pod } from '../api/types.js';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER } from '../store/gc.js';
 import { checkPreconditions, rfc3339Seconds } from '../store/object-rules.js';
 import type { ObjectStore } from '../store/types.js';
+import { cloneJson } from '../store/merge-patch.js';
 
 export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
 const policies: readonly PropagationPolicy[] = ['Orphan', 'Background', 'Foreground'];
@@ -117,7 +118,7 @@ export async function deleteAdmitted(
   const kept = [...finalizers, ...(adding && finalizer ? [finalizer] : [])];
   if (request.dryRun) {
     if (kept.length === 0) return { object: stored, removed: true };
-    const marked = structuredClone(stored);
+    const marked = cloneJson(stored);
     marked.metadata.finalizers = kept;
     marked.metadata.deletionTimestamp ??= rfc3339Seconds(new Date(ctx.now().getTime() + (grace ?? 0) * 1000));
     marked.metadata.deletionGracePeriodSeconds ??= grace ?? 0;
@@ -125,7 +126,7 @@ export async function deleteAdmitted(
   }
   let uid = stored.metadata.uid;
   if (adding) {
-    const next = structuredClone(stored);
+    const next = cloneJson(stored);
     next.metadata.finalizers = kept;
     uid = (await ctx.store.update(kind, next)).metadata.uid;
   }

@@ -1,5 +1,5 @@
 // RFC 6902 JSON Patch (add, remove, replace, move, copy, test) with RFC 6901 pointers. Pure.
-import { deepEqual } from '../store/merge-patch.js';
+import { cloneJson, deepEqual } from '../store/merge-patch.js';
 
 /** A patch that cannot be applied; the API server reports it as 422 on the "patch" field. */
 export class PatchApplyError extends Error {
@@ -98,12 +98,12 @@ function asOperations(patch: unknown): Operation[] {
 
 /** Applies the operations in order to a copy of `doc`; any failing operation fails the whole patch. */
 export function applyJsonPatch(doc: unknown, patch: unknown): unknown {
-  let result: unknown = structuredClone(doc);
+  let result: unknown = cloneJson(doc);
   for (const op of asOperations(patch)) {
     const path = parsePointer(op.path);
     const needValue = (): unknown => {
       if (!('value' in op)) throw new PatchApplyError(`operation "${op.op}" needs a value`);
-      return structuredClone(op.value);
+      return cloneJson(op.value);
     };
     switch (op.op) {
       case 'add':
@@ -128,7 +128,7 @@ export function applyJsonPatch(doc: unknown, patch: unknown): unknown {
         break;
       }
       case 'copy': {
-        const value = structuredClone(getAt(result, parsePointer(op.from ?? '')));
+        const value = cloneJson(getAt(result, parsePointer(op.from ?? '')));
         result = addAt(result, path, value);
         break;
       }

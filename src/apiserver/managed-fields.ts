@@ -8,7 +8,7 @@ import { StatusError, type StatusCause } from '../api/errors.js';
 import { fieldError, invalidError, type FieldError } from '../api/field-errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
-import { deepEqual } from '../store/merge-patch.js';
+import { cloneJson, deepEqual } from '../store/merge-patch.js';
 import {
   difference,
   emptySet,
@@ -249,7 +249,7 @@ export function applyManagedFields(
   let others = entries.filter((e) => identity(e) !== me);
   const ownedByOthers = others.reduce((acc, e) => union(acc, e.fieldsV1), emptySet);
 
-  const object = structuredClone(merged);
+  const object = cloneJson(merged);
   for (const path of memberPaths(difference(previous?.fieldsV1 ?? emptySet, applied))) {
     if (!ownsAtOrBelow(ownedByOthers, path) && !ownsAtOrBelow(applied, path)) removePath(object, path);
   }

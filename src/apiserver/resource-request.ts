@@ -155,7 +155,8 @@ export function pagingOptions(query: URLSearchParams): Pick<ListOptions, 'limit'
 export function objectFromBody(target: ResourceTarget, raw: unknown): KubeObject {
   const { kind } = target;
   if (!isMap(raw)) throw badRequest('the request body must be an object');
-  const obj = structuredClone(raw);
+  // only the top level and metadata are changed here (decoding copies the rest later)
+  const obj: Json = { ...raw };
   const apiVersion = apiVersionOf(kind);
   obj['apiVersion'] ??= apiVersion;
   obj['kind'] ??= kind.kind;
@@ -166,7 +167,8 @@ export function objectFromBody(target: ResourceTarget, raw: unknown): KubeObject
   }
   if (obj['metadata'] === undefined || obj['metadata'] === null) obj['metadata'] = {};
   if (!isMap(obj['metadata'])) throw badRequest('metadata must be an object');
-  const metadata = obj['metadata'];
+  const metadata: Json = { ...obj['metadata'] };
+  obj['metadata'] = metadata;
   if (kind.namespaced) {
     if (metadata['namespace'] === undefined || metadata['namespace'] === '')
       metadata['namespace'] = target.namespace;

@@ -62,9 +62,13 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
 }
 
-export function isAuthorized(header: string | undefined, token: string): boolean {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), digest(token));
+/** Checks a request's Authorization header against the token (its digest computed once). */
+export function tokenCheck(token: string): (header: string | undefined) => boolean {
+  const expected = digest(token);
+  return (header) => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    return match?.[1] !== undefined && timingSafeEqual(digest(match[1]), expected);
+  };
 }
 
 async function ensureBuiltinNamespaces(store: ObjectStore): Promise<void> {
@@ -136,12 +140,13 @@ function discoveryDocument(route: Route, serverAddress: string): unknown {
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
   const { store, token } = options;
   const now = options.clock ?? ((): Date => new Date());
-  const log = options.log ?? ((): void => {});
+  const log = options.log;
+  const isAuthorized = tokenCheck(token);
   const watches: WatchContext = {
     store,
     now,
     active: new Set(),
-    onSlowWatcher: (bytes) => log(`watch cut off: the client left ${bytes} bytes unread`),
+    onSlowWatcher: (bytes) => log?.(`watch cut off: the client left ${bytes} bytes unread`),
   };
   if (options.watchLimits) watches.limits = options.watchLimits;
   const host = options.host ?? '127.0.0.1';
@@ -160,7 +165,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       sendText(res, 200, 'ok');
       return;
     }
-    if (!isAuthorized(req.headers.authorization, token)) throw unauthorized();
+    if (!isAuthorized(req.headers.authorization)) throw unauthorized();
     if (route.type === 'invalidPath') throw badRequest(route.message);
     const method = req.method ?? 'GET';
     if (route.type === 'metrics') {
@@ -208,12 +213,14 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   }
 
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const started = Date.now();
     const url = splitRequestUrl(req.url ?? '/');
     const pretty = ['true', '1'].includes(url.searchParams.get('pretty') ?? '');
-    res.on('close', () => {
-      log(`${req.method ?? ''} ${req.url ?? ''} ${res.statusCode} ${Date.now() - started}ms`);
-    });
+    if (log) {
+      const started = Date.now();
+      res.on('close', () => {
+        log(`${req.method ?? ''} ${req.url ?? ''} ${res.statusCode} ${Date.now() - started}ms`);
+      });
+    }
     dispatch(req, res, url, pretty).catch((err: unknown) => {
       const status = toStatus(err);
       if (res.headersSent) res.end();

@@ -8,7 +8,7 @@ import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type { Pod } from '../api/types.js';
 import { prepareCreate, prepareUpdate } from '../api/validate.js';
-import { deepEqual } from '../store/merge-patch.js';
+import { cloneJson, deepEqual } from '../store/merge-patch.js';
 import { checkPreconditions } from '../store/object-rules.js';
 import type { ObjectStore } from '../store/types.js';
 import { admitCreate, admitUpdate, createWarnings } from './admission.js';
@@ -54,8 +54,8 @@ export async function createAdmitted(
   input: KubeObject,
   options: WriteRequestOptions = {},
 ): Promise<KubeObject> {
-  const obj = structuredClone(input);
-  obj.metadata ??= {};
+  // a shallow copy is enough: decoding (prepareCreate) copies the whole object
+  const obj: KubeObject = { ...input, metadata: { ...input.metadata } };
   for (const field of serverOwnedMetadata) delete obj.metadata[field];
   let prepared = prepareCreate(await admitCreate(ctx.store, kind, obj), prepareOptions(options));
   options.warnings?.push(...createWarnings(prepared));
@@ -73,7 +73,7 @@ function updateCandidate(
 ): KubeObject {
   let candidate: KubeObject;
   if (subresource === 'status') {
-    candidate = { ...structuredClone(old), metadata: { ...structuredClone(old.metadata) } };
+    candidate = { ...cloneJson(old), metadata: { ...cloneJson(old.metadata) } };
     if (obj['status'] === undefined) delete candidate['status'];
     else candidate['status'] = obj['status'];
     if (obj.metadata.resourceVersion === undefined) delete candidate.metadata.resourceVersion;
@@ -82,7 +82,7 @@ function updateCandidate(
     candidate = { ...obj };
     if (kind.hasStatus) {
       if (old['status'] === undefined) delete candidate['status'];
-      else candidate['status'] = structuredClone(old['status']);
+      else candidate['status'] = cloneJson(old['status']);
     }
   }
   // a uid in the body names the object the writer read: another one by that name is a conflict
@@ -119,7 +119,7 @@ function boundPod(pod: KubeObject, old: KubeObject): KubeObject {
     );
   }
   if (node === '') throw invalidError('Binding', name, [fieldError.required('target.name')]);
-  return { ...structuredClone(old), spec: { ...(old as Pod).spec, nodeName: node } };
+  return { ...cloneJson(old), spec: { ...(old as Pod).spec, nodeName: node } };
 }
 
 /**

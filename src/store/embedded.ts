@@ -6,7 +6,7 @@ import type { KindInfo } from '../api/kinds.js';
 import { objectKey, type KubeObject } from '../api/meta.js';
 import { makeDataDirPrivate } from './data-dir.js';
 import { acquireDirLock, type DirLock } from './lock.js';
-import { applyMergePatch } from './merge-patch.js';
+import { applyMergePatch, cloneJson } from './merge-patch.js';
 import { continueExpired, decodeContinue, encodeContinue, pageLimit, pageOf } from './paging.js';
 import { compileFilter } from './object-filter.js';
 import { decideCreate, decideDelete, decideUpdate, generatedName, type RuleContext } from './object-rules.js';
@@ -117,7 +117,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
     this.checkOpen();
     const obj = this.state.table(kindKey(kind)).committed(this.keyOf(kind, namespace, name));
     if (!obj) throw notFound(kind.plural, name, kind.group);
-    return structuredClone(obj) as T;
+    return cloneJson(obj) as T;
   }
 
   async list<T extends KubeObject = KubeObject>(
@@ -139,7 +139,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
       .map((obj) => [objectKey(obj), obj] as const);
     const page = pageOf(matching, revision, limit, from?.afterKey);
     return {
-      items: page.items.map((obj) => structuredClone(obj) as T),
+      items: page.items.map((obj) => cloneJson(obj) as T),
       resourceVersion: String(revision),
       ...(page.next ? { continue: encodeContinue(page.next) } : {}),
     };
@@ -349,13 +349,13 @@ class EmbeddedObjectStore implements EmbeddedStore {
     } catch (err) {
       throw new StatusError(500, 'InternalError', (err as Error).message);
     }
-    return structuredClone(stored);
+    return cloneJson(stored);
   }
 
   /** A no-op write answers with the stored object, but only once that version is durable. */
   private async durableCopy(stored: KubeObject): Promise<KubeObject> {
     await this.lastAppend.catch(() => undefined);
-    return structuredClone(stored);
+    return cloneJson(stored);
   }
 
   private async maybeStartCompaction(): Promise<void> {

@@ -9,6 +9,7 @@ import { isStatusError } from '../api/errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ObjectStore } from './types.js';
+import { cloneJson } from './merge-patch.js';
 
 export const ORPHAN_FINALIZER = 'orphan';
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
@@ -145,7 +146,7 @@ export class GarbageCollector {
         if (action.type === 'deleteDependent') {
           await this.store.delete(action.kind, namespace, name, uid ? { uid } : {});
         } else if (action.type === 'dropOwnerReference') {
-          const next = structuredClone(action.object);
+          const next = cloneJson(action.object);
           const refs = (next.metadata.ownerReferences ?? []).filter((r) => r.uid !== action.ownerUid);
           if (refs.length > 0) next.metadata.ownerReferences = refs;
           else delete next.metadata.ownerReferences;

@@ -6,7 +6,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 /** Returns a new document; neither input is modified. */
 export function applyMergePatch(target: unknown, patch: unknown): unknown {
-  if (!isPlainObject(patch)) return structuredClone(patch);
+  if (!isPlainObject(patch)) return cloneJson(patch);
   const result: Record<string, unknown> = isPlainObject(target) ? { ...target } : {};
   for (const [key, value] of Object.entries(patch)) {
     if (value === null) {
@@ -20,19 +20,34 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
 
 /** The merge patch that turns `from` into `to` (the inverse of applyMergePatch). */
 export function createMergePatch(from: unknown, to: unknown): unknown {
-  if (!isPlainObject(from) || !isPlainObject(to)) return structuredClone(to);
+  if (!isPlainObject(from) || !isPlainObject(to)) return cloneJson(to);
   const patch: Record<string, unknown> = {};
   for (const key of Object.keys(from)) {
     if (!Object.hasOwn(to, key)) patch[key] = null;
   }
   for (const [key, value] of Object.entries(to)) {
     if (!Object.hasOwn(from, key)) {
-      patch[key] = structuredClone(value);
+      patch[key] = cloneJson(value);
     } else if (!deepEqual(from[key], value)) {
       patch[key] = createMergePatch(from[key], value);
     }
   }
   return patch;
+}
+
+/**
+ * A deep copy of a JSON value (objects as the store keeps them). Several times faster than
+ * structuredClone for these, and its copies are ordinary fast objects; anything that is not a
+ * plain object or array (a Date, say) is still copied by structuredClone.
+ */
+export function cloneJson<T>(value: T): T {
+  if (typeof value !== 'object' || value === null) return value;
+  if (Array.isArray(value)) return value.map(cloneJson) as T;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  if (prototype !== Object.prototype && prototype !== null) return structuredClone(value);
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) out[key] = cloneJson((value as Record<string, unknown>)[key]);
+  return out as T;
 }
 
 /** Structural equality of JSON values (key order does not matter). */

@@ -5,7 +5,7 @@ import { conflict, StatusError } from '../api/errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject, ObjectMeta } from '../api/meta.js';
 import type { DeleteOptions, WriteOptions } from './types.js';
-import { deepEqual } from './merge-patch.js';
+import { cloneJson, deepEqual } from './merge-patch.js';
 
 export interface RuleContext {
   now: Date;
@@ -49,7 +49,7 @@ function withoutUndefined(meta: { [K in keyof ObjectMeta]?: ObjectMeta[K] | unde
  * (the caller resolves generateName, retrying on collisions).
  */
 export function decideCreate(kind: KindInfo, obj: KubeObject, name: string, ctx: RuleContext): KubeObject {
-  const copy = structuredClone(obj);
+  const copy = cloneJson(obj);
   const meta = copy.metadata ?? {};
   if (!name) throw invalid(kind, '', 'metadata.name', 'Required value: name or generateName is required');
   if (kind.namespaced && !meta.namespace) {
@@ -131,16 +131,16 @@ export function decideUpdate(
 
   let next: KubeObject;
   if (options.subresource === 'status') {
-    next = { ...stored, status: structuredClone(incoming['status']) };
+    next = { ...stored, status: cloneJson(incoming['status']) };
     if (next['status'] === undefined) delete next['status'];
   } else {
-    const { status: _ignored, ...rest } = structuredClone(incoming);
+    const { status: _ignored, ...rest } = cloneJson(incoming);
     next = {
-      ...(kind.hasStatus ? rest : structuredClone(incoming)),
+      ...(kind.hasStatus ? rest : cloneJson(incoming)),
       apiVersion: incoming.apiVersion || stored.apiVersion,
       kind: incoming.kind || stored.kind,
       metadata: withoutUndefined({
-        ...structuredClone(incomingMeta),
+        ...cloneJson(incomingMeta),
         // immutable, or owned by the store
         name: storedMeta.name,
         namespace: storedMeta.namespace,
