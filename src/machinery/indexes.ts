@@ -8,6 +8,7 @@ import type {
   Pod,
   VolumeAttachment,
 } from '../api/types.js';
+import { claimDataSource } from '../volume/data-source.js';
 import { volumeClass } from '../volume/match.js';
 import { podClaimKeys } from '../volume/pods.js';
 import { defineIndex } from './indexed-cache.js';
@@ -25,6 +26,14 @@ export const podsByUID = defineIndex<Pod>('uid', (p) => one(p.metadata.uid));
 
 /** Claims by spec.volumeName. */
 export const claimsByVolume = defineIndex<PersistentVolumeClaim>('volume', (c) => one(c.spec.volumeName));
+
+/** Claims by "namespace/name" of the VolumeSnapshot their dataSource (or dataSourceRef) restores from. */
+export const claimsBySnapshotSource = defineIndex<PersistentVolumeClaim>('snapshot-source', (c) => {
+  const source = claimDataSource(c);
+  return source?.kind === 'VolumeSnapshot'
+    ? [`${source.namespace ?? c.metadata.namespace ?? ''}/${source.name}`]
+    : [];
+});
 
 /** Volumes by "namespace/name" of spec.claimRef. */
 export const volumesByClaim = defineIndex<PersistentVolume>('claim', (v) =>

@@ -21,7 +21,7 @@ import type { ReconcileContext, ReconcileResult } from '../machinery/controller.
 import { Controller } from '../machinery/controller.js';
 import type { EventType } from '../machinery/events.js';
 import { EventRecorder } from '../machinery/events.js';
-import { attachmentsByVolume } from '../machinery/indexes.js';
+import { attachmentsByVolume, claimsBySnapshotSource } from '../machinery/indexes.js';
 import type { Informer } from '../machinery/informer.js';
 import { keyOf } from '../machinery/informer.js';
 import type { SharedInformerCache } from '../machinery/shared-cache.js';
@@ -51,6 +51,7 @@ import {
 } from './plan.js';
 import { ContentSources } from './content-source.js';
 import { ClaimProvisioning, FAILED } from './provisioning.js';
+import { SnapshotWakeup } from './snapshot-wakeup.js';
 import type { TopologyView } from './topology.js';
 
 /** external-provisioner's --timeout. */
@@ -165,7 +166,7 @@ export class Provisioner {
       clock: this.clock,
       logger: this.log,
     });
-    this.claimInformer = this.informers.informer(CLAIM);
+    this.claimInformer = this.informers.informer(CLAIM, claimsBySnapshotSource);
     this.volumeInformer = this.informers.informer(VOLUME);
     this.classInformer = this.informers.informer(K.sc);
     this.nodeInformer = this.informers.informer(K.node);
@@ -243,7 +244,15 @@ export class Provisioner {
 
   private wireHandlers(resyncMs: number): void {
     const on = this.informers.on.bind(this.informers);
-    const claimChanged = (c: PersistentVolumeClaim): void => this.claims.enqueue(keyOf(c));
+    // a restore waiting for its snapshot is retried as soon as the snapshot is ready
+    const wakeup = new SnapshotWakeup(this.informers, this.claimInformer, (key) => {
+      this.provisionBackoff.forget(key);
+      this.claims.enqueue(key);
+    });
+    const claimChanged = (c: PersistentVolumeClaim): void => {
+      wakeup.claimSeen(c);
+      this.claims.enqueue(keyOf(c));
+    };
     on(
       this.claimInformer,
       {
