@@ -154,10 +154,15 @@ function wrapUnary(
     });
     const log = (error?: { code: number; message: string }) => {
       if (!logger) return;
+      // Redacted on first read: a logger that drops the line (debug off) never pays for it.
+      let request: unknown;
       const entry: ServerCallLog = {
         service,
         method,
-        request: sanitizeMessage(`${method}Request`, call.request),
+        get request() {
+          request ??= sanitizeMessage(`${method}Request`, call.request);
+          return request;
+        },
       };
       if (error) entry.error = error;
       logger(entry);

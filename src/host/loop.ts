@@ -54,9 +54,7 @@ export class LoopDevices {
 
   /** Every attached loop device with its backing file. */
   async list(): Promise<LoopDevice[]> {
-    const blockDir = path.join(this.sysRoot, 'block');
-    const names = readdirSync(blockDir).filter((name) => /^loop\d+$/.test(name));
-    return names
+    return this.loopNames()
       .map((name) => this.read(name))
       .filter((device): device is LoopDevice => device !== undefined);
   }
@@ -65,7 +63,11 @@ export class LoopDevices {
   async findByFile(file: string): Promise<LoopDevice[]> {
     const wanted = canonical(file);
     if (!this.hasSysfs()) return this.findWithLosetup(wanted);
-    return (await this.list()).filter((device) => device.backingFile === wanted);
+    // Only a device whose backing file matches has its number read: one sysfs read per device.
+    return this.loopNames()
+      .filter((name) => this.readBackingFile(name) === wanted)
+      .map((name) => this.read(name))
+      .filter((device): device is LoopDevice => device !== undefined);
   }
 
   async get(device: string): Promise<LoopDevice | undefined> {
@@ -110,6 +112,18 @@ export class LoopDevices {
       out.push({ device, majorMinor: numbers.trim(), backingFile });
     }
     return out;
+  }
+
+  private loopNames(): string[] {
+    return readdirSync(path.join(this.sysRoot, 'block')).filter((name) => /^loop\d+$/.test(name));
+  }
+
+  private readBackingFile(name: string): string | undefined {
+    try {
+      return cleanBackingFile(readFileSync(path.join(this.sysRoot, 'block', name, 'loop', 'backing_file'), 'utf8'));
+    } catch {
+      return undefined; // not attached
+    }
   }
 
   private read(name: string): LoopDevice | undefined {

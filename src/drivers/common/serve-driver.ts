@@ -19,7 +19,13 @@ export async function serveDriver(
     // Requests arrive redacted (secrets are CSI secret fields), so logging them leaks no key.
     logger: (entry) => {
       if (entry.error) log.warn(`${entry.method} failed`, { request: entry.request, error: entry.error });
-      else log.debug(entry.method, { request: entry.request });
+      // A getter: the request is redacted only when the logger writes debug lines at all.
+      else
+        log.debug(entry.method, {
+          get request() {
+            return entry.request;
+          },
+        });
     },
   });
   return { endpoint: server.endpoint, socketPath: server.socketPath, shutdown: () => server.shutdown() };
