@@ -120,7 +120,9 @@ export class LoopDevices {
 
   private readBackingFile(name: string): string | undefined {
     try {
-      return cleanBackingFile(readFileSync(path.join(this.sysRoot, 'block', name, 'loop', 'backing_file'), 'utf8'));
+      return cleanBackingFile(
+        readFileSync(path.join(this.sysRoot, 'block', name, 'loop', 'backing_file'), 'utf8'),
+      );
     } catch {
       return undefined; // not attached
     }
