@@ -13,70 +13,31 @@
 //   node --import tsx bench/scale-embedded.ts [--sizes 500,1000] [--idle 30] [--clients 32]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:https';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { listFlag, machineLine, numberFlag } from './helpers/flags.js';
+import {
+  type Api,
+  connectApi,
+  createObject,
+  currentRevision,
+  inParallel,
+  listAll,
+  readCredentials,
+} from './helpers/https-api.js';
+
+async function connect(dataDir: string, url: string): Promise<Api> {
+  return connectApi(await readCredentials(path.join(dataDir, 'kubeconfig')), url, CLIENTS);
+}
 
 const SIZES = listFlag('sizes', [500, 1000]);
 const IDLE_SECONDS = numberFlag('idle', 30);
 const CLIENTS = numberFlag('clients', 32);
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
-
-/** The parts of an API answer the benchmark reads. */
-interface Answer {
-  items: { status?: { phase?: string } }[];
-  metadata: { resourceVersion: string; continue?: string };
-}
-
-interface Api {
-  url: string;
-  call(method: string, apiPath: string, body?: unknown): Promise<{ status: number; body: Answer }>;
-  close(): void;
-}
-
-async function connect(dataDir: string, url: string): Promise<Api> {
-  const kubeconfig = JSON.parse(await readFile(path.join(dataDir, 'kubeconfig'), 'utf8'));
-  const token: string = kubeconfig.users[0].user.token;
-  const ca = Buffer.from(kubeconfig.clusters[0].cluster['certificate-authority-data'], 'base64');
-  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS, ca });
-  const once = (method: string, apiPath: string, body?: unknown) =>
-    new Promise<{ status: number; body: Answer }>((resolve, reject) => {
-      const req = request(
-        `${url}${apiPath}`,
-        {
-          method,
-          agent,
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            const text = Buffer.concat(chunks).toString();
-            resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as Answer });
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body === undefined ? undefined : JSON.stringify(body));
-    });
-  return {
-    url,
-    // A kept-alive connection the server closed as idle just as it was reused: send again (every
-    // request here may be repeated: a repeated create answers 409, which counts as done).
-    call: (method, apiPath, body) =>
-      once(method, apiPath, body).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ECONNRESET') throw err;
-        return once(method, apiPath, body);
-      }),
-    close: () => agent.destroy(),
-  };
-}
 
 interface Berth {
   child: ChildProcess;
@@ -129,15 +90,6 @@ function rssMiB(pid: number): number {
   return Number(match?.[1] ?? 0) / 1024;
 }
 
-async function inParallel(count: number, work: (i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: CLIENTS }, async () => {
-      while (next < count) await work(next++);
-    }),
-  );
-}
-
 function pv(i: number): unknown {
   return {
     apiVersion: 'v1',
@@ -166,48 +118,12 @@ function pvc(i: number): unknown {
   };
 }
 
-async function create(api: Api, apiPath: string, body: unknown): Promise<void> {
-  for (;;) {
-    const res = await api.call('POST', apiPath, body);
-    if (res.status === 201 || res.status === 409) return;
-    if (res.status !== 429 && res.status < 500)
-      throw new Error(`POST ${apiPath}: ${res.status} ${JSON.stringify(res.body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Lists every object of a collection with limit=500 pages; returns the items and the list's revision. */
-async function listAll(
-  api: Api,
-  apiPath: string,
-): Promise<{ items: Answer['items']; resourceVersion: string }> {
-  const items: Answer['items'] = [];
-  let token = '';
-  let resourceVersion = '';
-  do {
-    const res = await api.call(
-      'GET',
-      `${apiPath}?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
-    );
-    if (res.status !== 200) throw new Error(`list ${apiPath}: ${res.status}`);
-    items.push(...res.body.items);
-    resourceVersion ||= res.body.metadata.resourceVersion;
-    token = res.body.metadata.continue ?? '';
-  } while (token);
-  return { items, resourceVersion };
-}
-
 async function untilAnswers(api: Api): Promise<void> {
   for (;;) {
     const res = await api.call('GET', '/api/v1/persistentvolumes?limit=1').catch(() => undefined);
     if (res?.status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-async function currentRevision(api: Api): Promise<number> {
-  const res = await api.call('GET', '/api/v1/namespaces?limit=1');
-  return Number(res.body.metadata.resourceVersion);
 }
 
 interface Figures {
@@ -232,8 +148,10 @@ async function runSize(size: number): Promise<Figures> {
     await untilAnswers(api);
     const firstStartSeconds = (performance.now() - firstStart) / 1000;
     const started = performance.now();
-    await inParallel(size, (i) => create(api, '/api/v1/persistentvolumes', pv(i)));
-    await inParallel(size, (i) => create(api, '/api/v1/namespaces/default/persistentvolumeclaims', pvc(i)));
+    await inParallel(size, CLIENTS, (i) => createObject(api, '/api/v1/persistentvolumes', pv(i)));
+    await inParallel(size, CLIENTS, (i) =>
+      createObject(api, '/api/v1/namespaces/default/persistentvolumeclaims', pvc(i)),
+    );
     const created = performance.now();
     for (;;) {
       const { items } = await listAll(api, '/api/v1/namespaces/default/persistentvolumeclaims');

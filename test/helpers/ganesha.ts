@@ -10,6 +10,9 @@ import path from 'node:path';
 import type { NfsServerOptions } from '../../src/nfs-client/index.js';
 import { hasCommand } from '../conformance/host.js';
 import { isRoot } from './skip.js';
+import { freePort } from '../../bench/helpers/etcd.js';
+
+export { freePort };
 
 export const RPCBIND_SOCKET = '/run/rpcbind.sock';
 export const EXPORT_PSEUDO = '/export';
@@ -53,17 +56,6 @@ export interface GaneshaServer {
   freeze(): void;
   thaw(): void;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 function ganeshaConfig(dir: string, exportDir: string, nfsPort: number, mountPort: number): string {

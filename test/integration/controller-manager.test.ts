@@ -132,6 +132,11 @@ describe('cli: berth controller-manager (processes, real etcd)', function () {
       const cases: [string[], RegExp][] = [
         [['--leader-elect=maybe'], /invalid argument "maybe" for "--leader-elect" flag: strconv\.ParseBool/],
         [['--kubeconfig', join(dir, 'missing')], /kubeconfig .*missing: does not exist/],
+        [
+          ['--node-monitor-grace-period=0s'],
+          /invalid argument "0s" for "--node-monitor-grace-period" flag: must be longer than 0s/,
+        ],
+        [['--node-monitor-grace-period=soon'], /invalid argument "soon" for "--node-monitor-grace-period" flag/],
       ];
       const broken = join(dir, 'broken');
       await writeFile(broken, 'clusters: [\n');

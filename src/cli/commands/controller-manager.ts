@@ -17,6 +17,7 @@ import { parseCommand } from '../args.js';
 import type { ComponentDeps, RunningComponent } from '../component.js';
 import { startControllerManager, stopComponents } from '../components.js';
 import type { CommandContext } from '../context.js';
+import { parsePositiveDuration } from '../duration-flag.js';
 import { UsageError } from '../io.js';
 import {
   leaderElectionOptions,
@@ -31,13 +32,14 @@ const options = {
   kubeconfig: { type: 'string' },
   master: { type: 'string' },
   'csi-driver': { type: 'string', multiple: true },
+  'node-monitor-grace-period': { type: 'string' },
   ...leaderElectionOptions,
   ...logOptions,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const CONTROLLER_MANAGER_USAGE =
-  'berth controller-manager --kubeconfig=F [--master=URL[,URL]] [--leader-elect=true] [--leader-elect-lease-duration=15s] [--leader-elect-renew-deadline=10s] [--leader-elect-retry-period=2s] [--leader-elect-resource-namespace=kube-system] [--leader-elect-resource-name=berth-controller-manager] [--csi-driver NAME=SOCKET]...';
+  'berth controller-manager --kubeconfig=F [--master=URL[,URL]] [--leader-elect=true] [--leader-elect-lease-duration=15s] [--leader-elect-renew-deadline=10s] [--leader-elect-retry-period=2s] [--leader-elect-resource-namespace=kube-system] [--leader-elect-resource-name=berth-controller-manager] [--csi-driver NAME=SOCKET]... [--node-monitor-grace-period=40s]';
 
 function csiDrivers(flags: readonly string[] | undefined): DriverEndpoint[] {
   return (flags ?? []).map((flag) => {
@@ -89,6 +91,10 @@ export async function runControllerManager(ctx: CommandContext, argv: string[]):
   const election = parseLeaderElection(leaderElect, values);
   const masters = parseMaster(values.master);
   const drivers = csiDrivers(values['csi-driver']);
+  const nodeMonitorGracePeriodMs = parsePositiveDuration(
+    '--node-monitor-grace-period',
+    values['node-monitor-grace-period'],
+  );
   const logger = loggerFor(ctx, values['log-level']);
 
   const connection = await componentConnection({ kubeconfig: values.kubeconfig, env: ctx.env });
@@ -98,7 +104,13 @@ export async function runControllerManager(ctx: CommandContext, argv: string[]):
   ctx.io.stdout.write(
     `berth controller-manager ${identity}: API servers ${servers.join(',')} (${connection.source})\n`,
   );
-  const deps: ComponentDeps = { store, logger, clock: systemClock, csiDrivers: drivers };
+  const deps: ComponentDeps = {
+    store,
+    logger,
+    clock: systemClock,
+    csiDrivers: drivers,
+    ...(nodeMonitorGracePeriodMs !== undefined ? { nodeMonitorGracePeriodMs } : {}),
+  };
   // the clock's timers do not hold the process open; a standby waiting for its turn has nothing else
   const keepAlive = setInterval(() => undefined, 1 << 30);
   try {
