@@ -136,7 +136,10 @@ describe('cli: berth controller-manager (processes, real etcd)', function () {
           ['--node-monitor-grace-period=0s'],
           /invalid argument "0s" for "--node-monitor-grace-period" flag: must be longer than 0s/,
         ],
-        [['--node-monitor-grace-period=soon'], /invalid argument "soon" for "--node-monitor-grace-period" flag/],
+        [
+          ['--node-monitor-grace-period=soon'],
+          /invalid argument "soon" for "--node-monitor-grace-period" flag/,
+        ],
       ];
       const broken = join(dir, 'broken');
       await writeFile(broken, 'clusters: [\n');
