@@ -60,6 +60,14 @@ export class Filesystems {
     return field('Block count') * field('Block size');
   }
 
+  /** Size of the data section of the xfs filesystem mounted at `mountPoint` (xfs_info). */
+  async xfsSizeBytes(mountPoint: string): Promise<bigint> {
+    const { stdout } = await this.exec.run('xfs_info', [mountPoint]);
+    const match = /^data\s+=\s*bsize=(\d+)\s+blocks=(\d+)/m.exec(stdout);
+    if (!match?.[1] || !match[2]) throw new Error(`xfs_info ${mountPoint} shows no data section size`);
+    return BigInt(match[1]) * BigInt(match[2]);
+  }
+
   /** Grows an unmounted ext filesystem: resize2fs wants a freshly checked filesystem first. */
   async growExtOffline(device: string): Promise<void> {
     await this.exec.run('e2fsck', ['-f', '-p', device], { okExitCodes: [1] });

@@ -3,7 +3,7 @@
 // new volume that shows the old content; a clone of a volume in use; the hostile cases; and
 // every delete order, with nothing left behind.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, statfsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CsiClient } from '../../src/csi/client.js';
@@ -114,6 +114,9 @@ for (const fsType of ['ext4', 'xfs'] as const) {
       const r = await mount(restored, 'restored');
       const c = await mount(clone, 'clone');
       assert.equal(readFileSync(path.join(r.target, 'file'), 'utf8'), 'before');
+      // restored into twice the snapshot's size: the filesystem fills the larger volume
+      const grown = statfsSync(r.target);
+      assert.ok(grown.blocks * grown.bsize > 1.5 * Number(GiB), `${fsType} grown to the restored size`);
       assert.equal(readFileSync(path.join(c.target, 'file'), 'utf8'), 'after');
       // the copies are independent of each other and of the source
       writeFileSync(path.join(r.target, 'file'), 'restored');

@@ -5,7 +5,7 @@
 // leave no volume, snapshot file, loop device or mount; hostile requests get clear answers.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statfsSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -206,6 +206,9 @@ for (const fsType of ['ext4', 'xfs'] as const) {
       const restoredPath = await runPodWithClaim(api, 'reader', NODE, 'restored');
       const clonePath = await runPodWithClaim(api, 'clone-reader', NODE, 'clone');
       assert.equal(readFileSync(join(restoredPath, 'file'), 'utf8'), 'before');
+      // restored into 2Gi from a 1Gi snapshot: the filesystem fills the larger volume
+      const restoredFs = statfsSync(restoredPath);
+      assert.ok(restoredFs.blocks * restoredFs.bsize > 1.5 * 2 ** 30, `${fsType} grown to the claim's size`);
       assert.equal(readFileSync(join(clonePath, 'file'), 'utf8'), 'after');
       await bound('clone');
       const source = await api.get<PersistentVolumeClaim>(K.pvc, 'default', 'data');

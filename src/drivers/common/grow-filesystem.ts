@@ -1,5 +1,7 @@
-// Filesystem growth on a device volume, as the local and RBD drivers do it: offline for an ext
-// filesystem left smaller than its device (before it is mounted), online in NodeExpandVolume.
+// Filesystem growth on a device volume, as the local and RBD drivers do it: at NodeStageVolume for
+// a filesystem left smaller than its device (a restore or clone into a larger volume, or a volume
+// grown while unstaged) - ext before it is mounted, xfs (which grows only mounted) right after -
+// and online in NodeExpandVolume.
 import { csiError, status } from '../../csi/errors.js';
 import { ExecError } from '../../host/exec.js';
 import type { Filesystems } from '../../host/filesystem.js';
@@ -24,6 +26,22 @@ export async function growExtIfSmaller(
   const fsBytes = await filesystems.extSizeBytes(device);
   if (deviceBytes - fsBytes < MIB) return undefined;
   await filesystems.growExtOffline(device);
+  return fsBytes;
+}
+
+/**
+ * Grows the xfs filesystem just mounted at `mountPoint` when it is at least 1 MiB smaller than
+ * `deviceBytes`; returns the size it had, or undefined when it fit.
+ */
+export async function growXfsIfSmaller(
+  filesystems: Filesystems,
+  device: string,
+  mountPoint: string,
+  deviceBytes: bigint,
+): Promise<bigint | undefined> {
+  const fsBytes = await filesystems.xfsSizeBytes(mountPoint);
+  if (deviceBytes - fsBytes < MIB) return undefined;
+  await filesystems.grow(device, 'xfs', mountPoint);
   return fsBytes;
 }
 

@@ -11,7 +11,12 @@ import { canonicalPath } from '../../host/mounter.js';
 import { bindPublish, removeTarget, requireStagingPath, requireUnpublished } from '../common/bind-publish.js';
 import { DEFAULT_FS_TYPE, isReadOnlyMode } from '../common/capability.js';
 import { requireGrownTo } from '../common/capacity.js';
-import { EXT_TYPES, growExtIfSmaller, growFilesystemOnline } from '../common/grow-filesystem.js';
+import {
+  EXT_TYPES,
+  growExtIfSmaller,
+  growFilesystemOnline,
+  growXfsIfSmaller,
+} from '../common/grow-filesystem.js';
 import { requireField } from '../common/require-field.js';
 import { rpcCapabilities } from '../common/rpc-capabilities.js';
 import { deviceVolumeStats } from '../common/volume-stats.js';
@@ -42,12 +47,19 @@ export function nodeHandlers(ctx: LocalDriverContext): ServiceHandlers<'Node'> {
   const attachedLoop = async (volume: LocalVolume): Promise<LoopDevice | undefined> =>
     (await ctx.loops.findByFile(ctx.store.imagePath(volume.key)))[0];
 
-  /** A volume grown while unstaged (or whose online grow was refused) is grown before it is mounted. */
-  const growIfSmaller = async (source: string, sourceBytes: bigint): Promise<void> => {
-    const fsBytes = await growExtIfSmaller(ctx.filesystems, source, sourceBytes);
+  /**
+   * A volume grown while unstaged (or whose online grow was refused), or restored or cloned into a
+   * larger size, is grown to fill it: ext before it is mounted, xfs (which grows only mounted) after.
+   */
+  const growIfSmaller = async (fsType: string, source: string, staging: string, sourceBytes: bigint) => {
+    const fsBytes =
+      fsType === 'xfs'
+        ? await growXfsIfSmaller(ctx.filesystems, source, staging, sourceBytes)
+        : await growExtIfSmaller(ctx.filesystems, source, sourceBytes);
     if (fsBytes === undefined) return;
-    ctx.log.info('filesystem grown before mount', {
+    ctx.log.info('filesystem grown to fill its volume', {
       source,
+      fsType,
       from: fsBytes.toString(),
       to: sourceBytes.toString(),
     });
@@ -89,6 +101,7 @@ export function nodeHandlers(ctx: LocalDriverContext): ServiceHandlers<'Node'> {
         // "mount -o loop" attaches the loop device and mounts it in one step, with autoclear set so
         // the last unmount also detaches it. A device that is still attached is reused as it is.
         const source = loop?.device ?? image;
+        const sourceBytes = async () => (loop ? ctx.loops.sizeBytes(loop.device) : volume.capacityBytes);
         // A fresh backing file is a hole: a zeroed first MiB (where ext4 and xfs keep their
         // superblocks) means never formatted, which spares a blkid run on every first stage.
         const blank = !loop && (await ctx.filesystems.startsZeroed(image));
@@ -105,11 +118,18 @@ export function nodeHandlers(ctx: LocalDriverContext): ServiceHandlers<'Node'> {
             `volume ${id} holds ${fsType}, not ${capability.mount.fs_type}`,
           );
         } else if (EXT_TYPES.has(fsType)) {
-          await growIfSmaller(source, loop ? await ctx.loops.sizeBytes(loop.device) : volume.capacityBytes);
+          await growIfSmaller(fsType, source, staging, await sourceBytes());
         }
         // Restores and clones of an xfs volume carry its UUID: nouuid lets both be mounted at once.
         const flags = [...(fsType === 'xfs' ? ['nouuid'] : []), ...(capability.mount?.mount_flags ?? [])];
         await ctx.mounter.mount(source, staging, { fsType, flags: loop ? flags : ['loop', ...flags] });
+        if (fsType === 'xfs' && !flags.includes('ro')) {
+          // unmounted again on failure, so the next NodeStageVolume grows it instead of finding it staged
+          await growIfSmaller(fsType, source, staging, await sourceBytes()).catch(async (err: unknown) => {
+            await ctx.mounter.unmount(staging);
+            throw err;
+          });
+        }
         ctx.log.info('volume staged', { volumeId: id, staging, fsType });
         return {};
       });

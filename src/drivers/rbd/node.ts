@@ -12,7 +12,12 @@ import { bindPublish, removeTarget, requireStagingPath, requireUnpublished } fro
 import type { AccessType } from '../common/capability.js';
 import { DEFAULT_FS_TYPE, FS_TYPE_PARAMETER, isReadOnlyMode } from '../common/capability.js';
 import { requireGrownTo } from '../common/capacity.js';
-import { EXT_TYPES, growExtIfSmaller, growFilesystemOnline } from '../common/grow-filesystem.js';
+import {
+  EXT_TYPES,
+  growExtIfSmaller,
+  growFilesystemOnline,
+  growXfsIfSmaller,
+} from '../common/grow-filesystem.js';
 import { requireField } from '../common/require-field.js';
 import { rpcCapabilities } from '../common/rpc-capabilities.js';
 import { deviceVolumeStats } from '../common/volume-stats.js';
@@ -145,6 +150,16 @@ export function nodeHandlers(ctx: RbdDriverContext): ServiceHandlers<'Node'> {
     if (readonly) flags.push('ro');
     if (fsType === 'xfs') flags.push('nouuid'); // a clone or a second mapping carries the same uuid
     await ctx.mounter.mount(device, staging, { fsType, flags });
+    // xfs grows only mounted: a restore or clone into a larger image fills it now (unmounted again
+    // on failure, so the next NodeStageVolume tries again instead of finding it staged)
+    if (fsType === 'xfs' && !readonly) {
+      await growXfsIfSmaller(ctx.filesystems, device, staging, deviceSizeBytes(device)).catch(
+        async (err: unknown) => {
+          await ctx.mounter.unmount(staging);
+          throw err;
+        },
+      );
+    }
   };
 
   return {
