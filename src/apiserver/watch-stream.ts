@@ -40,21 +40,78 @@ export interface WatchContext {
   limits?: WatchLimits;
   /** Told when a watcher is cut off for not reading, with the bytes it left waiting. */
   onSlowWatcher?: (bufferedBytes: number) => void;
+  /** Paces the writes of all watches of one server (made on the first watch). */
+  flusher?: WatchFlusher;
+}
+
+/**
+ * Writes to watch streams go out together, at most once per `intervalMs`: at a high event rate
+ * each stream gets one larger write per tick instead of one per store batch (a TLS write costs
+ * far more than the bytes it carries), and all streams of a collection write the same batch in
+ * the same tick, so they share its buffer. The first events after a quiet spell go out at once.
+ */
+export class WatchFlusher {
+  private due = new Set<() => void>();
+  private scheduled = false;
+  private lastTick = 0;
+  private readonly intervalMs: number;
+
+  constructor(intervalMs = 20) {
+    this.intervalMs = intervalMs;
+  }
+
+  schedule(flush: () => void): void {
+    this.due.add(flush);
+    if (this.scheduled) return;
+    this.scheduled = true;
+    const wait = this.lastTick + this.intervalMs - Date.now();
+    if (wait <= 0) queueMicrotask(() => this.tick());
+    else setTimeout(() => this.tick(), wait);
+  }
+
+  private tick(): void {
+    this.scheduled = false;
+    this.lastTick = Date.now();
+    const due = this.due;
+    this.due = new Set();
+    for (const flush of due) flush();
+  }
 }
 
 /**
  * Every watcher of a change gets the same committed object (watches are read-only), so its line
- * is serialised once per event type, not once per watcher.
+ * is serialised and encoded once per event type, not once per watcher.
  */
-const encodedLines = new WeakMap<object, Map<string, string>>();
+const encodedLines = new WeakMap<object, Map<string, Buffer>>();
 
-function encodeShared(event: { type: string; object: unknown }): string {
-  if (typeof event.object !== 'object' || event.object === null) return `${JSON.stringify(event)}\n`;
+function lineOf(event: { type: string; object: unknown }): Buffer {
+  return Buffer.from(`${JSON.stringify(event)}\n`);
+}
+
+function encodeShared(event: { type: string; object: unknown }): Buffer {
+  if (typeof event.object !== 'object' || event.object === null) return lineOf(event);
   let lines = encodedLines.get(event.object);
   if (!lines) encodedLines.set(event.object, (lines = new Map()));
   let line = lines.get(event.type);
-  if (line === undefined) lines.set(event.type, (line = `${JSON.stringify(event)}\n`));
+  if (line === undefined) lines.set(event.type, (line = lineOf(event)));
   return line;
+}
+
+/**
+ * The lines of a batch as one chunk. Watchers of the same collection get the same batches one
+ * after another, so the last one joined is kept: they then share one buffer (one copy in memory
+ * while their sockets drain) instead of joining their own.
+ */
+let lastJoined: { parts: Buffer[]; joined: Buffer } | undefined;
+
+function joinShared(parts: Buffer[]): Buffer {
+  if (parts.length === 1) return parts[0]!;
+  const last = lastJoined;
+  if (last && last.parts.length === parts.length && last.parts.every((p, i) => p === parts[i]))
+    return last.joined;
+  const joined = Buffer.concat(parts);
+  lastJoined = { parts, joined };
+  return joined;
 }
 
 export function isWatchRequest(query: URLSearchParams): boolean {
@@ -91,12 +148,12 @@ export async function serveWatch(
 ): Promise<void> {
   const asTable = wantsTable(req.headers.accept);
   const include = parseIncludeObject(query.get('includeObject'));
-  const encode = (event: { type: string; object: unknown }): string => {
+  const encode = (event: { type: string; object: unknown }): Buffer => {
     if (asTable && event.type !== 'ERROR') {
       const object = toTable(target.kind.kind, [event.object as KubeObject], { now: ctx.now(), include });
-      return `${JSON.stringify({ type: event.type, object })}\n`;
+      return lineOf({ type: event.type, object });
     }
-    return event.type === 'ERROR' ? `${JSON.stringify(event)}\n` : encodeShared(event);
+    return event.type === 'ERROR' ? lineOf(event) : encodeShared(event);
   };
   const startStream = (): void => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
@@ -104,23 +161,24 @@ export async function serveWatch(
   };
 
   // events that arrive before the store confirms the watch wait until the headers are out
-  let pending: string[] | undefined = [];
+  let pending: Buffer[] | undefined = [];
   let watch: Watch;
   const limits = ctx.limits ?? defaultWatchLimits;
   let slowSince: number | undefined;
   // the events the store hands over together go out as one chunk
-  let batch: string[] = [];
+  let batch: Buffer[] = [];
+  const flusher = (ctx.flusher ??= new WatchFlusher());
   const flush = (): void => {
     const lines = batch;
     batch = [];
-    if (res.writableEnded) return;
-    res.write(lines.length === 1 ? lines[0]! : lines.join(''));
+    if (res.writableEnded || lines.length === 0) return;
+    res.write(joinShared(lines));
     if (tooSlow()) cutOff();
   };
-  const send = (line: string): void => {
+  const send = (line: Buffer): void => {
     if (pending) pending.push(line);
     else if (!res.writableEnded) {
-      if (batch.length === 0) queueMicrotask(flush);
+      if (batch.length === 0) flusher.schedule(flush);
       batch.push(line);
     }
   };
@@ -177,7 +235,7 @@ export async function serveWatch(
     clearTimeout(timer);
     ctx.active.delete(finish);
     watch.stop();
-    if (!res.writableEnded) res.end(batch.join(''));
+    if (!res.writableEnded) res.end(Buffer.concat(batch));
     batch = [];
   }
   const timer = setTimeout(finish, timeoutSeconds * 1000);
