@@ -36,6 +36,7 @@ import {
   CONDITION_RESIZING,
   FS_RESIZE_PENDING_MESSAGE,
   RESIZE_REASON,
+  claimResizeInputs,
   decideResize,
   hasCondition,
   grownCapacity,
@@ -43,6 +44,7 @@ import {
   withErrorCondition,
   withoutResizeConditions,
   withResizeStatus,
+  volumeResizeInputs,
 } from './decide.js';
 
 function orUndefinedIfNotFound(err: unknown): undefined {
@@ -117,17 +119,34 @@ export class Resizer {
       logger: this.log,
       rateLimiter: backoffFor('resizer', { baseMs: deps.retryBaseMs, maxMs: deps.retryMaxMs }),
     });
+    // Updates count only when they change what the decision reads: a claim waiting out its back-off
+    // is not retried early because of the resizer's own status writes or unrelated edits.
     const enqueueClaim = (c: PersistentVolumeClaim) => this.controller.enqueue(keyOf(c));
     const on = this.informers.on.bind(this.informers);
-    on(this.claims, { onAdd: enqueueClaim, onUpdate: (_old, c) => enqueueClaim(c) });
+    on(this.claims, {
+      onAdd: enqueueClaim,
+      onUpdate: (old, c) => {
+        if (claimResizeInputs(old) !== claimResizeInputs(c)) enqueueClaim(c);
+      },
+    });
     const enqueueVolumeClaim = (v: PersistentVolume) => {
       const ref = v.spec.claimRef;
       if (ref?.name) this.controller.enqueue(`${ref.namespace ?? 'default'}/${ref.name}`);
     };
-    on(this.volumes, { onAdd: enqueueVolumeClaim, onUpdate: (_old, v) => enqueueVolumeClaim(v) });
+    on(this.volumes, {
+      onAdd: enqueueVolumeClaim,
+      onUpdate: (old, v) => {
+        if (volumeResizeInputs(old) !== volumeResizeInputs(v)) enqueueVolumeClaim(v);
+      },
+    });
     // A claim waiting for its pods to stop (offline expansion) is looked at again when they do.
     const enqueuePodClaims = (p: Pod) => podClaimKeys(p).forEach((key) => this.controller.enqueue(key));
-    on(this.pods, { onUpdate: (_old, p) => enqueuePodClaims(p), onDelete: enqueuePodClaims });
+    on(this.pods, {
+      onUpdate: (old, p) => {
+        if (isPodTerminated(old) !== isPodTerminated(p)) enqueuePodClaims(p);
+      },
+      onDelete: enqueuePodClaims,
+    });
   }
 
   async start(): Promise<void> {

@@ -77,6 +77,35 @@ export function decideResize(
   return { type: 'expand', bytes: requested, requested: String(requestedText) };
 }
 
+/**
+ * What decideResize reads of a claim, as one comparable value. An update that leaves it unchanged
+ * (the resizer's own status writes, a label) is no reason to look again: it must not bring a
+ * backed-off retry forward, as external-resizer only reacts to a larger request.
+ */
+export function claimResizeInputs(claim: PersistentVolumeClaim): string {
+  return JSON.stringify([
+    claim.metadata.uid,
+    claim.metadata.deletionTimestamp ?? null,
+    claim.status?.phase,
+    claim.spec.volumeName,
+    claim.spec.resources?.requests?.['storage'],
+    claim.status?.capacity?.['storage'],
+    fsResizePending(claim),
+  ]);
+}
+
+/** What decideResize reads of a volume, as one comparable value (see claimResizeInputs). */
+export function volumeResizeInputs(volume: PersistentVolume): string {
+  return JSON.stringify([
+    volume.spec.csi?.driver,
+    volume.metadata.annotations?.[ANN_PROVISIONED_ON_NODE] ?? null,
+    volume.spec.claimRef?.uid,
+    volume.spec.claimRef?.namespace,
+    volume.spec.claimRef?.name,
+    volume.spec.capacity?.['storage'],
+  ]);
+}
+
 /** The claim's conditions with `type` set (kept with its old transition time if already set). */
 export function withCondition(
   conditions: readonly PersistentVolumeClaimCondition[] | undefined,

@@ -16,14 +16,13 @@ import { Attacher } from '../../src/attach-detach/attacher.js';
 import { CsiClient } from '../../src/csi/client.js';
 import { status } from '../../src/csi/errors.js';
 import { EventRecorder } from '../../src/machinery/events.js';
-import { DEFAULT_JITTER } from '../../src/machinery/rate-limiter.js';
 import { NodeAgent } from '../../src/node/agent.js';
 import { VOLUME_PATHS_ANNOTATION } from '../../src/node/desired-state.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { newClaim, newPod, newVolume } from '../helpers/builders.js';
+import { assertBackoff } from '../helpers/backoff.js';
 import { eventuallyWithin } from '../helpers/eventually.js';
 import { markerMountTable } from '../helpers/marker-mount-table.js';
-import type { RecordedCall } from '../mock-driver/driver.js';
 import { startMockDriver, type StartedMockDriver } from '../mock-driver/driver.js';
 
 const DRIVER = 'mock.csi.berth.dev';
@@ -39,18 +38,6 @@ const SCRIPT = [
   { kind: 'error', code: status.INTERNAL, message: 'pool offline' },
   { kind: 'hang' },
 ] as const;
-
-/** Each retry waits at least the (jittered) doubling of the one before; a hang counts from its timeout. */
-function assertBackoff(calls: readonly RecordedCall[], hangAt: number, timeoutMs: number): void {
-  calls.slice(1).forEach((call, i) => {
-    const gap = call.at - calls[i]!.at - (i === hangAt ? timeoutMs : 0);
-    const least = BASE_MS * 2 ** i * (1 - DEFAULT_JITTER) - 50;
-    assert.ok(
-      gap >= least,
-      `retry ${i + 1} of ${call.method} came after ${gap} ms; the back-off asks ${least}`,
-    );
-  });
-}
 
 describe('attacher and node agent under injected CSI faults', function () {
   this.timeout(90_000);
@@ -177,7 +164,7 @@ describe('attacher and node agent under injected CSI faults', function () {
     assert.equal(attached.status?.attachError ?? null, null, 'the last error is cleared');
     const calls = mock.driver.callsOf('ControllerPublishVolume');
     assert.equal(calls.length, 6, 'five faults, then the call that works');
-    assertBackoff(calls, 4, TIMEOUT_MS);
+    assertBackoff(calls, { baseMs: BASE_MS, hangAt: 4, timeoutMs: TIMEOUT_MS });
     assert.deepEqual(mock.driver.volumes()[0]?.publishedNodes, ['csi-node-1']);
 
     await store.delete(K.va, undefined, 'va1');
@@ -208,7 +195,7 @@ describe('attacher and node agent under injected CSI faults', function () {
     });
     const stages = mock.driver.callsOf('NodeStageVolume');
     assert.equal(stages.length, 6, 'five faults, then the stage that works');
-    assertBackoff(stages, 4, TIMEOUT_MS);
+    assertBackoff(stages, { baseMs: BASE_MS, hangAt: 4, timeoutMs: TIMEOUT_MS });
     assert.equal(mock.driver.callsOf('NodePublishVolume').length, 2);
     const failed = await podEvents('p1', 'FailedMount');
     const messages = failed.map((e) => e.message ?? '').join('\n');

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import type { PersistentVolume, PersistentVolumeClaim } from '../../../src/api/types.js';
 import { ANN_PROVISIONED_ON_NODE } from '../../../src/volume/provisioning-names.js';
 import {
+  claimResizeInputs,
+  withErrorCondition,
+  withResizeStatus,
   CONDITION_FS_RESIZE_PENDING,
   CONDITION_RESIZING,
   decideResize,
@@ -153,5 +156,30 @@ describe('resizer decisions', function () {
     assert.equal(grownCapacity(2n << 30n, '2Gi', 2n << 30n), '2Gi');
     assert.equal(grownCapacity(0n, '2Gi', 2n << 30n), '2Gi', 'no size in the answer');
     assert.equal(grownCapacity((2n << 30n) + 4096n, '2Gi', 2n << 30n), '2147487744');
+  });
+
+  it("the resizer's own status writes and unrelated edits leave its inputs unchanged; a new request does not", function () {
+    const claim = newClaim('c', '2Gi', { volumeName: 'pv', phase: 'Bound' });
+    claim.status = { phase: 'Bound', capacity: { storage: '1Gi' } };
+    const now = new Date('2026-01-01T00:00:00Z');
+    const inputs = claimResizeInputs(claim);
+    const marked: PersistentVolumeClaim = {
+      ...claim,
+      metadata: { ...claim.metadata, labels: { app: 'web' }, resourceVersion: '9' },
+      status: {
+        ...withResizeStatus(claim.status, 'ControllerResizeInfeasible', '2Gi'),
+        conditions: withErrorCondition(
+          withCondition(undefined, { type: CONDITION_RESIZING, status: 'True' }, now),
+          'ControllerResizeError',
+          'pool offline',
+          now,
+        )!,
+      },
+    };
+    assert.equal(claimResizeInputs(marked), inputs);
+    const larger = { ...claim, spec: { ...claim.spec, resources: { requests: { storage: '3Gi' } } } };
+    assert.notEqual(claimResizeInputs(larger), inputs);
+    const grown = { ...claim, status: { ...claim.status, capacity: { storage: '2Gi' } } };
+    assert.notEqual(claimResizeInputs(grown), inputs);
   });
 });
