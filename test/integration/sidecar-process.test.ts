@@ -67,7 +67,8 @@ describe('berth sidecar provisioner as processes (leader election over the REST 
             '--leader-election-lease-duration=4s',
             '--leader-election-renew-deadline=3s',
             '--leader-election-retry-period=1s',
-            '--http-endpoint=127.0.0.1:0',
+            // a standby without an HTTP server must keep waiting for the Lease, not end
+            ...(i === 0 ? ['--http-endpoint=127.0.0.1:0'] : []),
           ],
           { POD_NAME: `provisioner-${i}` },
         ),

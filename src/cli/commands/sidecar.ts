@@ -185,12 +185,16 @@ export async function runSidecar(ctx: CommandContext, argv: string[]): Promise<n
       (running.httpUrl ? `, metrics and health on ${running.httpUrl}` : '') +
       '\n',
   );
+  // the clock's timers do not hold the process open: a standby replica waiting for the Lease
+  // (without --http-endpoint) has nothing else, and would end instead of taking over
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   const outcome = await new Promise<'stopped' | 'lost'>((resolve) => {
     const signal = ctx.io.signal;
     if (signal?.aborted) resolve('stopped');
     signal?.addEventListener('abort', () => resolve('stopped'), { once: true });
     void running.lostLeadership.then(() => resolve('lost'));
   });
+  clearInterval(keepAlive);
   await running.stop();
   await store.close();
   return outcome === 'lost' ? 1 : 0;
