@@ -39,6 +39,11 @@ export interface NodeOptions {
    * whose control plane runs elsewhere).
    */
   flexAttach?: 'node' | 'controller';
+  /**
+   * Run the built-in local driver and its node-local sidecars on each node (as root; default true).
+   * Off, the agent only calls drivers registered through plugins_registry or --csi-driver, as a kubelet.
+   */
+  localDriver?: boolean;
 }
 
 async function startNode(
@@ -109,13 +114,15 @@ export async function startNodes(
   thirdParty: readonly DriverEndpoint[] = [],
   options: NodeOptions = {},
 ): Promise<ReadonlyMap<string, NodeAgent>> {
+  const wanted = (options.localDriver ?? true) && nodes.length > 0;
   const asRoot = process.getuid?.() === 0;
-  if (!asRoot && nodes.length > 0) {
+  if (wanted && !asRoot) {
     deps.logger.warn('not running as root: the local CSI driver (loop devices, mounts) is not started');
   }
-  if (asRoot) await ensureLocalCsiDriver(deps);
+  const withLocalDriver = wanted && asRoot;
+  if (withLocalDriver) await ensureLocalCsiDriver(deps);
   const agents = new Map<string, NodeAgent>();
   for (const node of nodes)
-    agents.set(node.name, await startNode(deps, node, asRoot, started, thirdParty, options));
+    agents.set(node.name, await startNode(deps, node, withLocalDriver, started, thirdParty, options));
   return agents;
 }

@@ -14,7 +14,7 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
   up: {
     run: async () => (await import('./commands/up.js')).runUp,
     summary:
-      'run berth here: API server, store, controllers, node agents [--data-dir D] [--secure-port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]... [--event-ttl 1h] [--node-monitor-grace-period 40s]',
+      'run berth here: API server, store, controllers, node agents [--data-dir D] [--secure-port N] [--node NAME]... [--root-dir D] [--csi-driver NAME=SOCKET]... [--event-ttl 1h] [--node-monitor-grace-period 40s] [--control-plane-only]',
   },
   down: {
     run: async () => (await import('./commands/down.js')).runDown,
@@ -67,7 +67,7 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
   node: {
     run: async () => (await import('./commands/node.js')).runNode,
     summary:
-      "one host's node agent against any API server: --kubeconfig=F [--node-name=NAME] [--root-dir=/var/lib/berth] [--csi-driver NAME=SOCKET]...",
+      "one host's node agent against any API server: --kubeconfig=F [--node-name=NAME] [--root-dir=/var/lib/berth] [--csi-driver NAME=SOCKET]... [--local-driver=false]",
   },
   'node-plugin': {
     run: async () => (await import('./commands/node-plugin.js')).runNodePlugin,

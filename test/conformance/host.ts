@@ -33,6 +33,12 @@ export function realDiskUnavailable(extra: readonly string[] = []): string | und
   return undefined;
 }
 
+/** CAP_SYS_RESOURCE (bit 24) is what the kernel asks of online ext4 resizing. */
+export const canGrowExtOnline = (() => {
+  const match = /^CapEff:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+  return match?.[1] !== undefined && (BigInt(`0x${match[1]}`) & (1n << 24n)) !== 0n;
+})();
+
 /** Mount points at or under `dir`, deepest first. */
 export function mountsUnder(dir: string): string[] {
   const entries = parseMountInfo(readFileSync('/proc/self/mountinfo', 'utf8'));

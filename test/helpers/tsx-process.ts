@@ -12,9 +12,10 @@ export interface TsxProcess {
   output: () => string;
 }
 
-export function startTsx(args: string[]): TsxProcess {
+export function startTsx(args: string[], env: Record<string, string> = {}): TsxProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
     cwd: root,
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -2,7 +2,7 @@
 // write, grow online, enforce capacity, refuse deletes of staged volumes, survive restarts, and
 // leave no loop device or mount behind.
 import assert from 'node:assert/strict';
-import { promises as fs, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { promises as fs, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CsiClient } from '../../src/csi/client.js';
@@ -11,7 +11,14 @@ import type { PartialMessage, VolumeCapability } from '../../src/csi/types.js';
 import { startLocalDriver } from '../../src/drivers/local/index.js';
 import type { LocalDriverHandle } from '../../src/drivers/local/index.js';
 import { expectCode } from '../conformance/csi-conformance.js';
-import { hasCommand, loopsUnder, mountsUnder, realDiskUnavailable, sweepHost } from '../conformance/host.js';
+import {
+  canGrowExtOnline,
+  hasCommand,
+  loopsUnder,
+  mountsUnder,
+  realDiskUnavailable,
+  sweepHost,
+} from '../conformance/host.js';
 import { skipUnless } from '../helpers/skip.js';
 
 const MIB = 1024 * 1024;
@@ -20,11 +27,6 @@ const unavailable = realDiskUnavailable();
 function mountCap(fsType = ''): PartialMessage<VolumeCapability> {
   return { mount: { fs_type: fsType, mount_flags: [] }, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 }
-/** CAP_SYS_RESOURCE (bit 24) is what the kernel asks of online ext4 resizing. */
-const canGrowExtOnline = (() => {
-  const match = /^CapEff:\s+([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return match?.[1] !== undefined && (BigInt(`0x${match[1]}`) & (1n << 24n)) !== 0n;
-})();
 const blockCap: PartialMessage<VolumeCapability> = { block: {}, access_mode: { mode: 'SINGLE_NODE_WRITER' } };
 
 async function filesystemBytes(dir: string): Promise<number> {

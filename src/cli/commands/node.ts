@@ -3,7 +3,9 @@
 // server: berth's replicas or a real kube-apiserver). It registers its Node and CSINode, heartbeats
 // with a Lease in kube-node-lease, runs the node reconciler, the built-in local driver (as root)
 // with its node-local provisioner and resizer, and the FlexVolume host (attaching flex volumes
-// itself: the controller-manager runs elsewhere). SIGTERM/SIGINT stops it cleanly; what is mounted
+// itself: the controller-manager runs elsewhere). With --local-driver=false it starts no driver
+// nor sidecar and, as a kubelet, calls only the drivers registered through its plugins_registry
+// (`berth node-plugin`, node-driver-registrar) or --csi-driver. SIGTERM/SIGINT stops it cleanly; what is mounted
 // stays mounted and is reconstructed from disk at the next start, as kubelet does.
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
@@ -18,6 +20,7 @@ import { stopComponents } from '../components.js';
 import type { RunningComponent } from '../component.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../io.js';
+import { takeBoolFlag } from '../leader-flags.js';
 import { startNodes } from '../node-components.js';
 import { loggerFor, logOptions, untilAborted } from '../process-flags.js';
 
@@ -31,7 +34,7 @@ const options = {
 } as const;
 
 export const NODE_USAGE =
-  'berth node --kubeconfig=F [--node-name=NAME (default: hostname)] [--root-dir=DIR (default /var/lib/berth)] [--csi-driver NAME=SOCKET]... [--log-level=info]';
+  'berth node --kubeconfig=F [--node-name=NAME (default: hostname)] [--root-dir=DIR (default /var/lib/berth)] [--csi-driver NAME=SOCKET]... [--local-driver=true] [--log-level=info]';
 
 export const DEFAULT_ROOT_DIR = '/var/lib/berth';
 
@@ -47,7 +50,8 @@ export function parseNodeName(flag: string | undefined, host: string): string {
 }
 
 export async function runNode(ctx: CommandContext, argv: string[]): Promise<number> {
-  const { values, positionals } = parseCommand('node', argv, options);
+  const [localDriver, rest] = takeBoolFlag(argv, 'local-driver', true);
+  const { values, positionals } = parseCommand('node', rest, options);
   if (values.help) {
     ctx.io.stdout.write(`${NODE_USAGE}\n`);
     return 0;
@@ -88,7 +92,7 @@ export async function runNode(ctx: CommandContext, argv: string[]): Promise<numb
       [{ name, rootDir }],
       started,
       csiDrivers,
-      { flexAttach: 'node' },
+      { flexAttach: 'node', localDriver },
     );
     ctx.io.stdout.write(
       `berth node ${name} running against ${connection.target.server} (${connection.source})\n` +

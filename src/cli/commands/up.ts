@@ -25,6 +25,7 @@ const options = {
   'csi-driver': { type: 'string', multiple: true },
   'event-ttl': { type: 'string' },
   'node-monitor-grace-period': { type: 'string' },
+  'control-plane-only': { type: 'boolean' },
   ...etcdOptions,
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -48,6 +49,23 @@ export function nodeSpecs(
   });
 }
 
+/**
+ * --control-plane-only: the API server and Kubernetes' own controllers, and no CSI caller (no node
+ * agent, built-in driver or sidecar), for sidecars and node plugins run as separate processes.
+ */
+function checkControlPlaneOnly(values: {
+  node?: string[];
+  'root-dir'?: string;
+  'csi-driver'?: string[];
+}): void {
+  for (const flag of ['node', 'root-dir', 'csi-driver'] as const) {
+    if (values[flag] !== undefined)
+      throw new UsageError(
+        `--${flag} cannot be used with --control-plane-only: nodes join with \`berth node\`, drivers' sidecars run as \`berth sidecar\``,
+      );
+  }
+}
+
 export async function runUp(ctx: CommandContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand('up', argv, options);
   if (positionals.length > 0) throw new UsageError(`up: unexpected argument "${positionals[0]}"`);
@@ -55,7 +73,9 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
   const portFlagName = values['secure-port'] === undefined ? '--port' : '--secure-port';
   const dataDir = resolveDataDir(values['data-dir'], ctx.env, ctx.home);
   const logger = loggerFor(ctx, values['log-level']);
-  const nodes = nodeSpecs(values.node ?? [hostname()], values['root-dir'], dataDir);
+  const controlPlaneOnly = values['control-plane-only'] === true;
+  if (controlPlaneOnly) checkControlPlaneOnly(values);
+  const nodes = controlPlaneOnly ? [] : nodeSpecs(values.node ?? [hostname()], values['root-dir'], dataDir);
   const csiDrivers = (values['csi-driver'] ?? []).map((flag) => {
     try {
       return parseCsiDriverFlag(flag);
@@ -90,6 +110,7 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
   ctx.io.stdout.write(
     `berth API listening on ${berth.url}\n` +
       `data directory: ${dataDir}\n` +
+      (controlPlaneOnly ? 'control plane only: no node agent, CSI driver or sidecar in this process\n' : '') +
       (etcd ? `state in etcd: ${etcd.endpoints.join(',')} under ${etcd.prefix}\n` : '') +
       `kubeconfig: ${berth.kubeconfigPath}\n` +
       nodes.map((n) => `node ${n.name}: root directory ${n.rootDir}\n`).join('') +
