@@ -13,14 +13,13 @@ import type { KindInfo } from '../../src/api/kinds.js';
 import type { Pod } from '../../src/api/types.js';
 import { RestClient } from '../../src/client/rest.js';
 import { DRIVER_NAME } from '../../src/drivers/local/index.js';
-import type { SidecarName } from '../../src/cli/sidecar-modules.js';
 import { eventually } from './eventually.js';
 import { startTsx, stopProcess, type TsxProcess } from './tsx-process.js';
 
 export const NODE = 'node-a';
 
 /** Each sidecar's flags, as deploy/kubernetes runs them (short leases so a restart is quick). */
-const SIDECAR_FLAGS: Record<SidecarName, string[]> = {
+const SIDECAR_FLAGS = {
   // one worker: claims are provisioned one after another, so a kill lands mid-run
   provisioner: [
     '--node-deployment',
@@ -37,6 +36,7 @@ const SIDECAR_FLAGS: Record<SidecarName, string[]> = {
   ],
   resizer: ['--node-deployment'],
 };
+export type ClusterSidecar = keyof typeof SIDECAR_FLAGS;
 
 export interface ClusterMode {
   client: RestClient;
@@ -47,9 +47,9 @@ export interface ClusterMode {
   volumesDir: string;
   /** The node plugin's CSI socket, which the sidecars dial. */
   socket: string;
-  sidecars: Map<SidecarName, TsxProcess>;
+  sidecars: Map<ClusterSidecar, TsxProcess>;
   nodePlugin: TsxProcess;
-  startSidecar(name: SidecarName): Promise<TsxProcess>;
+  startSidecar(name: ClusterSidecar): Promise<TsxProcess>;
   /** The backing files of the local driver's volumes. */
   backingFiles(): Promise<string[]>;
   /** The end of every process's output, for a failing test's message. */
@@ -75,7 +75,7 @@ async function ready(proc: TsxProcess, what: string, pattern: RegExp): Promise<v
 export async function startClusterMode(dir: string): Promise<ClusterMode> {
   const procs: TsxProcess[] = [];
   const names = new Map<TsxProcess, string>();
-  const sidecars = new Map<SidecarName, TsxProcess>();
+  const sidecars = new Map<ClusterSidecar, TsxProcess>();
   const stop = async (): Promise<void> => {
     for (const p of [...sidecars.values()]) await stopProcess(p);
     for (const p of procs.reverse()) await stopProcess(p);
@@ -124,7 +124,7 @@ export async function startClusterMode(dir: string): Promise<ClusterMode> {
     // the kubelet stand-in found the registration socket, asked GetInfo and answered registered
     await ready(nodePlugin, 'the node plugin registered with the kubelet', /registered with the kubelet/);
 
-    const startSidecar = async (name: SidecarName): Promise<TsxProcess> => {
+    const startSidecar = async (name: ClusterSidecar): Promise<TsxProcess> => {
       const proc = startTsx(
         [
           'src/cli/main.ts',
