@@ -145,13 +145,9 @@ function wrapUnary(
   logger: ServeCsiOptions['logger'],
 ): grpc.handleUnaryCall<unknown, unknown> {
   return (call, callback) => {
-    // Most handlers never look at the signal: its AbortController is made on first use.
+    // Most handlers never look at the signal: its AbortController and the 'cancelled' listener are
+    // made on first use (a listener per call showed in bench:csi-rpc's profile).
     let abort: AbortController | undefined;
-    let cancelled = false;
-    call.on('cancelled', () => {
-      cancelled = true;
-      abort?.abort();
-    });
     const log = (error?: { code: number; message: string }) => {
       if (!logger) return;
       // Redacted on first read: a logger that drops the line (debug off) never pays for it.
@@ -176,8 +172,10 @@ function wrapUnary(
     const ctx: CsiCallContext = {
       get signal() {
         if (!abort) {
-          abort = new AbortController();
-          if (cancelled) abort.abort();
+          const controller = new AbortController();
+          abort = controller;
+          if (call.cancelled) controller.abort();
+          else call.once('cancelled', () => controller.abort());
         }
         return abort.signal;
       },
