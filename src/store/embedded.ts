@@ -7,7 +7,7 @@ import { objectKey, type KubeObject } from '../api/meta.js';
 import { makeDataDirPrivate } from './data-dir.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { applyMergePatch, cloneJson } from './merge-patch.js';
-import { continueExpired, decodeContinue, encodeContinue, pageLimit, pageOf } from './paging.js';
+import { continueExpired, decodeContinue, encodeContinue, pageLimit } from './paging.js';
 import { compileFilter } from './object-filter.js';
 import { decideCreate, decideDelete, decideUpdate, generatedName, type RuleContext } from './object-rules.js';
 import { recover } from './recovery.js';
@@ -132,16 +132,14 @@ class EmbeddedObjectStore implements EmbeddedStore {
     // the first page's revision, so a watch from it replays whatever changed in between.
     if (from && from.revision < this.state.hub.oldestResumable) throw continueExpired();
     const revision = from?.revision ?? this.state.revision;
-    const matching = this.state
+    const page = this.state
       .table(kindKey(kind))
-      .listCommitted(filter.namespace)
-      .filter((obj) => filter.matches(obj))
-      .map((obj) => [objectKey(obj), obj] as const);
-    const page = pageOf(matching, revision, limit, from?.afterKey);
+      .pageCommitted(filter.namespace, from?.afterKey, limit, (obj) => filter.matches(obj));
+    const last = page.items[page.items.length - 1];
     return {
-      items: page.items.map((obj) => cloneJson(obj) as T),
+      items: page.items.map(([, obj]) => cloneJson(obj) as T),
       resourceVersion: String(revision),
-      ...(page.next ? { continue: encodeContinue(page.next) } : {}),
+      ...(page.more && last ? { continue: encodeContinue({ revision, afterKey: last[0] }) } : {}),
     };
   }
 

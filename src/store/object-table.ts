@@ -8,10 +8,24 @@ interface Entry {
   latest: KubeObject | undefined;
 }
 
+/**
+ * The keys of one scope (every key, or one namespace's) in sorted order, kept for lists so a
+ * page does not sort the whole kind: new keys are appended and sorted in at the next list (a
+ * sorted run plus a short tail sorts in about linear time); keys of removed entries stay until
+ * they outnumber the live ones, and lists skip them.
+ */
+interface KeyOrder {
+  keys: string[];
+  members: Set<string>;
+  sorted: boolean;
+}
+
 export class ObjectTable {
   private readonly entries = new Map<string, Entry>();
   private readonly byNamespace = new Map<string, Set<string>>();
   private committedCount = 0;
+  private allOrder: KeyOrder | undefined;
+  private readonly namespaceOrders = new Map<string, KeyOrder>();
 
   get size(): number {
     return this.committedCount;
@@ -43,14 +57,71 @@ export class ObjectTable {
 
   /** Committed objects, in key order, optionally of one namespace only. */
   listCommitted(namespace?: string): KubeObject[] {
-    const keys = namespace === undefined ? this.entries.keys() : (this.byNamespace.get(namespace) ?? []);
-    const out: Array<[string, KubeObject]> = [];
-    for (const key of keys) {
+    const out: KubeObject[] = [];
+    for (const key of this.sortedKeys(namespace)) {
       const obj = this.entries.get(key)?.committed;
-      if (obj) out.push([key, obj]);
+      if (obj) out.push(obj);
     }
-    out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    return out.map(([, obj]) => obj);
+    return out;
+  }
+
+  /**
+   * One page of the committed objects that `matches` accepts, in key order: at most `limit`
+   * (all when undefined) after `afterKey`, and whether more follow.
+   */
+  pageCommitted(
+    namespace: string | undefined,
+    afterKey: string | undefined,
+    limit: number | undefined,
+    matches: (obj: KubeObject) => boolean,
+  ): { items: Array<[string, KubeObject]>; more: boolean } {
+    const keys = this.sortedKeys(namespace);
+    let at = 0;
+    if (afterKey !== undefined) {
+      let high = keys.length;
+      while (at < high) {
+        const mid = (at + high) >>> 1;
+        if (keys[mid]! <= afterKey) at = mid + 1;
+        else high = mid;
+      }
+    }
+    const items: Array<[string, KubeObject]> = [];
+    for (; at < keys.length; at++) {
+      const key = keys[at]!;
+      const obj = this.entries.get(key)?.committed;
+      if (!obj || !matches(obj)) continue;
+      if (limit !== undefined && items.length === limit) return { items, more: true };
+      items.push([key, obj]);
+    }
+    return { items, more: false };
+  }
+
+  private sortedKeys(namespace: string | undefined): string[] {
+    const live = namespace === undefined ? this.entries.size : (this.byNamespace.get(namespace)?.size ?? 0);
+    let order = namespace === undefined ? this.allOrder : this.namespaceOrders.get(namespace);
+    if (!order || order.keys.length > 2 * live + 64) {
+      const keys = [
+        ...(namespace === undefined ? this.entries.keys() : (this.byNamespace.get(namespace) ?? [])),
+      ];
+      order = { keys, members: new Set(keys), sorted: false };
+      if (namespace === undefined) this.allOrder = order;
+      else this.namespaceOrders.set(namespace, order);
+    }
+    if (!order.sorted) {
+      order.keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      order.sorted = true;
+    }
+    return order.keys;
+  }
+
+  private addToOrders(key: string, namespace: string | undefined): void {
+    const orders = [this.allOrder, namespace === undefined ? undefined : this.namespaceOrders.get(namespace)];
+    for (const order of orders) {
+      if (!order || order.members.has(key)) continue;
+      order.members.add(key);
+      order.keys.push(key);
+      order.sorted = false;
+    }
   }
 
   *committedEntries(): Generator<[string, KubeObject]> {
@@ -63,6 +134,7 @@ export class ObjectTable {
       entry = { committed: undefined, latest: undefined };
       this.entries.set(key, entry);
       const namespace = namespaceOf(key);
+      this.addToOrders(key, namespace);
       if (namespace !== undefined) {
         let keys = this.byNamespace.get(namespace);
         if (!keys) this.byNamespace.set(namespace, (keys = new Set()));
