@@ -12,74 +12,48 @@ import { K } from '../../src/api/kinds.js';
 import { loadManifests } from '../../src/api/manifests.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import type { Event, Node, PersistentVolume, PersistentVolumeClaim, Pod } from '../../src/api/types.js';
-import { type EmbeddedBerth, startEmbeddedBerth } from '../../src/cli/embedded.js';
-import { RestClient } from '../../src/client/rest.js';
-import { silentLogger } from '../../src/machinery/logger.js';
-import { NODE_VOLUMES_FINALIZER, VOLUME_PATHS_ANNOTATION } from '../../src/node/desired-state.js';
-import { loopsUnder, mountsUnder, realDiskUnavailable, sweepHost } from '../conformance/host.js';
+import type { RestClient } from '../../src/client/rest.js';
+import { NODE_VOLUMES_FINALIZER } from '../../src/node/desired-state.js';
+import { loopsUnder, mountsUnder, realDiskUnavailable } from '../conformance/host.js';
 import { eventually } from '../helpers/eventually.js';
+import { FLEX_EXAMPLES, type FlexBerth, startFlexBerth } from '../helpers/flex-berth.js';
 import { readSeed } from '../helpers/seeds.js';
 import { skipUnless } from '../helpers/skip.js';
-import { tempDir, writeNfsStandinHelper } from '../unit/flexvolume/helpers.js';
+import { writeNfsStandinHelper } from '../unit/flexvolume/helpers.js';
 
-const examples = path.join(import.meta.dirname, '..', '..', 'examples', 'flexvolume');
 const unavailable = realDiskUnavailable(['mountpoint', 'truncate', 'node']);
 
 async function install(pluginDir: string, dirName: string, executable: string): Promise<string> {
   const dir = path.join(pluginDir, dirName);
   await fs.mkdir(dir, { recursive: true });
-  await fs.copyFile(path.join(examples, dirName, executable), path.join(dir, executable));
+  await fs.copyFile(path.join(FLEX_EXAMPLES, dirName, executable), path.join(dir, executable));
   await fs.chmod(path.join(dir, executable), 0o755);
   return dir;
 }
 
 describe('FlexVolume through the API (embedded berth, real loop devices and mounts)', function () {
   this.timeout(120_000);
+  let flex: FlexBerth | undefined;
   let dir: string;
   let rootDir: string;
   let exportDir: string;
-  let berth: EmbeddedBerth | undefined;
   let api: RestClient;
-  let savedStateDir: string | undefined;
 
   before(async function () {
     skipUnless(this, unavailable === undefined, unavailable ?? '');
-    dir = await tempDir('berth-flex-api-');
-    rootDir = path.join(dir, 'nodes', 'node-1');
-    // berth/loop keeps its attach records here; driver processes inherit the environment
-    savedStateDir = process.env['BERTH_LOOP_STATE_DIR'];
-    process.env['BERTH_LOOP_STATE_DIR'] = path.join(dir, 'driver-state');
-    const pluginDir = path.join(rootDir, 'volume-plugins');
-    await install(pluginDir, 'berth~loop', 'loop');
-    const nfsDir = await install(pluginDir, 'k8s~nfs', 'nfs');
-    exportDir = path.join(dir, 'nfs-server', 'export');
-    await fs.mkdir(exportDir, { recursive: true });
-    await fs.writeFile(path.join(exportDir, 'index.html'), 'served over (stand-in) NFS');
-    await writeNfsStandinHelper(path.join(nfsDir, 'mount-helper'), exportDir);
-    berth = await startEmbeddedBerth({
-      dataDir: path.join(dir, 'data'),
-      port: 0,
-      logger: silentLogger,
-      nodes: [{ name: 'node-1', rootDir }],
+    flex = await startFlexBerth('berth-flex-api-', async (pluginDir, scratch) => {
+      await install(pluginDir, 'berth~loop', 'loop');
+      const nfsDir = await install(pluginDir, 'k8s~nfs', 'nfs');
+      exportDir = path.join(scratch, 'nfs-server', 'export');
+      await fs.mkdir(exportDir, { recursive: true });
+      await fs.writeFile(path.join(exportDir, 'index.html'), 'served over (stand-in) NFS');
+      await writeNfsStandinHelper(path.join(nfsDir, 'mount-helper'), exportDir);
     });
-    api = await RestClient.fromKubeconfig(berth.kubeconfigPath);
+    ({ dir, rootDir, api } = flex);
   });
 
   after(async function () {
-    if (berth) {
-      for (const p of (await berth.store.list(K.pod)).items)
-        await berth.store.delete(K.pod, p.metadata.namespace, p.metadata.name ?? '').catch(() => undefined);
-      await eventually('pods gone', async () => (await berth!.store.list(K.pod)).items.length === 0).catch(
-        () => undefined,
-      );
-      await berth.stop();
-    }
-    if (savedStateDir === undefined) delete process.env['BERTH_LOOP_STATE_DIR'];
-    else process.env['BERTH_LOOP_STATE_DIR'] = savedStateDir;
-    if (!dir) return;
-    const leftovers = sweepHost(dir);
-    await fs.rm(dir, { recursive: true, force: true });
-    assert.deepEqual(leftovers, [], 'the test left mounts or loop devices behind');
+    await flex?.stop();
   });
 
   const claim = (name: string, volumeName: string, mode: 'ReadWriteOnce' | 'ReadWriteMany') =>
@@ -118,25 +92,7 @@ describe('FlexVolume through the API (embedded berth, real loop devices and moun
     },
   });
 
-  /** Waits for the pod to run; answers its volume's host path. */
-  async function running(name: string): Promise<{ pod: Pod; hostPath: string }> {
-    const p = await eventually(
-      `pod ${name} Running`,
-      async () => {
-        const p = await api.get<Pod>(K.pod, 'default', name);
-        return p.status?.phase === 'Running' && p.metadata.annotations?.[VOLUME_PATHS_ANNOTATION]
-          ? p
-          : undefined;
-      },
-      60_000,
-    );
-    const paths = JSON.parse(p.metadata.annotations?.[VOLUME_PATHS_ANNOTATION] ?? '{}') as Record<
-      string,
-      string
-    >;
-    assert.ok(paths['data'], 'the volume has a host path');
-    return { pod: p, hostPath: paths['data'] };
-  }
+  const running = (name: string) => flex!.running(name);
 
   async function deleted(name: string): Promise<void> {
     await api.delete(K.pod, 'default', name);

@@ -9,69 +9,36 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { K } from '../../src/api/kinds.js';
 import type { Node, Pod } from '../../src/api/types.js';
-import { type EmbeddedBerth, startEmbeddedBerth } from '../../src/cli/embedded.js';
-import { RestClient } from '../../src/client/rest.js';
-import { silentLogger } from '../../src/machinery/logger.js';
-import { VOLUME_PATHS_ANNOTATION } from '../../src/node/desired-state.js';
+import type { RestClient } from '../../src/client/rest.js';
 import { FlexPaths, uniqueFlexVolumeName } from '../../src/volume/flex-names.js';
-import { loopsUnder, mountsUnder, realDiskUnavailable, sweepHost } from '../conformance/host.js';
+import { loopsUnder, mountsUnder, realDiskUnavailable } from '../conformance/host.js';
 import { eventually } from '../helpers/eventually.js';
+import { FLEX_EXAMPLES, type FlexBerth, startFlexBerth } from '../helpers/flex-berth.js';
 import { skipUnless } from '../helpers/skip.js';
-import { installLoggedDriver, tempDir, type TimedCall } from '../unit/flexvolume/helpers.js';
+import { installLoggedDriver, type TimedCall } from '../unit/flexvolume/helpers.js';
 
-const sampleDriver = path.join(
-  import.meta.dirname,
-  '..',
-  '..',
-  'examples',
-  'flexvolume',
-  'berth~loop',
-  'loop',
-);
 const unavailable = realDiskUnavailable(['mountpoint', 'truncate', 'node']);
 const DRIVER = 'berth/logged';
 
 describe('FlexVolume inline volumes: one attachment per pod, detached as the pod goes', function () {
   this.timeout(180_000);
+  let flex: FlexBerth | undefined;
   let dir: string;
   let rootDir: string;
-  let berth: EmbeddedBerth | undefined;
   let api: RestClient;
-  let savedStateDir: string | undefined;
   let driverCalls: () => Promise<TimedCall[]>;
 
   before(async function () {
     skipUnless(this, unavailable === undefined, unavailable ?? '');
-    dir = await tempDir('berth-flex-inline-');
-    rootDir = path.join(dir, 'nodes', 'node-1');
-    savedStateDir = process.env['BERTH_LOOP_STATE_DIR'];
-    process.env['BERTH_LOOP_STATE_DIR'] = path.join(dir, 'driver-state');
-    const paths = new FlexPaths(rootDir);
-    driverCalls = (await installLoggedDriver(paths.pluginDir(), DRIVER, sampleDriver)).calls;
-    berth = await startEmbeddedBerth({
-      dataDir: path.join(dir, 'data'),
-      port: 0,
-      logger: silentLogger,
-      nodes: [{ name: 'node-1', rootDir }],
+    flex = await startFlexBerth('berth-flex-inline-', async (pluginDir) => {
+      const sample = path.join(FLEX_EXAMPLES, 'berth~loop', 'loop');
+      driverCalls = (await installLoggedDriver(pluginDir, DRIVER, sample)).calls;
     });
-    api = await RestClient.fromKubeconfig(berth.kubeconfigPath);
+    ({ dir, rootDir, api } = flex);
   });
 
   after(async function () {
-    if (berth) {
-      for (const p of (await berth.store.list(K.pod)).items)
-        await berth.store.delete(K.pod, p.metadata.namespace, p.metadata.name ?? '').catch(() => undefined);
-      await eventually('pods gone', async () => (await berth!.store.list(K.pod)).items.length === 0).catch(
-        () => undefined,
-      );
-      await berth.stop();
-    }
-    if (savedStateDir === undefined) delete process.env['BERTH_LOOP_STATE_DIR'];
-    else process.env['BERTH_LOOP_STATE_DIR'] = savedStateDir;
-    if (!dir) return;
-    const leftovers = sweepHost(dir);
-    await fs.rm(dir, { recursive: true, force: true });
-    assert.deepEqual(leftovers, [], 'the test left mounts or loop devices behind');
+    await flex?.stop();
   });
 
   const pod = (name: string, file: string): Pod => ({
@@ -87,23 +54,10 @@ describe('FlexVolume inline volumes: one attachment per pod, detached as the pod
     },
   });
 
-  async function running(name: string): Promise<{ uid: string; hostPath: string }> {
-    const p = await eventually(
-      `pod ${name} Running`,
-      async () => {
-        const p = await api.get<Pod>(K.pod, 'default', name);
-        return p.status?.phase === 'Running' && p.metadata.annotations?.[VOLUME_PATHS_ANNOTATION]
-          ? p
-          : undefined;
-      },
-      90_000,
-    );
-    const paths = JSON.parse(p.metadata.annotations?.[VOLUME_PATHS_ANNOTATION] ?? '{}') as Record<
-      string,
-      string
-    >;
-    return { uid: p.metadata.uid ?? '', hostPath: paths['data'] ?? '' };
-  }
+  const running = async (name: string) => {
+    const { pod, hostPath } = await flex!.running(name);
+    return { uid: pod.metadata.uid ?? '', hostPath };
+  };
 
   const attachedNames = async () =>
     ((await api.get<Node>(K.node, undefined, 'node-1')).status?.volumesAttached ?? [])
