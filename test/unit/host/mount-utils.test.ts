@@ -231,6 +231,23 @@ describe('Filesystems (recording exec)', function () {
     assert.equal(await new Filesystems({ exec }).extSizeBytes('/dev/loop9'), 64n * 1024n * 1024n);
   });
 
+  it('xfsSizeBytes reads the data section of xfs_info; refuses output without one', async function () {
+    const info = [
+      'meta-data=/dev/loop9             isize=512    agcount=4, agsize=65536 blks',
+      'data     =                       bsize=4096   blocks=262144, imaxpct=25',
+      'naming   =version 2              bsize=4096   ascii-ci=0, ftype=1',
+      'log      =internal log           bsize=4096   blocks=16384, version=2',
+    ].join('\n');
+    const exec = recordingExec(() => ({ stdout: info }));
+    assert.equal(await new Filesystems({ exec }).xfsSizeBytes('/mnt/v'), 1024n * 1024n * 1024n);
+    assert.deepEqual(
+      exec.calls.map((c) => [c.command, ...c.args].join(' ')),
+      ['xfs_info /mnt/v'],
+    );
+    const garbled = recordingExec(() => ({ stdout: 'xfs_info: /mnt/v is not a mounted XFS filesystem' }));
+    await assert.rejects(new Filesystems({ exec: garbled }).xfsSizeBytes('/mnt/v'), /no data section size/);
+  });
+
   it('startsZeroed reads the start of a device (here a file)', async function () {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'berth-zero-'));
     try {
