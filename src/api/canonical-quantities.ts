@@ -73,6 +73,12 @@ export function canonicalQuantities(obj: KubeObject): KubeObject {
       canonicalList(status?.['capacity']);
       canonicalList(status?.['allocatable']);
       break;
+    case 'CSIStorageCapacity':
+      for (const field of ['capacity', 'maximumVolumeSize']) {
+        const quantity = tryParseQuantity(obj[field]);
+        if (quantity) obj[field] = quantity.toString();
+      }
+      break;
     default:
       break;
   }

@@ -51,6 +51,7 @@ export const kinds: readonly KindInfo[] = [
   kind('storage.k8s.io', 'v1', 'VolumeAttachment', 'volumeattachments', false, ['va'], true),
   kind('storage.k8s.io', 'v1', 'CSIDriver', 'csidrivers', false, ['csidriver']),
   kind('storage.k8s.io', 'v1', 'CSINode', 'csinodes', false, ['csinode']),
+  kind('storage.k8s.io', 'v1', 'CSIStorageCapacity', 'csistoragecapacities', true),
   kind('apps', 'v1', 'StatefulSet', 'statefulsets', true, ['sts'], true),
   kind('coordination.k8s.io', 'v1', 'Lease', 'leases', true),
   kind('snapshot.storage.k8s.io', 'v1', 'VolumeSnapshotClass', 'volumesnapshotclasses', false, [
@@ -141,6 +142,7 @@ export const K = {
   va: kindNamed('VolumeAttachment'),
   csidriver: kindNamed('CSIDriver'),
   csinode: kindNamed('CSINode'),
+  csicapacity: kindNamed('CSIStorageCapacity'),
   sts: kindNamed('StatefulSet'),
   deploy: kindNamed('Deployment'),
   rs: kindNamed('ReplicaSet'),

@@ -1,6 +1,18 @@
-// Schemas of the storage.k8s.io kinds: StorageClass, VolumeAttachment, CSIDriver, CSINode.
+// Schemas of the storage.k8s.io kinds: StorageClass, VolumeAttachment, CSIDriver, CSINode,
+// CSIStorageCapacity.
 import { z } from 'zod';
-import { str, bool, int, strMap, strList, loose, objectMeta, objectMetaDoc } from './schema-common.js';
+import {
+  str,
+  bool,
+  int,
+  strMap,
+  strList,
+  loose,
+  objectMeta,
+  objectMetaDoc,
+  labelSelector,
+  quantity,
+} from './schema-common.js';
 
 export const storageClass = z
   .strictObject({
@@ -83,3 +95,31 @@ export const csiNode = z.strictObject({
     ),
   }),
 });
+
+export const csiStorageCapacity = z
+  .strictObject({
+    apiVersion: str,
+    kind: str,
+    metadata: objectMeta.describe(objectMetaDoc),
+    storageClassName: str.describe(
+      'storageClassName represents the name of the StorageClass that the reported capacity applies to. This field is immutable.',
+    ),
+    nodeTopology: labelSelector
+      .optional()
+      .describe(
+        'nodeTopology defines which nodes have access to the storage for which capacity was reported. If not set, the storage is not accessible from any node in the cluster. This field is immutable.',
+      ),
+    capacity: quantity
+      .optional()
+      .describe(
+        'capacity is the value reported by the CSI driver in its GetCapacityResponse for a GetCapacityRequest with topology and parameters that match the previous fields.',
+      ),
+    maximumVolumeSize: quantity
+      .optional()
+      .describe(
+        'maximumVolumeSize is the value reported by the CSI driver in its GetCapacityResponse for a GetCapacityRequest with topology and parameters that match the previous fields.',
+      ),
+  })
+  .describe(
+    'CSIStorageCapacity stores the result of one CSI GetCapacity call. For a given StorageClass, this describes the available capacity in a particular topology segment.',
+  );

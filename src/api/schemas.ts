@@ -5,13 +5,13 @@
 import { z } from 'zod';
 import { bool, int, loose, objectMeta, objectReference, str, strMap } from './schema-common.js';
 import { persistentVolume, persistentVolumeClaim } from './schema-volumes.js';
-import { csiDriver, csiNode, storageClass, volumeAttachment } from './schema-storage.js';
+import { csiDriver, csiNode, csiStorageCapacity, storageClass, volumeAttachment } from './schema-storage.js';
 import { pod, statefulSet } from './schema-workloads.js';
 import { snapshotSchemaByKind } from './schema-snapshots.js';
 
 export { objectMeta, ownerReference } from './schema-common.js';
 export { persistentVolume, persistentVolumeClaim } from './schema-volumes.js';
-export { csiDriver, csiNode, storageClass, volumeAttachment } from './schema-storage.js';
+export { csiDriver, csiNode, csiStorageCapacity, storageClass, volumeAttachment } from './schema-storage.js';
 export { pod, podSpec, statefulSet } from './schema-workloads.js';
 
 const plain = z.strictObject({
@@ -73,6 +73,7 @@ export const schemaByKind: Record<string, z.ZodType> = {
   VolumeAttachment: volumeAttachment,
   CSIDriver: csiDriver,
   CSINode: csiNode,
+  CSIStorageCapacity: csiStorageCapacity,
   StatefulSet: statefulSet,
   Lease: lease,
   ...snapshotSchemaByKind,

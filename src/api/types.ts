@@ -323,6 +323,20 @@ export interface CSINode extends KubeObject {
   spec: { drivers: CSINodeDriver[] } & Open;
 }
 
+/**
+ * storage.k8s.io/v1 CSIStorageCapacity: the result of one GetCapacity call, the free space a driver
+ * reports for a class in the topology segment `nodeTopology` selects (a namespaced object; its
+ * fields are top-level, there is no spec).
+ */
+export interface CSIStorageCapacity extends KubeObject {
+  apiVersion: 'storage.k8s.io/v1';
+  kind: 'CSIStorageCapacity';
+  storageClassName: string;
+  nodeTopology?: LabelSelector;
+  capacity?: QuantityValue;
+  maximumVolumeSize?: QuantityValue;
+}
+
 export interface PersistentVolumeClaimTemplate extends Open {
   metadata: ObjectMeta;
   spec: PersistentVolumeClaimSpec;

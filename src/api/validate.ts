@@ -10,6 +10,7 @@ import { dns1123LabelErrors, dns1123SubdomainErrors } from './names.js';
 import type {
   CSIDriver,
   CSINode,
+  CSIStorageCapacity,
   Event,
   Lease,
   PersistentVolume,
@@ -31,6 +32,7 @@ import {
   validateStorageClass,
   validateVolumeAttachment,
 } from './validation/storage.js';
+import { validateCSIStorageCapacity } from './validation/storage-capacity.js';
 import { validateUpdate } from './validation/update.js';
 import { validatePod, validateStatefulSet } from './validation/workloads.js';
 
@@ -58,6 +60,8 @@ export function validateObject(obj: KubeObject, info: KindInfo): FieldError[] {
       return [...errs, ...validateCSIDriver(obj as CSIDriver)];
     case 'CSINode':
       return [...errs, ...validateCSINode(obj as CSINode)];
+    case 'CSIStorageCapacity':
+      return [...errs, ...validateCSIStorageCapacity(obj as CSIStorageCapacity)];
     case 'StatefulSet':
       return [...errs, ...validateStatefulSet(obj as StatefulSet)];
     case 'Secret':

@@ -7,6 +7,7 @@ import { accessModesString } from '../api/access-modes.js';
 import { ageOf } from '../api/age.js';
 import { isDefaultClass } from '../volume/default-class.js';
 import { snapshotPrinters } from './snapshot-printers.js';
+import { csiStorageCapacityPrinter } from './capacity-printer.js';
 
 type Json = Record<string, unknown>;
 
@@ -470,6 +471,7 @@ const printersByKind: Readonly<Record<string, Printer>> = {
   VolumeAttachment: volumeAttachmentPrinter,
   CSIDriver: csiDriverPrinter,
   CSINode: csiNodePrinter,
+  CSIStorageCapacity: csiStorageCapacityPrinter,
   Node: nodePrinter,
   Pod: podPrinter,
   Namespace: namespacePrinter,

@@ -16,18 +16,26 @@ import { type DriverEndpoint, NodeAgent } from '../node/index.js';
 import { sidecarStarters } from './sidecar-modules.js';
 import type { ComponentContext, NodeSpec, RunningComponent } from './component.js';
 
-/** The CSIDriver object of the local driver: node-local, so nothing to attach. */
+/**
+ * The CSIDriver object of the local driver: node-local, so nothing to attach; it publishes its
+ * free space per node (storageCapacity), so the scheduler only picks nodes with room. A driver
+ * object stored by an older berth gets the flag.
+ */
 async function ensureLocalCsiDriver(deps: ComponentContext): Promise<void> {
+  const spec = { attachRequired: false, podInfoOnMount: false, storageCapacity: true };
   const driver: CSIDriver = {
     apiVersion: 'storage.k8s.io/v1',
     kind: 'CSIDriver',
     metadata: { name: LOCAL_DRIVER },
-    spec: { attachRequired: false, podInfoOnMount: false, volumeLifecycleModes: ['Persistent'] },
+    spec: { ...spec, volumeLifecycleModes: ['Persistent'] },
   };
   try {
     await deps.store.create(K.csidriver, driver);
   } catch (e) {
     if (!isStatusError(e, 'AlreadyExists')) throw e;
+    const stored = await deps.store.get<CSIDriver>(K.csidriver, undefined, LOCAL_DRIVER);
+    if (stored.spec.storageCapacity !== true)
+      await deps.store.update(K.csidriver, { ...stored, spec: { ...stored.spec, storageCapacity: true } });
   }
 }
 
@@ -69,7 +77,14 @@ async function startNode(
     started.push({ name: `local-driver/${node.name}`, stop: () => driver.shutdown() });
     drivers.push({ name: LOCAL_DRIVER, endpoint });
     const csi = new CsiClient(endpoint, { driverName: LOCAL_DRIVER });
-    const sidecarDeps = { ...deps, csi, driverName: LOCAL_DRIVER, nodeName: node.name, logger: log };
+    const sidecarDeps = {
+      ...deps,
+      csi,
+      driverName: LOCAL_DRIVER,
+      nodeName: node.name,
+      logger: log,
+      tuning: { enableCapacity: true },
+    };
     const sidecars: RunningComponent[] = [];
     for (const name of ['provisioner', 'resizer', 'snapshotter'] as const)
       sidecars.push(await sidecarStarters[name](sidecarDeps));

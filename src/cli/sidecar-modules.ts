@@ -8,6 +8,7 @@ import type { Clock } from '../machinery/clock.js';
 import { EventRecorder } from '../machinery/events.js';
 import type { Logger } from '../machinery/logger.js';
 import type { SharedInformerCache } from '../machinery/shared-cache.js';
+import { CapacityPublisher } from '../provisioner/capacity.js';
 import { Provisioner } from '../provisioner/controller.js';
 import { Resizer } from '../resizer/index.js';
 import { Snapshotter } from '../snapshot/index.js';
@@ -23,6 +24,12 @@ export interface SidecarTuning {
   /** --retry-interval-start / --retry-interval-max: per-object back-off. */
   retryBaseMs?: number;
   retryMaxMs?: number;
+  /** --enable-capacity: publish CSIStorageCapacity objects from the driver's GetCapacity. */
+  enableCapacity?: boolean;
+  /** --capacity-poll-interval */
+  capacityPollIntervalMs?: number;
+  /** Where the capacity objects go (upstream: the provisioner pod's namespace, POD_NAMESPACE). */
+  capacityNamespace?: string;
 }
 
 export interface SidecarDeps {
@@ -65,6 +72,26 @@ function backoff(deps: SidecarDeps) {
   };
 }
 
+/** The provisioner's capacity publishing, when --enable-capacity asks for it. */
+async function startCapacity(deps: SidecarDeps): Promise<CapacityPublisher | undefined> {
+  const t = deps.tuning ?? {};
+  if (!t.enableCapacity) return undefined;
+  const publisher = new CapacityPublisher({
+    store: deps.store,
+    informers: deps.informers,
+    csi: deps.csi,
+    driverName: deps.driverName,
+    clock: deps.clock,
+    log: deps.logger.child({ driver: deps.driverName, component: 'csi-provisioner' }),
+    ...node(deps),
+    ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs } : {}),
+    ...(t.capacityPollIntervalMs !== undefined ? { pollIntervalMs: t.capacityPollIntervalMs } : {}),
+    ...(t.capacityNamespace !== undefined ? { namespace: t.capacityNamespace } : {}),
+  });
+  await publisher.start();
+  return publisher;
+}
+
 const node = (deps: SidecarDeps) => (deps.nodeName !== undefined ? { nodeName: deps.nodeName } : {});
 
 export const sidecarStarters = {
@@ -80,7 +107,14 @@ export const sidecarStarters = {
       ),
     });
     await provisioner.start();
-    return { name: `csi-provisioner/${deps.driverName}`, stop: () => provisioner.stop() };
+    const capacity = await startCapacity(deps);
+    return {
+      name: `csi-provisioner/${deps.driverName}`,
+      stop: async () => {
+        await capacity?.stop();
+        await provisioner.stop();
+      },
+    };
   },
   attacher: async (deps: SidecarDeps): Promise<RunningComponent> => {
     // the attacher's back-off is its work queue's own

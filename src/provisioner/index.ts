@@ -15,3 +15,5 @@ export { secretReference, secretContents } from '../volume/secrets.js';
 export type { SecretOperation, SecretTemplateContext } from '../volume/secrets.js';
 export { accessibilityRequirements, flattenAllowedTopologies, nodeAffinityFor } from './topology.js';
 export type { TopologyView } from './topology.js';
+export { CapacityPublisher, DEFAULT_CAPACITY_NAMESPACE, DEFAULT_CAPACITY_POLL_MS } from './capacity.js';
+export type { CapacityPublisherDeps } from './capacity.js';

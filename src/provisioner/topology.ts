@@ -97,7 +97,7 @@ function segmentOf(node: Node, keys: readonly string[]): Segment | undefined {
 }
 
 /** Segments of every node whose CSINode registers the driver (with the same keys, when given). */
-function clusterSegments(driverName: string, view: TopologyView, keys?: readonly string[]): Segment[] {
+export function clusterSegments(driverName: string, view: TopologyView, keys?: readonly string[]): Segment[] {
   const wanted = keys ? [...keys].sort().join('\u0000') : undefined;
   const out: Segment[] = [];
   for (const csiNode of view.csiNodes()) {
@@ -109,6 +109,14 @@ function clusterSegments(driverName: string, view: TopologyView, keys?: readonly
     if (segment) out.push(segment);
   }
   return dedupe(out);
+}
+
+/** The segment of one node for the driver: its labels for the keys its CSINode registers. */
+export function nodeSegment(driverName: string, nodeName: string, view: TopologyView): Segment | undefined {
+  const csiNode = view.csiNode(nodeName);
+  const node = view.node(nodeName);
+  if (!csiNode || !node || !csiNode.spec.drivers.some((d) => d.name === driverName)) return undefined;
+  return segmentOf(node, driverKeys(csiNode, driverName));
 }
 
 function isSubset(small: Segment, big: Segment): boolean {

@@ -147,14 +147,29 @@ function syncClaimWithoutVolumeName(claim: PersistentVolumeClaim, view: BinderVi
 function waitForConsumerEvent(claim: PersistentVolumeClaim, view: BinderView): Action {
   const unscheduled = view
     .podsForClaim(claim.metadata.namespace ?? '', claim.metadata.name ?? '')
-    .filter((p) => !isPodTerminated(p) && !p.spec.nodeName)
-    .map((p) => p.metadata.name ?? '');
+    .filter((p) => !isPodTerminated(p) && !p.spec.nodeName);
   if (unscheduled.length === 0) return event(claim, 'Normal', REASON.waitForFirstConsumer, WFFC_MESSAGE);
-  const message =
-    unscheduled.length === 1
-      ? `waiting for pod ${unscheduled[0] ?? ''} to be scheduled`
-      : `waiting for pods ${unscheduled.join(',')} to be scheduled`;
+  if (unscheduled.length > 1)
+    return event(
+      claim,
+      'Normal',
+      REASON.waitForPodScheduled,
+      `waiting for pods ${unscheduled.map((p) => p.metadata.name ?? '').join(',')} to be scheduled`,
+    );
+  const [pod] = unscheduled as [Pod];
+  // Upstream's words, then (berth's addition) why the scheduler has not placed the pod yet
+  // ("not enough free storage", ...), so that describing the claim alone explains it.
+  const why = unschedulableMessage(pod);
+  const message = `waiting for pod ${pod.metadata.name ?? ''} to be scheduled${why ? `: ${why}` : ''}`;
   return event(claim, 'Normal', REASON.waitForPodScheduled, message);
+}
+
+/** The scheduler's message on a pod it could not place (PodScheduled False, Unschedulable). */
+function unschedulableMessage(pod: Pod): string | undefined {
+  const scheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
+  return scheduled?.status === 'False' && scheduled.reason === 'Unschedulable'
+    ? scheduled.message
+    : undefined;
 }
 
 /**

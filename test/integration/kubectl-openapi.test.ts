@@ -111,6 +111,7 @@ describe('kubectl and the OpenAPI documents', function () {
     assert.deepEqual(Object.keys(schemas).sort(), [
       'io.k8s.api.storage.v1.CSIDriver',
       'io.k8s.api.storage.v1.CSINode',
+      'io.k8s.api.storage.v1.CSIStorageCapacity',
       'io.k8s.api.storage.v1.StorageClass',
       'io.k8s.api.storage.v1.VolumeAttachment',
     ]);

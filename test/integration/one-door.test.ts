@@ -106,6 +106,18 @@ const manifests: Array<[string, Make]> = [
     }),
   ],
   [
+    'CSIStorageCapacity',
+    (name) => ({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'CSIStorageCapacity',
+      metadata: { name, namespace: 'default' },
+      storageClassName: 'standard',
+      nodeTopology: { matchLabels: { 'topology.local.csi.berth.io/node': 'n1' } },
+      capacity: '1024Mi',
+      maximumVolumeSize: '1073741824',
+    }),
+  ],
+  [
     'VolumeAttachment',
     (name) => ({
       apiVersion: 'storage.k8s.io/v1',

@@ -5,6 +5,7 @@ import { compareQuantities } from '../quantity.js';
 import type {
   CSIDriver,
   CSINode,
+  CSIStorageCapacity,
   PersistentVolume,
   PersistentVolumeClaim,
   Pod,
@@ -16,6 +17,7 @@ import { persistentVolumeSources } from '../types.js';
 import { podUpdate } from './pod-update.js';
 import { same } from './same.js';
 import { snapshotUpdate } from './snapshot.js';
+import { csiStorageCapacityUpdate } from './storage-capacity.js';
 
 function pvUpdate(pv: PersistentVolume, old: PersistentVolume): FieldError[] {
   const errs: FieldError[] = [];
@@ -222,6 +224,8 @@ export function validateUpdate(obj: KubeObject, old: KubeObject): FieldError[] {
     }
     case 'CSINode':
       return csiNodeUpdate(obj as CSINode, old as CSINode);
+    case 'CSIStorageCapacity':
+      return csiStorageCapacityUpdate(obj as CSIStorageCapacity, old as CSIStorageCapacity);
     case 'CSIDriver': {
       const d = obj as CSIDriver;
       const o = old as CSIDriver;

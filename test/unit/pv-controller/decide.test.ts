@@ -292,6 +292,36 @@ describe('pv-controller decide', function () {
         },
       },
       {
+        name: "1-13c WaitForPodScheduled carries the scheduler's reason once it has one",
+        fixture: {
+          classes: [newClass('wait', { bindingMode: 'WaitForFirstConsumer' })],
+          claims: [newClaim('c1', '100Ti', { className: 'wait' })],
+          pods: [
+            {
+              ...newPod('web-0', ['c1']),
+              status: {
+                phase: 'Pending',
+                conditions: [
+                  {
+                    type: 'PodScheduled',
+                    status: 'False',
+                    reason: 'Unschedulable',
+                    message: '0/2 nodes are available: 2 node(s) did not have enough free storage.',
+                  },
+                ],
+              },
+            },
+          ],
+        },
+        sync: ['claim', 'c1'],
+        expect: {
+          events: ['Normal WaitForPodScheduled'],
+          messages: [
+            'waiting for pod web-0 to be scheduled: 0/2 nodes are available: 2 node(s) did not have enough free storage.',
+          ],
+        },
+      },
+      {
         name: '1-14 WaitForFirstConsumer: a pre-bound volume still binds',
         fixture: {
           classes: [newClass('wait', { bindingMode: 'WaitForFirstConsumer' })],
