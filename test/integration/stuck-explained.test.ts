@@ -230,6 +230,66 @@ describe('stuck claims and pods explain themselves (kubectl describe, started be
     await describes('pod', 'on-a', /FailedScheduling/, /node\(s\) had volume node affinity conflict/);
   });
 
+  it("the selected node has no room: ProvisioningFailed with the driver's words, and the node is given back", async function () {
+    // as when a node was picked on capacity published before the disk filled up
+    await apply(storageClass('local-full', LOCAL_DRIVER_NAME, 'WaitForFirstConsumer'), {
+      ...claim('no-room', '100Ti', 'local-full'),
+      metadata: {
+        name: 'no-room',
+        namespace: 'default',
+        annotations: { 'volume.kubernetes.io/selected-node': 'node-a' },
+      },
+    });
+    await describes(
+      'pvc',
+      'no-room',
+      /ProvisioningFailed/,
+      /failed to provision volume with StorageClass "local-full": rpc error: code = ResourceExhausted desc = \d+ bytes requested/,
+    );
+    await eventually('the selected node is given back for the scheduler to pick again', async () => {
+      const r = await kubectl(['get', 'pvc', 'no-room', '-o', 'jsonpath={.metadata.annotations}']);
+      return !r.stdout.includes('selected-node');
+    });
+  });
+
+  it('a class whose topology excludes the only node the pod may use: the pod and the claim say so', async function () {
+    const onlyB = {
+      allowedTopologies: [
+        { matchLabelExpressions: [{ key: 'topology.local.csi.berth.io/node', values: ['node-b'] }] },
+      ],
+    };
+    await apply(
+      storageClass('local-b', LOCAL_DRIVER_NAME, 'WaitForFirstConsumer', onlyB),
+      claim('b-only', '1Gi', 'local-b'),
+      pod('wants-a', 'b-only', { 'kubernetes.io/hostname': 'node-a' }),
+    );
+    const reasons =
+      /0\/2 nodes are available: 1 node\(s\) didn't find available persistent volumes to bind, 1 node\(s\) didn't match Pod's node affinity\/selector/;
+    await describes('pod', 'wants-a', /FailedScheduling/, reasons);
+    await describes(
+      'pvc',
+      'b-only',
+      /WaitForPodScheduled/,
+      /waiting for pod wants-a to be scheduled: /,
+      reasons,
+    );
+    // and a node picked by hand against the class's topology is refused by the provisioner
+    await apply({
+      ...claim('b-only-on-a', '1Gi', 'local-b'),
+      metadata: {
+        name: 'b-only-on-a',
+        namespace: 'default',
+        annotations: { 'volume.kubernetes.io/selected-node': 'node-a' },
+      },
+    });
+    await describes(
+      'pvc',
+      'b-only-on-a',
+      /ProvisioningFailed/,
+      /of selected node "node-a" is not in the allowed topologies/,
+    );
+  });
+
   it('volume_manager_total_volumes counts what a node wants mounted and what it has mounted', async function () {
     const source = join(dir, 'host-data');
     await mkdir(source, { recursive: true });

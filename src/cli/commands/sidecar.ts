@@ -31,6 +31,8 @@ const options = {
   'node-deployment': { type: 'string' },
   'extra-create-metadata': { type: 'string' },
   'default-fstype': { type: 'string' },
+  'enable-capacity': { type: 'string' },
+  'capacity-poll-interval': { type: 'string' },
   'feature-gates': { type: 'string' },
   'log-level': { type: 'string' },
   v: { type: 'string' },
@@ -42,6 +44,8 @@ const OWN: Partial<Record<keyof typeof options, SidecarName[]>> = {
   'node-deployment': ['provisioner', 'resizer', 'snapshotter'],
   'extra-create-metadata': ['provisioner'],
   'default-fstype': ['provisioner'],
+  'enable-capacity': ['provisioner'],
+  'capacity-poll-interval': ['provisioner'],
   'feature-gates': ['provisioner'],
 };
 
@@ -73,7 +77,7 @@ function duration(flag: string, text: string | undefined): number | undefined {
 
 /** Boolean flags take their value from the next word only as `--x=v`; a bare `--x` is true. */
 function normalizeBooleans(argv: string[]): string[] {
-  const booleans = ['leader-election', 'node-deployment', 'extra-create-metadata'];
+  const booleans = ['leader-election', 'node-deployment', 'extra-create-metadata', 'enable-capacity'];
   return argv.map((a) => (booleans.some((b) => a === `--${b}`) ? `${a}=true` : a));
 }
 
@@ -121,6 +125,13 @@ export function parseSidecarArgs(
   if (workers !== undefined) tuning.workers = workers;
   if (retryBaseMs !== undefined) tuning.retryBaseMs = retryBaseMs;
   if (retryMaxMs !== undefined) tuning.retryMaxMs = retryMaxMs;
+  if (bool('enable-capacity', v['enable-capacity'])) {
+    tuning.enableCapacity = true;
+    // upstream puts the objects in the provisioner pod's namespace, from $NAMESPACE
+    if (env['NAMESPACE']) tuning.capacityNamespace = env['NAMESPACE'];
+  }
+  const pollMs = duration('capacity-poll-interval', v['capacity-poll-interval']);
+  if (pollMs !== undefined) tuning.capacityPollIntervalMs = pollMs;
   if (retryBaseMs !== undefined && retryMaxMs !== undefined && retryMaxMs < retryBaseMs)
     throw new UsageError(
       `sidecar ${sidecar}: --retry-interval-max must not be shorter than --retry-interval-start`,

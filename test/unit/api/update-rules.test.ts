@@ -34,6 +34,14 @@ const claim = (spec: Json = {}): KubeObject => ({
     ...spec,
   },
 });
+const storageCapacity = (): KubeObject => ({
+  apiVersion: 'storage.k8s.io/v1',
+  kind: 'CSIStorageCapacity',
+  metadata: { name: 'csisc-1', namespace: 'kube-system' },
+  storageClassName: 'fast',
+  nodeTopology: { matchLabels: { zone: 'a' } },
+  capacity: '1Gi',
+});
 const BETA_CLASS = 'volume.beta.kubernetes.io/storage-class';
 /** A claim from before storageClassName: its class only in the beta annotation. */
 const annotatedClaim = (cls: string): KubeObject => {
@@ -532,6 +540,27 @@ const cases: Case[] = [
     old: stored(csiNode()),
     change: (o) => (o.spec.drivers[0].topologyKeys = ['region']),
     refused: 'field is immutable',
+  },
+  // CSIStorageCapacity (ValidateCSIStorageCapacityUpdate)
+  {
+    name: 'csistoragecapacity: capacity and maximumVolumeSize change',
+    old: stored(storageCapacity()),
+    change: (o) => {
+      o.capacity = '2Gi';
+      o.maximumVolumeSize = '1Gi';
+    },
+  },
+  {
+    name: 'csistoragecapacity: storageClassName changed',
+    old: stored(storageCapacity()),
+    change: (o) => (o.storageClassName = 'slow'),
+    refused: 'storageClassName: Invalid value: "slow": field is immutable',
+  },
+  {
+    name: 'csistoragecapacity: nodeTopology changed',
+    old: stored(storageCapacity()),
+    change: (o) => (o.nodeTopology = { matchLabels: { zone: 'b' } }),
+    refused: 'nodeTopology: Invalid value:',
   },
 ];
 

@@ -218,6 +218,36 @@ const cases: Case[] = [
     want: { code: 422, fields: ['spec.drivers[1].name'] },
   },
   {
+    name: 'CSIStorageCapacity without a class, with a bad class, a negative size and a bad selector',
+    obj: {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'CSIStorageCapacity',
+      metadata: { name: 'csisc-1', namespace: 'kube-system' },
+      nodeTopology: { matchExpressions: [{ key: 'zone', operator: 'Maybe' }] },
+      capacity: '-1',
+      maximumVolumeSize: 'lots',
+    },
+    want: {
+      code: 422,
+      fields: [
+        'storageClassName',
+        'nodeTopology.matchExpressions[0].operator',
+        'capacity',
+        'maximumVolumeSize',
+      ],
+    },
+  },
+  {
+    name: 'CSIStorageCapacity for a class name that is not a DNS subdomain',
+    obj: {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'CSIStorageCapacity',
+      metadata: { name: 'csisc-1', namespace: 'kube-system' },
+      storageClassName: 'Not_A_Name',
+    },
+    want: { code: 422, fields: ['storageClassName'] },
+  },
+  {
     name: 'StatefulSet whose selector does not match its template',
     obj: {
       apiVersion: 'apps/v1',

@@ -51,8 +51,26 @@ describe('berth sidecar flags', () => {
     );
   });
 
+  it('--enable-capacity publishes into $NAMESPACE, polling at --capacity-poll-interval', () => {
+    const args = parseSidecarArgs(
+      ['provisioner', '--csi-address=/s', '--enable-capacity', '--capacity-poll-interval=30s'],
+      { NAMESPACE: 'storage' },
+    );
+    assert.deepEqual(args.tuning, {
+      enableCapacity: true,
+      capacityNamespace: 'storage',
+      capacityPollIntervalMs: 30_000,
+    });
+    assert.deepEqual(
+      parseSidecarArgs(['provisioner', '--csi-address=/s', '--enable-capacity=false'], {}).tuning,
+      {},
+    );
+  });
+
   const refused: Array<[string[], RegExp]> = [
     [['snapshotter', '--csi-address=/s', '--extra-create-metadata'], /unknown flag --extra-create-metadata/],
+    [['attacher', '--csi-address=/s', '--enable-capacity'], /unknown flag --enable-capacity/],
+    [['provisioner', '--csi-address=/s', '--capacity-poll-interval=0s'], /must be longer than 0s/],
     [[], /missing sidecar name/],
     [['snapshotter-ish'], /unknown sidecar "snapshotter-ish"/],
     [['attacher'], /--csi-address is required/],
