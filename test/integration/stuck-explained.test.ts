@@ -244,7 +244,7 @@ describe('stuck claims and pods explain themselves (kubectl describe, started be
       'pvc',
       'no-room',
       /ProvisioningFailed/,
-      /failed to provision volume with StorageClass "local-full": rpc error: code = ResourceExhausted desc = \d+ bytes requested/,
+      /failed to provision volume with StorageClass "local-full": RESOURCE_EXHAUSTED: \d+ bytes requested/,
     );
     await eventually('the selected node is given back for the scheduler to pick again', async () => {
       const r = await kubectl(['get', 'pvc', 'no-room', '-o', 'jsonpath={.metadata.annotations}']);
