@@ -1,6 +1,7 @@
 // Admission, as the Kubernetes API server's plugins do it. On create: NamespaceLifecycle (the
 // namespace must exist), DefaultStorageClass (claims without a class get the default one) and
-// StorageObjectInUseProtection (protection finalizers on claims and volumes). On update:
+// StorageObjectInUseProtection (protection finalizers on claims and volumes), DefaultTolerationSeconds
+// (default-tolerations.ts). On update:
 // PersistentVolumeClaimResize (a claim grows only if its class allows expansion). The decisions
 // are pure functions; admitCreate and admitUpdate read what they need from the store. A create may
 // also answer with warnings (createWarnings): a node-local StorageClass that binds Immediately.
@@ -18,6 +19,7 @@ import { defaultClass } from '../volume/default-class.js';
 import { withFinalizer } from '../api/finalizers.js';
 import { immediateNodeLocalProblem } from '../volume/node-local.js';
 import { admitSnapshotClass } from './snapshot-admission.js';
+import { withDefaultTolerations } from './default-tolerations.js';
 
 const namespaceKind = kindFor('v1', 'Namespace');
 const storageClassKind = kindFor('storage.k8s.io/v1', 'StorageClass');
@@ -69,7 +71,7 @@ export async function requireNamespace(
 export async function admitCreate(store: ObjectStore, kind: KindInfo, obj: KubeObject): Promise<KubeObject> {
   await requireNamespace(store, kind, obj.metadata.namespace);
   await admitSnapshotClass(store, obj);
-  let admitted = withNamespacePhase(withProtectionFinalizer(obj));
+  let admitted = withDefaultTolerations(withNamespacePhase(withProtectionFinalizer(obj)));
   if (obj.kind === 'PersistentVolumeClaim' && storageClassKind) {
     const classes = await store.list(storageClassKind);
     admitted = withDefaultStorageClass(admitted, classes.items);

@@ -8,7 +8,7 @@ import { EventRecorder } from '../machinery/events.js';
 import { PvController } from '../pv-controller/controller.js';
 import { FsRecycler } from '../pv-controller/recycler.js';
 import { Scheduler } from '../scheduler/controller.js';
-import { NodeLifecycleController } from '../node-lifecycle/index.js';
+import { NodeLifecycleController, TaintEvictionController } from '../node-lifecycle/index.js';
 import { StatefulSetController } from '../workloads/controller.js';
 import { AppsControllers } from '../workloads/apps-controller.js';
 import { CsiClient } from '../csi/client.js';
@@ -81,7 +81,10 @@ async function startAttachDetach(
   return { name: 'attachdetach-controller', stop: () => controller.stop() };
 }
 
-/** Marks nodes whose heartbeat stopped Unknown and taints them unreachable. */
+/**
+ * Marks nodes whose heartbeat stopped Unknown and taints them unreachable; evicts the pods that do
+ * not tolerate a node's NoExecute taints (for long).
+ */
 async function startNodeLifecycle(deps: ComponentContext): Promise<RunningComponent> {
   const controller = new NodeLifecycleController({
     store: deps.store,
@@ -90,8 +93,22 @@ async function startNodeLifecycle(deps: ComponentContext): Promise<RunningCompon
     log: deps.logger,
     ...(deps.nodeMonitorGracePeriodMs !== undefined ? { gracePeriodMs: deps.nodeMonitorGracePeriodMs } : {}),
   });
+  const eviction = new TaintEvictionController({
+    store: deps.store,
+    informers: deps.informers,
+    clock: deps.clock,
+    log: deps.logger,
+    recorder: recorderFor(deps, 'taint-eviction-controller'),
+  });
   await controller.start();
-  return { name: 'node-lifecycle-controller', stop: () => controller.stop() };
+  await eviction.start();
+  return {
+    name: 'node-lifecycle-controller',
+    stop: async () => {
+      await eviction.stop();
+      await controller.stop();
+    },
+  };
 }
 
 function recorderFor(deps: ComponentDeps, component: string): EventRecorder {

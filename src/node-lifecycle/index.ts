@@ -9,3 +9,5 @@ export {
   type NodeLifecycleAction,
   type HealthTiming,
 } from './decide.js';
+export { TaintEvictionController, type TaintEvictionDeps } from './taint-eviction-controller.js';
+export { decideTaintEviction, minTolerationMs, type EvictionDecision } from './taint-eviction.js';
