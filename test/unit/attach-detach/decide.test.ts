@@ -106,6 +106,21 @@ const cases: Case[] = [
     want: [`wait va-v1-node-1 since 60000 recheck ${MAX_WAIT_MS - 60_000 + 1}`],
   },
   {
+    name: 'a pod evicted from an unreachable node (Terminating, its containers last reported running) keeps its volume attached',
+    pods: [
+      (() => {
+        const pod = scheduled('p', 'c-v1', 'node-1', { deletionTimestamp: '2026-01-01T00:00:00Z' });
+        pod.status = { phase: 'Running', containerStatuses: [{ name: 'app', state: { running: {} } }] };
+        return pod;
+      })(),
+    ],
+    attachments: [va('v1', 'node-1')],
+    inUse: inUseV1,
+    ready: 'Unknown',
+    heldForMs: MAX_WAIT_MS + 1,
+    want: [],
+  },
+  {
     name: 'an unhealthy node past the max wait for unmount: force detach',
     pods: [],
     attachments: [va('v1', 'node-1')],
