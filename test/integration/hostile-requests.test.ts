@@ -351,6 +351,12 @@ describe('hostile requests against berth up (raw HTTPS and kubectl)', function (
       message: 'exceeded max depth of 1000',
     },
     {
+      name: 'a body over the 3 MiB request limit (answered, not read into memory)',
+      run: () => call('POST', cmPath, Buffer.alloc(4 * 2 ** 20, 'x')),
+      status: 413,
+      message: 'the request is too large',
+    },
+    {
       name: 'annotations of 300 KiB',
       run: () => call('POST', cmPath, configMap('big', { annotations: { big: 'x'.repeat(300 * 1024) } })),
       status: 422,
