@@ -53,7 +53,7 @@ export function nodeSpecs(
  * --control-plane-only: the API server and Kubernetes' own controllers, and no CSI caller (no node
  * agent, built-in driver or sidecar), for sidecars and node plugins run as separate processes.
  */
-function checkControlPlaneOnly(values: {
+export function checkControlPlaneOnly(values: {
   node?: string[];
   'root-dir'?: string;
   'csi-driver'?: string[];
