@@ -1,8 +1,10 @@
 // Prints the functions with the most self time in a V8 .cpuprofile (from node --cpu-prof), so a
 // benchmark's report can name what dominates.
-//   node --import tsx bench/profile-summary.ts FILE.cpuprofile [--top 25]
+// With --window FROM-TO (seconds from the profile's start; TO may be left out), only samples in
+// that window count: e.g. the idle phase of a run that also loaded data.
+//   node --import tsx bench/profile-summary.ts FILE.cpuprofile [--top 25] [--inclusive] [--window 60-90]
 import { readFileSync } from 'node:fs';
-import { numberFlag } from './helpers/flags.js';
+import { numberFlag, stringFlag } from './helpers/flags.js';
 
 interface ProfileNode {
   id: number;
@@ -18,6 +20,9 @@ interface Profile {
 const file = process.argv[2];
 if (!file) throw new Error('usage: profile-summary FILE.cpuprofile [--top N]');
 const top = numberFlag('top', 25);
+const [fromS, toS] = (stringFlag('window') ?? '0-').split('-').map((v) => (v === '' ? Infinity : Number(v)));
+const fromMicros = (fromS ?? 0) * 1e6;
+const toMicros = (toS ?? Infinity) * 1e6;
 const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));
 const parentOf = new Map<number, number>();
@@ -32,8 +37,11 @@ function nameOf(node: ProfileNode): string {
 const selfMicros = new Map<string, number>();
 const totalMicros = new Map<string, number>();
 let total = 0;
+let elapsed = 0;
 profile.samples.forEach((id, i) => {
   const delta = profile.timeDeltas[i] ?? 0;
+  elapsed += delta;
+  if (elapsed < fromMicros || elapsed > toMicros) return;
   total += delta;
   const leaf = nameOf(byId.get(id)!);
   selfMicros.set(leaf, (selfMicros.get(leaf) ?? 0) + delta);

@@ -10,7 +10,9 @@
 //    so both starts include that compilation.
 // Each size runs in a fresh data directory; the summary prints each figure against the smallest
 // size (the growth curve).
-//   node --import tsx bench/scale-embedded.ts [--sizes 500,1000] [--idle 30] [--clients 32]
+// With --profile DIR, berth runs with --cpu-prof and writes one .cpuprofile per start into DIR
+// (summarise with bench/profile-summary.ts).
+//   node --import tsx bench/scale-embedded.ts [--sizes 500,1000] [--idle 30] [--clients 32] [--profile DIR]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { listFlag, machineLine, numberFlag } from './helpers/flags.js';
+import { listFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
 import {
   type Api,
   connectApi,
@@ -36,6 +38,7 @@ async function connect(dataDir: string, url: string): Promise<Api> {
 const SIZES = listFlag('sizes', [500, 1000]);
 const IDLE_SECONDS = numberFlag('idle', 30);
 const CLIENTS = numberFlag('clients', 32);
+const PROFILE_DIR = stringFlag('profile');
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
@@ -48,6 +51,7 @@ async function startBerth(dataDir: string): Promise<Berth> {
   const child = spawn(
     process.execPath,
     [
+      ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
       '--import',
       'tsx',
       path.join(ROOT, 'src/cli/main.ts'),

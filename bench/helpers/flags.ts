@@ -19,6 +19,12 @@ export function listFlag(name: string, fallback: number[]): number[] {
     .filter((n) => Number.isFinite(n) && n > 0);
 }
 
+/** The value after `--name`, or undefined when the flag is absent. */
+export function stringFlag(name: string): string | undefined {
+  const at = process.argv.indexOf(`--${name}`);
+  return at < 0 ? undefined : process.argv[at + 1];
+}
+
 export function booleanFlag(name: string): boolean {
   return process.argv.includes(`--${name}`);
 }

@@ -8,8 +8,9 @@ import { withoutFinalizer } from '../api/finalizers.js';
 import { isStatusError } from '../api/errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
-import type { ObjectStore } from './types.js';
 import { cloneJson } from './merge-patch.js';
+import { GcTriggers } from './gc-triggers.js';
+import type { ObjectStore, Watch } from './types.js';
 
 export const ORPHAN_FINALIZER = 'orphan';
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
@@ -76,7 +77,7 @@ export function finalizerWork(
 export interface GarbageCollectorOptions {
   store: ObjectStore;
   kinds: readonly KindInfo[];
-  /** Time between passes (default 5 s). */
+  /** How long after a change that can give it work a pass runs (default 5 s): changes batch up. */
   intervalMs?: number;
   setTimer?: (fn: () => void, ms: number) => unknown;
   clearTimer?: (handle: unknown) => void;
@@ -94,6 +95,12 @@ export class GarbageCollector {
   private timer: unknown;
   private running: Promise<unknown> | undefined;
   private stopped = true;
+  private readonly triggers = new GcTriggers([ORPHAN_FINALIZER, FOREGROUND_FINALIZER]);
+  private readonly watches: Watch[] = [];
+  /** A pass is scheduled or running. */
+  private pending = false;
+  /** Something changed while a pass ran: run another after it. */
+  private dirty = false;
 
   constructor(options: GarbageCollectorOptions) {
     this.store = options.store;
@@ -104,15 +111,20 @@ export class GarbageCollector {
     this.onError = options.onError ?? (() => undefined);
   }
 
+  /**
+   * Watches every kind (from the start, so what is there already counts as a change) and runs a
+   * pass after each change that can give it work.
+   */
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    this.schedule();
+    for (const kind of this.kinds) void this.watchKind(kind, 0);
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.clearTimer(this.timer);
+    for (const watch of this.watches.splice(0)) watch.stop();
     await this.running;
   }
 
@@ -168,12 +180,56 @@ export class GarbageCollector {
     return all;
   }
 
-  private schedule(): void {
+  /** Watches one kind; when the watch fails or ends, it is opened again (and a pass runs, as events may be missed). */
+  private async watchKind(kind: KindInfo, failures: number): Promise<void> {
     if (this.stopped) return;
+    const again = (err: unknown): void => {
+      this.onError(err);
+      this.changed();
+      this.setTimer(() => void this.watchKind(kind, failures + 1), Math.min(1000 * 2 ** failures, 30_000));
+    };
+    try {
+      let ended = false;
+      const watch = await this.store.watch(
+        kind,
+        { resourceVersion: '0', readOnly: true },
+        (event) => {
+          if (this.triggers.observe(event)) this.changed();
+        },
+        (err) => {
+          if (ended || this.stopped) return;
+          ended = true;
+          const at = this.watches.indexOf(watch);
+          if (at >= 0) this.watches.splice(at, 1);
+          again(err);
+        },
+      );
+      if (this.stopped) watch.stop();
+      else this.watches.push(watch);
+    } catch (err) {
+      if (!this.stopped) again(err);
+    }
+  }
+
+  /** Runs a pass after the interval; changes meanwhile join it, changes during it get another. */
+  private changed(): void {
+    if (this.stopped) return;
+    if (this.pending) {
+      this.dirty = true;
+      return;
+    }
+    this.pending = true;
     this.timer = this.setTimer(() => {
+      this.dirty = false;
       this.running = this.collectOnce()
-        .catch((err: unknown) => this.onError(err))
-        .finally(() => this.schedule());
+        .catch((err: unknown) => {
+          this.onError(err);
+          this.dirty = true; // try again
+        })
+        .finally(() => {
+          this.pending = false;
+          if (this.dirty) this.changed();
+        });
     }, this.intervalMs);
   }
 }

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { kinds } from '../../../src/api/kinds.js';
 import type { KubeObject, OwnerReference } from '../../../src/api/meta.js';
-import { finalizerWork, findOrphans } from '../../../src/store/gc.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { finalizerWork, findOrphans, GarbageCollector } from '../../../src/store/gc.js';
+import { GcTriggers } from '../../../src/store/gc-triggers.js';
+import { openEmbeddedStore } from '../../../src/store/embedded.js';
+import type { ObjectStore } from '../../../src/store/types.js';
+import { eventually } from '../../helpers/eventually.js';
 
 const PVC = kinds.find((k) => k.kind === 'PersistentVolumeClaim')!;
 
@@ -87,4 +94,133 @@ describe('store/gc finalizerWork (orphan and foreground propagation)', function 
       assert.deepEqual(summary(objects), want);
     });
   }
+});
+
+describe('store/gc triggers (a pass runs only after a change that can give it work)', function () {
+  const cm = (uid: string, meta: Partial<KubeObject['metadata']> = {}): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: uid, namespace: 'default', uid, ...meta },
+  });
+  const owned = (uid: string, owner: string, meta: Partial<KubeObject['metadata']> = {}): KubeObject =>
+    cm(uid, { ownerReferences: [sts(owner)], ...meta });
+
+  it('an object without owners, added, changed or deleted, wakes nothing', function () {
+    const t = new GcTriggers(['orphan', 'foregroundDeletion']);
+    assert.equal(t.observe({ type: 'ADDED', object: cm('a') }), false);
+    assert.equal(t.observe({ type: 'MODIFIED', object: cm('a', { labels: { x: 'y' } }) }), false);
+    assert.equal(t.observe({ type: 'DELETED', object: cm('a') }), false);
+    assert.equal(t.size, 0);
+  });
+
+  it('a new dependent wakes it; the same owners again (a renewed lease) do not', function () {
+    const t = new GcTriggers(['orphan', 'foregroundDeletion']);
+    assert.equal(t.observe({ type: 'ADDED', object: owned('d', 'o') }), true);
+    assert.equal(
+      t.observe({ type: 'MODIFIED', object: owned('d', 'o', { labels: { renewed: '1' } }) }),
+      false,
+    );
+    assert.equal(t.observe({ type: 'MODIFIED', object: owned('d', 'other') }), true);
+  });
+
+  it('the deletion of a named owner wakes it, of an unnamed object not', function () {
+    const t = new GcTriggers(['orphan', 'foregroundDeletion']);
+    t.observe({ type: 'ADDED', object: owned('d', 'o') });
+    assert.equal(t.observe({ type: 'DELETED', object: cm('unrelated') }), false);
+    assert.equal(t.observe({ type: 'DELETED', object: cm('o') }), true);
+  });
+
+  it('a dependent that loses its owners or goes wakes it (an orphaning owner may wait for it); then it is forgotten', function () {
+    const t = new GcTriggers(['orphan', 'foregroundDeletion']);
+    t.observe({ type: 'ADDED', object: owned('d', 'o') });
+    assert.equal(t.observe({ type: 'MODIFIED', object: cm('d') }), true);
+    assert.equal(t.observe({ type: 'DELETED', object: cm('o') }), false);
+    t.observe({ type: 'ADDED', object: owned('e', 'o') });
+    assert.equal(t.observe({ type: 'DELETED', object: owned('e', 'o') }), true);
+    assert.equal(t.size, 0);
+  });
+
+  it('an owner being deleted with a propagation finalizer wakes it; with another finalizer not', function () {
+    const t = new GcTriggers(['orphan', 'foregroundDeletion']);
+    const deleting = { deletionTimestamp: '2026-01-01T00:00:00Z' };
+    assert.equal(
+      t.observe({ type: 'MODIFIED', object: cm('x', { ...deleting, finalizers: ['other'] }) }),
+      false,
+    );
+    assert.equal(
+      t.observe({ type: 'MODIFIED', object: cm('y', { ...deleting, finalizers: ['orphan'] }) }),
+      true,
+    );
+  });
+});
+
+describe('store/gc GarbageCollector running on a store', function () {
+  let dir: string;
+  let store: ObjectStore;
+  let gc: GarbageCollector;
+  const STS = kinds.find((k) => k.kind === 'StatefulSet')!;
+  const CM = kinds.find((k) => k.kind === 'ConfigMap')!;
+  const passes = { count: 0 };
+
+  beforeEach(async function () {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'berth-gc-'));
+    store = await openEmbeddedStore({ dataDir: dir });
+    passes.count = 0;
+    const counting: ObjectStore = Object.create(store) as ObjectStore;
+    // a pass lists every kind: count the passes by the lists of one kind
+    counting.list = ((kind, options) => {
+      if (kind === CM) passes.count++;
+      return store.list(kind, options);
+    }) as ObjectStore['list'];
+    gc = new GarbageCollector({ store: counting, kinds: [STS, CM], intervalMs: 20 });
+  });
+  afterEach(async function () {
+    await gc.stop();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('collects a dependent after its owner is deleted, and lists nothing while only unrelated objects change', async function () {
+    const owner = await store.create<KubeObject>(STS, {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } } } },
+    });
+    await store.create<KubeObject>(CM, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'owned',
+        namespace: 'default',
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: owner.metadata.uid! },
+        ],
+      },
+    });
+    gc.start();
+    await eventually(
+      'the first pass (the existing dependent counts as a change)',
+      async () => passes.count > 0,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const settled = passes.count;
+    for (let i = 0; i < 5; i++)
+      await store.create<KubeObject>(CM, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: `free-${i}`, namespace: 'default' },
+      });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(passes.count, settled, 'objects without owners start no pass');
+    assert.ok(await store.get(CM, 'default', 'owned'));
+
+    await store.delete(STS, 'default', 'web');
+    await eventually('the dependent collected', async () =>
+      store.get(CM, 'default', 'owned').then(
+        () => false,
+        () => true,
+      ),
+    );
+  });
 });
