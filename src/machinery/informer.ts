@@ -51,15 +51,22 @@ export function onAnyChange<T extends KubeObject>(fn: (obj: T) => void): Informe
   return { onAdd: fn, onUpdate: (_old, obj) => fn(obj), onDelete: fn };
 }
 
-export interface HandlerOptions {
+export interface HandlerOptions<T extends KubeObject = KubeObject> {
   /** Re-deliver every cached object to these handlers as onUpdate(obj, obj) this often; 0 = never. */
   resyncMs?: number;
+  /**
+   * Re-deliver only the objects this says may need a look (a pure check, e.g. "the controller's
+   * decision for it is not a no-op"): a resync of a settled cluster then costs a check per object,
+   * not a queued reconcile each.
+   */
+  resyncFilter?: (obj: T) => boolean;
 }
 
 /** One addHandler call: its handlers and, when it asked for one, its own resync timer. */
 interface Registration<T extends KubeObject> {
   handlers: InformerHandlers<T>;
   resyncMs: number;
+  resyncFilter: ((obj: T) => boolean) | undefined;
   timer?: TimerHandle;
 }
 
@@ -125,8 +132,12 @@ export class Informer<T extends KubeObject = KubeObject> {
    * Adds handlers. Added after the first sync, they are first told onAdd for every cached object.
    * Returns what removes them again (a controller sharing this informer stops without stopping it).
    */
-  addHandler(handlers: InformerHandlers<T>, options: HandlerOptions = {}): () => void {
-    const registration: Registration<T> = { handlers, resyncMs: options.resyncMs ?? 0 };
+  addHandler(handlers: InformerHandlers<T>, options: HandlerOptions<T> = {}): () => void {
+    const registration: Registration<T> = {
+      handlers,
+      resyncMs: options.resyncMs ?? 0,
+      resyncFilter: options.resyncFilter,
+    };
     this.registrations.push(registration);
     if (this.synced) for (const obj of this.cache.values()) this.call('onAdd', () => handlers.onAdd?.(obj));
     if (this.started) this.scheduleHandlerResync(registration);
@@ -337,9 +348,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (registration.resyncMs <= 0 || this.stopped) return;
     registration.timer = this.clock.setTimeout(() => {
       if (this.stopped || !this.registrations.includes(registration)) return;
-      const { handlers } = registration;
+      const { handlers, resyncFilter } = registration;
       if (this.synced)
-        for (const obj of this.cache.values()) this.call('onUpdate', () => handlers.onUpdate?.(obj, obj));
+        for (const obj of this.cache.values()) {
+          this.call('onUpdate', () => {
+            if (!resyncFilter || resyncFilter(obj)) handlers.onUpdate?.(obj, obj);
+          });
+        }
       this.scheduleHandlerResync(registration);
     }, registration.resyncMs);
   }

@@ -96,7 +96,7 @@ export class ControllerInformers {
   on<T extends KubeObject>(
     informer: Informer<T>,
     handlers: InformerHandlers<T>,
-    options?: HandlerOptions,
+    options?: HandlerOptions<T>,
   ): void {
     this.removers.push(informer.addHandler(handlers, options));
   }

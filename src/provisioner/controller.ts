@@ -48,6 +48,8 @@ import {
   deletionSecretRef,
   volumeNameFor,
   withoutProvisioningMark,
+  type ClaimAction,
+  type VolumeAction,
 } from './plan.js';
 import { ContentSources } from './content-source.js';
 import { ClaimProvisioning, FAILED } from './provisioning.js';
@@ -267,7 +269,8 @@ export class Provisioner {
           this.provisionBackoff.forget(keyOf(c));
         },
       },
-      { resyncMs },
+      // a resync queues only claims with something to do (most are settled or another driver's)
+      { resyncMs, resyncFilter: (c) => this.claimAction(c).type !== 'skip' },
     );
     const volumeChanged = (v: PersistentVolume): void => {
       const name = v.metadata.name ?? '';
@@ -286,24 +289,28 @@ export class Provisioner {
           if (ref?.name) this.claims.enqueue(`${ref.namespace ?? ''}/${ref.name}`);
         },
       },
-      { resyncMs },
+      { resyncMs, resyncFilter: (v) => this.volumeAction(v).type !== 'skip' },
     );
   }
 
   // ---------------------------------------------------------------- claims
 
-  private async syncClaim(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
-    const claim = this.claimInformer.getByKey(key);
-    if (!claim) return;
+  private claimAction(claim: PersistentVolumeClaim): ClaimAction {
     const volumeName = volumeNameFor(claim);
     const className = claimClass(claim);
-    const action = decideClaim(claim, {
+    return decideClaim(claim, {
       driverName: this.driverName,
       ...(this.nodeName !== undefined ? { nodeName: this.nodeName } : {}),
       storageClass: className === '' ? undefined : this.classInformer.get(undefined, className),
       volumeExists:
         this.created.has(volumeName) || this.volumeInformer.get(undefined, volumeName) !== undefined,
     });
+  }
+
+  private async syncClaim(key: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const claim = this.claimInformer.getByKey(key);
+    if (!claim) return;
+    const action = this.claimAction(claim);
     switch (action.type) {
       case 'skip':
         return;
@@ -332,14 +339,18 @@ export class Provisioner {
 
   // ---------------------------------------------------------------- volumes
 
-  private async syncVolume(name: string, ctx: ReconcileContext): Promise<ReconcileResult> {
-    const volume = this.volumeInformer.get(undefined, name);
-    if (!volume) return;
-    const action = decideVolume(volume, {
+  private volumeAction(volume: PersistentVolume): VolumeAction {
+    return decideVolume(volume, {
       driverName: this.driverName,
       ...(this.nodeName !== undefined ? { nodeName: this.nodeName } : {}),
       ...(this.nodeName !== undefined ? nodeFact(this.nodeInformer.get(undefined, this.nodeName)) : {}),
     });
+  }
+
+  private async syncVolume(name: string, ctx: ReconcileContext): Promise<ReconcileResult> {
+    const volume = this.volumeInformer.get(undefined, name);
+    if (!volume) return;
+    const action = this.volumeAction(volume);
     switch (action.type) {
       case 'skip':
         return;

@@ -42,3 +42,14 @@ export interface Decision {
   /** A state Kubernetes reports as an error (retried with back-off). */
   error?: string;
 }
+
+/** Nothing to write, report, retry, read or wake: syncing the object again changes nothing. */
+export function isSettled(decision: Decision): boolean {
+  return (
+    decision.actions.length === 0 &&
+    decision.error === undefined &&
+    decision.requeueAfterMs === undefined &&
+    decision.confirmClaim === undefined &&
+    (decision.enqueueClaims ?? []).length === 0
+  );
+}

@@ -1,7 +1,8 @@
 // Wiring of the PV controller: informers for volumes, claims, classes, pods and nodes feed the
 // binder's private cache; two rate-limited work queues run syncClaim and syncVolume; decisions are
 // applied to the store. Level-triggered: every sync starts from the cache, and a periodic resync
-// re-checks everything (and writes only when something really changed).
+// re-checks everything: it queues only what its decision would act on (a settled pair costs a
+// pure decision, not a queued sync), and writes only when something really changed.
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../api/types.js';
@@ -18,6 +19,7 @@ import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
 import type { ObjectStore } from '../store/types.js';
 import type { Action, Decision } from './actions.js';
+import { isSettled } from './actions.js';
 import { EVENT_COMPONENT } from '../volume/annotations.js';
 import type { EventSink, Recycler } from './apply.js';
 import { BinderApplier } from './apply.js';
@@ -160,7 +162,13 @@ export class PvController {
           if (ref?.name) this.claims.enqueue(`${ref.namespace ?? ''}/${ref.name}`);
         },
       },
-      { resyncMs },
+      {
+        resyncMs,
+        resyncFilter: (v) => {
+          const volume = this.cache.volume(v.metadata.name ?? '') ?? v;
+          return !isSettled(syncVolume(volume, this.cache, this.clock.now()));
+        },
+      },
     );
     on(
       this.claimInformer,
@@ -176,7 +184,13 @@ export class PvController {
           for (const v of this.cache.index.preBoundTo(key)) this.volumes.enqueue(v.metadata.name ?? '');
         },
       },
-      { resyncMs },
+      {
+        resyncMs,
+        resyncFilter: (c) => {
+          const claim = this.cache.claimByKey(claimKey(c)) ?? c;
+          return !isSettled(syncClaim(claim, this.cache, this.clock.now()));
+        },
+      },
     );
     on(this.classInformer, {
       onAdd: (sc) => this.onClass(sc),

@@ -232,6 +232,27 @@ describe('machinery/informer (embedded store)', () => {
     assert.equal(quietClock.pendingTimers(), 0);
   });
 
+  it("a handler's resync filter re-delivers only the objects it says may need a look", async () => {
+    await t.store.create(configMaps, cm('ns', 'settled'));
+    await t.store.create(configMaps, cm('ns', 'due'));
+    const clock = new FakeClock();
+    const seen: Seen = [];
+    const inf = informer({ clock });
+    inf.addHandler(recordInto(seen), { resyncMs: 1000, resyncFilter: (o) => o.metadata.name === 'due' });
+    inf.start();
+    await inf.waitForSync();
+    seen.length = 0;
+    clock.advance(1000);
+    assert.deepEqual(seen, ['resync ns/due']);
+    await t.store.update(configMaps, { ...cm('ns', 'settled', {}, { x: '1' }) });
+    await waitFor(() => seen.length === 2);
+    assert.deepEqual(
+      seen[1],
+      'update ns/settled {"x":"1"}',
+      'changes are delivered whatever the filter says',
+    );
+  });
+
   it('a throwing handler does not stop the cache or other handlers', async () => {
     const seen: Seen = [];
     const inf = informer();
