@@ -210,6 +210,7 @@ export class Provisioner {
       created: this.created,
       sources: new ContentSources(deps.store),
       event: (obj, type, reason, message) => this.event(obj, type, reason, message),
+      clock: this.clock,
       log: this.log,
     });
     this.claims = controller('provisioner-claims', (key, ctx) => this.syncClaim(key, ctx));
@@ -234,10 +235,11 @@ export class Provisioner {
     this.log.info('provisioner stopped');
   }
 
-  /** Resolves once both queues are momentarily idle. For tests and benchmarks. */
+  /** Resolves once both queues are momentarily idle and recorded events are written. For tests and benchmarks. */
   async whenIdle(): Promise<void> {
     for (;;) {
       await Promise.all([this.claims.whenIdle(), this.volumes.whenIdle()]);
+      await this.ownRecorder?.flush();
       if (this.claims.isIdle() && this.volumes.isIdle()) return;
     }
   }
@@ -267,6 +269,7 @@ export class Provisioner {
         onDelete: (c) => {
           this.created.delete(volumeNameFor(c));
           this.provisionBackoff.forget(keyOf(c));
+          this.provisioning.forget(c);
         },
       },
       // a resync queues only claims with something to do (most are settled or another driver's)

@@ -3,6 +3,7 @@
 // means, the clean-up plan) come from plan.ts and outcomes.ts; this file reads, calls and writes.
 import type { KubeObject } from '../api/meta.js';
 import type { PersistentVolume, PersistentVolumeClaim, StorageClass } from '../api/types.js';
+import type { Clock } from '../machinery/clock.js';
 import type { ReconcileContext, ReconcileResult } from '../machinery/controller.js';
 import type { EventType } from '../machinery/events.js';
 import { keyOf } from '../machinery/informer.js';
@@ -34,6 +35,14 @@ import type { ContentSources } from './content-source.js';
 /** provision()'s answer when it failed without throwing (it already said why in an event). */
 export const FAILED = Symbol('provisioning failed');
 
+/**
+ * A CreateVolume still running after this long is reported (Normal Provisioning). external-
+ * provisioner records that Event before every call and ProvisioningSucceeded after it; most calls
+ * answer well within this, so berth tells of a provisioning only once it is slow or has failed, and
+ * then also of its success: two store writes fewer per claim, the same story for the one that waits.
+ */
+export const PROVISIONING_PATIENCE_MS = 2_000;
+
 export interface ClaimProvisioningDeps {
   driverName: string;
   nodeName: string | undefined;
@@ -48,14 +57,27 @@ export interface ClaimProvisioningDeps {
   /** Restore and clone sources (dataSource); absent: data sources are not looked at. */
   sources?: ContentSources;
   event(obj: KubeObject, type: EventType, reason: string, message: string): void;
+  clock: Clock;
   log: Logger;
 }
 
 export class ClaimProvisioning {
   private readonly deps: ClaimProvisioningDeps;
+  /** Claims (by uid) whose provisioning an Event has reported as slow or failed: their success is told too. */
+  private readonly told = new Set<string>();
 
   constructor(deps: ClaimProvisioningDeps) {
     this.deps = deps;
+  }
+
+  /** Forgets a deleted claim. */
+  forget(claim: PersistentVolumeClaim): void {
+    this.told.delete(claim.metadata.uid ?? '');
+  }
+
+  private tell(claim: PersistentVolumeClaim, type: EventType, reason: string, message: string): void {
+    this.told.add(claim.metadata.uid ?? '');
+    this.deps.event(claim, type, reason, message);
   }
 
   /** Provisions the claim; FAILED when it failed in a way that is not retried by throwing. */
@@ -65,7 +87,7 @@ export class ClaimProvisioning {
     ctx: ReconcileContext,
   ): Promise<ReconcileResult | typeof FAILED> {
     const failed = (err: unknown): void =>
-      this.deps.event(
+      this.tell(
         claim,
         'Warning',
         REASON.provisioningFailed,
@@ -90,16 +112,20 @@ export class ClaimProvisioning {
       return this.next(afterPlanFailure(err), claim, err);
     }
     const ref = keyOf(claim);
-    this.deps.event(
-      claim,
-      'Normal',
-      REASON_PROVISIONING,
-      `External provisioner is provisioning volume for claim "${ref}"`,
-    );
     // Durable before the driver hears of it: a crash from here on is finished or undone later.
     const marked = await this.deps.store.updateClaim(claim, (c) => withProvisioningMark(c, plan.volumeName));
     if (!hasProvisioningMark(marked))
       throw new Error(`could not record the provisioning of ${plan.volumeName}`);
+    const slow = this.deps.clock.setTimeout(
+      () =>
+        this.tell(
+          claim,
+          'Normal',
+          REASON_PROVISIONING,
+          `External provisioner is provisioning volume for claim "${ref}"`,
+        ),
+      PROVISIONING_PATIENCE_MS,
+    );
     let created;
     try {
       created = await this.deps.driver.createVolume(plan.request, secrets, ctx.signal);
@@ -114,6 +140,8 @@ export class ClaimProvisioning {
         err: messageOf(err),
       });
       return this.next(next, marked, err);
+    } finally {
+      slow.cancel();
     }
     const volume = created.volume;
     if (!volume) throw new Error(`CreateVolume of ${plan.volumeName} returned no volume`);
@@ -126,6 +154,7 @@ export class ClaimProvisioning {
         plan,
         volume,
         identity: this.deps.identity,
+        now: this.deps.clock.now(),
         ...(this.deps.nodeName !== undefined ? { nodeName: this.deps.nodeName } : {}),
       });
     } catch (err) {
@@ -137,12 +166,13 @@ export class ClaimProvisioning {
     await this.deps.store.createVolume(pv);
     this.deps.created.add(plan.volumeName);
     await this.deps.sources?.release(claim);
-    this.deps.event(
-      claim,
-      'Normal',
-      REASON.provisioningSucceeded,
-      `Successfully provisioned volume ${plan.volumeName}`,
-    );
+    if (this.told.delete(claim.metadata.uid ?? ''))
+      this.deps.event(
+        claim,
+        'Normal',
+        REASON.provisioningSucceeded,
+        `Successfully provisioned volume ${plan.volumeName}`,
+      );
     this.deps.log.info('provisioned', { claim: ref, volume: plan.volumeName, handle: volume.volume_id });
     // The in-flight record stays: the PV controller's bind write removes it (see decideClaim).
     return;

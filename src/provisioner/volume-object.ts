@@ -29,10 +29,14 @@ export interface VolumeInputs {
   identity: string;
   /** Node-deployment mode: the node that made it. */
   nodeName?: string;
+  /** When it was made: its phase's transition time. */
+  now: Date;
 }
 
 /**
- * The PersistentVolume for a created volume, pre-bound to its claim. Throws a PlanError when the
+ * The PersistentVolume for a created volume, pre-bound to its claim and so Bound from the start
+ * (Kubernetes' binder counts a volume whose claimRef carries the claim's uid as Bound while the
+ * claim catches up; written at creation, the binder's status write is saved). Throws a PlanError when the
  * driver made a volume smaller than asked (the caller deletes it and tries again).
  */
 export function buildVolume(inputs: VolumeInputs): PersistentVolume {
@@ -87,6 +91,7 @@ export function buildVolume(inputs: VolumeInputs): PersistentVolume {
       },
     },
   };
+  pv.status = { phase: 'Bound', lastPhaseTransitionTime: inputs.now.toISOString().replace(/\.\d{3}Z$/, 'Z') };
   if (storageClass.mountOptions && storageClass.mountOptions.length > 0)
     pv.spec.mountOptions = [...storageClass.mountOptions];
   if (nodeAffinity) pv.spec.nodeAffinity = { required: nodeAffinity };

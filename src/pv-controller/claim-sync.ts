@@ -135,7 +135,7 @@ function syncClaimWithoutVolumeName(claim: PersistentVolumeClaim, view: BinderVi
     };
   }
   const candidates = () => closestCandidates(view.allVolumes(), claim, options);
-  if (className !== '') return { actions: provisionActions(claim, className, view, candidates) };
+  if (className !== '') return provisionDecision(claim, className, view, candidates, now);
   return {
     actions: [
       event(claim, 'Normal', REASON.failedBinding, NO_CLASS_MESSAGE + candidates()),
@@ -173,15 +173,78 @@ function unschedulableMessage(pod: Pod): string | undefined {
 }
 
 /**
- * Hands the claim to its class's external provisioner (Kubernetes' provisionClaim, external path).
- * A class that only binds volumes made by hand names the closest volumes and why they do not fit.
+ * How long a claim waits for its provisioner before an Event says so. Kubernetes records
+ * ExternalProvisioning at the hand-off; most volumes are made well within this, so recording it
+ * only for a claim still waiting saves a store write per claim and tells the same story.
  */
-function provisionActions(
+export const EXTERNAL_PROVISIONING_PATIENCE_MS = 5_000;
+
+/**
+ * Hands the claim to its class's external provisioner (Kubernetes' provisionClaim, external path),
+ * and says it is waiting for it once it has waited EXTERNAL_PROVISIONING_PATIENCE_MS.
+ */
+function provisionDecision(
   claim: PersistentVolumeClaim,
   className: string,
   view: BinderView,
   candidates: () => string,
-): Action[] {
+  now: Date,
+): Decision {
+  const blocked = provisionBlocked(claim, className, view, candidates);
+  if (blocked) return { actions: blocked };
+  const storageClass = view.storageClass(className);
+  const provisioner = storageClass?.provisioner ?? '';
+  const unsuitable = storageClass ? immediateNodeLocalProblem(storageClass) : undefined;
+  const handOff = [
+    ...(unsuitable ? [event(claim, 'Warning', REASON.unsuitableBindingMode, unsuitable)] : []),
+    ...handOffAction(claim, provisioner),
+  ];
+  const created = Date.parse(claim.metadata.creationTimestamp ?? '');
+  const waitedMs = Number.isNaN(created) ? Infinity : now.getTime() - created;
+  if (waitedMs < EXTERNAL_PROVISIONING_PATIENCE_MS) {
+    // timestamps have whole seconds: look again just after the patience has surely run out
+    return { actions: handOff, requeueAfterMs: EXTERNAL_PROVISIONING_PATIENCE_MS + 1000 - waitedMs };
+  }
+  return {
+    actions: [
+      ...handOff,
+      event(
+        claim,
+        'Normal',
+        REASON.externalProvisioning,
+        `Waiting for a volume to be created either by the external provisioner '${provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`,
+      ),
+    ],
+  };
+}
+
+/** Both provisioner annotations on the claim (one write), unless it has them. */
+function handOffAction(claim: PersistentVolumeClaim, provisioner: string): Action[] {
+  const annotations = claim.metadata.annotations ?? {};
+  if (
+    annotations[ANN_STORAGE_PROVISIONER] === provisioner &&
+    annotations[ANN_BETA_STORAGE_PROVISIONER] === provisioner
+  )
+    return [];
+  const next = structuredClone(claim);
+  next.metadata.annotations = {
+    ...next.metadata.annotations,
+    [ANN_BETA_STORAGE_PROVISIONER]: provisioner,
+    [ANN_STORAGE_PROVISIONER]: provisioner,
+  };
+  return [{ type: 'updateClaim', claim: next }];
+}
+
+/**
+ * What says why the class cannot hand the claim to an external provisioner; undefined when it can.
+ * A class that only binds volumes made by hand names the closest volumes and why they do not fit.
+ */
+function provisionBlocked(
+  claim: PersistentVolumeClaim,
+  className: string,
+  view: BinderView,
+  candidates: () => string,
+): Action[] | undefined {
   const storageClass = view.storageClass(className);
   if (!storageClass) {
     return [
@@ -212,31 +275,7 @@ function provisionActions(
   if (claim.spec.selector) {
     return [event(claim, 'Warning', REASON.provisioningFailed, 'claim Selector is not supported')];
   }
-  const actions: Action[] = [];
-  const unsuitable = immediateNodeLocalProblem(storageClass);
-  if (unsuitable) actions.push(event(claim, 'Warning', REASON.unsuitableBindingMode, unsuitable));
-  const annotations = claim.metadata.annotations ?? {};
-  if (
-    annotations[ANN_STORAGE_PROVISIONER] !== provisioner ||
-    annotations[ANN_BETA_STORAGE_PROVISIONER] !== provisioner
-  ) {
-    const next = structuredClone(claim);
-    next.metadata.annotations = {
-      ...next.metadata.annotations,
-      [ANN_BETA_STORAGE_PROVISIONER]: provisioner,
-      [ANN_STORAGE_PROVISIONER]: provisioner,
-    };
-    actions.push({ type: 'updateClaim', claim: next });
-  }
-  actions.push(
-    event(
-      claim,
-      'Normal',
-      REASON.externalProvisioning,
-      `Waiting for a volume to be created either by the external provisioner '${provisioner}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.`,
-    ),
-  );
-  return actions;
+  return undefined;
 }
 
 function syncBoundClaim(claim: PersistentVolumeClaim, view: BinderView, now: Date): Decision {

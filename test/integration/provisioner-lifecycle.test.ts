@@ -13,6 +13,7 @@ import {
 } from '../../src/volume/provisioning-names.js';
 import { ANN_DYNAMICALLY_PROVISIONED, ANN_SELECTED_NODE } from '../../src/volume/annotations.js';
 import { newClaim, newClass } from '../helpers/builders.js';
+import { PROVISIONING_PATIENCE_MS } from '../../src/provisioner/provisioning.js';
 import { DRIVER, K, World, waitFor } from '../unit/provisioner/harness.js';
 
 function driverClass(name: string, extra: Partial<StorageClass> = {}): StorageClass {
@@ -31,6 +32,24 @@ describe('provisioner with the PV controller and a mock CSI driver', function ()
 
   afterEach(async function () {
     await world.stop();
+  });
+
+  it('a slow CreateVolume is reported (Provisioning), and then its success (ProvisioningSucceeded)', async function () {
+    world = await new World().start();
+    await world.create(K.storageClass, driverClass('fast'));
+    world.driver.driver.faults.push('CreateVolume', { kind: 'delay', ms: PROVISIONING_PATIENCE_MS + 500 });
+    const claim = await world.create(K.claim, newClaim('slow', '1Gi', { className: 'fast' }));
+    await bound(world, 'slow');
+    await world.flushEvents();
+    const told = (await world.events()).filter((e) => e.involvedObject.name === 'slow');
+    assert.deepEqual(
+      told.map((e) => e.reason ?? '').filter((r) => r.startsWith('Provisioning')),
+      ['Provisioning', 'ProvisioningSucceeded'],
+    );
+    assert.equal(
+      told.find((e) => e.reason === 'ProvisioningSucceeded')?.message,
+      `Successfully provisioned volume pvc-${claim.metadata.uid ?? ''}`,
+    );
   });
 
   it('provisions an Immediate claim: CreateVolume, PV pvc-<uid> pre-bound, claim Bound', async function () {
@@ -83,13 +102,13 @@ describe('provisioner with the PV controller and a mock CSI driver', function ()
     assert.equal(after?.metadata.annotations?.[ANN_PROVISIONING], undefined);
     assert.ok(!(after?.metadata.finalizers ?? []).includes(FINALIZER_PROVISIONING));
 
+    // A provisioning that answered at once is not reported: its claim is Bound, its PV Bound from the start.
+    assert.equal(pv.status?.phase, 'Bound');
+    await world.flushEvents();
     const events = (await world.events())
       .filter((e) => e.involvedObject.name === 'data')
       .map((e) => e.reason);
-    assert.ok(events.includes('Provisioning'));
-    assert.ok(events.includes('ProvisioningSucceeded'));
-    const succeeded = await world.events('ProvisioningSucceeded');
-    assert.equal(succeeded[0]?.message, `Successfully provisioned volume pvc-${uid}`);
+    assert.ok(!events.includes('Provisioning') && !events.includes('ProvisioningSucceeded'), events.join());
 
     // Parameters reach the driver without the csi.storage.k8s.io/ keys; fsType from the class.
     const block = await world.create(

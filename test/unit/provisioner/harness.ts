@@ -145,6 +145,12 @@ export class World {
     return getOrUndefined(this.store, K.volume, undefined, name);
   }
 
+  /** Waits until both controllers are idle and their recorded events are written. */
+  async flushEvents(): Promise<void> {
+    await this.provisioner?.whenIdle();
+    await this.pvController?.whenIdle();
+  }
+
   async events(reason?: string): Promise<Event[]> {
     const { items } = await this.store.list<Event>(K.event);
     return reason === undefined ? items : items.filter((e) => e.reason === reason);

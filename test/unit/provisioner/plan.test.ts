@@ -512,13 +512,15 @@ describe('provisioner plan', function () {
       topology: noTopology,
     });
 
-    it('makes the PV external-provisioner makes', function () {
+    const now = new Date(Date.UTC(2025, 0, 2, 3, 4, 5, 678));
+    it('makes the PV external-provisioner makes, Bound from the start', function () {
       const pv = buildVolume({
         claim: c,
         storageClass,
         driverName: D,
         plan,
         identity: 'id-1',
+        now,
         volume: {
           volume_id: 'vol-9',
           capacity_bytes: String(2 * 1024 ** 3),
@@ -565,10 +567,11 @@ describe('provisioner plan', function () {
             },
           },
         },
+        status: { phase: 'Bound', lastPhaseTransitionTime: '2025-01-02T03:04:05Z' },
       });
     });
     it('takes the requested size when the driver reports none, and refuses a smaller volume', function () {
-      const base = { claim: c, storageClass, driverName: D, plan, identity: 'i' };
+      const base = { claim: c, storageClass, driverName: D, plan, identity: 'i', now };
       assert.equal(
         buildVolume({ ...base, volume: { volume_id: 'v', capacity_bytes: '0' } }).spec.capacity?.storage,
         '1Gi',
@@ -585,6 +588,7 @@ describe('provisioner plan', function () {
         driverName: D,
         plan,
         identity: 'i',
+        now,
         nodeName: 'n1',
         volume: { volume_id: 'v' },
       });

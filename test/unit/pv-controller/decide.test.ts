@@ -18,7 +18,8 @@ import {
 import type { Decision } from '../../../src/pv-controller/actions.js';
 import { newClaim, newClass, newPod, newVolume } from '../../helpers/builders.js';
 import type { Fixture } from './world.js';
-import { K, World } from './world.js';
+import { K, NOW, World } from './world.js';
+import { EXTERNAL_PROVISIONING_PATIENCE_MS } from '../../../src/pv-controller/claim-sync.js';
 
 const bound = { [ANN_BIND_COMPLETED]: 'yes' };
 const boundByController = { [ANN_BIND_COMPLETED]: 'yes', [ANN_BOUND_BY_CONTROLLER]: 'yes' };
@@ -1152,5 +1153,43 @@ describe('pv-controller decide', function () {
         expect: { volumes: { v1: { gone: true } } },
       },
     ]);
+  });
+});
+
+describe('pv-controller/decide: ExternalProvisioning once the claim has waited', function () {
+  const claimCreated = (secondsAgo: number): PersistentVolumeClaim => {
+    const claim = newClaim('c1', '1Gi', { className: 'gold' });
+    claim.metadata.creationTimestamp = new Date(NOW.getTime() - secondsAgo * 1000)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
+    return claim;
+  };
+
+  it('a claim made a moment ago is handed off with no Event, and looked at again after the patience', async function () {
+    const world = new World({
+      classes: [newClass('gold', { provisioner: CSI })],
+      claims: [claimCreated(1)],
+    });
+    const decision = await world.syncClaim('c1');
+    assert.deepEqual(
+      world.events.map((e) => e.reason),
+      [],
+    );
+    const claim = await world.claim('c1');
+    assert.equal(claim?.metadata.annotations?.[ANN_STORAGE_PROVISIONER], CSI);
+    assert.equal(decision.requeueAfterMs, EXTERNAL_PROVISIONING_PATIENCE_MS + 1000 - 1000);
+  });
+
+  it('a claim still waiting after the patience gets the Event, and is not looked at again for it', async function () {
+    const world = new World({
+      classes: [newClass('gold', { provisioner: CSI })],
+      claims: [claimCreated(EXTERNAL_PROVISIONING_PATIENCE_MS / 1000)],
+    });
+    const decision = await world.syncClaim('c1');
+    assert.deepEqual(
+      world.events.map((e) => e.reason),
+      ['ExternalProvisioning'],
+    );
+    assert.equal(decision.requeueAfterMs, undefined);
   });
 });

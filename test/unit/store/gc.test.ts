@@ -168,10 +168,10 @@ describe('store/gc GarbageCollector running on a store', function () {
     passes.count = 0;
     const counting: ObjectStore = Object.create(store) as ObjectStore;
     // a pass lists every kind: count the passes by the lists of one kind
-    counting.list = ((kind, options) => {
+    counting.list = (kind, options) => {
       if (kind === CM) passes.count++;
       return store.list(kind, options);
-    }) as ObjectStore['list'];
+    };
     gc = new GarbageCollector({ store: counting, kinds: [STS, CM], intervalMs: 20 });
   });
   afterEach(async function () {
