@@ -18,7 +18,7 @@ import { startBenchDriver } from './helpers/csi-driver.js';
 import { benchClaim, benchClass } from './helpers/objects.js';
 
 const CLAIMS = Number(process.argv[2] ?? 1000);
-const GOAL_CLAIMS_PER_SECOND = 250;
+const GOAL_CLAIMS_PER_SECOND = 500;
 const GOAL_WRITES_PER_CLAIM = 6;
 const DRIVER = 'bench.csi.berth.dev';
 
@@ -85,11 +85,11 @@ try {
   console.log(`claims:                  ${CLAIMS} (backend volumes: ${backend})`);
   console.log(`bound in:                ${seconds.toFixed(2)} s`);
   console.log(`claims Bound per second: ${rate.toFixed(0)} (goal >= ${GOAL_CLAIMS_PER_SECOND})`);
-  console.log(
-    `provisioner writes/claim: ${perClaim(provisionerStore.writes)} (goal <= ${GOAL_WRITES_PER_CLAIM}): ${kinds(provisionerStore)}`,
-  );
+  console.log(`provisioner writes/claim: ${perClaim(provisionerStore.writes)}: ${kinds(provisionerStore)}`);
   console.log(`pv-controller writes/claim: ${perClaim(binderStore.writes)}: ${kinds(binderStore)}`);
-  console.log(`all writes/claim (incl. the claim itself): ${perClaim(total)}`);
+  console.log(
+    `all writes/claim (incl. the claim itself): ${perClaim(total)} (goal <= ${GOAL_WRITES_PER_CLAIM}; Kubernetes' path: 9)`,
+  );
   const stats = store.stats();
   console.log(
     `WAL batches: ${stats.walBatches}, records: ${stats.walRecords}, largest batch: ${stats.walLargestBatch}`,
