@@ -143,6 +143,15 @@ export function systemExec(options: SystemExecOptions = {}): Exec {
   return {
     async run(command, args, runOptions = {}) {
       const started = Date.now();
+      // No program can receive a NUL in an argument, and the helper protocol separates fields by it.
+      if ([command, ...args].some((arg) => arg.includes('\0'))) {
+        throw new ExecError(command, args, {
+          exitCode: undefined,
+          stderr: '',
+          timedOut: false,
+          cause: new Error('an argument contains a NUL byte'),
+        });
+      }
       const result = await start(command, args, runOptions.timeoutMs ?? defaultTimeout);
       const exitCode = result.exitCode;
       options.onRun?.({ command, args, exitCode, ms: Date.now() - started });

@@ -23,6 +23,14 @@ for (const spawn of ['helpers', 'own-process'] as const) {
       assert.equal(result.stdout, args.map((a) => `${a}|`).join(''));
     });
 
+    it('refuses an argument with a NUL byte (no program could receive it) and runs nothing', async function () {
+      await assert.rejects(
+        exec.run('echo', ['a\0nonce\u00002\0/bin/echo\0injected']),
+        rejectsWith((err) => assert.match(err.message, /NUL byte/)),
+      );
+      assert.equal((await exec.run('echo', ['next'])).stdout, 'next');
+    });
+
     it('keeps output without a final newline, and stderr apart from stdout', async function () {
       const result = await exec.run('sh', ['-c', 'printf out; printf err >&2']);
       assert.deepEqual([result.stdout, result.stderr], ['out', 'err']);
