@@ -67,6 +67,7 @@ function progress(message: string): void {
 }
 
 const running: Proc[] = [];
+const etcds: EtcdServer[] = [];
 // A failure the benchmark did not expect: say what the berth processes last said, then stop them.
 process.on('uncaughtException', (err) => {
   console.error(err);
@@ -75,6 +76,7 @@ process.on('uncaughtException', (err) => {
     console.error(proc.output().slice(-3000));
     proc.child.kill('SIGKILL');
   }
+  for (const etcd of etcds) process.kill(etcd.pid, 'SIGKILL');
   process.exit(1);
 });
 
@@ -166,6 +168,7 @@ async function etcdDbBytes(etcd: EtcdServer): Promise<number> {
 
 async function startScaledOut(workDir: string, driverSocket: string): Promise<Setup> {
   const etcd = await startEtcd();
+  etcds.push(etcd);
   const procs: Proc[] = [];
   const stop = async (): Promise<void> => {
     for (const proc of [...procs].reverse()) await stopProc(proc);
