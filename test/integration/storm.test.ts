@@ -1,5 +1,6 @@
 // The unsatisfiable claim (issue: a 100Ti WaitForFirstConsumer claim of the local driver, used by
-// one pod) against a started berth with two nodes: for 60 s every component backs off, so the
+// one pod) against a started berth with two nodes: the local driver's published capacity keeps the
+// scheduler from picking a node, and for 60 s every component backs off, so the
 // store sees under 60 writes (the nodes' heartbeats aside) and under 10 Event objects; deleting
 // the pod and the claim then finishes within 10 s and leaves no volume behind on either node.
 // bench/storm.ts prints the same figures and the CPU share.
@@ -62,16 +63,19 @@ describe('an unsatisfiable claim in a started berth (no storm)', function () {
     assert.ok(claimWrites < 60, `store writes in 60 s: ${claimWrites} (goal < 60)`);
     assert.ok(figures.events <= 10, `Event objects in 60 s: ${figures.events} (goal <= 10)`);
     const reasons = new Set((await store.list<Event>(K.event)).items.map((e) => e.reason));
-    for (const reason of ['WaitForFirstConsumer', 'ProvisioningFailed']) {
-      assert.ok(reasons.has(reason), `a ${reason} event explains the claim (saw ${[...reasons].join(', ')})`);
+    // The local driver publishes its capacity: the scheduler sees no node has room, so the pod
+    // waits with FailedScheduling, the claim says why, and the driver is never asked.
+    for (const reason of ['WaitForPodScheduled', 'FailedScheduling']) {
+      assert.ok(reasons.has(reason), `a ${reason} event explains it (saw ${[...reasons].join(', ')})`);
     }
 
     // /metrics tells the same story in the names Kubernetes and the CSI sidecars use.
     const client = await RestClient.fromKubeconfig(berth!.kubeconfigPath);
     const metrics = (await client.getBytes('/metrics')).toString();
+    assert.doesNotMatch(metrics, /method_name="\/csi.v1.Controller\/CreateVolume"/);
     assert.match(
       metrics,
-      /csi_sidecar_operations_seconds_count\{driver_name="local.csi.berth.io",method_name="\/csi.v1.Controller\/CreateVolume",grpc_status_code="ResourceExhausted"\} [1-9]/,
+      /csi_sidecar_operations_seconds_count\{driver_name="local.csi.berth.io",method_name="\/csi.v1.Controller\/GetCapacity",grpc_status_code="OK"\} [1-9]/,
     );
     assert.match(metrics, /workqueue_adds_total\{name="provisioner-claims"\} [1-9]/);
     assert.match(metrics, /# TYPE workqueue_retries_total counter/);
