@@ -14,7 +14,7 @@
 // (summarise with bench/profile-summary.ts).
 //   node --import tsx bench/scale-embedded.ts [--sizes 500,1000] [--idle 30] [--clients 32] [--profile DIR]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,6 +81,23 @@ async function stopBerth(berth: Berth): Promise<void> {
   const exited = new Promise((resolve) => berth.child.once('exit', resolve));
   berth.child.kill('SIGTERM');
   await exited;
+}
+
+/** user+system CPU seconds of each thread of a process, by thread name, from /proc. */
+function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+      out.set(name, (out.get(name) ?? 0) + seconds);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
 }
 
 /** user+system CPU seconds of a process, from /proc. */
@@ -168,11 +185,22 @@ async function runSize(size: number): Promise<Figures> {
     await new Promise((resolve) => setTimeout(resolve, 5_000));
     const pid = berth.child.pid!;
     const cpuBefore = cpuSeconds(pid);
+    const threadsBefore = threadCpuSeconds(pid);
     const revisionBefore = await currentRevision(api);
     const idleStart = performance.now();
     await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
     const idleSeconds = (performance.now() - idleStart) / 1000;
     const idleCpuPercent = ((cpuSeconds(pid) - cpuBefore) / idleSeconds) * 100;
+    // which threads spent it (the main thread's name is the command's; V8 and libuv helpers have their own)
+    const byThread = [...threadCpuSeconds(pid)]
+      .map(
+        ([name, seconds]) =>
+          [name, ((seconds - (threadsBefore.get(name) ?? 0)) / idleSeconds) * 100] as const,
+      )
+      .filter(([, percent]) => percent >= 0.1)
+      .sort((a, b) => b[1] - a[1])
+      .map(([name, percent]) => `${name} ${percent.toFixed(1)}%`);
+    console.log(`  idle CPU by thread at ${size} pairs: ${byThread.join(', ') || 'none'}`);
     const idleWrites = (await currentRevision(api)) - revisionBefore;
     const rss = rssMiB(pid);
 
