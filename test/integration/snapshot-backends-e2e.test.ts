@@ -16,7 +16,6 @@ import { join } from 'node:path';
 import { K } from '../../src/api/kinds.js';
 import { loadManifests } from '../../src/api/manifests.js';
 import type { VolumeSnapshot } from '../../src/api/snapshot-types.js';
-import type { PersistentVolumeClaim } from '../../src/api/types.js';
 import { type EmbeddedBerth, startEmbeddedBerth } from '../../src/cli/embedded.js';
 import { RestClient } from '../../src/client/rest.js';
 import { DRIVER_NAME as NFS_DRIVER, startNfsDriver } from '../../src/drivers/nfs/index.js';
@@ -28,8 +27,15 @@ import { cephUnavailable, rbdClassManifest, startCephCluster } from '../helpers/
 import { eventually } from '../helpers/eventually.js';
 import { ganeshaUnavailable, startGanesha, writeStandinMountHelper } from '../helpers/ganesha.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
+import {
+  SNAPSHOT_API,
+  claim as claimOf,
+  fromClaim,
+  fromSnapshot,
+  snapshotOf,
+} from '../helpers/snapshot-objects.js';
 
-const API = 'snapshot.storage.k8s.io/v1';
+const API = SNAPSHOT_API;
 const NODE = 'node-1';
 const MIB = 1024 * 1024;
 
@@ -217,32 +223,8 @@ for (const backend of [rbd, nfs]) {
       if (dir) assert.deepEqual(removeTestDir(dir), { mounts: [], loops: [] }, 'nothing left mounted');
     });
 
-    const claim = (
-      name: string,
-      size: string,
-      dataSource?: Record<string, string>,
-    ): PersistentVolumeClaim => ({
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: { name, namespace: 'default' },
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        storageClassName: 'backend',
-        resources: { requests: { storage: size } },
-        ...(dataSource ? { dataSource } : {}),
-      },
-    });
-    const fromSnapshot = (name: string) => ({
-      apiGroup: 'snapshot.storage.k8s.io',
-      kind: 'VolumeSnapshot',
-      name,
-    });
-    const snapshotOf = (name: string, claimName: string): VolumeSnapshot => ({
-      apiVersion: API,
-      kind: 'VolumeSnapshot',
-      metadata: { name, namespace: 'default' },
-      spec: { source: { persistentVolumeClaimName: claimName } },
-    });
+    const claim = (name: string, size: string, dataSource?: Record<string, string>) =>
+      claimOf(name, 'backend', size, dataSource);
     const ready = (name: string) =>
       eventually(`${name} ready`, async () => {
         const s = await api.get<VolumeSnapshot>(K.vs, 'default', name);
@@ -278,7 +260,7 @@ for (const backend of [rbd, nfs]) {
 
       await api.create(K.pvc, claim('restored', backend.restoreSize, fromSnapshot('snap')));
       // the writer keeps running: the clone is of a claim in use
-      await api.create(K.pvc, claim('clone', backend.size, { kind: 'PersistentVolumeClaim', name: 'data' }));
+      await api.create(K.pvc, claim('clone', backend.size, fromClaim('data')));
       const restored = await readOnce('reader', 'restored');
       assert.equal(restored.text, 'before');
       if (backend === rbd) {

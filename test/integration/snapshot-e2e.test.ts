@@ -20,41 +20,10 @@ import { eventOn, gone, runPodWithClaim } from '../helpers/api-e2e.js';
 import { eventually } from '../helpers/eventually.js';
 import { hasCommand } from '../conformance/host.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
+import { SNAPSHOT_API, claim, fromClaim, fromSnapshot, snapshotOf } from '../helpers/snapshot-objects.js';
 
-const API = 'snapshot.storage.k8s.io/v1';
+const API = SNAPSHOT_API;
 const NODE = 'node-1';
-
-const claim = (
-  name: string,
-  cls: string,
-  size: string,
-  dataSource?: Record<string, string>,
-): PersistentVolumeClaim => ({
-  apiVersion: 'v1',
-  kind: 'PersistentVolumeClaim',
-  metadata: { name, namespace: 'default' },
-  spec: {
-    accessModes: ['ReadWriteOnce'],
-    storageClassName: cls,
-    resources: { requests: { storage: size } },
-    ...(dataSource ? { dataSource } : {}),
-  },
-});
-const snapshotOf = (name: string, claimName: string, className?: string): VolumeSnapshot => ({
-  apiVersion: API,
-  kind: 'VolumeSnapshot',
-  metadata: { name, namespace: 'default' },
-  spec: {
-    source: { persistentVolumeClaimName: claimName },
-    ...(className ? { volumeSnapshotClassName: className } : {}),
-  },
-});
-const fromSnapshot = (name: string) => ({
-  apiGroup: 'snapshot.storage.k8s.io',
-  kind: 'VolumeSnapshot',
-  name,
-});
-const fromClaim = (name: string) => ({ kind: 'PersistentVolumeClaim', name });
 
 async function refusal(promise: Promise<unknown>): Promise<string> {
   try {
