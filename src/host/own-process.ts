@@ -1,8 +1,7 @@
-// Runs one command in a process of its own (child_process.spawn, no shell): for programs named by
+// Runs one command in a process of its own (execa, no shell): for programs named by
 // path (drivers, helpers), whose death by a signal and whose lifetime are the caller's business, and
 // for the overflow when every helper shell is busy.
-import { spawn } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { execa } from 'execa';
 
 export interface RawRun {
   timeoutMs: number;
@@ -56,52 +55,40 @@ export class OutputBuffer {
   }
 }
 
-export function runOwnProcess(command: string, args: readonly string[], run: RawRun): Promise<RawResult> {
-  return new Promise((resolve) => {
-    let timedOut = false;
-    let outputTooLarge = false;
-    let cause: Error | undefined;
-    let exitCode: number | undefined;
-    let settled = false;
-    const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'], env: run.env });
-    const kill = () => child.kill('SIGKILL');
-    const tooLarge = () => {
-      outputTooLarge = true;
-      kill();
-    };
-    const stdout = new OutputBuffer(run.maxOutputBytes, tooLarge);
-    const stderr = new OutputBuffer(run.maxOutputBytes, tooLarge);
-    const streams = [child.stdout, child.stderr] as Readable[];
-    streams[0]!.on('data', (chunk: Buffer) => stdout.push(chunk));
-    streams[1]!.on('data', (chunk: Buffer) => stderr.push(chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, run.timeoutMs);
-    let grace: NodeJS.Timeout | undefined;
-    const finish = () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      clearTimeout(grace);
-      for (const stream of streams) stream.destroy();
-      resolve({
-        stdout: stdout.bytes().toString('utf8'),
-        stderr: stderr.bytes().toString('utf8'),
-        exitCode,
-        timedOut,
-        outputTooLarge,
-        ...(cause ? { cause } : {}),
-      });
-    };
-    child.on('error', (err) => {
-      cause = err; // could not start (ENOENT, EACCES); 'close' follows
-      finish();
-    });
-    child.on('exit', (code) => {
-      exitCode = code ?? undefined;
-      grace = setTimeout(finish, PIPE_GRACE_MS);
-    });
-    child.on('close', finish);
+export async function runOwnProcess(
+  command: string,
+  args: readonly string[],
+  run: RawRun,
+): Promise<RawResult> {
+  const subprocess = execa(command, [...args], {
+    reject: false,
+    shell: false,
+    stdin: 'ignore',
+    env: run.env,
+    extendEnv: false,
+    timeout: run.timeoutMs,
+    killSignal: 'SIGKILL',
+    maxBuffer: run.maxOutputBytes,
+    stripFinalNewline: false,
   });
+  // A daemon the command left behind may hold its pipes for ever: once the command has exited,
+  // its output gets a short grace, then the pipes are closed and the answer is what arrived.
+  let grace: NodeJS.Timeout | undefined;
+  subprocess.once('exit', () => {
+    grace = setTimeout(() => {
+      subprocess.stdout?.destroy();
+      subprocess.stderr?.destroy();
+    }, PIPE_GRACE_MS);
+  });
+  const result = await subprocess;
+  clearTimeout(grace);
+  const started = result.exitCode !== undefined || result.signal !== undefined;
+  return {
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    outputTooLarge: result.isMaxBuffer,
+    ...(!started && result.cause instanceof Error ? { cause: result.cause } : {}),
+  };
 }
