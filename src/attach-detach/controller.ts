@@ -33,6 +33,7 @@ import type { ObjectStore } from '../store/types.js';
 import { type AttachAction, decideAttachments, DEFAULT_MAX_WAIT_FOR_UNMOUNT_MS } from './decide.js';
 import { FlexAttachDetach, type FlexAttachResolver } from './flex-attach.js';
 import { attachmentName } from './names.js';
+import { QueueController } from '../machinery/queue-controller.js';
 
 export interface AttachDetachDeps {
   store: ObjectStore;
@@ -53,18 +54,18 @@ export interface AttachDetachDeps {
   maxWaitForUnmountMs?: number;
 }
 
-export class AttachDetachController {
+export class AttachDetachController extends QueueController {
   private readonly store: ObjectStore;
   private readonly recorder: EventRecorder | undefined;
   private readonly log: Logger;
-  private readonly informers: ControllerInformers;
+  protected readonly informers: ControllerInformers;
   private readonly pods: Informer<Pod>;
   private readonly claims: Informer<PersistentVolumeClaim>;
   private readonly volumes: Informer<PersistentVolume>;
   private readonly drivers: Informer<CSIDriver>;
   private readonly attachments: Informer<VolumeAttachment>;
   private readonly nodes: Informer<Node>;
-  private readonly controller: Controller;
+  protected readonly controller: Controller;
   private readonly csi: boolean;
   private readonly flex: FlexAttachDetach | undefined;
   private readonly clock: Clock;
@@ -73,6 +74,7 @@ export class AttachDetachController {
   private readonly detachRequests = new Map<string, Map<string, number>>();
 
   constructor(deps: AttachDetachDeps) {
+    super();
     this.store = deps.store;
     this.csi = deps.csi ?? true;
     this.recorder = deps.recorder;
@@ -135,20 +137,6 @@ export class AttachDetachController {
     on(this.drivers, (d) =>
       this.volumes.byIndex(volumesByDriver, d.metadata.name ?? '').forEach(enqueueVolume),
     );
-  }
-
-  async start(): Promise<void> {
-    await this.informers.sync();
-    this.controller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.controller.stop();
-    await this.informers.close();
-  }
-
-  whenIdle(): Promise<void> {
-    return this.controller.whenIdle();
   }
 
   private async reconcileNode(node: string): Promise<{ requeueAfterMs?: number } | void> {

@@ -25,6 +25,7 @@ import {
   type NodeLifecycleAction,
   type NodeProbe,
 } from './decide.js';
+import { QueueController } from '../machinery/queue-controller.js';
 
 export interface NodeLifecycleDeps {
   store: ObjectStore;
@@ -37,18 +38,19 @@ export interface NodeLifecycleDeps {
   informers?: SharedInformerCache;
 }
 
-export class NodeLifecycleController {
+export class NodeLifecycleController extends QueueController {
   private readonly store: ObjectStore;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly timing: { gracePeriodMs: number; startupGracePeriodMs: number };
-  private readonly informers: ControllerInformers;
+  protected readonly informers: ControllerInformers;
   private readonly nodes: Informer<Node>;
   private readonly leases: Informer<Lease>;
-  private readonly controller: Controller;
+  protected readonly controller: Controller;
   private readonly probes = new Map<string, NodeProbe>();
 
   constructor(deps: NodeLifecycleDeps) {
+    super();
     this.store = deps.store;
     this.clock = deps.clock ?? systemClock;
     this.log = (deps.log ?? silentLogger).child({ component: 'node-lifecycle-controller' });
@@ -81,20 +83,6 @@ export class NodeLifecycleController {
         if (l.metadata.namespace === NODE_LEASE_NAMESPACE) this.controller.enqueue(l.metadata.name ?? '');
       }),
     );
-  }
-
-  async start(): Promise<void> {
-    await this.informers.sync();
-    this.controller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.controller.stop();
-    await this.informers.close();
-  }
-
-  whenIdle(): Promise<void> {
-    return this.controller.whenIdle();
   }
 
   private async reconcile(name: string): Promise<{ requeueAfterMs?: number } | void> {

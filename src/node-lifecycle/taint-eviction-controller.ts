@@ -23,6 +23,7 @@ import {
 import type { ObjectStore } from '../store/types.js';
 import { nodeTaints, rfc3339 } from '../volume/node-health.js';
 import { decideTaintEviction } from './taint-eviction.js';
+import { QueueController } from '../machinery/queue-controller.js';
 
 export interface TaintEvictionDeps {
   store: ObjectStore;
@@ -44,19 +45,20 @@ export const DISRUPTION_CONDITION = {
   message: 'Taint manager: deleting due to NoExecute taint',
 };
 
-export class TaintEvictionController {
+export class TaintEvictionController extends QueueController {
   private readonly store: ObjectStore;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly recorder: EventRecorder | undefined;
-  private readonly informers: ControllerInformers;
+  protected readonly informers: ControllerInformers;
   private readonly nodes: Informer<Node>;
   private readonly pods: Informer<Pod>;
-  private readonly controller: Controller;
+  protected readonly controller: Controller;
   /** When each pod's eviction was first wanted (ms, this controller's clock). */
   private readonly pending = new Map<string, number>();
 
   constructor(deps: TaintEvictionDeps) {
+    super();
     this.store = deps.store;
     this.clock = deps.clock ?? systemClock;
     this.log = (deps.log ?? silentLogger).child({ component: 'taint-eviction-controller' });
@@ -90,20 +92,6 @@ export class TaintEvictionController {
       },
       onDelete: enqueueNode,
     });
-  }
-
-  async start(): Promise<void> {
-    await this.informers.sync();
-    this.controller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.controller.stop();
-    await this.informers.close();
-  }
-
-  whenIdle(): Promise<void> {
-    return this.controller.whenIdle();
   }
 
   private async reconcile(key: string): Promise<{ requeueAfterMs?: number } | void> {

@@ -46,6 +46,7 @@ import {
   withResizeStatus,
   volumeResizeInputs,
 } from './decide.js';
+import { QueueController } from '../machinery/queue-controller.js';
 
 function orUndefinedIfNotFound(err: unknown): undefined {
   if (isStatusError(err, 'NotFound')) return undefined;
@@ -87,18 +88,19 @@ interface GrownVolume {
   nodeExpansionRequired: boolean;
 }
 
-export class Resizer {
+export class Resizer extends QueueController {
   private readonly deps: ResizerDeps;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly informers: ControllerInformers;
+  protected readonly informers: ControllerInformers;
   private readonly claims: Informer<PersistentVolumeClaim>;
   private readonly volumes: Informer<PersistentVolume>;
-  private readonly controller: Controller;
+  protected readonly controller: Controller;
   private readonly pods: Informer<Pod>;
   private capabilities: Promise<ExpansionCapabilities> | undefined;
 
   constructor(deps: ResizerDeps) {
+    super();
     this.deps = deps;
     this.clock = deps.clock ?? systemClock;
     this.log = (deps.log ?? silentLogger).child({ component: 'external-resizer', driver: deps.driverName });
@@ -147,16 +149,6 @@ export class Resizer {
       },
       onDelete: enqueuePodClaims,
     });
-  }
-
-  async start(): Promise<void> {
-    await this.informers.sync();
-    this.controller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.controller.stop();
-    await this.informers.close();
   }
 
   private async sync(key: string): Promise<void> {
@@ -344,10 +336,5 @@ export class Resizer {
 
   private event(claim: PersistentVolumeClaim, type: EventType, reason: string, message: string): void {
     this.deps.recorder.event(claim, type, reason, message);
-  }
-
-  /** Resolves once the queue is momentarily idle. For tests. */
-  whenIdle(): Promise<void> {
-    return this.controller.whenIdle();
   }
 }

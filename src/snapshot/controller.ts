@@ -28,6 +28,7 @@ import {
 import { claimReleasable, decideContent } from './content-decide.js';
 import { claimDataSource, claimsRestoringFrom } from '../volume/data-source.js';
 import { type SnapshotAction, contentNameOf, decideSnapshot } from './snapshot-decide.js';
+import { QueueController } from '../machinery/queue-controller.js';
 
 export interface SnapshotEventSink {
   event(obj: KubeObject, type: EventType, reason: string, message: string): void;
@@ -54,19 +55,20 @@ function orUndefined(err: unknown): undefined {
   throw err;
 }
 
-export class SnapshotController {
+export class SnapshotController extends QueueController {
   private readonly deps: SnapshotControllerDeps;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly informers: ControllerInformers;
+  protected readonly informers: ControllerInformers;
   private readonly snapshots: Informer<VolumeSnapshot>;
   private readonly contents: Informer<VolumeSnapshotContent>;
   private readonly classes: Informer<VolumeSnapshotClass>;
   private readonly claims: Informer<PersistentVolumeClaim>;
   private readonly volumes: Informer<PersistentVolume>;
-  private readonly controller: Controller;
+  protected readonly controller: Controller;
 
   constructor(deps: SnapshotControllerDeps) {
+    super();
     this.deps = deps;
     this.clock = deps.clock ?? systemClock;
     this.log = (deps.log ?? silentLogger).child({ component: 'snapshot-controller' });
@@ -134,21 +136,7 @@ export class SnapshotController {
     on(this.claims, { onAdd: claimChanged, onUpdate: (_o, c) => claimChanged(c), onDelete: claimChanged });
   }
 
-  async start(): Promise<void> {
-    await this.informers.sync();
-    this.controller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.controller.stop();
-    await this.informers.close();
-  }
-
   /** Resolves once the queue is momentarily idle. For tests. */
-  whenIdle(): Promise<void> {
-    return this.controller.whenIdle();
-  }
-
   private async sync(key: string): Promise<void> {
     if (key.startsWith(SNAPSHOT)) return this.syncSnapshot(key.slice(SNAPSHOT.length));
     if (key.startsWith(CONTENT)) return this.syncContent(key.slice(CONTENT.length));

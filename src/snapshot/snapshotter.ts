@@ -39,6 +39,7 @@ import {
   csiSnapshotNameFor,
 } from '../volume/snapshot-names.js';
 import { decideSnapshotter, driverParameters } from './snapshotter-decide.js';
+import { QueueController } from '../machinery/queue-controller.js';
 
 export const SNAPSHOTTER_REASON = {
   creationFailed: 'SnapshotCreationFailed',
@@ -88,18 +89,19 @@ function secretRef(name: string | undefined, namespace: string | undefined): Sec
   return name && namespace ? { name, namespace } : undefined;
 }
 
-export class Snapshotter {
+export class Snapshotter extends QueueController {
   private readonly deps: SnapshotterDeps;
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly informers: ControllerInformers;
+  protected readonly informers: ControllerInformers;
   private readonly contents: Informer<VolumeSnapshotContent>;
   private readonly snapshots: Informer<VolumeSnapshot>;
   private readonly classes: Informer<VolumeSnapshotClass>;
-  private readonly controller: Controller;
+  protected readonly controller: Controller;
   private listCapability: Promise<boolean> | undefined;
 
   constructor(deps: SnapshotterDeps) {
+    super();
     this.deps = deps;
     this.clock = deps.clock ?? systemClock;
     this.log = (deps.log ?? silentLogger).child({ component: 'csi-snapshotter', driver: deps.driverName });
@@ -139,20 +141,6 @@ export class Snapshotter {
     if (content.spec.driver !== this.deps.driverName) return false;
     const handle = content.spec.source.volumeHandle ?? content.spec.source.snapshotHandle ?? '';
     return this.deps.ownsHandle ? this.deps.ownsHandle(handle) : true;
-  }
-
-  async start(): Promise<void> {
-    await this.informers.sync();
-    this.controller.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.controller.stop();
-    await this.informers.close();
-  }
-
-  whenIdle(): Promise<void> {
-    return this.controller.whenIdle();
   }
 
   private async sync(name: string): Promise<ReconcileResult> {
