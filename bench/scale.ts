@@ -13,6 +13,7 @@
 //   node --import tsx bench/scale.ts [--pairs 10000] [--dynamic 1000] [--clients 32]
 //     [--quick (1,000 pairs, 100 dynamic)] [--only a|b] [--cpu-prof DIR (profiles of every berth process)]
 import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,24 +69,54 @@ function progress(message: string): void {
 
 const running: Proc[] = [];
 const etcds: EtcdServer[] = [];
+/** This run's temp directory, once made. */
+const tempDirs: string[] = [];
+
+/** Last resort: SIGKILL every child by PID and remove every temp directory, synchronously. */
+function killEverything(): void {
+  for (const proc of running) {
+    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
+  }
+  for (const etcd of etcds) {
+    try {
+      process.kill(etcd.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    rmSync(etcd.dataDir, { recursive: true, force: true });
+  }
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
 // A failure the benchmark did not expect: say what the berth processes last said, then stop them.
-process.on('uncaughtException', (err) => {
+function failHard(err: unknown): never {
   console.error(err);
   for (const proc of running) {
     console.error(`--- ${proc.label} (exit ${proc.child.exitCode ?? proc.child.signalCode ?? 'running'}):`);
     console.error(proc.output().slice(-3000));
-    proc.child.kill('SIGKILL');
   }
-  for (const etcd of etcds) process.kill(etcd.pid, 'SIGKILL');
+  killEverything();
   process.exit(1);
-});
+}
+process.on('uncaughtException', failHard);
+process.on('unhandledRejection', failHard);
+// The children run in process groups of their own, so a signal aimed at this process's group
+// (Ctrl-C, `timeout`) does not stop them behind the benchmark's back (they would all leave with
+// status 0 at once, mid-run); the benchmark stops them itself, by PID.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(signal, () => {
+    console.error(`scale: ${signal}: stopping every berth process and etcd`);
+    killEverything();
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+  });
+}
 
 function spawnBerth(label: string, args: string[]): Proc {
   const profile = PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, label)}`] : [];
   const child = spawn(
     process.execPath,
     [...profile, '--import', 'tsx', path.join(ROOT, 'src/cli/main.ts'), ...args],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true },
   );
   let out = '';
   child.stdout.on('data', (chunk: Buffer) => (out = (out + chunk.toString()).slice(-20_000)));
@@ -167,7 +198,7 @@ async function etcdDbBytes(etcd: EtcdServer): Promise<number> {
 }
 
 async function startScaledOut(workDir: string, driverSocket: string): Promise<Setup> {
-  const etcd = await startEtcd();
+  const etcd = await startEtcd({ detached: true });
   etcds.push(etcd);
   const procs: Proc[] = [];
   const stop = async (): Promise<void> => {
@@ -264,6 +295,7 @@ async function measure(setup: Setup, driverVolumes: () => number): Promise<Figur
   const died = anyExit(setup.procs);
   died.catch(() => undefined);
   const orDied = <T>(work: Promise<T>): Promise<T> => Promise.race([work, died]);
+  let watch: ReturnType<typeof untilClaimsBound> | undefined;
   try {
     const api = apis[0]!;
     await createObject(api, '/apis/storage.k8s.io/v1/storageclasses', benchClass('bench-dynamic', DRIVER));
@@ -282,7 +314,7 @@ async function measure(setup: Setup, driverVolumes: () => number): Promise<Figur
 
     const total = PAIRS + DYNAMIC;
     const revisionBefore = await currentRevision(api);
-    const watch = untilClaimsBound(credentials, api.url, 'default', String(revisionBefore), total);
+    watch = untilClaimsBound(credentials, api.url, 'default', String(revisionBefore), total);
     // M dynamic claims spread evenly among the N static ones
     let dynamicSoFar = 0;
     const order = Array.from({ length: total }, (_, i) => {
@@ -316,6 +348,7 @@ async function measure(setup: Setup, driverVolumes: () => number): Promise<Figur
       provisioned: driverVolumes(),
     };
   } finally {
+    watch?.stop();
     for (const api of apis) api.close();
   }
 }
@@ -341,6 +374,7 @@ console.log(
     (PROFILE_DIR ? `; CPU profiles in ${PROFILE_DIR}` : ''),
 );
 const workDir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-scale-'));
+tempDirs.push(workDir);
 const results: Figures[] = [];
 try {
   const setups = { a: startEmbedded, b: startScaledOut };

@@ -49,7 +49,12 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startEtcd(options: { dataDir?: string } = {}): Promise<EtcdServer> {
+export async function startEtcd(
+  options: {
+    dataDir?: string;
+    /** its own process group: a signal to the caller's group spares it */ detached?: boolean;
+  } = {},
+): Promise<EtcdServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'berth-etcd-'));
   const clientPort = await freePort();
   let peerPort = await freePort();
@@ -70,7 +75,7 @@ export async function startEtcd(options: { dataDir?: string } = {}): Promise<Etc
       '--logger=zap',
       '--log-level=error',
     ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
+    { stdio: ['ignore', 'ignore', 'pipe'], detached: options.detached ?? false },
   );
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {

@@ -30,6 +30,17 @@ export async function readCredentials(kubeconfigPath: string): Promise<Credentia
   };
 }
 
+/** Network failures of one request that a repeat may cure (the server is busy, restarting or closed an idle connection). */
+const TRANSIENT = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ECONNABORTED']);
+const MAX_TRIES = 8;
+
+/** Exponential back-off with jitter: about 50 ms doubling to 5 s. */
+export function backOffMs(attempt: number): number {
+  return Math.min(50 * 2 ** attempt, 5_000) * (0.5 + Math.random() / 2);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 export function connectApi(credentials: Credentials, url: string, maxSockets: number): Api {
   const agent = new Agent({ keepAlive: true, maxSockets, ca: credentials.ca });
   const headers = { authorization: `Bearer ${credentials.token}`, 'content-type': 'application/json' };
@@ -38,9 +49,17 @@ export function connectApi(credentials: Credentials, url: string, maxSockets: nu
       const req = request(`${url}${apiPath}`, { method, agent, headers }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
+        // a connection cut mid-answer ("aborted") fails the request instead of the process
+        res.on('error', reject);
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString();
-          resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as Answer });
+          try {
+            resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as Answer });
+          } catch {
+            reject(
+              new Error(`${method} ${apiPath}: ${res.statusCode} answered non-JSON: ${text.slice(0, 200)}`),
+            );
+          }
         });
       });
       req.on('error', reject);
@@ -48,25 +67,39 @@ export function connectApi(credentials: Credentials, url: string, maxSockets: nu
     });
   return {
     url,
-    // A kept-alive connection the server closed as idle just as it was reused: send again (every
-    // request here may be repeated: a repeated create answers 409, which counts as done).
-    call: (method, apiPath, body) =>
-      once(method, apiPath, body).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ECONNRESET') throw err;
-        return once(method, apiPath, body);
-      }),
+    // Every request here may be repeated (a repeated create answers 409, which counts as done), so
+    // network failures ("socket hang up", a reset kept-alive connection) are sent again after a
+    // back-off; after MAX_TRIES the error names the request.
+    call: async (method, apiPath, body) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await once(method, apiPath, body);
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (!code || !TRANSIENT.has(code) || attempt >= MAX_TRIES) {
+            throw new Error(
+              `${method} ${url}${apiPath} failed after ${attempt} tries: ${(err as Error).message}`,
+              {
+                cause: err,
+              },
+            );
+          }
+          await sleep(backOffMs(attempt));
+        }
+      }
+    },
     close: () => agent.destroy(),
   };
 }
 
-/** POSTs until created (409: created by an earlier try); 429 and 5xx are retried after 100 ms. */
+/** POSTs until created (409: created by an earlier try); 429 and 5xx are retried with back-off. */
 export async function createObject(api: Api, apiPath: string, body: unknown): Promise<void> {
-  for (;;) {
+  for (let attempt = 1; ; attempt++) {
     const res = await api.call('POST', apiPath, body);
     if (res.status === 201 || res.status === 409) return;
     if (res.status !== 429 && res.status < 500)
       throw new Error(`POST ${apiPath}: ${res.status} ${JSON.stringify(res.body)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(backOffMs(Math.min(attempt, 4)));
   }
 }
 
@@ -122,12 +155,14 @@ export function untilClaimsBound(
   namespace: string,
   resourceVersion: string,
   expected: number,
-): { done: Promise<Map<string, number>> } {
+): { done: Promise<Map<string, number>>; stop(): void } {
   const bound = new Set<string>();
   const firstBound = new Map<string, number>();
   let revision = resourceVersion;
+  let finished = false;
+  let current: ReturnType<typeof request> | undefined;
+  let failures = 0;
   const done = new Promise<Map<string, number>>((resolve, reject) => {
-    let finished = false;
     const onEvent = (line: string, stream: ReturnType<typeof request>): void => {
       const event = JSON.parse(line) as {
         type: string;
@@ -151,12 +186,18 @@ export function untilClaimsBound(
         resolve(firstBound);
       }
     };
+    // a refused or cut watch is opened again from the last revision seen, after a back-off
+    const reopenLater = (): void => {
+      if (!finished) setTimeout(open, backOffMs(++failures));
+    };
     const open = (): void => {
+      if (finished) return;
       const path = `/api/v1/namespaces/${namespace}/persistentvolumeclaims?watch=true&allowWatchBookmarks=true&resourceVersion=${revision}`;
       const stream = request(
         `${url}${path}`,
         { ca: credentials.ca, headers: { authorization: `Bearer ${credentials.token}` } },
         (res) => {
+          failures = 0;
           let buffered = '';
           res.on('data', (chunk: Buffer) => {
             buffered += chunk.toString();
@@ -164,20 +205,34 @@ export function untilClaimsBound(
             while (!finished && (newline = buffered.indexOf('\n')) >= 0) {
               const line = buffered.slice(0, newline);
               buffered = buffered.slice(newline + 1);
-              if (line.trim()) onEvent(line, stream);
+              try {
+                if (line.trim()) onEvent(line, stream);
+              } catch (err) {
+                finished = true;
+                stream.destroy();
+                reject(new Error(`watch sent an unreadable event: ${line.slice(0, 200)}`, { cause: err }));
+              }
             }
           });
           res.on('end', () => {
             if (!finished) open();
           });
+          res.on('error', reopenLater);
         },
       );
-      stream.on('error', () => {
-        if (!finished) setTimeout(open, 100);
-      });
+      current = stream;
+      stream.on('error', reopenLater);
       stream.end();
     };
     open();
   });
-  return { done };
+  // a caller that fails before awaiting `done` must not leave its rejection unhandled
+  done.catch(() => undefined);
+  return {
+    done,
+    stop: () => {
+      finished = true;
+      current?.destroy();
+    },
+  };
 }
