@@ -21,13 +21,16 @@ const deployDir = join(import.meta.dirname, '..', '..', 'deploy', 'kubernetes');
 interface Container {
   name: string;
   args?: string[];
-  env?: { name: string }[];
+  env?: { name: string; valueFrom?: { fieldRef?: { fieldPath: string } } }[];
 }
 interface Obj {
   apiVersion: string;
   kind: string;
   metadata: { name: string; namespace?: string };
-  spec?: { template?: { spec: { serviceAccountName?: string; containers: Container[] } } };
+  spec?: {
+    storageCapacity?: boolean;
+    template?: { spec: { serviceAccountName?: string; containers: Container[] } };
+  };
   roleRef?: { kind: string; name: string };
   subjects?: { kind: string; name: string; namespace?: string }[];
 }
@@ -85,7 +88,7 @@ describe('deploy/kubernetes manifests', function () {
     ]);
     assert.deepEqual(count('DaemonSet'), ['berth-local-node', 'berth-nfs-node', 'berth-rbd-node']);
     assert.deepEqual(count('Deployment'), ['berth-nfs-controller', 'berth-rbd-controller']);
-    assert.deepEqual(count('Role'), ['berth-csi-leader-election']);
+    assert.deepEqual(count('Role'), ['berth-csi-leader-election', 'berth-csi-provisioner-capacity']);
   });
 
   it('every object passes kubectl apply --dry-run=server against berth, and nothing is stored', async () => {
@@ -189,11 +192,37 @@ describe('deploy/kubernetes manifests', function () {
             bound(account, 'Role', 'berth-csi-leader-election'),
             `${o.metadata.name}: ${account} lacks leases`,
           );
+        if (c.args!.includes('--enable-capacity')) {
+          assert.ok(
+            bound(account, 'Role', 'berth-csi-provisioner-capacity'),
+            `${o.metadata.name}: ${account} lacks csistoragecapacities`,
+          );
+          // the objects go to the pod's namespace, where the Role grants them
+          const ns = c.env?.find((e) => e.name === 'NAMESPACE');
+          assert.equal(
+            ns?.valueFrom?.fieldRef?.fieldPath,
+            'metadata.namespace',
+            `${o.metadata.name}: NAMESPACE`,
+          );
+        }
       }
       if (sidecars.length === 0) {
         const any = objects.some((b) => b.subjects?.some((s) => s.name === account));
         assert.equal(any, false, `${o.metadata.name} runs no sidecar, yet ${account} is bound to a role`);
       }
     }
+  });
+
+  it('the local driver publishes storage capacity: its CSIDriver says so and its node provisioners do it', async () => {
+    const { objects } = await rendered();
+    const driver = objects.find((o) => o.kind === 'CSIDriver' && o.metadata.name === 'local.csi.berth.io');
+    assert.equal(driver?.spec?.storageCapacity, true);
+    const node = objects.find((o) => o.kind === 'DaemonSet' && o.metadata.name === 'berth-local-node');
+    const provisioner = node?.spec?.template?.spec.containers.find((c) => c.name === 'csi-provisioner');
+    assert.ok(provisioner?.args?.includes('--enable-capacity'));
+    const role = objects.find(
+      (o) => o.kind === 'Role' && o.metadata.name === 'berth-csi-provisioner-capacity',
+    );
+    assert.equal(role?.metadata.namespace, node?.metadata.namespace);
   });
 });

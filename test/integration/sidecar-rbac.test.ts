@@ -3,8 +3,9 @@
 // (startSidecarProcess: leader election, shared informers, the sidecar module) over a store that
 // records every call as an RBAC verb and resource, through a whole volume's life (with a snapshot,
 // a restore and a clone) next to berth's PV controller, attach/detach controller and snapshot
-// controller playing Kubernetes and the cluster's snapshot-controller. Every call must be allowed,
-// and every rule must be used (or be listed below with the reason this run does not reach it).
+// controller playing Kubernetes and the cluster's snapshot-controller. The provisioner publishes
+// storage capacity (--enable-capacity) as the local driver's node pods do. Every call must be
+// allowed, and every rule must be used (or be listed below with the reason this run does not reach it).
 import assert from 'node:assert/strict';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,11 +15,13 @@ import { AttachDetachController } from '../../src/attach-detach/controller.js';
 import { K } from '../../src/api/kinds.js';
 import type {
   CSINode,
+  CSIStorageCapacity,
   Node,
   PersistentVolume,
   PersistentVolumeClaim,
   VolumeAttachment,
 } from '../../src/api/types.js';
+import { status } from '../../src/csi/errors.js';
 import { startSidecarProcess, type SidecarProcess } from '../../src/cli/sidecar.js';
 import { SIDECAR_NAMES, type SidecarName } from '../../src/cli/sidecar-modules.js';
 import { silentLogger } from '../../src/machinery/logger.js';
@@ -81,6 +84,7 @@ function rulesOf(docs: RbacDoc[], kind: string, name: string): Set<string> {
 }
 
 const isLease = (p: string) => p.endsWith(' coordination.k8s.io/leases');
+const isCapacity = (p: string) => p.endsWith(' storage.k8s.io/csistoragecapacities');
 
 describe('sidecar RBAC: what each sidecar calls is exactly what deploy/kubernetes grants it', function () {
   this.timeout(120_000);
@@ -164,19 +168,37 @@ describe('sidecar RBAC: what each sidecar calls is exactly what deploy/kubernete
         sidecar,
         store: recordingStore(store, seen[sidecar]),
         csiAddress: mock.endpoint,
-        tuning: { retryBaseMs: 100, retryMaxMs: 1000 },
+        tuning: {
+          retryBaseMs: 100,
+          retryMaxMs: 1000,
+          ...(sidecar === 'provisioner'
+            ? { enableCapacity: true, capacityNamespace: NAMESPACE, capacityPollIntervalMs: 100 }
+            : {}),
+        },
         logger: silentLogger,
         leaderElection: { namespace: NAMESPACE, identity: `${sidecar}-1` },
       });
       sidecars.push(running);
     }
 
+    const capacity = async () => (await store.list<CSIStorageCapacity>(K.csicapacity)).items;
+    const published = await eventually('the class capacity published', async () => {
+      const items = await capacity();
+      return items.length === 1 ? items[0] : undefined;
+    });
+    assert.equal(published.metadata.namespace, NAMESPACE);
+    // a fast clean provisioning records no Event: the first attempt fails, so the claim is told
+    mock.driver.faults.push('CreateVolume', { kind: 'error', code: status.UNAVAILABLE, message: 'busy' });
     await store.create(K.pvc, newClaim('data', '1Gi', { className: 'mock' }));
     const bound = await eventually('the claim bound to a provisioned volume', async () => {
       const c = await store.get<PersistentVolumeClaim>(K.pvc, 'default', 'data');
       return c.status?.phase === 'Bound' ? c : undefined;
     });
     const volumeName = bound.spec.volumeName!;
+    await eventually('the capacity updated after the volume took space', async () => {
+      const items = await capacity();
+      return items.length === 1 && items[0]!.capacity !== published.capacity;
+    });
     // a snapshot of it, a restore from the snapshot and a clone of the claim
     await store.create(K.vsclass, {
       apiVersion: 'snapshot.storage.k8s.io/v1',
@@ -233,6 +255,8 @@ describe('sidecar RBAC: what each sidecar calls is exactly what deploy/kubernete
     await store.delete(K.pvc, 'default', 'data');
     await eventually('the volume deleted', async () => (await store.list(K.pv)).items.length === 0);
     assert.equal(mock.driver.callsOf('DeleteVolume').length >= 1, true);
+    await store.delete(K.sc, undefined, 'mock');
+    await eventually('the capacity withdrawn with its class', async () => (await capacity()).length === 0);
     // stopping releases each Lease: the last of the leader-election calls
     for (const running of sidecars.splice(0)) await running.stop();
   });
@@ -245,7 +269,7 @@ describe('sidecar RBAC: what each sidecar calls is exactly what deploy/kubernete
   for (const sidecar of SIDECAR_NAMES) {
     it(`${sidecar}: every call is in ClusterRole berth-csi-${sidecar}, every rule is used`, async () => {
       const rules = rulesOf(await rbacDocs(), 'ClusterRole', `berth-csi-${sidecar}`);
-      const calls = [...seen[sidecar]].filter((c) => !isLease(c)).sort();
+      const calls = [...seen[sidecar]].filter((c) => !isLease(c) && !isCapacity(c)).sort();
       assert.deepEqual(
         calls.filter((c) => !rules.has(c)),
         [],
@@ -255,6 +279,13 @@ describe('sidecar RBAC: what each sidecar calls is exactly what deploy/kubernete
       assert.deepEqual(unused, [], `${sidecar} is granted more than it calls`);
     });
   }
+
+  it('provisioner: the capacity calls are the Role berth-csi-provisioner-capacity', async () => {
+    const rules = rulesOf(await rbacDocs(), 'Role', 'berth-csi-provisioner-capacity');
+    const calls = [...seen.provisioner].filter(isCapacity).sort();
+    assert.ok(calls.includes(permission('create', K.csicapacity)), 'the run published capacity');
+    assert.deepEqual(calls, [...rules].sort());
+  });
 
   it('leader election: the Lease calls of every sidecar are the Role berth-csi-leader-election', async () => {
     const rules = rulesOf(await rbacDocs(), 'Role', 'berth-csi-leader-election');
