@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { K } from '../../src/api/kinds.js';
 import { tryStorageBytes } from '../../src/api/quantity.js';
@@ -20,6 +19,7 @@ import { TOPOLOGY_KEY } from '../../src/drivers/local/names.js';
 import { silentLogger } from '../../src/machinery/logger.js';
 import { LOCAL_DRIVER_NAME } from '../../src/volume/node-local.js';
 import { eventuallyWithin } from '../helpers/eventually.js';
+import { kubectlOn } from '../helpers/kubectl-on.js';
 import { kubectlAvailable } from '../helpers/kubectl-server.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
 
@@ -58,26 +58,11 @@ describe('storage capacity tracking (CSIStorageCapacity, started berth, two node
   let dir: string;
   let berth: EmbeddedBerth | undefined;
 
-  const kubectl = async (args: string[], input = '') => {
-    const r = await execa('kubectl', ['--kubeconfig', berth!.kubeconfigPath, ...args], {
-      reject: false,
-      input,
-    });
-    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
-  const create = async (...docs: object[]) => {
-    const r = await kubectl(['create', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'));
-    assert.equal(r.exitCode, 0, r.stderr);
-  };
+  const { kubectl, create, describes } = kubectlOn(() => berth!.kubeconfigPath);
   const capacities = async (): Promise<CSIStorageCapacity[]> =>
     (await berth!.store.list<CSIStorageCapacity>(K.csicapacity)).items.filter(
       (c) => c.storageClassName === CLASS,
     );
-  const describes = (resource: string, name: string, ...patterns: RegExp[]) =>
-    eventually(`${resource}/${name} describes ${patterns.join(' and ')}`, async () => {
-      const r = await kubectl(['describe', resource, name]);
-      return patterns.every((p) => p.test(r.stdout)) ? r.stdout : undefined;
-    });
 
   before(async function () {
     skipUnless(this, isRoot, 'needs root: the local CSI driver makes loop devices');

@@ -5,14 +5,13 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { stringify } from 'yaml';
 import type { EmbeddedBerth } from '../../src/cli/embedded.js';
 import { startEmbeddedBerth } from '../../src/cli/embedded.js';
 import { RestClient } from '../../src/client/rest.js';
 import { silentLogger } from '../../src/machinery/logger.js';
 import { LOCAL_DRIVER_NAME } from '../../src/volume/node-local.js';
 import { eventuallyWithin } from '../helpers/eventually.js';
+import { kubectlOn } from '../helpers/kubectl-on.js';
 import { kubectlAvailable } from '../helpers/kubectl-server.js';
 import { isRoot, skipUnless } from '../helpers/skip.js';
 
@@ -60,24 +59,7 @@ describe('stuck claims and pods explain themselves (kubectl describe, started be
   let dir: string;
   let berth: EmbeddedBerth | undefined;
 
-  const kubectl = async (args: string[], input = '') => {
-    const r = await execa('kubectl', ['--kubeconfig', berth!.kubeconfigPath, ...args], {
-      reject: false,
-      input,
-    });
-    return { exitCode: r.exitCode ?? -1, stdout: r.stdout, stderr: r.stderr };
-  };
-  const apply = async (...docs: object[]) => {
-    const r = await kubectl(['create', '-f', '-'], docs.map((d) => stringify(d)).join('---\n'));
-    assert.equal(r.exitCode, 0, r.stderr);
-    return r;
-  };
-  /** Waits until `kubectl describe` of the object shows every pattern. */
-  const describes = (resource: string, name: string, ...patterns: RegExp[]) =>
-    eventually(`${resource}/${name} describes ${patterns.join(' and ')}`, async () => {
-      const r = await kubectl(['describe', resource, name]);
-      return patterns.every((p) => p.test(r.stdout)) ? r.stdout : undefined;
-    });
+  const { kubectl, create: apply, describes } = kubectlOn(() => berth!.kubeconfigPath);
 
   before(async function () {
     skipUnless(this, isRoot, 'needs root: the local CSI driver makes loop devices');
