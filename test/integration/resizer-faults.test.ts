@@ -9,25 +9,17 @@ import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { K as API } from '../../src/api/kinds.js';
-import type {
-  CSIDriver,
-  Event,
-  Node,
-  PersistentVolumeClaim,
-  Pod,
-  StorageClass,
-} from '../../src/api/types.js';
+import type { Event, Node, PersistentVolumeClaim, Pod, StorageClass } from '../../src/api/types.js';
 import { CsiClient } from '../../src/csi/client.js';
 import { status } from '../../src/csi/errors.js';
 import { EventRecorder } from '../../src/machinery/events.js';
-import { NodeAgent } from '../../src/node/agent.js';
 import { VOLUME_PATHS_ANNOTATION } from '../../src/node/desired-state.js';
 import { CONDITION_FS_RESIZE_PENDING, Resizer } from '../../src/resizer/index.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { assertBackoff } from '../helpers/backoff.js';
 import { newClaim, newClass, newPod, newVolume } from '../helpers/builders.js';
 import { eventuallyWithin } from '../helpers/eventually.js';
-import { markerMountTable } from '../helpers/marker-mount-table.js';
+import { startFaultNodeAgent } from '../helpers/fault-node-agent.js';
 import { startMockDriver, type StartedMockDriver } from '../mock-driver/driver.js';
 import { DRIVER, K, World, waitFor } from '../unit/provisioner/harness.js';
 
@@ -216,31 +208,13 @@ describe('node agent under injected CSI faults (NodeExpandVolume)', function () 
     };
     await store.create(API.pvc, claim);
     await store.create<Node>(API.node, { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE } });
-    await store.create<CSIDriver>(API.csidriver, {
-      apiVersion: 'storage.k8s.io/v1',
-      kind: 'CSIDriver',
-      metadata: { name: MOCK },
-      spec: { attachRequired: false },
-    });
     mock.driver.faults.push('NodeExpandVolume', ...SCRIPT);
-    const recorder = new EventRecorder({ store, component: 'berth-node', host: NODE });
-    const agent = new NodeAgent({
-      store,
-      nodeName: NODE,
-      rootDir: join(dir, 'root'),
-      mountInfo: markerMountTable(join(dir, 'root')),
-      recorder,
+    const o = { store, dir, node: NODE, driver: MOCK, endpoint: mock.endpoint };
+    const { recorder } = await startFaultNodeAgent({
+      ...o,
       csiTimeoutMs: TIMEOUT_MS,
-      heartbeatMs: 0,
       retryBaseMs: BASE_MS,
-      retryMaxMs: 10_000,
-      resyncMs: 60_000, // retries come from the back-off, not from the safety net
-      drivers: [{ name: MOCK, endpoint: mock.endpoint }],
-    });
-    await agent.start();
-    stops.push(async () => {
-      await agent.stop();
-      await recorder.flush();
+      onStop: (s) => stops.push(s),
     });
     await store.create(API.pod, newPod('p1', ['claim1'], { nodeName: NODE }));
     await eventually('pod p1 has its volume', async () => {

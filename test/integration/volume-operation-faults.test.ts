@@ -11,17 +11,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isStatusError } from '../../src/api/errors.js';
 import { K } from '../../src/api/kinds.js';
-import type { CSIDriver, CSINode, Event, Node, Pod, VolumeAttachment } from '../../src/api/types.js';
+import type { CSINode, Event, Node, Pod, VolumeAttachment } from '../../src/api/types.js';
 import { Attacher } from '../../src/attach-detach/attacher.js';
 import { CsiClient } from '../../src/csi/client.js';
 import { status } from '../../src/csi/errors.js';
-import { EventRecorder } from '../../src/machinery/events.js';
-import { NodeAgent } from '../../src/node/agent.js';
+import type { NodeAgent } from '../../src/node/agent.js';
 import { VOLUME_PATHS_ANNOTATION } from '../../src/node/desired-state.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { newClaim, newPod, newVolume } from '../helpers/builders.js';
 import { assertBackoff } from '../helpers/backoff.js';
 import { eventuallyWithin } from '../helpers/eventually.js';
+import { startFaultNodeAgent } from '../helpers/fault-node-agent.js';
 import { markerMountTable } from '../helpers/marker-mount-table.js';
 import { startMockDriver, type StartedMockDriver } from '../mock-driver/driver.js';
 
@@ -94,30 +94,12 @@ describe('attacher and node agent under injected CSI faults', function () {
   }
 
   async function startAgent(): Promise<NodeAgent> {
-    await store.create<CSIDriver>(K.csidriver, {
-      apiVersion: 'storage.k8s.io/v1',
-      kind: 'CSIDriver',
-      metadata: { name: DRIVER },
-      spec: { attachRequired: false },
-    });
-    const recorder = new EventRecorder({ store, component: 'berth-node', host: NODE });
-    const agent = new NodeAgent({
-      store,
-      nodeName: NODE,
-      rootDir: join(dir, 'root'),
-      mountInfo: markerMountTable(join(dir, 'root')),
-      recorder,
+    const o = { store, dir, node: NODE, driver: DRIVER, endpoint: mock.endpoint };
+    const { agent } = await startFaultNodeAgent({
+      ...o,
       csiTimeoutMs: TIMEOUT_MS,
-      heartbeatMs: 0,
       retryBaseMs: BASE_MS,
-      retryMaxMs: 10_000,
-      resyncMs: 60_000, // retries come from the back-off, not from the safety net
-      drivers: [{ name: DRIVER, endpoint: mock.endpoint }],
-    });
-    await agent.start();
-    stops.push(async () => {
-      await agent.stop();
-      await recorder.flush();
+      onStop: (s) => stops.push(s),
     });
     return agent;
   }
