@@ -212,7 +212,8 @@ export async function startCephCluster(options: { pool?: string } = {}): Promise
     await exec('monmaptool', ['--create', '--addv', 'a', monAddress, '--fsid', fsid, monmap]);
     await exec('ceph-mon', ['--mkfs', '-i', 'a', '--monmap', monmap, '--keyring', monKeyring]);
     daemons.push(startDaemon('ceph-mon', ['-f', '-i', 'a'], env));
-    await until('the mon', 20_000, async () => (await exec('ceph', ['mon', 'stat'], 5_000)).length > 0);
+    // a mon can take well over its usual seconds on a busy machine
+    await until('the mon', 60_000, async () => (await exec('ceph', ['mon', 'stat'], 5_000)).length > 0);
 
     const osdUuid = randomUUID();
     const osdSecret = (await exec('ceph-authtool', ['--gen-print-key'])).trim();
