@@ -67,7 +67,7 @@ const commands: Record<string, { run: () => Promise<Command>; summary: string }>
   node: {
     run: async () => (await import('./commands/node.js')).runNode,
     summary:
-      "one host's node agent against any API server: --kubeconfig=F [--node-name=NAME] [--root-dir=/var/lib/berth] [--csi-driver NAME=SOCKET]... [--local-driver=false]",
+      "one host's node agent against any API server: --kubeconfig=F [--master=URL[,URL]] [--node-name=NAME] [--root-dir=/var/lib/berth] [--csi-driver NAME=SOCKET]... [--local-driver=false]",
   },
   'node-plugin': {
     run: async () => (await import('./commands/node-plugin.js')).runNodePlugin,

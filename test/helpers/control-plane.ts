@@ -1,5 +1,6 @@
-// A scale-out berth as real processes for tests: `berth apiserver` replicas on one etcd and
-// `berth controller-manager` candidates, each stopped by PID; and reading who holds the Lease.
+// A scale-out berth as real processes for tests: `berth apiserver` replicas on one etcd,
+// `berth controller-manager` candidates and `berth node` agents (each with its own root directory,
+// as on its own host), each stopped by PID; and reading who holds the Lease.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import type { Lease } from '../../src/api/types.js';
 import { parseKubeconfig } from '../../src/client/kubeconfig.js';
 import { RestStore } from '../../src/machinery/rest-store.js';
 import type { ObjectStore } from '../../src/store/types.js';
+import { sweepHost } from '../conformance/host.js';
 import { spawnBerth, waitForOutput, type Spawned } from './berth-process.js';
 
 export const LEASE_NAME = 'berth-controller-manager';
@@ -22,6 +24,12 @@ export interface ApiReplica {
 export interface Candidate {
   proc: Spawned;
   identity: string;
+}
+
+export interface NodeProcess {
+  proc: Spawned;
+  name: string;
+  rootDir: string;
 }
 
 /** Processes and directories to clean up, in one place. */
@@ -56,6 +64,16 @@ export class ControlPlane {
     return { proc, identity: identity! };
   }
 
+  /** `berth node` with a root directory of its own and only a kubeconfig (and --master) to reach the API. */
+  async node(name: string, args: string[]): Promise<NodeProcess> {
+    const rootDir = await mkdtemp(join(tmpdir(), `berth-${name}-`));
+    this.dirs.push(rootDir);
+    const proc = spawnBerth(['node', `--node-name=${name}`, `--root-dir=${rootDir}`, ...args]);
+    this.procs.push(proc);
+    await waitForOutput(proc, /root directory: /, 60_000);
+    return { proc, name, rootDir };
+  }
+
   /** A RestStore for the test itself, over the given replicas. */
   async store(kubeconfig: string, urls: string[]): Promise<RestStore> {
     const target = await parseKubeconfig(await readFile(kubeconfig, 'utf8'), kubeconfig);
@@ -67,7 +85,11 @@ export class ControlPlane {
       if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
       await proc.exited;
     }
-    for (const dir of this.dirs) await rm(dir, { recursive: true, force: true });
+    // what a failed run left behind: mounts under a node's root directory, loop devices backed there
+    for (const dir of this.dirs) {
+      sweepHost(dir);
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 }
 

@@ -20,12 +20,13 @@ import { stopComponents } from '../components.js';
 import type { RunningComponent } from '../component.js';
 import type { CommandContext } from '../context.js';
 import { UsageError } from '../io.js';
-import { takeBoolFlag } from '../leader-flags.js';
+import { parseMaster, takeBoolFlag } from '../leader-flags.js';
 import { startNodes } from '../node-components.js';
 import { loggerFor, logOptions, untilAborted } from '../process-flags.js';
 
 const options = {
   kubeconfig: { type: 'string' },
+  master: { type: 'string' },
   'node-name': { type: 'string' },
   'root-dir': { type: 'string' },
   'csi-driver': { type: 'string', multiple: true },
@@ -34,7 +35,7 @@ const options = {
 } as const;
 
 export const NODE_USAGE =
-  'berth node --kubeconfig=F [--node-name=NAME (default: hostname)] [--root-dir=DIR (default /var/lib/berth)] [--csi-driver NAME=SOCKET]... [--local-driver=true] [--log-level=info]';
+  'berth node --kubeconfig=F [--master=URL[,URL]] [--node-name=NAME (default: hostname)] [--root-dir=DIR (default /var/lib/berth)] [--csi-driver NAME=SOCKET]... [--local-driver=true] [--log-level=info]';
 
 export const DEFAULT_ROOT_DIR = '/var/lib/berth';
 
@@ -58,6 +59,7 @@ export async function runNode(ctx: CommandContext, argv: string[]): Promise<numb
   }
   if (positionals.length > 0) throw new UsageError(`node: unexpected argument "${positionals[0]}"`);
   const name = parseNodeName(values['node-name'], hostname());
+  const masters = parseMaster(values.master);
   const rootDir = resolve(ctx.cwd, values['root-dir'] ?? DEFAULT_ROOT_DIR);
   const csiDrivers = (values['csi-driver'] ?? []).map((flag) => {
     try {
@@ -69,8 +71,10 @@ export async function runNode(ctx: CommandContext, argv: string[]): Promise<numb
   const logger = loggerFor(ctx, values['log-level']);
   const kubeconfig = values.kubeconfig === undefined ? undefined : resolve(ctx.cwd, values.kubeconfig);
   const connection = await componentConnection({ kubeconfig, env: ctx.env });
+  // several API servers: each request goes to one that answers, as the controller-manager's
+  const servers = masters.length > 0 ? masters : [connection.target.server];
   const store = RestStore.connect(
-    { ...connection.target, servers: [connection.target.server] },
+    { ...connection.target, servers },
     { fetch: connection.fetch, clock: systemClock, logger },
   );
   const informers = new SharedInformerCache({
@@ -95,7 +99,7 @@ export async function runNode(ctx: CommandContext, argv: string[]): Promise<numb
       { flexAttach: 'node', localDriver },
     );
     ctx.io.stdout.write(
-      `berth node ${name} running against ${connection.target.server} (${connection.source})\n` +
+      `berth node ${name} running against ${servers.join(',')} (${connection.source})\n` +
         `root directory: ${rootDir}\n`,
     );
     await untilAborted(ctx.io.signal);
