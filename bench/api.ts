@@ -59,6 +59,23 @@ function claim(name: string): KubeObject {
 interface Measured extends LoadResult {
   /** This process's CPU time (user + system) per operation, µs. */
   cpuMicros: number;
+  /** The server's longest event-loop stall during the load, ms (a request waits at least that long). */
+  stallMs: number;
+}
+
+/** Watches this process's event loop: the longest gap between two turns of a 5 ms timer. */
+function stallWatch(): () => number {
+  let last = performance.now();
+  let longest = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    longest = Math.max(longest, now - last - 5);
+    last = now;
+  }, 5);
+  return () => {
+    clearInterval(timer);
+    return longest;
+  };
 }
 
 /** Runs the load in a child process and measures this process's CPU time meanwhile. */
@@ -71,10 +88,12 @@ async function load(spec: LoadSpec): Promise<Measured> {
   });
   await ready; // the child has compiled its code: what follows is the load alone
   const cpu = process.cpuUsage();
+  const stalls = stallWatch();
   child.send(spec);
   const result = await done;
   const used = process.cpuUsage(cpu);
-  return { ...result, cpuMicros: (used.user + used.system) / Math.max(1, result.operations) };
+  const stallMs = stalls();
+  return { ...result, cpuMicros: (used.user + used.system) / Math.max(1, result.operations), stallMs };
 }
 
 /** With --profile FILE, profiles this process (the server) until the returned function is called. */
@@ -122,6 +141,7 @@ function line(name: string, result: Measured, extra = ''): void {
   console.log(
     `${name.padEnd(42)} ${rateOf(result).toFixed(0).padStart(6)}/s  p50 ${percentile(result.latencies, 50).toFixed(1)}` +
       ` p99 ${percentile(result.latencies, 99).toFixed(1)} ms  server CPU ${result.cpuMicros.toFixed(0)} µs/req` +
+      `, longest stall ${result.stallMs.toFixed(0)} ms` +
       `  ${result.connections} conn (${result.resumed} resumed)${extra}${failed}`,
   );
 }

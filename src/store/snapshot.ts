@@ -4,8 +4,9 @@
 // the count and a SHA-256 over every byte before it. The index is written twice so that one
 // damaged range cannot hide both an object and its name: repair can say which objects it lost.
 // Backups (`berth store backup`) are snapshot files too.
-import { createHash } from 'node:crypto';
-import { readFile, rename, unlink } from 'node:fs/promises';
+import { createHash, type Hash } from 'node:crypto';
+import { readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { setImmediate } from 'node:timers/promises';
 import type { KubeObject } from '../api/meta.js';
 import { inDir, snapshotName, syncDir } from './data-dir.js';
 import { encodeFrame, scanFrames, type ByteRange } from './record-framing.js';
@@ -35,23 +36,67 @@ export function refOf(kind: string, key: string): string {
   return `${kind} ${key}`;
 }
 
-function byRef(a: SnapshotEntry, b: SnapshotEntry): number {
-  const ra = refOf(a.kind, a.key);
-  const rb = refOf(b.kind, b.key);
-  return ra < rb ? -1 : ra > rb ? 1 : 0;
+/** The entries in reference order, with their references (computed once, not per comparison). */
+function sortedByRef(entries: readonly SnapshotEntry[]): { entries: SnapshotEntry[]; refs: string[] } {
+  const refs = entries.map((e) => refOf(e.kind, e.key));
+  const order = refs
+    .map((_, i) => i)
+    .sort((a, b) => (refs[a]! < refs[b]! ? -1 : refs[a]! > refs[b]! ? 1 : 0));
+  return { entries: order.map((i) => entries[i]!), refs: order.map((i) => refs[i]!) };
+}
+
+/** Every frame of a snapshot file but the trailer, in file order. */
+function* bodyFrames(snapshot: Snapshot): Generator<Buffer> {
+  const { entries, refs } = sortedByRef(snapshot.entries);
+  const header: Header = { snapshot: 2, revision: snapshot.revision, count: entries.length };
+  yield encodeFrame(header);
+  const index: Buffer[] = [];
+  for (let i = 0; i < refs.length; i += INDEX_CHUNK)
+    index.push(encodeFrame({ refs: refs.slice(i, i + INDEX_CHUNK) }));
+  yield* index;
+  for (const entry of entries) yield encodeFrame(entry);
+  yield* index;
+}
+
+/** The trailer: the count and a SHA-256 over every byte before it. */
+function trailerFrame(count: number, body: Hash): Buffer {
+  return encodeFrame({ end: count, sha256: body.digest('hex') });
 }
 
 /** The bytes of a snapshot file. */
 export function encodeSnapshot(snapshot: Snapshot): Buffer {
-  const entries = [...snapshot.entries].sort(byRef);
-  const header: Header = { snapshot: 2, revision: snapshot.revision, count: entries.length };
-  const refs = entries.map((e) => refOf(e.kind, e.key));
-  const index: Buffer[] = [];
-  for (let i = 0; i < refs.length; i += INDEX_CHUNK)
-    index.push(encodeFrame({ refs: refs.slice(i, i + INDEX_CHUNK) }));
-  const body = Buffer.concat([encodeFrame(header), ...index, ...entries.map(encodeFrame), ...index]);
-  const sha256 = createHash('sha256').update(body).digest('hex');
-  return Buffer.concat([body, encodeFrame({ end: entries.length, sha256 })]);
+  const hash = createHash('sha256');
+  const frames: Buffer[] = [];
+  for (const frame of bodyFrames(snapshot)) {
+    hash.update(frame);
+    frames.push(frame);
+  }
+  frames.push(trailerFrame(snapshot.entries.length, hash));
+  return Buffer.concat(frames);
+}
+
+/** Frames encoded between two turns of the event loop: a few milliseconds of work. */
+const FRAMES_PER_TURN = 256;
+
+/**
+ * The frames of a snapshot file (the bytes of encodeSnapshot), a batch per turn of the event
+ * loop: a running store compacts, or serves a backup, without stalling its requests for the
+ * whole encoding, and without one copy of every byte in a single buffer.
+ */
+export async function* snapshotBatches(snapshot: Snapshot): AsyncGenerator<Buffer[]> {
+  const hash = createHash('sha256');
+  let batch: Buffer[] = [];
+  for (const frame of bodyFrames(snapshot)) {
+    hash.update(frame);
+    batch.push(frame);
+    if (batch.length === FRAMES_PER_TURN) {
+      yield batch;
+      batch = [];
+      await setImmediate();
+    }
+  }
+  batch.push(trailerFrame(snapshot.entries.length, hash));
+  yield batch;
 }
 
 export async function writeSnapshot(
@@ -60,19 +105,33 @@ export async function writeSnapshot(
   fs: StoreFs = nodeStoreFs,
 ): Promise<string> {
   const name = snapshotName(snapshot.revision);
-  await writeFileDurably(dir, name, encodeSnapshot(snapshot), fs);
+  await writeFileDurably(dir, name, snapshotBatches(snapshot), fs);
   return name;
 }
 
+/** Writes every byte of `buffers`, in order (a write may take fewer bytes than it was given). */
+async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
+  const pending = buffers.filter((b) => b.length > 0);
+  while (pending.length > 0) {
+    let written = (await handle.writev(pending)).bytesWritten;
+    while (pending.length > 0 && written >= pending[0]!.length) written -= pending.shift()!.length;
+    if (written > 0) pending[0] = pending[0]!.subarray(written);
+  }
+}
+
 /** temp file, fsync, rename, fsync of the directory; the temp file is removed on failure. */
-export async function writeFileDurably(dir: string, name: string, bytes: Buffer, fs: StoreFs = nodeStoreFs) {
+export async function writeFileDurably(
+  dir: string,
+  name: string,
+  content: Buffer | AsyncIterable<Buffer[]>,
+  fs: StoreFs = nodeStoreFs,
+) {
   const temp = inDir(dir, `${name}.tmp`);
   try {
     const handle = await fs.open(temp, 'w', PRIVATE_FILE_MODE);
     try {
-      for (let offset = 0; offset < bytes.length;) {
-        offset += (await handle.write(bytes, offset, Math.min(1 << 20, bytes.length - offset))).bytesWritten;
-      }
+      if (Buffer.isBuffer(content)) await writeAll(handle, [content]);
+      else for await (const batch of content) await writeAll(handle, batch);
       await handle.sync();
     } finally {
       await handle.close();
