@@ -2,7 +2,9 @@
 // benchmark's report can name what dominates.
 // With --window FROM-TO (seconds from the profile's start; TO may be left out), only samples in
 // that window count: e.g. the idle phase of a run that also loaded data.
-//   node --import tsx bench/profile-summary.ts FILE.cpuprofile [--top 25] [--inclusive] [--window 60-90]
+// With --by-file, self time is also summed per source file (per package for node_modules, per
+// internal module for node's own), which shows which layer a spread-out cost belongs to.
+//   node --import tsx bench/profile-summary.ts FILE.cpuprofile [--top 25] [--inclusive] [--by-file] [--window 60-90]
 import { readFileSync } from 'node:fs';
 import { numberFlag, stringFlag } from './helpers/flags.js';
 
@@ -30,11 +32,26 @@ for (const node of profile.nodes) for (const child of node.children ?? []) paren
 
 function nameOf(node: ProfileNode): string {
   const frame = node.callFrame;
-  const file = frame.url.replace(/^.*\/(node_modules|src|bench)\//, '$1/');
+  const file = shortUrl(frame.url);
   return `${frame.functionName || '(anonymous)'}${file ? ` ${file}:${frame.lineNumber + 1}` : ''}`;
 }
 
+/** The url from the repository (or node_modules) on: the first such folder, not a package's own src/. */
+function shortUrl(url: string): string {
+  return url.replace(/^.*?\/(node_modules|src|bench)\//, '$1/');
+}
+
+/** The file a frame's code is in: a package for node_modules, the kind of frame for V8's own. */
+function fileOf(node: ProfileNode): string {
+  const url = shortUrl(node.callFrame.url);
+  if (url === '')
+    return node.callFrame.functionName.startsWith('(') ? node.callFrame.functionName : '(native)';
+  const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  return pkg ? `node_modules/${pkg[1]}` : url;
+}
+
 const selfMicros = new Map<string, number>();
+const fileMicros = new Map<string, number>();
 const totalMicros = new Map<string, number>();
 let total = 0;
 let elapsed = 0;
@@ -45,6 +62,8 @@ profile.samples.forEach((id, i) => {
   total += delta;
   const leaf = nameOf(byId.get(id)!);
   selfMicros.set(leaf, (selfMicros.get(leaf) ?? 0) + delta);
+  const file = fileOf(byId.get(id)!);
+  fileMicros.set(file, (fileMicros.get(file) ?? 0) + delta);
   // Inclusive: every distinct function on the sample's stack.
   const seen = new Set<string>();
   for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
@@ -63,4 +82,5 @@ function print(title: string, micros: Map<string, number>): void {
 }
 console.log(`${(total / 1e6).toFixed(2)} s sampled`);
 print(`top ${top} by self time`, selfMicros);
+if (process.argv.includes('--by-file')) print(`top ${top} files by self time`, fileMicros);
 if (process.argv.includes('--inclusive')) print(`top ${top} by inclusive time`, totalMicros);

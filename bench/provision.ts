@@ -4,6 +4,7 @@
 // provisioner's share), counted by wrapping the store.
 //   node --import tsx bench/provision.ts [claims]
 import { mkdtemp, rm } from 'node:fs/promises';
+import { register } from 'prom-client';
 import os from 'node:os';
 import path from 'node:path';
 import { K } from '../src/api/kinds.js';
@@ -15,9 +16,12 @@ import { PvController } from '../src/pv-controller/controller.js';
 import { openEmbeddedStore } from '../src/store/embedded.js';
 import { CountingStore } from './helpers/counting-store.js';
 import { startBenchDriver } from './helpers/csi-driver.js';
+import { numberFlag } from './helpers/flags.js';
 import { benchClaim, benchClass } from './helpers/objects.js';
 
-const CLAIMS = Number(process.argv[2] ?? 1000);
+const CLAIMS = Number(process.argv[2] && !process.argv[2].startsWith('--') ? process.argv[2] : 1000);
+const BINDER_WORKERS = numberFlag('binder-workers', 32);
+const PROVISIONER_WORKERS = numberFlag('provisioner-workers', 16);
 const GOAL_CLAIMS_PER_SECOND = 500;
 const GOAL_WRITES_PER_CLAIM = 6;
 const DRIVER = 'bench.csi.berth.dev';
@@ -32,8 +36,15 @@ const provisionerStore = new CountingStore(store);
 const testStore = new CountingStore(store);
 // One informer cache for both, as `berth up` has (reads are not counted).
 const informers = new SharedInformerCache({ store });
-const pvController = new PvController({ store: binderStore, workers: 16, informers });
-const provisioner = new Provisioner({ store: provisionerStore, csi, driverName: DRIVER, informers });
+const pvController = new PvController({ store: binderStore, workers: BINDER_WORKERS, informers });
+const provisioner = new Provisioner({
+  store: provisionerStore,
+  csi,
+  driverName: DRIVER,
+  informers,
+  workers: PROVISIONER_WORKERS,
+  maxInFlight: PROVISIONER_WORKERS,
+});
 await pvController.start();
 await provisioner.start();
 let running = true;
@@ -51,7 +62,8 @@ try {
   let resolveAll: () => void = () => undefined;
   const allBound = new Promise<void>((resolve) => (resolveAll = resolve));
   const seen = new Set<string>();
-  const watch = await store.watch(K.pvc, {}, (event) => {
+  // read-only: the bench only looks, so it shares the committed objects instead of copying each
+  const watch = await store.watch(K.pvc, { readOnly: true }, (event) => {
     const claim = event.object as PersistentVolumeClaim;
     const name = claim.metadata.name ?? '';
     if (claim.status?.phase === 'Bound' && !seen.has(name)) {
@@ -60,6 +72,7 @@ try {
     }
   });
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CLAIMS }, (_, i) =>
       testStore.create(
@@ -70,6 +83,7 @@ try {
   );
   await allBound;
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   watch.stop();
   await provisioner.whenIdle();
   await pvController.whenIdle();
@@ -85,11 +99,15 @@ try {
   console.log(`claims:                  ${CLAIMS} (backend volumes: ${backend})`);
   console.log(`bound in:                ${seconds.toFixed(2)} s`);
   console.log(`claims Bound per second: ${rate.toFixed(0)} (goal >= ${GOAL_CLAIMS_PER_SECOND})`);
+  console.log(
+    `CPU per claim:           ${((cpu.user + cpu.system) / 1000 / CLAIMS).toFixed(2)} ms (${(((cpu.user + cpu.system) / 1e6 / seconds) * 100).toFixed(0)}% of a core while binding)`,
+  );
   console.log(`provisioner writes/claim: ${perClaim(provisionerStore.writes)}: ${kinds(provisionerStore)}`);
   console.log(`pv-controller writes/claim: ${perClaim(binderStore.writes)}: ${kinds(binderStore)}`);
   console.log(
     `all writes/claim (incl. the claim itself): ${perClaim(total)} (goal <= ${GOAL_WRITES_PER_CLAIM}; Kubernetes' path: 9)`,
   );
+  console.log(`reconciles/claim: ${await reconcilesPerClaim()}`);
   const stats = store.stats();
   console.log(
     `WAL batches: ${stats.walBatches}, records: ${stats.walRecords}, largest batch: ${stats.walLargestBatch}`,
@@ -100,4 +118,15 @@ try {
   await driver.shutdown();
   await store.close();
   await rm(dir, { recursive: true, force: true });
+}
+
+/** Keys each controller's queue handed to a worker, per claim: what the controllers' reactions cost. */
+async function reconcilesPerClaim(): Promise<string> {
+  const metric = register.getSingleMetric('workqueue_work_duration_seconds');
+  if (!metric) return 'unknown';
+  const { values } = await metric.get();
+  return values
+    .filter((v) => (v as { metricName?: string }).metricName === 'workqueue_work_duration_seconds_count')
+    .map((v) => `${String(v.labels['name'])} ${(v.value / CLAIMS).toFixed(2)}`)
+    .join(', ');
 }
