@@ -1,5 +1,6 @@
 // The provisioner's claim decisions, free of IO: the volume name, whose claim it is, whether to
 // provision now, and the in-flight record and selected-node writes.
+import { isDeepStrictEqual } from 'node:util';
 import type { PersistentVolumeClaim, StorageClass } from '../api/types.js';
 import {
   ANN_BETA_STORAGE_PROVISIONER,
@@ -90,22 +91,46 @@ export function decideClaim(claim: PersistentVolumeClaim, facts: ClaimFacts): Cl
 /**
  * Whether an update of a claim can change what the provisioner does. Status changes and the
  * provisioner's own in-flight record do not: re-running on them would defeat the back-off.
+ * Compared field by field (no serialising): every claim update of every claim comes through here.
  */
 export function claimChangeMatters(before: PersistentVolumeClaim, after: PersistentVolumeClaim): boolean {
   if (before === after) return true; // a resync: look again
-  return JSON.stringify(decisionInputs(before)) !== JSON.stringify(decisionInputs(after));
+  const b = before.metadata;
+  const a = after.metadata;
+  return (
+    b.uid !== a.uid ||
+    b.deletionTimestamp !== a.deletionTimestamp ||
+    !isDeepStrictEqual(before.spec, after.spec) ||
+    !sameEntriesExcept(b.annotations, a.annotations, ANN_PROVISIONING) ||
+    !sameItemsExcept(b.finalizers, a.finalizers, FINALIZER_PROVISIONING)
+  );
 }
 
-function decisionInputs(claim: PersistentVolumeClaim): unknown {
+function sameEntriesExcept(
+  x: Record<string, string> | undefined,
+  y: Record<string, string> | undefined,
+  ignored: string,
+): boolean {
+  const xs = Object.keys(x ?? {}).filter((k) => k !== ignored);
+  const ys = Object.keys(y ?? {}).filter((k) => k !== ignored);
+  return xs.length === ys.length && xs.every((k) => y?.[k] === x?.[k]);
+}
+
+/** The same items in the same order, `ignored` left out (finalizer order is part of the object). */
+function sameItemsExcept(x: string[] | undefined, y: string[] | undefined, ignored: string): boolean {
+  const xs = (x ?? []).filter((f) => f !== ignored);
+  const ys = (y ?? []).filter((f) => f !== ignored);
+  return xs.length === ys.length && xs.every((f, i) => f === ys[i]);
+}
+
+/** A copy of the claim with its annotations changed by `edit`: a new metadata, the rest shared. */
+function withAnnotations(
+  claim: PersistentVolumeClaim,
+  edit: (annotations: Record<string, string>) => void,
+): PersistentVolumeClaim {
   const annotations = { ...claim.metadata.annotations };
-  delete annotations[ANN_PROVISIONING];
-  return {
-    annotations: Object.entries(annotations).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    finalizers: withoutFinalizer(claim, FINALIZER_PROVISIONING).metadata.finalizers,
-    deletionTimestamp: claim.metadata.deletionTimestamp,
-    uid: claim.metadata.uid,
-    spec: claim.spec,
-  };
+  edit(annotations);
+  return { ...claim, metadata: { ...claim.metadata, annotations } };
 }
 
 /** The claim with the in-flight record added, or undefined when it already has it. */
@@ -118,26 +143,18 @@ export function withProvisioningMark(
     hasFinalizer(claim, FINALIZER_PROVISIONING)
   )
     return undefined;
-  const next = structuredClone(claim);
-  next.metadata.annotations = { ...next.metadata.annotations, [ANN_PROVISIONING]: volumeName };
+  const next = withAnnotations(claim, (annotations) => (annotations[ANN_PROVISIONING] = volumeName));
   return withFinalizer(next, FINALIZER_PROVISIONING);
 }
 
 export function withoutProvisioningMark(claim: PersistentVolumeClaim): PersistentVolumeClaim | undefined {
   if (!hasProvisioningMark(claim)) return undefined;
-  const next = structuredClone(claim);
-  const annotations = { ...next.metadata.annotations };
-  delete annotations[ANN_PROVISIONING];
-  next.metadata.annotations = annotations;
+  const next = withAnnotations(claim, (annotations) => delete annotations[ANN_PROVISIONING]);
   return withoutFinalizer(next, FINALIZER_PROVISIONING);
 }
 
 /** The claim without its selected node, so the scheduler picks again. */
 export function withoutSelectedNode(claim: PersistentVolumeClaim): PersistentVolumeClaim | undefined {
   if (claim.metadata.annotations?.[ANN_SELECTED_NODE] === undefined) return undefined;
-  const next = structuredClone(claim);
-  const annotations = { ...next.metadata.annotations };
-  delete annotations[ANN_SELECTED_NODE];
-  next.metadata.annotations = annotations;
-  return next;
+  return withAnnotations(claim, (annotations) => delete annotations[ANN_SELECTED_NODE]);
 }

@@ -253,9 +253,12 @@ export class Provisioner {
       this.provisionBackoff.forget(key);
       this.claims.enqueue(key);
     });
+    // Changes are queued only when the pure decision has something to do (as on resync): most
+    // claim changes (created before the binder names the provisioner, bound, another driver's)
+    // and most volume changes would cost a reconcile that skips.
     const claimChanged = (c: PersistentVolumeClaim): void => {
       wakeup.claimSeen(c);
-      this.claims.enqueue(keyOf(c));
+      if (this.claimAction(c).type !== 'skip') this.claims.enqueue(keyOf(c));
     };
     on(
       this.claimInformer,
@@ -279,7 +282,7 @@ export class Provisioner {
       const name = v.metadata.name ?? '';
       // The informer has caught up with what this instance created.
       this.created.delete(name);
-      this.volumes.enqueue(name);
+      if (this.volumeAction(v).type !== 'skip') this.volumes.enqueue(name);
     };
     on(
       this.volumeInformer,

@@ -216,6 +216,26 @@ describe('provisioner plan', function () {
       assert.equal(claimChangeMatters(a, claim({ [ANN_SELECTED_NODE]: 'n1' })), true);
       assert.equal(claimChangeMatters(a, claim({}, { volumeName: 'x' })), true);
     });
+    it('compares annotations in any order, finalizers in order, and sees a deletion', function () {
+      const a = claim({ x: '1', y: '2' });
+      const reordered = claim({ y: '2', x: '1' });
+      assert.equal(claimChangeMatters(a, reordered), false, 'annotation order');
+      assert.equal(claimChangeMatters(a, claim({ x: '1' })), true, 'an annotation gone');
+      assert.equal(claimChangeMatters(a, claim({ x: '1', y: '3' })), true, 'an annotation changed');
+      const finalized = (finalizers: string[]) => ({ ...a, metadata: { ...a.metadata, finalizers } });
+      assert.equal(claimChangeMatters(finalized(['p', 'q']), finalized(['q', 'p'])), true);
+      assert.equal(claimChangeMatters(finalized(['p']), finalized(['p', FINALIZER_PROVISIONING])), false);
+      const deleting = { ...a, metadata: { ...a.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } };
+      assert.equal(claimChangeMatters(a, deleting), true);
+    });
+    it("edits copies: the informer's claim is left as it was", function () {
+      const original = claim({ [ANN_SELECTED_NODE]: 'n1' });
+      const before = structuredClone(original);
+      const marked = withProvisioningMark(original, 'pvc-u1');
+      withoutSelectedNode(original);
+      withoutProvisioningMark(marked!);
+      assert.deepEqual(original, before);
+    });
   });
 
   describe('planProvision (CreateVolume request)', function () {
