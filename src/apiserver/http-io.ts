@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import { StatusError, type Status } from '../api/errors.js';
 import { PatchApplyError } from './json-patch.js';
-import { MAX_JSON_DEPTH, nestingDepth, scanJson } from './json-scan.js';
+import { MAX_JSON_DEPTH, nestingDepth, scanJson, scanParsedJson } from './json-scan.js';
 import { decodeProtobufObject } from './protobuf.js';
 
 const maxBodyBytes = 3 * 1024 * 1024; // the Kubernetes API server's request size limit
@@ -70,19 +70,30 @@ export function parseBodyChecked(body: Buffer, type: string): ParsedBody {
   if (!json && !isYamlMediaType(type)) throw unsupportedMediaType(['application/json', 'application/yaml']);
   if (text.trim() === '') throw new StatusError(400, 'BadRequest', 'the request body is empty');
   const what = json ? 'json' : 'yaml';
-  const scan = json ? scanJson(text) : { tooDeep: false, duplicates: [] };
-  if (scan.tooDeep) throw tooDeep(what);
+  if (json) {
+    // parsed first: most bodies are canonical JSON, which needs no second pass (scanParsedJson)
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      if (scanJson(text).tooDeep) throw tooDeep(what);
+      throw new StatusError(400, 'BadRequest', `error decoding ${what}: ${(err as Error).message}`);
+    }
+    const scan = scanParsedJson(text, value) ?? scanJson(text);
+    if (scan.tooDeep) throw tooDeep(what);
+    return { value, duplicates: scan.duplicates };
+  }
   let value: unknown;
   try {
-    value = json ? JSON.parse(text) : parseYaml(text);
+    value = parseYaml(text);
   } catch (err) {
     // a YAML parser overflowing its stack on deep nesting is the same refusal
     if (err instanceof RangeError || /Maximum call stack size exceeded/.test(String(err)))
       throw tooDeep(what);
     throw new StatusError(400, 'BadRequest', `error decoding ${what}: ${(err as Error).message}`);
   }
-  if (!json && nestingDepth(value) > MAX_JSON_DEPTH) throw tooDeep(what);
-  return { value, duplicates: scan.duplicates };
+  if (nestingDepth(value) > MAX_JSON_DEPTH) throw tooDeep(what);
+  return { value, duplicates: [] };
 }
 
 export function parseBody(body: Buffer, type: string): unknown {

@@ -95,6 +95,33 @@ export function scanJson(text: string): JsonScan {
   return { tooDeep: false, duplicates };
 }
 
+/** True when `value` nests containers deeper than `limit` (recursion bounded by the limit). */
+function deeperThan(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (limit === 0) return true;
+  for (const child of Array.isArray(value) ? value : Object.values(value)) {
+    if (deeperThan(child, limit - 1)) return true;
+  }
+  return false;
+}
+
+/**
+ * scanJson's answer without the scan, for the common body that is exactly JSON.stringify of
+ * what it parsed to (compact, no repeated keys: a repeated key would be missing from the
+ * output); undefined for any other text, which scanJson must read.
+ */
+export function scanParsedJson(text: string, value: unknown): JsonScan | undefined {
+  let canonical: string;
+  try {
+    canonical = JSON.stringify(value);
+  } catch {
+    return undefined; // nested too deep to serialise: the scan says how deep
+  }
+  const end = text.length - (text.endsWith('\n') ? 1 : 0);
+  if (canonical.length !== end || !text.startsWith(canonical)) return undefined;
+  return { tooDeep: deeperThan(value, MAX_JSON_DEPTH), duplicates: [] };
+}
+
 /** The nesting depth of a parsed value (YAML bodies), counted without recursion. */
 export function nestingDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
   let deepest = 0;
