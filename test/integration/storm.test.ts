@@ -25,7 +25,7 @@ const NODES = ['node-a', 'node-b'];
 /** The driver's volumes in its data directory (its snapshots live in a folder of their own). */
 async function volumesOn(dir: string): Promise<string[]> {
   try {
-    return (await readdir(dir)).filter((name) => name !== 'snapshots');
+    return (await readdir(dir)).filter((name) => name !== 'snapshots' && name !== 'volumes.log');
   } catch {
     return [];
   }

@@ -39,8 +39,22 @@ export async function startLocalDriver(options: LocalDriverOptions): Promise<Loc
   if (!options.nodeId) throw new Error('local driver: nodeId is required');
   const exec = options.exec ?? systemExec();
   const log = (options.log ?? silentLogger).child({ driver: 'local', node: options.nodeId });
-  const store = new VolumeStore({ dataDir: options.dataDir });
+  const store = new VolumeStore({ dataDir: options.dataDir, log });
   await store.init();
+  try {
+    return await serveLocalDriver(options, store, log, exec);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+async function serveLocalDriver(
+  options: LocalDriverOptions,
+  store: VolumeStore,
+  log: Logger,
+  exec: Exec,
+): Promise<LocalDriverHandle> {
   const snapshots = new SnapshotStore({ dataDir: options.dataDir });
   await snapshots.init();
   const ctx: LocalDriverContext = {
@@ -60,5 +74,11 @@ export async function startLocalDriver(options: LocalDriverOptions): Promise<Loc
     log,
   );
   log.info('local driver serving', { endpoint: driver.endpoint, dataDir: store.dataDir });
-  return driver;
+  return {
+    ...driver,
+    async shutdown() {
+      await driver.shutdown();
+      await store.close();
+    },
+  };
 }

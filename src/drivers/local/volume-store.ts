@@ -1,29 +1,36 @@
-// The local driver's volumes on disk: `<key>.img` (sparse backing file) and `<key>.json` (what the
-// volume is). The metadata file is written last and removed first, so "the volume exists" means
-// exactly "its metadata file exists"; a backing file without one is a leftover that a create reuses.
-// The driver owns its data directory, so what it read, wrote or removed is kept in memory, and the
-// names it found there at start tell which volumes it has not read yet: a sidecar's retried
-// CreateVolume or DeleteVolume, a new name's lookup, or a node call's lookup costs no file system call.
-// The files are small and the calls few, so they are made synchronously: a trip through libuv's
-// thread pool costs several times the CPU of the call itself (bench:csi-rpc). A call still returns
-// only after its write reached the file system, as before.
+// The local driver's volumes on disk: `<key>.img` (a sparse backing file) per volume, and one
+// record log, `volumes.log`, of what each volume is. A create makes the backing file, then appends
+// the volume's record; a delete appends the removal, then unlinks the file. So "the volume exists"
+// means exactly "its record is in the log"; a backing file without one is a leftover that a create
+// reuses (zeroed) and a delete removes. A call resolves only once its record is on disk (fdatasync,
+// shared by concurrent calls), so an acknowledged CreateVolume or DeleteVolume survives a crash.
+// The log is read whole at start and kept in memory: a lookup, a sidecar's retried call or a node
+// call's lookup costs no file system call. Older versions kept one `<key>.json` per volume; those
+// are moved into the log at start (recorded durably first, then removed).
+// The backing file's small calls are synchronous: a trip through libuv's thread pool costs several
+// times the CPU of the call itself (bench:csi-rpc).
 import {
   closeSync,
+  fsync,
   ftruncateSync,
   mkdirSync,
   openSync,
   readFileSync,
   readdirSync,
-  renameSync,
   statSync,
   statfsSync,
   truncateSync,
   unlinkSync,
-  writeFileSync,
 } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { SupportedFsType } from '../../host/filesystem.js';
+import { isSupportedFsType } from '../../host/filesystem.js';
+import type { Logger } from '../../machinery/logger.js';
 import type { AccessType } from '../common/capability.js';
+import { RecordLog } from '../common/record-log.js';
+
+const fsyncAsync = promisify(fsync);
 
 export interface LocalVolume {
   key: string;
@@ -37,6 +44,7 @@ export interface LocalVolume {
   contentSource?: string;
 }
 
+/** A volume's record (and, before the log, its `<key>.json` file). */
 interface StoredVolume {
   version: 1;
   name: string;
@@ -48,78 +56,62 @@ interface StoredVolume {
 }
 
 const IMAGE_SUFFIX = '.img';
-const META_SUFFIX = '.json';
+const LEGACY_META_SUFFIX = '.json';
+export const VOLUME_LOG = 'volumes.log';
 const MAX_REMEMBERED_REMOVALS = 10_000;
 
 export class VolumeStore {
   readonly dataDir: string;
   private readonly now: () => Date;
-  /** key -> the volume, or null once this process removed both of its files. */
-  private readonly known = new Map<string, LocalVolume | null>();
-  /** Keys whose metadata file was in the directory at start and has not been read yet. */
-  private readonly unread = new Set<string>();
-  private removed = 0;
+  private readonly log: Logger | undefined;
+  private records: RecordLog | undefined;
+  private readonly volumes = new Map<string, LocalVolume>();
+  /** Keys this process deleted (bounded: remembering them only saves work on retries). */
+  private readonly removed = new Set<string>();
 
-  constructor(options: { dataDir: string; now?: () => Date }) {
+  constructor(options: { dataDir: string; now?: () => Date; log?: Logger }) {
     this.dataDir = path.resolve(options.dataDir);
     this.now = options.now ?? (() => new Date());
+    this.log = options.log;
   }
 
+  /** Reads the log (refusing a damaged one), then moves older per-volume files into it. */
   async init(): Promise<void> {
     mkdirSync(this.dataDir, { recursive: true });
-    for (const key of metadataKeys(readdirSync(this.dataDir))) this.unread.add(key);
+    const { log, records } = RecordLog.open({
+      file: path.join(this.dataDir, VOLUME_LOG),
+      warn: (message, fields) => this.log?.warn(message, fields),
+    });
+    this.records = log;
+    try {
+      for (const [key, value] of records) this.volumes.set(key, decodeVolume(key, value, log.file));
+      await this.importMetadataFiles();
+    } catch (err) {
+      await log.close();
+      throw err;
+    }
+  }
+
+  /** Waits for calls in flight, then closes the log. */
+  async close(): Promise<void> {
+    await this.records?.close();
   }
 
   imagePath(key: string): string {
     return path.join(this.dataDir, key + IMAGE_SUFFIX);
   }
 
-  private metadataPath(key: string): string {
-    return path.join(this.dataDir, key + META_SUFFIX);
-  }
-
   async get(key: string): Promise<LocalVolume | undefined> {
-    const known = this.known.get(key);
-    if (known !== undefined) return known ?? undefined;
-    if (!this.unread.has(key)) return undefined;
-    let text: string;
-    try {
-      text = readFileSync(this.metadataPath(key), 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
-    }
-    let stored: StoredVolume;
-    try {
-      stored = JSON.parse(text) as StoredVolume;
-    } catch {
-      return undefined; // torn by a crash during create: the volume was never acknowledged
-    }
-    this.unread.delete(key);
-    const volume: LocalVolume = {
-      key,
-      name: stored.name,
-      capacityBytes: BigInt(stored.capacityBytes),
-      accessType: stored.accessType,
-      fsType: stored.fsType,
-      createdAt: stored.createdAt,
-      ...(stored.contentSource ? { contentSource: stored.contentSource } : {}),
-    };
-    this.known.set(key, volume);
-    return volume;
+    return this.volumes.get(key);
   }
 
   /** Every volume, ordered by key (stable pages for ListVolumes). */
   async list(): Promise<LocalVolume[]> {
-    const keys = metadataKeys(readdirSync(this.dataDir)).sort();
-    for (const key of keys) if (!this.known.has(key)) this.unread.add(key);
-    const volumes = await Promise.all(keys.map((key) => this.get(key)));
-    return volumes.filter((volume): volume is LocalVolume => volume !== undefined);
+    return [...this.volumes.keys()].sort().map((key) => this.volumes.get(key)!);
   }
 
-  /** Creates a zeroed sparse backing file of `capacityBytes`, then its metadata. */
+  /** Creates a zeroed sparse backing file of `capacityBytes`, then records the volume. */
   async create(volume: Omit<LocalVolume, 'createdAt'>): Promise<LocalVolume> {
-    const created: LocalVolume = { ...volume, createdAt: this.now().toISOString() };
     // 'w' truncates a leftover file to zero first, so old data never shows up in a new volume.
     const fd = openSync(this.imagePath(volume.key), 'w', 0o600);
     try {
@@ -127,54 +119,49 @@ export class VolumeStore {
     } finally {
       closeSync(fd);
     }
-    // Written in place, not renamed: a torn file from a crash here reads as "not created yet".
-    writeFileSync(this.metadataPath(volume.key), serialize(created), { mode: 0o600 });
-    this.known.set(volume.key, created);
-    return created;
+    // The directory is synced with the record, so the new file's name is as durable as the record.
+    return this.record({ ...volume, createdAt: this.now().toISOString() }, true);
   }
 
   /**
    * Records a volume whose backing file was already copied to imagePath(key) from a snapshot or
-   * another volume: grown to `capacityBytes` (a copy is never larger), then its metadata.
+   * another volume: grown to `capacityBytes` (a copy is never larger) and flushed, then recorded.
    */
   async recordCopy(volume: Omit<LocalVolume, 'createdAt'>): Promise<LocalVolume> {
-    const created: LocalVolume = { ...volume, createdAt: this.now().toISOString() };
-    const { size } = statSync(this.imagePath(volume.key));
-    if (BigInt(size) < volume.capacityBytes)
-      truncateSync(this.imagePath(volume.key), Number(volume.capacityBytes));
-    writeFileSync(this.metadataPath(volume.key), serialize(created), { mode: 0o600 });
-    this.known.set(volume.key, created);
-    return created;
+    const image = this.imagePath(volume.key);
+    const { size } = statSync(image);
+    if (BigInt(size) < volume.capacityBytes) truncateSync(image, Number(volume.capacityBytes));
+    // the copy's data must be on disk before the volume is acknowledged (cp does not flush)
+    const fd = openSync(image, 'r');
+    try {
+      await fsyncAsync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    return this.record({ ...volume, createdAt: this.now().toISOString() }, true);
   }
 
   /** Grows the backing file (never shrinks it) and records the new size. */
   async grow(volume: LocalVolume, capacityBytes: bigint): Promise<LocalVolume> {
     if (capacityBytes <= volume.capacityBytes) return volume;
     truncateSync(this.imagePath(volume.key), Number(capacityBytes));
-    const grown = { ...volume, capacityBytes };
-    this.writeMetadata(grown);
-    this.known.set(volume.key, grown);
-    return grown;
+    return this.record({ ...volume, capacityBytes }, false);
   }
 
+  /** Records the removal, then removes the backing file (a leftover's too, with no record). */
   async delete(key: string): Promise<void> {
-    this.known.delete(key);
-    this.unread.delete(key);
-    removeFile(this.metadataPath(key));
+    if (this.volumes.has(key)) {
+      await this.open().remove(key);
+      this.volumes.delete(key);
+    }
     removeFile(this.imagePath(key));
-    // Remembering removals only saves work on retries, so the memory of them is bounded.
-    if (++this.removed > MAX_REMEMBERED_REMOVALS) this.forgetRemovals();
-    this.known.set(key, null);
-  }
-
-  private forgetRemovals(): void {
-    for (const [key, volume] of this.known) if (volume === null) this.known.delete(key);
-    this.removed = 1;
+    if (this.removed.size >= MAX_REMEMBERED_REMOVALS) this.removed.clear();
+    this.removed.add(key);
   }
 
   /** True when this process deleted the volume and nothing has created it since. */
   isGone(key: string): boolean {
-    return this.known.get(key) === null;
+    return this.removed.has(key) && !this.volumes.has(key);
   }
 
   /** Bytes an unprivileged writer can still use in the data directory. */
@@ -183,19 +170,49 @@ export class VolumeStore {
     return stats.bavail * stats.bsize;
   }
 
-  /** Replaces the metadata of an existing volume atomically (temp file, then rename). */
-  private writeMetadata(volume: LocalVolume): void {
-    const temp = path.join(this.dataDir, `.${volume.key}${META_SUFFIX}.tmp`);
-    writeFileSync(temp, serialize(volume), { mode: 0o600 });
-    renameSync(temp, this.metadataPath(volume.key));
+  private async record(volume: LocalVolume, syncDirectory: boolean): Promise<LocalVolume> {
+    await this.open().put(volume.key, toStored(volume), { syncDirectory });
+    this.volumes.set(volume.key, volume);
+    this.removed.delete(volume.key);
+    return volume;
   }
-}
 
-/** Keys of the metadata files among a directory's names (dot files are temporaries). */
-function metadataKeys(names: readonly string[]): string[] {
-  return names
-    .filter((name) => name.endsWith(META_SUFFIX) && !name.startsWith('.'))
-    .map((name) => name.slice(0, -META_SUFFIX.length));
+  private open(): RecordLog {
+    if (!this.records) throw new Error('the volume store is not initialised');
+    return this.records;
+  }
+
+  /**
+   * Moves `<key>.json` files of older versions into the log: all recorded in one flush, then
+   * removed. A file whose key is already in the log is a copy left by a crash during a previous
+   * move; one that is not JSON was torn by a crash during its create, which was never acknowledged.
+   */
+  private async importMetadataFiles(): Promise<void> {
+    const names = readdirSync(this.dataDir);
+    const files = names.filter((name) => name.endsWith(LEGACY_META_SUFFIX) && !name.startsWith('.'));
+    const temporaries = names.filter((name) => name.startsWith('.') && name.endsWith('.json.tmp'));
+    if (files.length === 0 && temporaries.length === 0) return;
+    const imports: Promise<LocalVolume>[] = [];
+    for (const name of files) {
+      const key = name.slice(0, -LEGACY_META_SUFFIX.length);
+      if (this.volumes.has(key)) continue;
+      const file = path.join(this.dataDir, name);
+      let stored: unknown;
+      try {
+        stored = JSON.parse(readFileSync(file, 'utf8'));
+      } catch (err) {
+        if (err instanceof SyntaxError) continue;
+        throw err;
+      }
+      imports.push(this.record(decodeVolume(key, stored, file), false));
+    }
+    const moved = await Promise.all(imports);
+    for (const name of [...files, ...temporaries]) removeFile(path.join(this.dataDir, name));
+    this.log?.info('moved volume metadata files into the volume log', {
+      volumes: moved.length,
+      files: files.length,
+    });
+  }
 }
 
 /** unlink, where a file already gone is success (one system call; fs.rm stats first). */
@@ -207,8 +224,8 @@ function removeFile(file: string): void {
   }
 }
 
-function serialize(volume: LocalVolume): string {
-  const stored: StoredVolume = {
+function toStored(volume: LocalVolume): StoredVolume {
+  return {
     version: 1,
     name: volume.name,
     capacityBytes: volume.capacityBytes.toString(),
@@ -217,5 +234,34 @@ function serialize(volume: LocalVolume): string {
     createdAt: volume.createdAt,
     ...(volume.contentSource ? { contentSource: volume.contentSource } : {}),
   };
-  return JSON.stringify(stored, null, 2) + '\n';
+}
+
+/** The volume a record describes; throws (refusing to start) for one this version cannot read. */
+function decodeVolume(key: string, value: unknown, where: string): LocalVolume {
+  const stored = value as Partial<StoredVolume> | null;
+  const valid =
+    typeof stored === 'object' &&
+    stored !== null &&
+    stored.version === 1 &&
+    typeof stored.name === 'string' &&
+    typeof stored.capacityBytes === 'string' &&
+    /^\d+$/.test(stored.capacityBytes) &&
+    (stored.accessType === 'mount' || stored.accessType === 'block') &&
+    (stored.fsType === '' || isSupportedFsType(stored.fsType ?? '')) &&
+    typeof stored.createdAt === 'string' &&
+    (stored.contentSource === undefined || typeof stored.contentSource === 'string');
+  if (!valid) {
+    throw new Error(
+      `${where}: the record of volume ${key} is not one this version can read; refusing to start`,
+    );
+  }
+  return {
+    key,
+    name: stored.name!,
+    capacityBytes: BigInt(stored.capacityBytes!),
+    accessType: stored.accessType!,
+    fsType: stored.fsType!,
+    createdAt: stored.createdAt!,
+    ...(stored.contentSource ? { contentSource: stored.contentSource } : {}),
+  };
 }

@@ -101,7 +101,7 @@ describe('local driver: identity and controller (fake sysfs)', function () {
     const image = statSync(path.join(dir, 'data', 'pvc-1.img'));
     assert.equal(image.size, 11 * MIB);
     assert.ok(image.blocks * 512 < MIB, 'backing file is sparse');
-    assert.ok(statSync(path.join(dir, 'data', 'pvc-1.json')).isFile());
+    assert.ok(statSync(path.join(dir, 'data', 'volumes.log')).isFile());
     assert.deepEqual((await client.createVolume(request)).volume, volume);
     await expectCode(
       client.createVolume({ ...request, capacity_range: { required_bytes: String(20 * MIB) } }),
