@@ -18,6 +18,12 @@ export interface LoopDevicesOptions {
   exec: Exec;
   /** Where sysfs is mounted; tests may point it at a fake tree. */
   sysRoot?: string;
+  /**
+   * The kernel's list of block devices that have a size (/proc/partitions, the default with the
+   * real sysfs; none with a fake sysRoot unless given): findByFile reads only the loop devices it
+   * names instead of asking sysfs about every device, most of which are detached.
+   */
+  partitionsFile?: string;
 }
 
 /** `losetup -j` output: `/dev/loop0: [2049]:1234 (/data/vol.img)`. */
@@ -46,10 +52,12 @@ function canonical(file: string): string {
 export class LoopDevices {
   private readonly exec: Exec;
   private readonly sysRoot: string;
+  private readonly partitionsFile: string | undefined;
 
   constructor(options: LoopDevicesOptions) {
     this.exec = options.exec;
     this.sysRoot = options.sysRoot ?? '/sys';
+    this.partitionsFile = options.partitionsFile ?? (options.sysRoot ? undefined : '/proc/partitions');
   }
 
   /** Every attached loop device with its backing file. */
@@ -59,12 +67,16 @@ export class LoopDevices {
       .filter((device): device is LoopDevice => device !== undefined);
   }
 
-  /** Devices whose backing file is `file` (compared by canonical path). */
+  /**
+   * Devices whose backing file is `file` (compared by canonical path). A device the kernel gives
+   * size 0 (a file of 0 bytes, where nothing can be stored) is not listed in /proc/partitions and
+   * not found; volumes are never empty.
+   */
   async findByFile(file: string): Promise<LoopDevice[]> {
     const wanted = canonical(file);
     if (!this.hasSysfs()) return this.findWithLosetup(wanted);
     // Only a device whose backing file matches has its number read: one sysfs read per device.
-    return this.loopNames()
+    return (this.loopsWithSize() ?? this.loopNames())
       .filter((name) => this.readBackingFile(name) === wanted)
       .map((name) => this.read(name))
       .filter((device): device is LoopDevice => device !== undefined);
@@ -112,6 +124,19 @@ export class LoopDevices {
       out.push({ device, majorMinor: numbers.trim(), backingFile });
     }
     return out;
+  }
+
+  /** Loop devices with a size, from the partitions file; undefined when there is none to read. */
+  private loopsWithSize(): string[] | undefined {
+    if (!this.partitionsFile) return undefined;
+    let text: string;
+    try {
+      text = readFileSync(this.partitionsFile, 'latin1');
+    } catch {
+      return undefined;
+    }
+    // "major minor #blocks name" lines under a header
+    return [...text.matchAll(/\s(loop\d+)$/gm)].map((match) => match[1]!);
   }
 
   private loopNames(): string[] {

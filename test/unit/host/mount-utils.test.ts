@@ -171,6 +171,34 @@ describe('LoopDevices (fake sysfs)', function () {
     assert.equal(await loops.sizeBytes('/dev/loop1'), 2n * 2048n * 512n);
   });
 
+  it('findByFile reads only the loop devices the partitions file lists (those with a size)', async function () {
+    const partitions = path.join(sys, 'partitions');
+    writeFileSync(
+      partitions,
+      'major minor  #blocks  name\n\n 253        0  262144000 vda\n   7        0       1024 loop0\n   7        2       1024 loop2\n',
+    );
+    const loops = new LoopDevices({ exec: recordingExec(), sysRoot: sys, partitionsFile: partitions });
+    assert.deepEqual(
+      (await loops.findByFile(path.join(dataDir, 'a.img'))).map((l) => l.device),
+      ['/dev/loop0'],
+      'loop3 is not listed, so it is not read',
+    );
+    assert.deepEqual(
+      (await loops.findByFile(path.join(dataDir, 'b.img'))).map((l) => l.device),
+      ['/dev/loop2'],
+    );
+    const unreadable = new LoopDevices({
+      exec: recordingExec(),
+      sysRoot: sys,
+      partitionsFile: `${partitions}.none`,
+    });
+    assert.equal(
+      (await unreadable.findByFile(path.join(dataDir, 'a.img'))).length,
+      2,
+      'no file: every device',
+    );
+  });
+
   it('attach runs losetup -f --show and reads the device back; detach and refresh call losetup', async function () {
     const exec = recordingExec((call) => (call.args[0] === '-f' ? { stdout: '/dev/loop3\n' } : {}));
     const loops = new LoopDevices({ exec, sysRoot: sys });
