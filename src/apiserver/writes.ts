@@ -9,7 +9,7 @@ import type { KubeObject } from '../api/meta.js';
 import type { Pod } from '../api/types.js';
 import { prepareCreate, prepareUpdate } from '../api/validate.js';
 import { cloneJson, deepEqual } from '../store/merge-patch.js';
-import { checkPreconditions } from '../store/object-rules.js';
+import { checkNotStale, checkPreconditions } from '../store/object-rules.js';
 import type { ObjectStore } from '../store/types.js';
 import { admitCreate, admitUpdate, createWarnings } from './admission.js';
 
@@ -139,6 +139,7 @@ export async function updateAdmitted(
   if (subresource === 'binding') {
     prepared = boundPod(obj, old);
   } else {
+    checkNotStale(kind, old, obj.metadata.resourceVersion);
     prepared = prepareUpdate(updateCandidate(kind, subresource, obj, old), old, prepareOptions(options));
     if (subresource === undefined) await admitUpdate(ctx.store, prepared, old);
   }

@@ -110,6 +110,22 @@ export function checkPreconditions(
   }
 }
 
+/**
+ * 409 when an update names a resourceVersion other than the stored one. Checked before any rule
+ * that compares with the stored object, as Kubernetes does: a writer with a stale copy learns to
+ * re-read (a conflict), not that its change is invalid.
+ */
+export function checkNotStale(kind: KindInfo, stored: KubeObject, resourceVersion: string | undefined): void {
+  if (resourceVersion && resourceVersion !== stored.metadata.resourceVersion) {
+    throw conflict(
+      kind.plural,
+      stored.metadata.name ?? '',
+      'the object has been modified; please apply your changes to the latest version and try again',
+      kind.group,
+    );
+  }
+}
+
 /** An update or status update of `stored` with `incoming`; CAS when incoming carries a resourceVersion. */
 export function decideUpdate(
   kind: KindInfo,
@@ -119,14 +135,7 @@ export function decideUpdate(
 ): UpdateDecision {
   const storedMeta = stored.metadata;
   const incomingMeta = incoming.metadata ?? {};
-  if (incomingMeta.resourceVersion && incomingMeta.resourceVersion !== storedMeta.resourceVersion) {
-    throw conflict(
-      kind.plural,
-      storedMeta.name ?? '',
-      'the object has been modified; please apply your changes to the latest version and try again',
-      kind.group,
-    );
-  }
+  checkNotStale(kind, stored, incomingMeta.resourceVersion);
   checkPreconditions(kind, stored, incomingMeta.uid, undefined);
 
   let next: KubeObject;

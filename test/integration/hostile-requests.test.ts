@@ -678,6 +678,28 @@ describe('hostile requests against berth up (raw HTTPS and kubectl)', function (
       message: 'spec.claimRef: Forbidden: may not be changed to another claim once bound',
     },
     {
+      // as Kubernetes: a stale writer is told to re-read (409), whatever else its copy would break
+      name: 'moving a bound volume to another claim from a stale copy',
+      run: () =>
+        call(
+          'PUT',
+          '/api/v1/persistentvolumes/pv-a',
+          json({
+            apiVersion: 'v1',
+            kind: 'PersistentVolume',
+            metadata: { name: 'pv-a', resourceVersion: '1' },
+            spec: {
+              capacity: { storage: '1Gi' },
+              accessModes: ['ReadWriteOnce'],
+              csi: { driver: 'none.example.com', volumeHandle: 'a' },
+              claimRef: { namespace: ns, name: 'thief', uid: 'x' },
+            },
+          }),
+        ),
+      status: 409,
+      message: 'the object has been modified',
+    },
+    {
       name: 'changing a volume source',
       run: () =>
         call('PATCH', '/api/v1/persistentvolumes/pv-a', json({ spec: { csi: { volumeHandle: 'z' } } }), {

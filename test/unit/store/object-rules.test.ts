@@ -3,6 +3,7 @@ import { kinds } from '../../../src/api/kinds.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { compileFilter } from '../../../src/store/object-filter.js';
 import {
+  checkNotStale,
   decideCreate,
   decideDelete,
   decideUpdate,
@@ -83,6 +84,19 @@ describe('store/object-rules', function () {
     const cmNext = decideUpdate(CM, cm, { ...cm, status: { any: 1 } });
     assert.equal(cmNext.action, 'write');
     assert.deepEqual(cmNext.object['status'], { any: 1 });
+  });
+
+  it('a stale resourceVersion is a 409 naming the object; none, or the stored one, passes', function () {
+    assert.throws(
+      () => checkNotStale(PVC, stored(), '4'),
+      (err: Error & { code?: number; reason?: string }) =>
+        err.code === 409 &&
+        err.reason === 'Conflict' &&
+        /persistentvolumeclaims "c": the object has been modified/.test(err.message),
+    );
+    assert.doesNotThrow(() => checkNotStale(PVC, stored(), '5'));
+    assert.doesNotThrow(() => checkNotStale(PVC, stored(), undefined));
+    assert.throws(() => decideUpdate(PVC, stored(), stored({ resourceVersion: '4' })), /has been modified/);
   });
 
   it('an update that empties the finalizers of a deleting object removes it', function () {
