@@ -1,8 +1,10 @@
 // Wiring of capacity publishing (external-provisioner's --enable-capacity): asks the driver's
 // GetCapacity for each (class, topology segment) and keeps the CSIStorageCapacity objects the
 // scheduler reads in step, every poll interval and at once when a class of the driver, a node's
-// labels or a CSINode change. One work-queue key, so one sync at a time; a failed GetCapacity keeps
-// the last published value and the sync backs off (1 s doubling to 5 min), as upstream's queue does.
+// labels or a CSINode change, and when one of its objects is deleted or edited by someone else
+// (watched in its namespace only: the Role that allows the writes is namespaced). One work-queue
+// key, so one sync at a time; a failed GetCapacity keeps the last published value and the sync
+// backs off (1 s doubling to 5 min), as upstream's queue does.
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { CSINode, CSIStorageCapacity, Node, StorageClass } from '../api/types.js';
@@ -10,7 +12,7 @@ import type { CsiClient } from '../csi/client.js';
 import { toBigInt } from '../csi/types.js';
 import { type Clock, systemClock } from '../machinery/clock.js';
 import { Controller, type ReconcileResult } from '../machinery/controller.js';
-import type { Informer } from '../machinery/informer.js';
+import { Informer } from '../machinery/informer.js';
 import { type Logger, silentLogger } from '../machinery/logger.js';
 import {
   DEFAULT_RETRY_BASE_MS,
@@ -36,6 +38,7 @@ export const DEFAULT_CAPACITY_POLL_MS = 60_000;
 /** Where the objects go when no namespace is given (upstream: the provisioner pod's namespace). */
 export const DEFAULT_CAPACITY_NAMESPACE = 'kube-system';
 const SYNC_KEY = 'capacity';
+const DELETED = '(deleted)';
 
 export interface CapacityPublisherDeps {
   store: ObjectStore;
@@ -63,6 +66,13 @@ export class CapacityPublisher {
   private readonly classes: Informer<StorageClass>;
   private readonly nodes: Informer<Node>;
   private readonly csiNodes: Informer<CSINode>;
+  /** This instance's objects, in its namespace: not the shared cache's cluster-wide informer. */
+  private readonly published: Informer<CSIStorageCapacity>;
+  /**
+   * The resourceVersion of each object as this instance last wrote it (DELETED: it withdrew it).
+   * An event showing anything else is someone else's doing, and is undone at once.
+   */
+  private readonly written = new Map<string, string>();
   private readonly controller: Controller;
   /** Whether the driver answers GetCapacity at all; asked once. */
   private supported: boolean | undefined;
@@ -88,6 +98,14 @@ export class CapacityPublisher {
     this.classes = this.informers.informer<StorageClass>(K.sc);
     this.nodes = this.informers.informer<Node>(K.node);
     this.csiNodes = this.informers.informer<CSINode>(K.csinode);
+    this.published = new Informer<CSIStorageCapacity>({
+      store: deps.store,
+      kind: K.csicapacity,
+      namespace: this.identity.namespace,
+      labelSelector: managedSelector(this.identity),
+      clock,
+      logger: this.log,
+    });
     this.controller = new Controller({
       name: 'provisioner-capacity',
       reconcile: () => this.sync(),
@@ -99,7 +117,8 @@ export class CapacityPublisher {
   }
 
   async start(): Promise<void> {
-    await this.informers.sync();
+    this.published.start();
+    await Promise.all([this.informers.sync(), this.published.waitForSync()]);
     this.controller.start();
     this.controller.enqueue(SYNC_KEY);
   }
@@ -107,6 +126,7 @@ export class CapacityPublisher {
   async stop(): Promise<void> {
     await this.controller.stop();
     await this.informers.close();
+    await this.published.stop();
   }
 
   /** Resolves once no sync is queued or running (a delayed poll does not count). For tests. */
@@ -136,6 +156,19 @@ export class CapacityPublisher {
         if (drivers(old) !== drivers(n)) resync();
       },
       onDelete: resync,
+    });
+    // Deleted or edited by hand: published again now, not at the next poll.
+    const changed = (c: CSIStorageCapacity): void => {
+      if (this.written.get(c.metadata.name ?? '') !== c.metadata.resourceVersion) resync();
+    };
+    this.published.addHandler({
+      onAdd: changed,
+      onUpdate: (_old, c) => changed(c),
+      onDelete: (c) => {
+        const name = c.metadata.name ?? '';
+        if (this.written.get(name) !== DELETED) resync();
+        this.written.delete(name);
+      },
     });
   }
 
@@ -198,20 +231,29 @@ export class CapacityPublisher {
     switch (action.type) {
       case 'create': {
         const created = await this.store.create(K.csicapacity, object);
+        this.wrote(created);
         this.log.info('storage capacity published', { ...fields, name: created.metadata.name });
         return;
       }
       case 'update':
-        await this.store.update(K.csicapacity, object);
+        this.wrote(await this.store.update(K.csicapacity, object));
         this.log.debug('storage capacity updated', fields);
         return;
       case 'delete':
         try {
+          this.written.set(object.metadata.name ?? '', DELETED);
           await this.store.delete(K.csicapacity, object.metadata.namespace, object.metadata.name ?? '');
           this.log.info('storage capacity withdrawn', fields);
         } catch (err) {
-          if (!isStatusError(err, 'NotFound')) throw err;
+          if (!isStatusError(err, 'NotFound')) {
+            this.written.delete(object.metadata.name ?? '');
+            throw err;
+          }
         }
     }
+  }
+
+  private wrote(object: CSIStorageCapacity): void {
+    this.written.set(object.metadata.name ?? '', object.metadata.resourceVersion ?? '');
   }
 }
