@@ -39,9 +39,28 @@ export function invalid(kind: KindInfo, name: string, field: string, message: st
   });
 }
 
-/** Drops keys set to undefined: the metadata builders below use undefined to mean "absent". */
-function withoutUndefined(meta: { [K in keyof ObjectMeta]?: ObjectMeta[K] | undefined }): ObjectMeta {
-  return Object.fromEntries(Object.entries(meta).filter(([, v]) => v !== undefined));
+type MetaFields = { [K in keyof ObjectMeta]?: ObjectMeta[K] | undefined };
+
+/** Sets a key unless the value is undefined; an own "__proto__" key stays a key, as a spread keeps it. */
+function putDefined(out: Record<string, unknown>, key: string, value: unknown): void {
+  if (value === undefined) return;
+  if (key !== '__proto__') out[key] = value;
+  else Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * `{ ...base, ...fields }` without the keys whose value is undefined (the metadata builders
+ * below use undefined to mean "absent"), keys in the same order; built key by key, which V8 does
+ * several times faster than an object literal that spreads and then overrides.
+ */
+function mergedMetadata(base: ObjectMeta, fields: MetaFields): ObjectMeta {
+  const out: Record<string, unknown> = {};
+  const from: Record<string, unknown> = base;
+  const given: Record<string, unknown> = fields;
+  for (const key of Object.keys(from))
+    putDefined(out, key, Object.hasOwn(given, key) ? given[key] : from[key]);
+  for (const key of Object.keys(given)) if (!Object.hasOwn(from, key)) putDefined(out, key, given[key]);
+  return out;
 }
 
 /**
@@ -59,8 +78,7 @@ export function decideCreate(kind: KindInfo, obj: KubeObject, name: string, ctx:
     ...copy,
     apiVersion: obj.apiVersion || apiVersionOf(kind),
     kind: obj.kind || kind.kind,
-    metadata: withoutUndefined({
-      ...meta,
+    metadata: mergedMetadata(meta, {
       name,
       namespace: kind.namespaced ? meta.namespace : undefined,
       uid: ctx.newUid(),
@@ -148,8 +166,7 @@ export function decideUpdate(
       ...(kind.hasStatus ? rest : cloneJson(incoming)),
       apiVersion: incoming.apiVersion || stored.apiVersion,
       kind: incoming.kind || stored.kind,
-      metadata: withoutUndefined({
-        ...cloneJson(incomingMeta),
+      metadata: mergedMetadata(cloneJson(incomingMeta), {
         // immutable, or owned by the store
         name: storedMeta.name,
         namespace: storedMeta.namespace,

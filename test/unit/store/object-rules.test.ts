@@ -54,6 +54,34 @@ describe('store/object-rules', function () {
     assert.equal(rfc3339Seconds(new Date(0)), '1970-01-01T00:00:00Z');
   });
 
+  it("create and update keep the metadata keys in the order given, the store's own appended", function () {
+    const given = JSON.parse(
+      '{"metadata":{"labels":{"a":"b"},"name":"ignored","resourceVersion":"9","generateName":"g-"},"data":{}}',
+    ) as KubeObject;
+    const created = decideCreate(
+      CM,
+      { ...given, metadata: { ...given.metadata, namespace: 'ns' } },
+      'x',
+      ctx,
+    );
+    assert.equal(
+      JSON.stringify(created.metadata),
+      '{"labels":{"a":"b"},"name":"x","generateName":"g-","namespace":"ns","uid":"uid-1","creationTimestamp":"2024-05-06T07:08:09Z","generation":1}',
+    );
+    const updated = decideUpdate(
+      CM,
+      { ...created, metadata: { ...created.metadata, resourceVersion: '3' } },
+      {
+        ...created,
+        metadata: { annotations: { n: 'v' }, labels: { a: 'c' } },
+      },
+    ).object;
+    assert.equal(
+      JSON.stringify(updated.metadata),
+      '{"annotations":{"n":"v"},"labels":{"a":"c"},"name":"x","namespace":"ns","uid":"uid-1","creationTimestamp":"2024-05-06T07:08:09Z","generation":1,"resourceVersion":"3","generateName":"g-"}',
+    );
+  });
+
   it('create requires a name, and a namespace for namespaced kinds', function () {
     assert.throws(
       () => decideCreate(PVC, { apiVersion: 'v1', kind: 'x', metadata: { namespace: 'n' } }, '', ctx),
