@@ -224,7 +224,7 @@ export class CsiClient {
     const stub = (this.stubs[service] as unknown as Record<string, UnaryStub>)[method];
     if (!stub) return Promise.reject(new CsiError(grpc.status.UNIMPLEMENTED, `${service}.${method} unknown`));
     const started = this.now();
-    const deadline = new Date(started + (opts.timeoutMs ?? this.timeoutMs));
+    const deadline = started + (opts.timeoutMs ?? this.timeoutMs); // ms since the epoch: no Date per call
     return new Promise<Res<S, M>>((resolve, reject) => {
       stub.call(this.stubs[service], request, new grpc.Metadata(), { deadline }, (err, value) => {
         const seconds = (this.now() - started) / 1000;

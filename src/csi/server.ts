@@ -182,19 +182,24 @@ function wrapUnary(
       metadata: call.metadata,
       method,
     };
-    Promise.resolve()
-      .then(() => handler(call.request, ctx))
-      .then(
-        (response) => {
-          log();
-          callback(null, response ?? {});
-        },
-        (err: unknown) => {
-          const failure = toStatus(err);
-          log({ code: failure.code, message: failure.details });
-          callback(failure);
-        },
-      );
+    const fail = (err: unknown) => {
+      const failure = toStatus(err);
+      log({ code: failure.code, message: failure.details });
+      callback(failure);
+    };
+    // Called directly (no extra promise hop per call); a handler that throws before its first
+    // await fails the call the same way as one that rejects.
+    let pending: Promise<unknown>;
+    try {
+      pending = Promise.resolve(handler(call.request, ctx)); // the same promise when it is one
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    pending.then((response) => {
+      log();
+      callback(null, response ?? {});
+    }, fail);
   };
 }
 
