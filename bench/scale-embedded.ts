@@ -14,13 +14,13 @@
 // (summarise with bench/profile-summary.ts).
 //   node --import tsx bench/scale-embedded.ts [--sizes 500,1000] [--idle 30] [--clients 32] [--profile DIR]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { listFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
+import { cpuSeconds, rssMiB, threadCpuSeconds } from './helpers/process-stats.js';
 import {
   type Api,
   connectApi,
@@ -40,7 +40,6 @@ const IDLE_SECONDS = numberFlag('idle', 30);
 const CLIENTS = numberFlag('clients', 32);
 const PROFILE_DIR = stringFlag('profile');
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
 interface Berth {
   child: ChildProcess;
@@ -81,34 +80,6 @@ async function stopBerth(berth: Berth): Promise<void> {
   const exited = new Promise((resolve) => berth.child.once('exit', resolve));
   berth.child.kill('SIGTERM');
   await exited;
-}
-
-/** user+system CPU seconds of each thread of a process, by thread name, from /proc. */
-function threadCpuSeconds(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const seconds = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-      out.set(name, (out.get(name) ?? 0) + seconds);
-    } catch {
-      // the thread ended meanwhile
-    }
-  }
-  return out;
-}
-
-/** user+system CPU seconds of a process, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
-}
-
-function rssMiB(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(match?.[1] ?? 0) / 1024;
 }
 
 function pv(i: number): unknown {

@@ -7,8 +7,9 @@
 // serves on a unix socket, so no backend is measured), all created through the API by concurrent
 // HTTPS clients spread over the API servers. Prints, for each: time from the first claim to all
 // N+M Bound (and to the N static ones), binds/s, store writes per bind (the revision's growth
-// beyond the clients' own creates, over the binds) and the store's size on disk (etcd's db size
-// for (b)); then one line with the ratio (b)/(a). Goal: (b) binds 10,000 pairs in < 40 s and
+// beyond the clients' own creates, over the binds), the store's size on disk (etcd's db size
+// for (b)) and the CPU seconds each process (etcd too) used meanwhile, per bind: on a shared
+// machine the figure that does not depend on what else runs; then one line with the ratios (b)/(a). Goal: (b) binds 10,000 pairs in < 40 s and
 // within 4x of (a).
 //   node --import tsx bench/scale.ts [--pairs 10000] [--dynamic 1000] [--clients 32]
 //     [--quick (1,000 pairs, 100 dynamic)] [--only a|b] [--cpu-prof DIR (profiles of every berth process)]
@@ -32,6 +33,7 @@ import {
   untilClaimsBound,
 } from './helpers/https-api.js';
 import { benchClass, benchVolume } from './helpers/objects.js';
+import { cpuSeconds } from './helpers/process-stats.js';
 
 const QUICK = booleanFlag('quick');
 const PAIRS = numberFlag('pairs', QUICK ? 1_000 : 10_000);
@@ -153,6 +155,8 @@ interface Setup {
   diskBytes(): Promise<number>;
   diskLabel: string;
   procs: Proc[];
+  /** Every process doing the work (berth's and etcd), whose CPU time is counted. */
+  pids: { label: string; pid: number }[];
   stop(): Promise<void>;
 }
 
@@ -184,6 +188,7 @@ async function startEmbedded(workDir: string, driverSocket: string): Promise<Set
       diskBytes: () => directoryBytes(dataDir),
       diskLabel: 'embedded data directory',
       procs: [proc],
+      pids: [{ label: 'berth up', pid: proc.child.pid! }],
       stop: () => stopProc(proc),
     };
   } catch (err) {
@@ -241,6 +246,10 @@ async function startScaledOut(workDir: string, driverSocket: string): Promise<Se
       diskBytes: () => etcdDbBytes(etcd),
       diskLabel: 'etcd db size',
       procs: [...procs],
+      pids: [
+        ...procs.map((proc) => ({ label: proc.label, pid: proc.child.pid! })),
+        { label: 'etcd', pid: etcd.pid },
+      ],
       stop,
     };
   } catch (err) {
@@ -285,6 +294,8 @@ interface Figures {
   diskBytes: number;
   diskLabel: string;
   provisioned: number;
+  /** CPU seconds each process used from the first claim to all Bound. */
+  cpu: { label: string; seconds: number }[];
 }
 
 async function measure(setup: Setup, driverVolumes: () => number): Promise<Figures> {
@@ -321,6 +332,7 @@ async function measure(setup: Setup, driverVolumes: () => number): Promise<Figur
       const dynamic = Math.floor(((i + 1) * DYNAMIC) / total) > Math.floor((i * DYNAMIC) / total);
       return dynamic ? dynamicClaim(dynamicSoFar++) : staticClaim(i - dynamicSoFar);
     });
+    const cpuBefore = setup.pids.map(({ pid }) => cpuSeconds(pid));
     started = performance.now();
     progress(`creating ${total} claims`);
     await orDied(
@@ -335,6 +347,7 @@ async function measure(setup: Setup, driverVolumes: () => number): Promise<Figur
       ...[...boundAt].filter(([name]) => name.startsWith('claim-')).map(([, at]) => at),
     );
     const lastAny = Math.max(...boundAt.values());
+    const cpu = setup.pids.map(({ label, pid }, i) => ({ label, seconds: cpuSeconds(pid) - cpuBefore[i]! }));
     const revisionAfter = await currentRevision(api);
     return {
       name: setup.name,
@@ -346,6 +359,7 @@ async function measure(setup: Setup, driverVolumes: () => number): Promise<Figur
       diskBytes: await setup.diskBytes(),
       diskLabel: setup.diskLabel,
       provisioned: driverVolumes(),
+      cpu,
     };
   } finally {
     watch?.stop();
@@ -365,6 +379,12 @@ function report(f: Figures): void {
       ` the ${PAIRS} static pairs ${f.staticBoundSeconds.toFixed(1)} s (${(PAIRS / f.staticBoundSeconds).toFixed(0)} binds/s);` +
       ` ${f.writesPerBind.toFixed(2)} store writes per bind; ${f.diskLabel} ${(f.diskBytes / 2 ** 20).toFixed(1)} MiB;` +
       ` the driver holds ${f.provisioned} volumes (${DYNAMIC} claimed)`,
+  );
+  // the figure that does not depend on what else runs on the machine
+  const cpuTotal = f.cpu.reduce((sum, c) => sum + c.seconds, 0);
+  console.log(
+    `  CPU from the first claim to all Bound: ${f.cpu.map((c) => `${c.label} ${c.seconds.toFixed(1)} s`).join(', ')};` +
+      ` ${((1000 * cpuTotal) / total).toFixed(1)} ms per bind`,
   );
 }
 
@@ -399,11 +419,12 @@ try {
   await rm(workDir, { recursive: true, force: true });
 }
 const [a, b] = results;
+const cpuOf = (f: Figures): number => f.cpu.reduce((sum, c) => sum + c.seconds, 0);
 if (a && b) {
   const ratio = b.staticBoundSeconds / a.staticBoundSeconds;
   console.log(
     `summary: (b)/(a) time to all ${PAIRS} static pairs Bound ${ratio.toFixed(2)}x (goal <= ${GOAL_RATIO}x: ${ratio <= GOAL_RATIO ? 'met' : 'MISSED'});` +
-      ` all claims ${(b.allBoundSeconds / a.allBoundSeconds).toFixed(2)}x; writes per bind ${(b.writesPerBind / a.writesPerBind).toFixed(2)}x;` +
+      ` all claims ${(b.allBoundSeconds / a.allBoundSeconds).toFixed(2)}x; CPU ${(cpuOf(b) / cpuOf(a)).toFixed(2)}x; writes per bind ${(b.writesPerBind / a.writesPerBind).toFixed(2)}x;` +
       ` (b) binds ${PAIRS} pairs in ${b.staticBoundSeconds.toFixed(1)} s (goal < ${GOAL_SECONDS} s at 10,000: ` +
       `${PAIRS < 10_000 ? 'not this size' : b.staticBoundSeconds < GOAL_SECONDS ? 'met' : 'MISSED'})`,
   );
