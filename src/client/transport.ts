@@ -1,6 +1,9 @@
 // HTTP(S) requests on node:http/node:https. The CLI starts in a fraction of the time it would take
 // to load a fetch implementation, and a kubeconfig's CA is trusted without a custom dispatcher.
-import type { IncomingMessage } from 'node:http';
+// Connections are kept alive and reused (one agent per FetchFn, so its CA is set up once): a
+// controller sends thousands of small requests, and a TLS handshake each would cost more than they.
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 
 export interface FetchInit {
   method?: string;
@@ -41,10 +44,14 @@ function responseOf(message: IncomingMessage): FetchResponse {
 
 /** A FetchFn over node:http and node:https; `caPem` is the CA an https server must be signed by. */
 export function nodeFetch(caPem?: string): FetchFn {
+  const agents = {
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({ keepAlive: true, ...(caPem ? { ca: caPem } : {}) }),
+  };
   return async (input, init = {}) => {
     const url = new URL(input);
     const secure = url.protocol === 'https:';
-    const { request } = secure ? await import('node:https') : await import('node:http');
+    const request = secure ? https.request : http.request;
     return new Promise<FetchResponse>((resolve, reject) => {
       const req = request(
         url,
@@ -56,7 +63,7 @@ export function nodeFetch(caPem?: string): FetchFn {
               ? (init.headers ?? {})
               : { ...init.headers, 'content-length': String(Buffer.byteLength(init.body)) },
           ...(init.signal ? { signal: init.signal } : {}),
-          ...(secure && caPem ? { ca: caPem } : {}),
+          agent: secure ? agents.https : agents.http,
         },
         (message) => resolve(responseOf(message)),
       );
