@@ -1,6 +1,6 @@
-// Several API servers behind one client: requests go to the server that last answered; a server
-// that cannot be reached is set aside for a back-off (per server, exponential, jittered) and the
-// request moves to the next. A request that may have reached a server before the connection
+// Several API servers behind one client: requests take the servers in turn (so a controller's load
+// is spread over every replica, as behind a load balancer); a server that cannot be reached is set
+// aside for a back-off (per server, exponential, jittered) and the request moves to the next. A request that may have reached a server before the connection
 // failed is moved on only when repeating it is harmless (reads); a write then fails with 503 and
 // its caller re-reads and retries, as with any other conflict.
 import { StatusError, isStatusError } from '../api/errors.js';
@@ -63,7 +63,8 @@ interface Server {
 
 export class ApiServerPool {
   private readonly servers: Server[];
-  private current = 0;
+  /** Where the next call starts. */
+  private turn = 0;
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly baseBackoffMs: number;
@@ -91,7 +92,7 @@ export class ApiServerPool {
   }
 
   /**
-   * Runs `send` against the servers in turn, starting with the one that last answered and skipping
+   * Runs `send` against the servers in turn, starting with the next in the rotation and skipping
    * those backing off. `idempotent` sends may be repeated after a failure mid-request; others only
    * when the connection was refused. Answers from a server (StatusErrors) are passed on as they are.
    */
@@ -141,10 +142,12 @@ export class ApiServerPool {
     if (server) this.failed(server, err);
   }
 
-  /** Servers not backing off, the one that last answered first. */
+  /** Servers not backing off, starting with the next in the rotation. */
   private order(): Server[] {
     const now = this.clock.now().getTime();
-    const rotated = [...this.servers.slice(this.current), ...this.servers.slice(0, this.current)];
+    const start = this.turn;
+    this.turn = (this.turn + 1) % this.servers.length;
+    const rotated = [...this.servers.slice(start), ...this.servers.slice(0, start)];
     return rotated.filter((s) => s.retryAtMs <= now);
   }
 
@@ -152,7 +155,6 @@ export class ApiServerPool {
     if (server.failures > 0) this.log.info('API server answers again', { server: server.client.server });
     server.failures = 0;
     server.retryAtMs = 0;
-    this.current = this.servers.indexOf(server);
   }
 
   private failed(server: Server, err: unknown): void {
@@ -170,7 +172,6 @@ export class ApiServerPool {
         err: server.lastError,
       });
     }
-    if (this.servers[this.current] === server) this.current = (this.current + 1) % this.servers.length;
   }
 
   private unavailable(tried: readonly Server[], ambiguous?: unknown): StatusError {
