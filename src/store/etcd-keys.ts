@@ -53,7 +53,10 @@ export function encodeObject(obj: KubeObject): Buffer {
 }
 
 /** The stored object with resourceVersion = the key's mod_revision (or `revision` when given). */
-export function decodeObject(kv: IKeyValue, revision: string = kv.mod_revision): KubeObject {
+export function decodeObject(
+  kv: Pick<IKeyValue, 'value' | 'mod_revision'>,
+  revision: string = kv.mod_revision,
+): KubeObject {
   const obj = JSON.parse(kv.value.toString('utf8')) as KubeObject;
   obj.metadata = { ...obj.metadata, resourceVersion: revision };
   return obj;

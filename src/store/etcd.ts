@@ -6,14 +6,7 @@
 // (object-rules.ts), so both backends behave alike; any number of API servers may share one etcd.
 import { randomUUID } from 'node:crypto';
 import { noop } from 'cockatiel';
-import {
-  Etcd3,
-  type ICompare,
-  type IKeyValue,
-  type IOptions,
-  type IRequestOp,
-  type ITxnResponse,
-} from 'etcd3';
+import { Etcd3, type ICompare, type IOptions, type IRequestOp, type ITxnResponse } from 'etcd3';
 import { alreadyExists, badRequest, notFound, StatusError } from '../api/errors.js';
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
@@ -42,6 +35,7 @@ import type {
 
 import type { EtcdStore, EtcdStoreOptions, EtcdStoreStats } from './etcd-types.js';
 import { EtcdCompactor } from './etcd-compaction.js';
+import { RecentValues, type RecentValue } from './etcd-recent.js';
 
 export type { EtcdStore, EtcdStoreOptions, EtcdStoreStats, EtcdTls } from './etcd-types.js';
 
@@ -87,6 +81,8 @@ class EtcdObjectStore implements EtcdStore {
   private readonly inflight = new Set<Promise<unknown>>();
   private closed = false;
   private readonly counters = { writes: 0, retries: 0 };
+  /** Enough for every write in flight to find the read before it. */
+  private readonly recent = new RecentValues(4096);
 
   constructor(options: EtcdStoreOptions) {
     const timeout = options.requestTimeoutMs ?? 10_000;
@@ -232,10 +228,14 @@ class EtcdObjectStore implements EtcdStore {
       const name = generate ? generatedName(meta.generateName!) : (meta.name ?? '');
       const created = decideCreate(kind, obj, name, this.ruleContext());
       const key = Buffer.from(this.keys.objectKey(kind, namespace, name));
+      const value = encodeObject(created);
       const res = await this.txn([{ key, target: 'Create', result: 'Equal', create_revision: 0 }], {
-        request_put: { key, value: encodeObject(created) },
+        request_put: { key, value },
       });
-      if (res.succeeded) return this.written(created, res) as T;
+      if (res.succeeded) {
+        this.recent.remember(key, { value, mod_revision: res.header.revision });
+        return this.written(created, res) as T;
+      }
       // a generated name that is taken: draw another, as the API server does
       if (!generate || attempt >= 8) throw alreadyExists(kind.plural, name, kind.group);
     }
@@ -314,15 +314,25 @@ class EtcdObjectStore implements EtcdStore {
     name: string,
   ): Promise<Stored | undefined> {
     this.checkOpen();
-    const key = this.keys.objectKey(kind, namespace, name);
-    const res = await this.call(() => this.client.kv.range({ key: Buffer.from(key) }));
-    const kv = res.kvs[0];
+    const key = Buffer.from(this.keys.objectKey(kind, namespace, name));
+    const kv = await this.readKey(key);
     return kv ? { object: decodeObject(kv), mod: kv.mod_revision } : undefined;
   }
 
+  /** The key's current value from etcd (remembered for a write that may follow). */
+  private async readKey(key: Buffer): Promise<RecentValue | undefined> {
+    const kv = (await this.call(() => this.client.kv.range({ key }))).kvs[0];
+    if (kv) this.recent.remember(key, kv);
+    else this.recent.forget(key);
+    return kv;
+  }
+
   /**
-   * Reads the object, decides, and writes only if nobody wrote in between; a lost race reads the
+   * Decides on the object and writes only if nobody wrote in between; a lost race reads the
    * winner's version and decides again (a caller that pinned a resourceVersion then gets 409).
+   * The first decision may be on the version this store last saw (see RecentValues): anything
+   * but a successful write then reads the current version and decides again, so a stale copy
+   * never answers a conflict, an error or "unchanged".
    */
   private async readModifyWrite(
     kind: KindInfo,
@@ -331,24 +341,41 @@ class EtcdObjectStore implements EtcdStore {
     decide: (stored: KubeObject) => DeleteDecision,
   ): Promise<KubeObject> {
     const key = Buffer.from(this.keys.objectKey(kind, namespace, name));
-    let current: IKeyValue | undefined = (await this.call(() => this.client.kv.range({ key }))).kvs[0];
+    let current = this.recent.get(key);
+    let verified = current === undefined;
+    if (verified) current = await this.readKey(key);
     for (;;) {
       this.checkOpen();
       if (!current) throw notFound(kind.plural, name, kind.group);
       const stored = decodeObject(current);
-      const decision = decide(stored);
-      if (decision.action === 'unchanged') return stored;
-      const op: IRequestOp =
-        decision.action === 'remove'
-          ? { request_delete_range: { key } }
-          : { request_put: { key, value: encodeObject(decision.object) } };
+      let decision: DeleteDecision | undefined;
+      try {
+        decision = decide(stored);
+      } catch (err) {
+        if (verified) throw err; // else maybe only against the stale copy
+      }
+      if (decision?.action === 'unchanged' && verified) return stored;
+      if (decision === undefined || decision.action === 'unchanged') {
+        current = await this.readKey(key);
+        verified = true;
+        continue;
+      }
+      const value = decision.action === 'remove' ? undefined : encodeObject(decision.object);
+      const op: IRequestOp = value ? { request_put: { key, value } } : { request_delete_range: { key } };
       const res = await this.txn(
         [{ key, target: 'Mod', result: 'Equal', mod_revision: current.mod_revision }],
         op,
       );
-      if (res.succeeded) return this.written(decision.object, res);
+      if (res.succeeded) {
+        if (value) this.recent.remember(key, { value, mod_revision: res.header.revision });
+        else this.recent.forget(key);
+        return this.written(decision.object, res);
+      }
       this.counters.retries++;
       current = res.responses[0]?.response_range.kvs[0];
+      verified = true;
+      if (current) this.recent.remember(key, current);
+      else this.recent.forget(key);
     }
   }
 

@@ -95,6 +95,25 @@ if (unavailable) {
       }
     });
 
+    it('decides on what etcd holds when its own last copy is stale (written by the other since)', async function () {
+      const created = await a.create(configMaps, configMap('stale', 1)); // a remembers version 1
+      const byB = await b.patch(configMaps, 'ns', 'stale', { data: { n: '2' } });
+      // pinned to the version b wrote: not a conflict, although a's copy is older
+      const pinned = await a.update(configMaps, { ...byB, data: { n: '3' } });
+      assert.deepEqual(pinned['data'], { n: '3' });
+      await b.patch(configMaps, 'ns', 'stale', { data: { n: '1' } });
+      // unchanged against a's copy (n=3 is what a wrote), yet a change against etcd's n=1
+      const again = await a.patch(configMaps, 'ns', 'stale', { data: { n: '3' } });
+      assert.notEqual(again.metadata.resourceVersion, pinned.metadata.resourceVersion);
+      assert.deepEqual((await b.get(configMaps, 'ns', 'stale'))['data'], { n: '3' });
+      // pinned to a version that is gone: 409 still
+      await assert.rejects(a.update(configMaps, { ...created, data: { n: '4' } }), /has been modified/);
+      // deleted by b: a's copy does not bring it back
+      await b.delete(configMaps, 'ns', 'stale');
+      await assert.rejects(a.patch(configMaps, 'ns', 'stale', { data: { n: '5' } }), /not found/);
+      await assert.rejects(b.get(configMaps, 'ns', 'stale'), /not found/);
+    });
+
     it('keeps the first bootstrap value (credentials are created once)', async function () {
       assert.equal(await a.bootstrapValue('token', 'first'), 'first');
       assert.equal(await b.bootstrapValue('token', 'second'), 'first');
