@@ -153,6 +153,8 @@ interface Setup {
   urls: string[];
   kubeconfig: string;
   diskBytes(): Promise<number>;
+  /** Where the writes went, when the store can tell. */
+  writesByResource?(binds: number): Promise<string>;
   diskLabel: string;
   procs: Proc[];
   /** Every process doing the work (berth's and etcd), whose CPU time is counted. */
@@ -202,6 +204,31 @@ async function etcdDbBytes(etcd: EtcdServer): Promise<number> {
   return Number(((await res.json()) as { dbSize?: string }).dbSize ?? NaN);
 }
 
+/**
+ * Per resource: how many keys there are and their updates since created (etcd's per-key version)
+ * per bind: where the writes per bind go. Keys deleted since are not counted.
+ */
+async function etcdWritesByResource(etcd: EtcdServer, binds: number): Promise<string> {
+  const b64 = (text: string): string => Buffer.from(text).toString('base64');
+  const res = await fetch(`${etcd.endpoint}/v3/kv/range`, {
+    method: 'POST',
+    body: JSON.stringify({ key: b64('/registry/'), range_end: b64('/registry0'), keys_only: true }),
+  });
+  const { kvs = [] } = (await res.json()) as { kvs?: { key: string; version: string }[] };
+  const byResource = new Map<string, { keys: number; updates: number }>();
+  for (const kv of kvs) {
+    const resource = Buffer.from(kv.key, 'base64').toString('utf8').split('/')[2] ?? '';
+    const counts = byResource.get(resource) ?? { keys: 0, updates: 0 };
+    counts.keys++;
+    counts.updates += Number(kv.version) - 1;
+    byResource.set(resource, counts);
+  }
+  return [...byResource]
+    .sort((x, y) => y[1].updates - x[1].updates)
+    .map(([resource, c]) => `${resource} ${c.keys} keys, ${(c.updates / binds).toFixed(2)} updates/bind`)
+    .join('; ');
+}
+
 async function startScaledOut(workDir: string, driverSocket: string): Promise<Setup> {
   const etcd = await startEtcd({ detached: true });
   etcds.push(etcd);
@@ -244,6 +271,7 @@ async function startScaledOut(workDir: string, driverSocket: string): Promise<Se
       urls,
       kubeconfig: replicas[0]!.kubeconfig,
       diskBytes: () => etcdDbBytes(etcd),
+      writesByResource: (binds) => etcdWritesByResource(etcd, binds),
       diskLabel: 'etcd db size',
       procs: [...procs],
       pids: [
@@ -292,6 +320,7 @@ interface Figures {
   allBoundSeconds: number;
   writesPerBind: number;
   diskBytes: number;
+  writesByResource: string | undefined;
   diskLabel: string;
   provisioned: number;
   /** CPU seconds each process used from the first claim to all Bound. */
@@ -357,6 +386,7 @@ async function measure(setup: Setup, driverVolumes: () => number): Promise<Figur
       allBoundSeconds: (lastAny - started) / 1000,
       writesPerBind: (revisionAfter - revisionBefore - total) / total,
       diskBytes: await setup.diskBytes(),
+      writesByResource: await setup.writesByResource?.(total),
       diskLabel: setup.diskLabel,
       provisioned: driverVolumes(),
       cpu,
@@ -380,6 +410,7 @@ function report(f: Figures): void {
       ` ${f.writesPerBind.toFixed(2)} store writes per bind; ${f.diskLabel} ${(f.diskBytes / 2 ** 20).toFixed(1)} MiB;` +
       ` the driver holds ${f.provisioned} volumes (${DYNAMIC} claimed)`,
   );
+  if (f.writesByResource) console.log(`  store keys and their updates: ${f.writesByResource}`);
   // the figure that does not depend on what else runs on the machine
   const cpuTotal = f.cpu.reduce((sum, c) => sum + c.seconds, 0);
   console.log(
