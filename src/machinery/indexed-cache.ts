@@ -15,13 +15,17 @@ export function defineIndex<T extends KubeObject>(name: string, fn: IndexFunc<T>
   return { name, fn };
 }
 
+/**
+ * The keys filed under one index value: most values (a claim's volume, a volume's claim) name one
+ * object, so a single key is held as the string itself and becomes a Set only when a second comes.
+ */
+type Filed = string | Set<string>;
+
 export class IndexedCache<T extends KubeObject> {
   private readonly objects = new Map<string, T>();
   private readonly indexFuncs = new Map<string, IndexFunc<T>>();
   /** index name -> index value -> object keys */
-  private readonly indexes = new Map<string, Map<string, Set<string>>>();
-  /** What each object was filed under, so removal does not depend on the index function again. */
-  private readonly filed = new Map<string, Map<string, string[]>>();
+  private readonly indexes = new Map<string, Map<string, Filed>>();
   private readonly onIndexError: (index: string, key: string, err: unknown) => void;
 
   constructor(onIndexError: (index: string, key: string, err: unknown) => void = () => {}) {
@@ -45,14 +49,26 @@ export class IndexedCache<T extends KubeObject> {
   }
 
   put(key: string, obj: T): void {
-    this.unfile(key);
+    const old = this.objects.get(key);
     this.objects.set(key, obj);
-    for (const [name, fn] of this.indexFuncs) this.file(name, fn, key, obj);
+    for (const [name, fn] of this.indexFuncs) {
+      const before = old ? this.valuesOf(name, fn, key, old, false) : [];
+      const after = this.valuesOf(name, fn, key, obj, true);
+      if (before.length === after.length && before.every((v, i) => v === after[i])) continue;
+      const index = this.indexes.get(name)!;
+      for (const value of before) unfile(index, value, key);
+      for (const value of after) file(index, value, key);
+    }
   }
 
   remove(key: string): void {
-    this.unfile(key);
+    const old = this.objects.get(key);
+    if (!old) return;
     this.objects.delete(key);
+    for (const [name, fn] of this.indexFuncs) {
+      const index = this.indexes.get(name)!;
+      for (const value of this.valuesOf(name, fn, key, old, false)) unfile(index, value, key);
+    }
   }
 
   /** Adds an index; adding the same name with the same function again is a no-op (shared caches). */
@@ -61,52 +77,55 @@ export class IndexedCache<T extends KubeObject> {
     if (existing === fn) return;
     if (existing) throw new Error(`index "${name}" already exists`);
     this.indexFuncs.set(name, fn);
-    this.indexes.set(name, new Map());
-    for (const [key, obj] of this.objects) this.file(name, fn, key, obj);
+    const index = new Map<string, Filed>();
+    this.indexes.set(name, index);
+    for (const [key, obj] of this.objects)
+      for (const value of this.valuesOf(name, fn, key, obj, true)) file(index, value, key);
   }
 
   byIndex(name: string, value: string): T[] {
     const index = this.indexes.get(name);
     if (!index) throw new Error(`index "${name}" does not exist`);
+    const filed = index.get(value);
+    const keys = filed === undefined ? [] : typeof filed === 'string' ? [filed] : filed;
     const out: T[] = [];
-    for (const key of index.get(value) ?? []) {
+    for (const key of keys) {
       const obj = this.objects.get(key);
       if (obj) out.push(obj);
     }
     return out;
   }
 
-  private file(name: string, fn: IndexFunc<T>, key: string, obj: T): void {
-    let values: string[];
+  /**
+   * The values `obj` is filed under. Index functions are pure, so the values an object was filed
+   * under are found again from the object itself (no per-object record of them); a function that
+   * throws leaves the object out of that index, and `report` says so once, when it is filed.
+   */
+  private valuesOf(name: string, fn: IndexFunc<T>, key: string, obj: T, report: boolean): string[] {
     try {
-      values = [...new Set(fn(obj))];
+      const values = fn(obj);
+      return values.length < 2 ? values : [...new Set(values)];
     } catch (err) {
-      // A buggy index function leaves this object out of that index; the cache stays whole.
-      this.onIndexError(name, key, err);
-      return;
+      if (report) this.onIndexError(name, key, err);
+      return [];
     }
-    const index = this.indexes.get(name)!;
-    for (const value of values) {
-      let keys = index.get(value);
-      if (!keys) index.set(value, (keys = new Set()));
-      keys.add(key);
-    }
-    let byIndex = this.filed.get(key);
-    if (!byIndex) this.filed.set(key, (byIndex = new Map()));
-    byIndex.set(name, values);
   }
+}
 
-  private unfile(key: string): void {
-    const byIndex = this.filed.get(key);
-    if (!byIndex) return;
-    this.filed.delete(key);
-    for (const [name, values] of byIndex) {
-      const index = this.indexes.get(name);
-      for (const value of values) {
-        const keys = index?.get(value);
-        keys?.delete(key);
-        if (keys?.size === 0) index?.delete(value);
-      }
-    }
+function file(index: Map<string, Filed>, value: string, key: string): void {
+  const filed = index.get(value);
+  if (filed === undefined) index.set(value, key);
+  else if (typeof filed === 'string') {
+    if (filed !== key) index.set(value, new Set([filed, key]));
+  } else filed.add(key);
+}
+
+function unfile(index: Map<string, Filed>, value: string, key: string): void {
+  const filed = index.get(value);
+  if (filed === key) index.delete(value);
+  else if (typeof filed === 'object') {
+    filed.delete(key);
+    if (filed.size === 1) index.set(value, filed.values().next().value!);
+    else if (filed.size === 0) index.delete(value);
   }
 }

@@ -44,4 +44,28 @@ describe('machinery/indexed-cache', () => {
     cache.remove('ns/p1');
     assert.equal(cache.size, 1);
   });
+
+  it('keeps a value shared by several objects as they come and go, in any order', () => {
+    const cache = new IndexedCache<KubeObject>();
+    cache.addIndex('claim', claimsOf);
+    const names = (value: string) =>
+      cache
+        .byIndex('claim', value)
+        .map((o) => o.metadata.name)
+        .sort();
+    for (const n of ['p1', 'p2', 'p3']) cache.put(`ns/${n}`, pod(n, ['shared']));
+    cache.put('ns/p1', pod('p1', ['shared'])); // the same values again: still filed once
+    assert.deepEqual(names('shared'), ['p1', 'p2', 'p3']);
+    cache.remove('ns/p2');
+    cache.remove('ns/p1');
+    assert.deepEqual(names('shared'), ['p3']);
+    cache.put('ns/p1', pod('p1', ['shared', 'own']));
+    assert.deepEqual(names('shared'), ['p1', 'p3']);
+    cache.put('ns/p3', pod('p3', []));
+    cache.put('ns/p1', pod('p1', ['own']));
+    assert.deepEqual(names('shared'), []);
+    assert.deepEqual(names('own'), ['p1']);
+    cache.remove('ns/missing');
+    assert.equal(cache.size, 2);
+  });
 });
