@@ -3,11 +3,13 @@
 // revision; when the store answers 410 Expired, list again and deliver only the differences.
 // Handlers see onAdd/onUpdate/onDelete; readers use get/list and named indexes. A periodic resync
 // re-delivers onUpdate(obj, obj) for every cached object so level-triggered controllers re-check.
-// Cached objects are shared: callers must not mutate them (structuredClone before editing).
+// Cached objects are shared and frozen: callers copy before editing. They are asked of the store
+// read-only, so over the embedded store the cache holds the store's own objects, not copies.
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { objectKey } from '../api/meta.js';
 import { isStatusError } from '../api/errors.js';
+import { deepFreeze } from '../store/merge-patch.js';
 import type { ListOptions, ObjectStore, Watch, WatchEvent } from '../store/types.js';
 import type { Clock, TimerHandle } from './clock.js';
 import { sleep, systemClock } from './clock.js';
@@ -216,7 +218,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     while (!this.stopped) {
       try {
         if (needList) {
-          const result = await this.store.list<T>(this.kind, this.selection);
+          const result = await this.store.list<T>(this.kind, { ...this.selection, readOnly: true });
           if (this.stopped) return;
           this.replace(result.items);
           this.resourceVersion = result.resourceVersion;
@@ -225,7 +227,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         const token = ++this.watchToken;
         const watch = await this.store.watch(
           this.kind,
-          { ...this.selection, resourceVersion: this.resourceVersion },
+          { ...this.selection, resourceVersion: this.resourceVersion, readOnly: true },
           (event) => this.onWatchEvent(token, event),
           (err) => this.onWatchEnded(token, err),
         );
@@ -296,7 +298,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   private onWatchEvent(token: number, event: WatchEvent): void {
     if (token !== this.watchToken || this.stopped) return;
-    const obj = event.object as T;
+    const obj = deepFreeze(event.object as T);
     const key = keyOf(obj);
     if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
     const old = this.cache.get(key);
@@ -316,7 +318,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** Replaces the cache with a fresh list and tells handlers what changed since the old one. */
   private replace(items: T[]): void {
-    const fresh = new Map(items.map((obj) => [keyOf(obj), obj]));
+    const fresh = new Map(items.map((obj) => [keyOf(obj), deepFreeze(obj)]));
     for (const [key, old] of this.cache.entries()) {
       if (!fresh.has(key)) {
         this.cache.remove(key);

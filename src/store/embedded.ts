@@ -6,7 +6,7 @@ import type { KindInfo } from '../api/kinds.js';
 import { objectKey, type KubeObject } from '../api/meta.js';
 import { makeDataDirPrivate } from './data-dir.js';
 import { acquireDirLock, type DirLock } from './lock.js';
-import { applyMergePatch, cloneJson } from './merge-patch.js';
+import { applyMergePatch, cloneJson, deepFreeze } from './merge-patch.js';
 import { continueExpired, decodeContinue, encodeContinue, pageLimit } from './paging.js';
 import { compileFilter } from './object-filter.js';
 import { decideCreate, decideDelete, decideUpdate, generatedName, type RuleContext } from './object-rules.js';
@@ -137,7 +137,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
       .pageCommitted(filter.namespace, from?.afterKey, limit, (obj) => filter.matches(obj));
     const last = page.items[page.items.length - 1];
     return {
-      items: page.items.map(([, obj]) => cloneJson(obj) as T),
+      items: page.items.map(([, obj]) => (options.readOnly ? deepFreeze(obj) : cloneJson(obj)) as T),
       resourceVersion: String(revision),
       ...(page.more && last ? { continue: encodeContinue({ revision, afterKey: last[0] }) } : {}),
     };

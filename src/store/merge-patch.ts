@@ -50,6 +50,18 @@ export function cloneJson<T>(value: T): T {
   return out as T;
 }
 
+/**
+ * Freezes a JSON value and everything in it, so an object shared with read-only callers cannot be
+ * changed behind the store's back. A frozen object is taken to be frozen all through (only this
+ * function freezes), so freezing it again costs nothing.
+ */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  return value;
+}
+
 /** Structural equality of JSON values (key order does not matter). */
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;

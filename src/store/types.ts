@@ -16,6 +16,12 @@ export interface ListOptions {
   limit?: number;
   /** The `continue` token of the previous page: the page after it, read at that page's revision. */
   continue?: string;
+  /**
+   * The caller only reads the objects it is given (an informer's cache, a watch that serialises
+   * them), so a store may hand out the objects it keeps instead of a copy each: they are then
+   * deeply frozen, and a caller that tries to change one gets a TypeError, not a corrupted store.
+   */
+  readOnly?: boolean;
 }
 
 export interface ListResult<T extends KubeObject = KubeObject> {
@@ -39,12 +45,7 @@ export interface WatchOptions extends ListOptions {
    * current object, then changes. A revision older than the store keeps answers 410 Gone.
    */
   resourceVersion?: string;
-  /**
-   * The handler only reads the objects it is given (e.g. serialises them), so a store may hand
-   * every such watcher the same object instead of a copy each: fan-out to many watchers costs one
-   * copy, not one per watcher. A handler that changes a shared object corrupts the others' view.
-   */
-  readOnly?: boolean;
+  // readOnly (see ListOptions): fan-out to many read-only watchers costs no copy per watcher.
 }
 
 export interface Watch {

@@ -6,7 +6,7 @@ import { gone } from '../api/errors.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ObjectFilter } from './object-filter.js';
 import type { Watch, WatchEvent, WatchEventType } from './types.js';
-import { cloneJson } from './merge-patch.js';
+import { cloneJson, deepFreeze } from './merge-patch.js';
 
 export interface ChangeEvent {
   rev: number;
@@ -86,7 +86,7 @@ class Watcher implements Watch {
       try {
         // each watcher gets its own copy, so a handler that mutates cannot corrupt the store,
         // unless it promised only to read (then all share the committed object)
-        const object = this.readOnly ? event.object : cloneJson(event.object);
+        const object = this.readOnly ? deepFreeze(event.object) : cloneJson(event.object);
         this.onEvent({ type: event.type, object });
       } catch {
         this.errors++;

@@ -67,6 +67,33 @@ describe('embedded store durability', function () {
     }
   });
 
+  it('hands read-only callers its own objects, frozen, and everyone else copies', async function () {
+    const store = await openEmbeddedStore({ dataDir: tempDir() });
+    try {
+      await store.create(configMaps, configMap('shared', 1));
+      const [first] = (await store.list(configMaps, { readOnly: true })).items;
+      const [again] = (await store.list(configMaps, { readOnly: true })).items;
+      assert.equal(first, again, 'one object for every read-only caller, no copy each');
+      assert.ok(Object.isFrozen(first) && Object.isFrozen(first!['data']));
+      assert.equal(Reflect.set(first!['data'] as object, 'n', 'changed'), false);
+      const [copy] = (await store.list(configMaps)).items;
+      assert.notEqual(copy, first);
+      (copy!['data'] as Record<string, string>)['n'] = 'mine';
+      const changes: KubeObject[] = [];
+      const w = await store.watch(configMaps, { resourceVersion: '0', readOnly: true }, (e) =>
+        changes.push(e.object),
+      );
+      await store.patch(configMaps, 'ns', 'shared', { data: { n: '2' } });
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      w.stop();
+      assert.equal(changes[0], first);
+      assert.ok(Object.isFrozen(changes[1]!['data']));
+      assert.deepEqual((await store.get(configMaps, 'ns', 'shared'))['data'], { n: '2' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('refuses a second opener of the same data directory, naming it and the holder PID', async function () {
     const dataDir = tempDir();
     const store = await openEmbeddedStore({ dataDir });

@@ -78,6 +78,24 @@ describe('machinery/informer (embedded store)', () => {
     assert.equal(inf.lastSyncResourceVersion(), await t.store.currentRevision());
   });
 
+  it('caches frozen objects, from the list and from the watch: a handler cannot change what others read', async () => {
+    await t.store.create(configMaps, cm('ns', 'a', {}, { k: 'v' }));
+    const inf = informer();
+    const refused: boolean[] = [];
+    inf.addHandler({
+      onUpdate: (_old, obj) =>
+        void refused.push(!Reflect.set(obj['data'] as object, 'k', 'changed by a handler')),
+    });
+    inf.start();
+    await inf.waitForSync();
+    assert.ok(Object.isFrozen(inf.get('ns', 'a')?.['data']));
+    await t.store.patch(configMaps, 'ns', 'a', { data: { k: 'w' } });
+    await waitFor(() => refused.length > 0, 'the handler told of the update');
+    assert.deepEqual(refused, [true]);
+    assert.deepEqual(inf.get('ns', 'a')?.['data'], { k: 'w' });
+    assert.deepEqual((await t.store.get(configMaps, 'ns', 'a'))['data'], { k: 'w' });
+  });
+
   it('handlers added after sync are told about every cached object', async () => {
     await t.store.create(configMaps, cm('ns', 'a'));
     const inf = informer();
