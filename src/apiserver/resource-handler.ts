@@ -82,9 +82,11 @@ async function getObject(ctx: ResourceContext, req: ResourceRequest): Promise<Re
 
 async function listObjects(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
   const { kind } = req.target;
+  // the items are only serialised: no copy of each
   const result = await ctx.store.list(kind, {
     ...listOptions(req.target, req.query),
     ...pagingOptions(req.query),
+    readOnly: true,
   });
   const metadata = {
     resourceVersion: result.resourceVersion,
