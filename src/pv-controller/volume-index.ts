@@ -59,8 +59,11 @@ export class VolumeIndex {
   /** (class, volumeMode) -> access-mode key -> bucket of unclaimed Available volumes. */
   private readonly groups = new Map<string, Map<string, ModeBucket>>();
   private readonly filed = new Map<string, Filing>();
-  /** "namespace/name" of a claim -> volumes whose claimRef names it. */
-  private readonly preBound = new Map<string, Map<string, PersistentVolume>>();
+  /**
+   * "namespace/name" of a claim -> the volume whose claimRef names it, or volumes by name when
+   * several do (rare: most claims have one), so the common case costs no Map of its own.
+   */
+  private readonly preBound = new Map<string, PersistentVolume | Map<string, PersistentVolume>>();
   private readonly preBoundKeyOf = new Map<string, string>();
 
   /** Files (or re-files) a volume. Returns true when it just became a candidate for matching. */
@@ -71,9 +74,17 @@ export class VolumeIndex {
     const ref = volume.spec.claimRef;
     if (ref) {
       const key = `${ref.namespace ?? ''}/${ref.name ?? ''}`;
-      let byName = this.preBound.get(key);
-      if (!byName) this.preBound.set(key, (byName = new Map()));
-      byName.set(name, volume);
+      const filed = this.preBound.get(key);
+      if (!filed || (!(filed instanceof Map) && filed.metadata.name === name)) this.preBound.set(key, volume);
+      else if (filed instanceof Map) filed.set(name, volume);
+      else
+        this.preBound.set(
+          key,
+          new Map([
+            [filed.metadata.name ?? '', filed],
+            [name, volume],
+          ]),
+        );
       this.preBoundKeyOf.set(name, key);
     }
     if (!isCandidateVolume(volume)) return false;
@@ -98,9 +109,11 @@ export class VolumeIndex {
   remove(name: string): void {
     const preKey = this.preBoundKeyOf.get(name);
     if (preKey !== undefined) {
-      const byName = this.preBound.get(preKey);
-      byName?.delete(name);
-      if (byName?.size === 0) this.preBound.delete(preKey);
+      const filed = this.preBound.get(preKey);
+      if (filed instanceof Map) {
+        filed.delete(name);
+        if (filed.size === 1) this.preBound.set(preKey, filed.values().next().value!);
+      } else if (filed?.metadata.name === name) this.preBound.delete(preKey);
       this.preBoundKeyOf.delete(name);
     }
     const filing = this.filed.get(name);
@@ -124,7 +137,8 @@ export class VolumeIndex {
 
   /** Volumes whose claimRef names this claim key ("namespace/name"). */
   preBoundTo(claimKey: string): PersistentVolume[] {
-    return [...(this.preBound.get(claimKey)?.values() ?? [])];
+    const filed = this.preBound.get(claimKey);
+    return filed === undefined ? [] : filed instanceof Map ? [...filed.values()] : [filed];
   }
 
   /**
@@ -134,9 +148,9 @@ export class VolumeIndex {
    */
   findBestMatch(claim: PersistentVolumeClaim, options: MatchOptions): PersistentVolume | undefined {
     const key = `${claim.metadata.namespace ?? ''}/${claim.metadata.name ?? ''}`;
-    const preBound = this.preBound.get(key);
-    if (preBound) {
-      const fitting = [...preBound.values()]
+    const preBound = this.preBoundTo(key);
+    if (preBound.length > 0) {
+      const fitting = preBound
         .filter((v) => preBoundFits(v, claim, options))
         .map((v) => ({ name: v.metadata.name ?? '', bytes: capacityBytes(v), volume: v }))
         .sort(compareBySize);

@@ -75,6 +75,27 @@ describe('pv-controller volume index', function () {
     assert.equal(index.preBoundTo('default/c').length, 0);
   });
 
+  it('keeps every volume pre-bound to one claim as they come and go', function () {
+    const index = new VolumeIndex();
+    const names = () =>
+      index
+        .preBoundTo('default/c')
+        .map((v) => v.metadata.name)
+        .sort();
+    const bound = (name: string) =>
+      newVolume(name, '1Gi', { phase: 'Bound', claim: { name: 'c', uid: 'u' } });
+    index.upsert(bound('a'));
+    index.upsert(bound('a'));
+    index.upsert(bound('b'));
+    index.upsert(bound('d'));
+    assert.deepEqual(names(), ['a', 'b', 'd']);
+    index.remove('b');
+    index.remove('a');
+    assert.deepEqual(names(), ['d']);
+    index.upsert(newVolume('d', '1Gi', { phase: 'Available' }));
+    assert.deepEqual(names(), []);
+  });
+
   it('node affinity: terms ORed, expressions ANDed, empty terms match nothing', function () {
     const node = { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1', zone: 'a', cores: '8' } };
     const term = (
