@@ -11,15 +11,21 @@
 // Each size runs in a fresh data directory; the summary prints each figure against the smallest
 // size (the growth curve).
 // With --profile DIR, berth runs with --cpu-prof and writes one .cpuprofile per start into DIR
-// (summarise with bench/profile-summary.ts).
+// (summarise with bench/profile-summary.ts). With --heap-snapshot DIR, berth writes a
+// .heapsnapshot into DIR after the idle window, with all 2N objects in it (summarise with
+// bench/heap-summary.ts). With --from-dist, berth runs from the build (bin/berth.js, `npm run build`
+// first) as an installed berth does, instead of from sources through tsx.
 //   node --import tsx bench/scale-embedded.ts [--sizes 500,1000] [--idle 30] [--clients 32] [--profile DIR]
+//     [--heap-snapshot DIR] [--from-dist]
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { listFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
+import { booleanFlag, listFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
 import { cpuSeconds, rssMiB, threadCpuSeconds } from './helpers/process-stats.js';
 import {
   type Api,
@@ -39,21 +45,31 @@ const SIZES = listFlag('sizes', [500, 1000]);
 const IDLE_SECONDS = numberFlag('idle', 30);
 const CLIENTS = numberFlag('clients', 32);
 const PROFILE_DIR = stringFlag('profile');
+const HEAP_DIR = stringFlag('heap-snapshot');
+const FROM_DIST = booleanFlag('from-dist');
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 interface Berth {
   child: ChildProcess;
   url: string;
+  /** When the process was spawned, its store was open (its log line), and it printed its URL. */
+  spawnedAt: number;
+  storeOpenedAt: number | undefined;
+  /** What the store says opening took (reading the snapshot and log, rebuilding the tables). */
+  storeOpenMs: number | undefined;
+  listeningAt: number;
 }
 
 async function startBerth(dataDir: string): Promise<Berth> {
+  const spawnedAt = performance.now();
   const child = spawn(
     process.execPath,
     [
       ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
-      '--import',
-      'tsx',
-      path.join(ROOT, 'src/cli/main.ts'),
+      ...(HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', HEAP_DIR] : []),
+      ...(FROM_DIST
+        ? [path.join(ROOT, 'bin/berth.js')]
+        : ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')]),
       'up',
       '--data-dir',
       dataDir,
@@ -62,8 +78,19 @@ async function startBerth(dataDir: string): Promise<Berth> {
       '--node',
       'bench-node',
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'ignore'] },
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  let storeOpenedAt: number | undefined;
+  let storeOpenMs: number | undefined;
+  let errText = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    if (storeOpenedAt !== undefined) return;
+    errText += chunk.toString();
+    const line = errText.split('\n').find((l) => l.includes('"store opened"'));
+    if (!line) return;
+    storeOpenedAt = performance.now();
+    storeOpenMs = Number(/"ms":(\d+)/.exec(line)?.[1]);
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -73,7 +100,7 @@ async function startBerth(dataDir: string): Promise<Berth> {
     });
     child.once('exit', (code) => reject(new Error(`berth up exited with ${code}: ${out}`)));
   });
-  return { child, url };
+  return { child, url, spawnedAt, storeOpenedAt, storeOpenMs, listeningAt: performance.now() };
 }
 
 async function stopBerth(berth: Berth): Promise<void> {
@@ -115,6 +142,39 @@ async function untilAnswers(api: Api): Promise<void> {
     const res = await api.call('GET', '/api/v1/persistentvolumes?limit=1').catch(() => undefined);
     if (res?.status === 200) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** berth's own memory figures from its /metrics (MiB by metric name, heap spaces by space). */
+async function memoryMetrics(dataDir: string, url: string): Promise<Map<string, number>> {
+  const { token, ca } = await readCredentials(path.join(dataDir, 'kubeconfig'));
+  const text = await new Promise<string>((resolve, reject) => {
+    httpsGet(`${url}/metrics`, { ca, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let out = '';
+      res.on('data', (chunk: Buffer) => (out += chunk.toString()));
+      res.on('end', () => resolve(out));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  const out = new Map<string, number>();
+  for (const match of text.matchAll(
+    /^(process_resident_memory|nodejs_[a-z_]+)_bytes(?:\{space="(\w+)"\})? (\S+)$/gm,
+  ))
+    out.set(match[2] ?? match[1]!, Number(match[3]) / 1048576);
+  return out;
+}
+
+/** Has berth write a heap snapshot (it answers again once the snapshot is written). */
+async function heapSnapshot(berth: Berth, api: Api): Promise<void> {
+  const before = new Set(readdirSync(HEAP_DIR!));
+  berth.child.kill('SIGUSR2');
+  for (;;) {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const written = readdirSync(HEAP_DIR!).filter((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (written.length === 0) continue;
+    await untilAnswers(api);
+    console.log(`  heap snapshot: ${path.join(HEAP_DIR!, written[0]!)}`);
+    return;
   }
 }
 
@@ -174,11 +234,21 @@ async function runSize(size: number): Promise<Figures> {
     console.log(`  idle CPU by thread at ${size} pairs: ${byThread.join(', ') || 'none'}`);
     const idleWrites = (await currentRevision(api)) - revisionBefore;
     const rss = rssMiB(pid);
+    const memory = await memoryMetrics(dataDir, berth.url);
+    const heapSpaces = ['new', 'old', 'code', 'large_object', 'map']
+      .map((space) => `${space} ${(memory.get(space) ?? 0).toFixed(0)}`)
+      .join(', ');
+    console.log(
+      `  memory at ${size} pairs: RSS ${rss.toFixed(0)} MiB; V8 heap used ${(memory.get('nodejs_heap_size_used') ?? 0).toFixed(0)} MiB` +
+        ` of ${(memory.get('nodejs_heap_size_total') ?? 0).toFixed(0)} MiB (by space: ${heapSpaces});` +
+        ` external ${(memory.get('nodejs_external_memory') ?? 0).toFixed(0)} MiB`,
+    );
 
     const listStart = performance.now();
     const { items } = await listAll(api, '/api/v1/persistentvolumes');
     const listSeconds = (performance.now() - listStart) / 1000;
     if (items.length !== size) throw new Error(`listed ${items.length} PVs of ${size}`);
+    if (HEAP_DIR) await heapSnapshot(berth, api);
 
     api.close();
     await stopBerth(berth);
@@ -187,6 +257,14 @@ async function runSize(size: number): Promise<Figures> {
     api = await connect(dataDir, berth.url);
     await untilAnswers(api);
     const restartSeconds = (performance.now() - restartStart) / 1000;
+    const phase = (from: number | undefined, to: number | undefined) =>
+      from === undefined || to === undefined ? '?' : ((to - from) / 1000).toFixed(2);
+    console.log(
+      `  restart at ${size} pairs: ${phase(berth.spawnedAt, berth.storeOpenedAt)} s to the store open` +
+        ` (module loading, then opening took ${((berth.storeOpenMs ?? NaN) / 1000).toFixed(2)} s),` +
+        ` ${phase(berth.storeOpenedAt, berth.listeningAt)} s more until the API server and every controller` +
+        ` were started with synced caches (berth prints its URL then), ${phase(berth.listeningAt, performance.now())} s until the API answered`,
+    );
     api.close();
     return {
       size,

@@ -3,6 +3,7 @@
 import { AdmittedStore, ensureCredentials, startApiServer } from '../apiserver/index.js';
 import { systemClock } from '../machinery/clock.js';
 import type { Logger } from '../machinery/logger.js';
+import { registerProcessMetrics } from '../machinery/process-metrics.js';
 import { openEmbeddedStore } from '../store/embedded.js';
 import { openEtcdFromFlags, shareThroughEtcd, type EtcdFlags } from './etcd-flags.js';
 import type { ObjectStore } from '../store/types.js';
@@ -37,6 +38,7 @@ export interface EmbeddedBerth {
 
 export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise<EmbeddedBerth> {
   const { dataDir, logger } = options;
+  registerProcessMetrics();
   // Opening the embedded store takes the data directory's lock, so a second berth fails here first.
   const storeLog = logger.child({ component: 'store' });
   const etcd = options.etcd ? await openEtcdFromFlags(options.etcd) : undefined;
