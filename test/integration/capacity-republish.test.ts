@@ -72,6 +72,18 @@ describe('capacity publishing: objects deleted or edited by hand come back at on
       (c) => c.metadata.labels?.['csi.storage.k8s.io/drivername'] === DRIVER,
     );
 
+  /** Deletes this provisioner's one object by hand and waits for the one published in its place. */
+  const deleteAndWaitForAnother = async (): Promise<[CSIStorageCapacity, CSIStorageCapacity]> => {
+    const [deleted] = await ours();
+    await store.delete(K.csicapacity, NAMESPACE, deleted!.metadata.name ?? '');
+    const [again] = await eventually('published again', async () => {
+      const items = await ours();
+      return items.length === 1 && items[0]!.metadata.name !== deleted!.metadata.name ? items : undefined;
+    });
+    await publisher.whenIdle();
+    return [deleted!, again!];
+  };
+
   before(async function () {
     dir = await mkdtemp(join(tmpdir(), 'berth-capacity-republish-'));
     store = await openEmbeddedStore({ dataDir: join(dir, 'data') });
@@ -102,17 +114,10 @@ describe('capacity publishing: objects deleted or edited by hand come back at on
   });
 
   it('a deleted object is published again with the same content', async function () {
-    const [published] = await eventually('the class capacity published', async () => {
-      const items = await ours();
-      return items.length === 1 ? items : undefined;
-    });
-    await store.delete(K.csicapacity, NAMESPACE, published!.metadata.name ?? '');
-    const [again] = await eventually('published again', async () => {
-      const items = await ours();
-      return items.length === 1 && items[0]!.metadata.name !== published!.metadata.name ? items : undefined;
-    });
-    assert.deepEqual(content(again!), content(published!));
-    assert.equal(again!.capacity, '10Gi');
+    await eventually('the class capacity published', async () => (await ours()).length === 1);
+    const [published, again] = await deleteAndWaitForAnother();
+    assert.deepEqual(content(again), content(published));
+    assert.equal(again.capacity, '10Gi');
   });
 
   it('an object edited by hand is put back', async function () {
@@ -139,24 +144,12 @@ describe('capacity publishing: objects deleted or edited by hand come back at on
       capacity: '1Gi',
     });
     // a sync runs (its own object deleted) while the foreign one is there
-    const [mine] = await ours();
-    await store.delete(K.csicapacity, NAMESPACE, mine!.metadata.name ?? '');
-    await eventually('its own published again', async () => {
-      const items = await ours();
-      return items.length === 1 && items[0]!.metadata.name !== mine!.metadata.name;
-    });
-    await publisher.whenIdle();
+    await deleteAndWaitForAnother();
     const kept = await store.get<CSIStorageCapacity>(K.csicapacity, NAMESPACE, 'someone-elses');
     assert.equal(kept.metadata.resourceVersion, foreign.metadata.resourceVersion);
     // deleted, it stays deleted: the same sync again does not make it
     await store.delete(K.csicapacity, NAMESPACE, 'someone-elses');
-    const [current] = await ours();
-    await store.delete(K.csicapacity, NAMESPACE, current!.metadata.name ?? '');
-    await eventually('its own published again', async () => {
-      const items = await ours();
-      return items.length === 1 && items[0]!.metadata.name !== current!.metadata.name;
-    });
-    await publisher.whenIdle();
+    await deleteAndWaitForAnother();
     await assert.rejects(store.get(K.csicapacity, NAMESPACE, 'someone-elses'), /not found/);
   });
 
