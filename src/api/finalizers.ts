@@ -1,5 +1,7 @@
 // Finalizers on any object: has, add and remove, each returning a copy (never mutating), so
 // decisions stay pure and a write happens only when something changed.
+import { withFields } from './with-fields.js';
+
 interface WithFinalizers {
   metadata: { finalizers?: string[] };
 }
@@ -13,7 +15,7 @@ export function withFinalizer<T extends WithFinalizers>(obj: T, finalizer: strin
   if (hasFinalizer(obj, finalizer)) return obj;
   return {
     ...obj,
-    metadata: { ...obj.metadata, finalizers: [...(obj.metadata.finalizers ?? []), finalizer] },
+    metadata: withFields(obj.metadata, { finalizers: [...(obj.metadata.finalizers ?? []), finalizer] }),
   };
 }
 

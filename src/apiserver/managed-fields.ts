@@ -4,6 +4,7 @@
 // exactly the fields of its applied configuration; changing a field another manager owns is a
 // conflict (409) unless forced; fields it applied before and applies no more are removed when
 // nobody else owns them. Pure: the caller passes the time.
+import { withFields } from '../api/with-fields.js';
 import { StatusError, type StatusCause } from '../api/errors.js';
 import { fieldError, invalidError, type FieldError } from '../api/field-errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
@@ -169,7 +170,7 @@ function finish(
   // the time moves only when this write changed the object or the manager's fields
   const unchanged = previous && !objectChanged && deepEqual(previous.fieldsV1, mine.fieldsV1);
   const time = unchanged && previous.time !== undefined ? previous.time : writer.time;
-  return sorted([...others, { ...mine, time }]);
+  return sorted([...others, withFields(mine, { time })]);
 }
 
 function entryFor(
@@ -327,8 +328,6 @@ export function managedFieldsTime(now: Date): string {
 }
 
 export function withManagedFields(obj: KubeObject, entries: ManagedFieldsEntry[]): KubeObject {
-  const metadata: KubeObject['metadata'] = { ...obj.metadata };
-  if (entries.length === 0) delete metadata['managedFields'];
-  else metadata['managedFields'] = entries;
-  return { ...obj, metadata };
+  const managedFields = entries.length === 0 ? undefined : entries;
+  return { ...obj, metadata: withFields(obj.metadata, { managedFields }) };
 }

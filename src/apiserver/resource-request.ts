@@ -1,5 +1,6 @@
 // Reading one resource request: its options (dryRun, fieldValidation, paging, selectors), its
 // body as an object of the target's kind, and ownership tracking of the fields a write changes.
+import { withFields } from '../api/with-fields.js';
 import type { FieldValidation } from '../api/decode.js';
 import { badRequest, StatusError } from '../api/errors.js';
 import { checkFieldSelector } from '../api/field-labels.js';
@@ -167,19 +168,19 @@ export function objectFromBody(target: ResourceTarget, raw: unknown): KubeObject
   }
   if (obj['metadata'] === undefined || obj['metadata'] === null) obj['metadata'] = {};
   if (!isMap(obj['metadata'])) throw badRequest('metadata must be an object');
-  const metadata: Json = { ...obj['metadata'] };
-  obj['metadata'] = metadata;
+  const given: Json = obj['metadata'];
+  let namespace = given['namespace'];
   if (kind.namespaced) {
-    if (metadata['namespace'] === undefined || metadata['namespace'] === '')
-      metadata['namespace'] = target.namespace;
-    else if (target.namespace !== undefined && metadata['namespace'] !== target.namespace) {
+    if (namespace === undefined || namespace === '') namespace = target.namespace;
+    else if (target.namespace !== undefined && namespace !== target.namespace) {
       throw badRequest(
         'the namespace of the provided object does not match the namespace sent on the request',
       );
     }
   } else {
-    delete metadata['namespace'];
+    namespace = undefined;
   }
+  obj['metadata'] = withFields(given, { namespace });
   return obj as KubeObject;
 }
 

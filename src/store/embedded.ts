@@ -1,5 +1,6 @@
 // The embedded durable ObjectStore: objects in memory, every write in an fsynced append-only
 // log (group commit), periodic snapshots, exclusive ownership of its data directory.
+import { withFields } from '../api/with-fields.js';
 import { randomUUID } from 'node:crypto';
 import { alreadyExists, badRequest, notFound, StatusError } from '../api/errors.js';
 import type { KindInfo } from '../api/kinds.js';
@@ -338,7 +339,10 @@ class EmbeddedObjectStore implements EmbeddedStore {
    */
   private async sequence(kind: KindInfo, key: string, op: 'put' | 'delete', object: KubeObject) {
     const rev = ++this.latestRevision;
-    const stored: KubeObject = { ...object, metadata: { ...object.metadata, resourceVersion: String(rev) } };
+    const stored: KubeObject = {
+      ...object,
+      metadata: withFields(object.metadata, { resourceVersion: String(rev) }),
+    };
     this.state.table(kindKey(kind)).setLatest(key, op === 'put' ? stored : undefined);
     const durable = this.wal.append({ rev, kind: kindKey(kind), key, op, object: stored });
     this.lastAppend = durable;
