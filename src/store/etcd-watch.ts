@@ -151,9 +151,15 @@ export class EtcdWatch implements Watch {
     if (res.canceled)
       return this.fail(new Error(`etcd canceled the watch: ${res.cancel_reason || 'no reason'}`));
     const batch: WatchEvent[] = [];
+    // without selectors every key under the prefix matches: a put's old value need not be decoded
+    const selects = this.options.filter.selects;
     for (const event of res.events ?? []) {
-      const change = changeOf(event);
       this.lastRevision = Number(event.kv.mod_revision);
+      if (!selects && event.type === 'Put') {
+        batch.push({ type: event.prev_kv ? 'MODIFIED' : 'ADDED', object: decodeObject(event.kv) });
+        continue;
+      }
+      const change = changeOf(event);
       const out = change && filteredEvent(change, this.options.filter);
       if (out) batch.push(out);
     }

@@ -5,6 +5,8 @@ import type { ListOptions } from './types.js';
 
 export interface ObjectFilter {
   namespace: string | undefined;
+  /** Whether a label or field selector narrows it (else the namespace alone decides). */
+  selects: boolean;
   matches(obj: KubeObject): boolean;
 }
 
@@ -15,6 +17,7 @@ export function compileFilter(options: ListOptions = {}): ObjectFilter {
   const namespace = options.namespace || undefined;
   return {
     namespace,
+    selects: labels !== undefined || fields !== undefined,
     matches: (obj) =>
       (namespace === undefined || obj.metadata.namespace === namespace) &&
       (labels === undefined || labels.matches(obj.metadata.labels)) &&
