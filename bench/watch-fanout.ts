@@ -1,10 +1,15 @@
-// Watch fan-out: N concurrent HTTPS watches of PVCs (in a child process) while the store takes
-// W writes/s of PVCs (written straight to the store, so the writes cost the API nothing); prints
-// the delivery latency from write to arrival (p50/p99) beside the same figure for one in-process
-// store watch in the same run, the server's CPU time per delivered event (the steadier figure when
-// other work shares the cores), and the server's heap and RSS growth while the watches run.
-//   node --import tsx bench/watch-fanout.ts [--watchers 200] [--rate 200] [--seconds 5]
-import { fork } from 'node:child_process';
+// Watch fan-out: N concurrent HTTPS watches of PVCs (spread over --clients child processes) while
+// the store takes W writes/s of PVCs (written straight to the store, so the writes cost the API
+// nothing). Prints the delivery latency from each write's acknowledgement to its arrival at a
+// watcher (p50/p99) beside the same figure for one in-process store watch in the same run, the
+// server's CPU time per delivered event (the steadier figure when other work shares the cores),
+// the clients' CPU, and the server's heap and RSS while the watches run.
+// With --namespaces K the writes and the watches are spread over K namespaces, so each write
+// reaches N/K watchers (K = 1, the default, is the worst case: every watcher gets every write).
+//   node --import tsx --expose-gc bench/watch-fanout.ts [--watchers 1000] [--rate 1000] [--seconds 5]
+//     [--namespaces 1] [--clients 2] [--profile DIR]
+// --profile DIR writes CPU profiles of the clients there (run the server with node --cpu-prof).
+import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,21 +19,27 @@ import type { KubeObject } from '../src/api/meta.js';
 import { prepareCreate } from '../src/api/validate.js';
 import { ensureCredentials, startApiServer } from '../src/apiserver/index.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../src/store/embedded.js';
-import { machineLine, numberFlag, percentile } from './helpers/flags.js';
+import { machineLine, numberFlag, percentile, stringFlag } from './helpers/flags.js';
 import type { WatchLoadReport, WatchLoadSpec } from './helpers/watch-load.js';
-import { SENT_AT, startWatchers, wallNow } from './helpers/watch-load.js';
+import { ArrivalLog, objectName, startWatchers, wallNow } from './helpers/watch-load.js';
 
-const WATCHERS = numberFlag('watchers', 200);
-const RATE = numberFlag('rate', 200);
+const WATCHERS = numberFlag('watchers', 1000);
+const RATE = numberFlag('rate', 1000);
 const SECONDS = numberFlag('seconds', 5);
+const NAMESPACES = Math.max(1, numberFlag('namespaces', 1));
+const CLIENTS = Math.max(1, numberFlag('clients', 2));
+const PROFILE_DIR = stringFlag('profile');
+/** How long delivery may lag behind the last write before the run stops waiting. */
+const TAIL_MS = 30_000;
 const GOAL_P99_MS = 100;
 const claims = kinds.find((k) => k.kind === 'PersistentVolumeClaim')!;
+const namespaceOf = (index: number): string => `ns-${index % NAMESPACES}`;
 
-function claim(name: string): KubeObject {
+function claim(index: number, offset: number): KubeObject {
   return prepareCreate({
     apiVersion: 'v1',
     kind: 'PersistentVolumeClaim',
-    metadata: { name, namespace: 'default', annotations: { [SENT_AT]: wallNow().toFixed(3) } },
+    metadata: { name: objectName(offset + index), namespace: namespaceOf(index) },
     spec: {
       accessModes: ['ReadWriteOnce'],
       resources: { requests: { storage: '1Gi' } },
@@ -37,66 +48,106 @@ function claim(name: string): KubeObject {
   });
 }
 
-/** Writes `rate` claims a second for `seconds`, paced in 10 ms steps. */
-async function write(store: EmbeddedStore, prefix: string): Promise<number> {
+/**
+ * Writes RATE claims a second for SECONDS, paced in 10 ms steps, named from `offset` on; returns
+ * the wall time each write was acknowledged, by its index.
+ */
+async function write(store: EmbeddedStore, offset: number): Promise<Float64Array> {
+  const acks = new Float64Array(Math.ceil(RATE * SECONDS) + 1);
   const started = wallNow();
   let written = 0;
   const pending: Promise<unknown>[] = [];
   while (wallNow() - started < SECONDS * 1000) {
-    const due = Math.floor(((wallNow() - started) / 1000) * RATE);
-    for (; written < due; written++) pending.push(store.create(claims, claim(`${prefix}-${written}`)));
+    const due = Math.min(acks.length, Math.floor(((wallNow() - started) / 1000) * RATE));
+    for (; written < due; written++) {
+      const index = written;
+      pending.push(store.create(claims, claim(index, offset)).then(() => (acks[index] = wallNow())));
+    }
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   await Promise.all(pending);
-  return written;
+  return acks.subarray(0, written);
 }
 
-async function inProcessBaseline(store: EmbeddedStore): Promise<number[]> {
-  const latencies: number[] = [];
-  const watch = await store.watch(claims, { resourceVersion: await store.currentRevision() }, (event) => {
-    const sentAt = event.object.metadata.annotations?.[SENT_AT];
-    if (sentAt) latencies.push(wallNow() - Number(sentAt));
-  });
-  await write(store, 'baseline');
+/** Delivery to one in-process store watch of every namespace, from the acknowledgement. */
+async function inProcessBaseline(store: EmbeddedStore, offset: number): Promise<number[]> {
+  const log = new ArrivalLog(Math.ceil(RATE * SECONDS) + 1);
+  const watch = await store.watch(
+    claims,
+    { resourceVersion: await store.currentRevision(), readOnly: true },
+    (event) => log.record(Number(event.object.metadata.name!.slice(2)) - offset, wallNow()),
+  );
+  const acks = await write(store, offset);
   await new Promise((resolve) => setTimeout(resolve, 200));
   watch.stop();
-  return latencies.sort((a, b) => a - b);
+  return log.latencies(acks, 1).sample;
 }
 
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+
+interface Client {
+  process: ChildProcess;
+  next(): Promise<unknown>;
+  events: number;
+}
+
+function startClient(): Client {
+  const profile = PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : [];
+  const child = fork(fileURLToPath(import.meta.url), ['--watch-child'], {
+    execArgv: ['--import', 'tsx', ...profile],
+  });
+  const messages: unknown[] = [];
+  let wake: (() => void) | undefined;
+  const client: Client = {
+    process: child,
+    events: 0,
+    async next() {
+      while (messages.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      return messages.shift();
+    },
+  };
+  child.on('message', (message) => {
+    if (typeof message === 'object' && message !== null && 'progress' in message)
+      client.events = (message as { progress: number }).progress;
+    else messages.push(message);
+    wake?.();
+  });
+  return client;
+}
 
 async function main(): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-watch-'));
   const store = await openEmbeddedStore({ dataDir: path.join(dir, 'store') });
   const first = await ensureCredentials(dir, 'https://127.0.0.1:0');
   const server = await startApiServer({ store, token: first.token, tls: first.tls, port: 0 });
-  const child = fork(fileURLToPath(import.meta.url), ['--watch-child'], { execArgv: ['--import', 'tsx'] });
+  const clients = Array.from({ length: CLIENTS }, startClient);
   try {
     console.log(machineLine());
-    console.log(`watch-fanout: ${WATCHERS} HTTPS watches of PVCs, ${RATE} store writes/s for ${SECONDS} s`);
-    const baseline = await inProcessBaseline(store);
-    const messages: unknown[] = [];
-    let wake: (() => void) | undefined;
-    child.on('message', (message) => {
-      messages.push(message);
-      wake?.();
+    console.log(
+      `watch-fanout: ${WATCHERS} HTTPS watches of PVCs in ${NAMESPACES} namespace(s) from ${CLIENTS} client processes,` +
+        ` ${RATE} store writes/s for ${SECONDS} s (each write reaches ${Math.ceil(WATCHERS / NAMESPACES)} watchers)`,
+    );
+    for (const client of clients) await client.next(); // ready: started before the baseline runs
+    const baseline = await inProcessBaseline(store, 10_000_000);
+    const perWrite = Math.ceil(WATCHERS / NAMESPACES);
+    const expected = Math.ceil(RATE * SECONDS) * perWrite;
+    const resourceVersion = await store.currentRevision();
+    clients.forEach((client, c) => {
+      const namespaces: string[] = [];
+      for (let w = c; w < WATCHERS; w += CLIENTS) namespaces.push(namespaceOf(w));
+      const spec: WatchLoadSpec = {
+        url: server.url,
+        token: first.token,
+        ca: first.tls.cert,
+        namespaces,
+        resourceVersion,
+        capacity: Math.ceil((expected / CLIENTS) * 1.1) + 1000,
+      };
+      client.process.send(spec);
     });
-    const next = async (): Promise<unknown> => {
-      while (messages.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      return messages.shift();
-    };
-    await next(); // the child is ready
-    const spec: WatchLoadSpec = {
-      url: server.url,
-      token: first.token,
-      ca: first.tls.cert,
-      watchers: WATCHERS,
-      resourceVersion: await store.currentRevision(),
-    };
+    for (const client of clients) await client.next(); // every watch is open
     global.gc?.();
     const before = process.memoryUsage();
-    child.send(spec);
-    await next(); // every watch is open
     let peakRss = 0;
     let peakHeap = 0;
     const sampler = setInterval(() => {
@@ -105,31 +156,66 @@ async function main(): Promise<void> {
       peakHeap = Math.max(peakHeap, usage.heapUsed);
     }, 100);
     const cpu = process.cpuUsage();
-    const written = await write(store, 'fanout');
-    await new Promise((resolve) => setTimeout(resolve, 1000)); // the tail of delivery
+    const started = wallNow();
+    const windowFrom = process.uptime();
+    console.error(`every watch is open; writing for ${SECONDS} s`);
+    const acks = await write(store, 0);
+    const written = acks.length;
+    const target = written * perWrite;
+    const tailFrom = wallNow();
+    const delivered = () => clients.reduce((sum, c) => sum + c.events, 0);
+    while (delivered() < target && wallNow() - tailFrom < TAIL_MS)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    const tailMs = wallNow() - tailFrom;
+    if (PROFILE_DIR)
+      console.log(
+        `write phase in the server's profile: --window ${windowFrom.toFixed(1)}-${process.uptime().toFixed(1)}`,
+      );
+    const elapsedS = (wallNow() - started) / 1000;
     clearInterval(sampler);
     const used = process.cpuUsage(cpu);
-    child.send('stop');
-    const report = (await next()) as WatchLoadReport;
-    const cpuPerEvent = (used.user + used.system) / Math.max(1, report.events);
-    const expected = written * WATCHERS;
-    const p99 = percentile(report.latencies, 99);
+    const stride = Math.max(1, Math.floor(target / 200_000));
+    for (const client of clients) client.process.send({ stop: true, acks: Array.from(acks), stride });
+    const reports = (await Promise.all(clients.map((c) => c.next()))) as WatchLoadReport[];
+    const events = reports.reduce((sum, r) => sum + r.events, 0);
+    const latencies = reports.flatMap((r) => r.sample).sort((a, b) => a - b);
+    const errors = reports.flatMap((r) => r.errors);
+    const ended = reports.reduce((sum, r) => sum + r.ended, 0);
+    const unmatched = reports.reduce((sum, r) => sum + r.unmatched, 0);
+    const clientCpu = reports.reduce((sum, r) => sum + r.cpuMicros, 0);
+    const serverCpu = used.user + used.system;
+    const p99 = percentile(latencies, 99);
     const baseP99 = percentile(baseline, 99);
     console.log(
       `in-process store watch (baseline): p50 ${percentile(baseline, 50).toFixed(1)} ms, p99 ${baseP99.toFixed(1)} ms, ${baseline.length} events`,
     );
     console.log(
-      `${WATCHERS} HTTPS watches: ${report.events}/${expected} events delivered, p50 ${percentile(report.latencies, 50).toFixed(1)} ms,` +
-        ` p99 ${p99.toFixed(1)} ms (${(p99 / Math.max(baseP99, 0.001)).toFixed(1)}x the baseline p99; goal < ${GOAL_P99_MS} ms` +
-        ` ${p99 < GOAL_P99_MS ? 'ok' : 'MISSED'}); server CPU ${cpuPerEvent.toFixed(1)} µs per delivered event` +
-        ` (writes included); streams ended early ${report.ended}${report.errors.length ? `; errors: ${report.errors.join('; ')}` : ''}`,
+      `${WATCHERS} HTTPS watches: ${events}/${target} events delivered (${(events / elapsedS / 1000).toFixed(0)}k/s),` +
+        ` p50 ${percentile(latencies, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms from the write's acknowledgement` +
+        ` (${(p99 / Math.max(baseP99, 0.001)).toFixed(1)}x the baseline p99; goal < ${GOAL_P99_MS} ms ${p99 < GOAL_P99_MS ? 'ok' : 'MISSED'});` +
+        ` last arrival ${tailMs.toFixed(0)} ms after the last write; streams ended early ${ended}` +
+        `${unmatched ? `; ${unmatched} arrivals of unknown writes` : ''}${errors.length ? `; errors: ${errors.join('; ')}` : ''}`,
+    );
+    console.log(
+      `CPU: server ${(serverCpu / 1e4 / elapsedS).toFixed(0)}% of a core, ${(serverCpu / Math.max(1, events)).toFixed(2)} µs per delivered event` +
+        ` (writes included); clients ${(clientCpu / 1e4 / elapsedS).toFixed(0)}% (${(clientCpu / Math.max(1, events)).toFixed(2)} µs per event)`,
     );
     console.log(
       `server memory: heap ${mib(before.heapUsed)} -> peak ${mib(peakHeap)}, RSS ${mib(before.rss)} -> peak ${mib(peakRss)}` +
         ` (${((peakRss - before.rss) / Math.max(1, WATCHERS) / 1024).toFixed(0)} KiB per watcher)`,
     );
   } finally {
-    child.kill();
+    // a child that reported exits by itself (writing its profile); one that did not is killed
+    await Promise.all(
+      clients.map(
+        (client) =>
+          new Promise((resolve) => {
+            if (client.process.exitCode !== null) return resolve(undefined);
+            const kill = setTimeout(() => client.process.kill(), 3000);
+            client.process.once('exit', () => resolve(clearTimeout(kill)));
+          }),
+      ),
+    );
     await server.close();
     await store.close();
     await rm(dir, { recursive: true, force: true });
@@ -138,14 +224,17 @@ async function main(): Promise<void> {
 
 if (process.argv.includes('--watch-child')) {
   let running: Awaited<ReturnType<typeof startWatchers>> | undefined;
-  process.on('message', (message: WatchLoadSpec | 'stop') => {
-    if (message === 'stop') {
-      process.send!(running!.stop(), () => process.exit(0));
+  let progress: NodeJS.Timeout | undefined;
+  process.on('message', (message: WatchLoadSpec | { stop: true; acks: number[]; stride: number }) => {
+    if ('stop' in message) {
+      clearInterval(progress);
+      process.send!(running!.stop(message.acks, message.stride), () => process.exit(0));
       return;
     }
     void startWatchers(message).then(async (watchers) => {
       running = watchers;
       await watchers.opened;
+      progress = setInterval(() => process.send!({ progress: watchers.events() }), 100);
       process.send!('open');
     });
   });

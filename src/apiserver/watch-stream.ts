@@ -14,6 +14,7 @@ import type { ObjectStore, Watch, WatchEvent, WatchOptions } from '../store/type
 import { toStatus } from './http-io.js';
 import type { ResourceTarget } from './routes.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
+import { WatchFlusher } from './watch-flusher.js';
 
 /** The API server's default: watches end after about 30 minutes and clients re-establish them. */
 const defaultTimeoutSeconds = 1800;
@@ -42,40 +43,6 @@ export interface WatchContext {
   onSlowWatcher?: (bufferedBytes: number) => void;
   /** Paces the writes of all watches of one server (made on the first watch). */
   flusher?: WatchFlusher;
-}
-
-/**
- * Writes to watch streams go out together, at most once per `intervalMs`: at a high event rate
- * each stream gets one larger write per tick instead of one per store batch (a TLS write costs
- * far more than the bytes it carries), and all streams of a collection write the same batch in
- * the same tick, so they share its buffer. The first events after a quiet spell go out at once.
- */
-export class WatchFlusher {
-  private due = new Set<() => void>();
-  private scheduled = false;
-  private lastTick = 0;
-  private readonly intervalMs: number;
-
-  constructor(intervalMs = 20) {
-    this.intervalMs = intervalMs;
-  }
-
-  schedule(flush: () => void): void {
-    this.due.add(flush);
-    if (this.scheduled) return;
-    this.scheduled = true;
-    const wait = this.lastTick + this.intervalMs - Date.now();
-    if (wait <= 0) queueMicrotask(() => this.tick());
-    else setTimeout(() => this.tick(), wait);
-  }
-
-  private tick(): void {
-    this.scheduled = false;
-    this.lastTick = Date.now();
-    const due = this.due;
-    this.due = new Set();
-    for (const flush of due) flush();
-  }
 }
 
 /**

@@ -2,6 +2,8 @@
 // events) so a watch can resume from a revision; each watcher sees the change through its own
 // filter, so an object that starts or stops matching arrives as ADDED or DELETED, as in
 // Kubernetes. Delivery is asynchronous (never inside a writer's call stack) and in order.
+// Watchers are indexed by kind and namespace, so a change costs nothing for the watchers of other
+// kinds or of other namespaces (a thousand per-namespace watchers do not each look at every write).
 import { gone } from '../api/errors.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ObjectFilter } from './object-filter.js';
@@ -101,6 +103,8 @@ export class WatchHub {
   private head = 0; // index of the oldest retained event in `history`
   private startRevision: number;
   private readonly watchers = new Set<Watcher>();
+  /** kind -> namespace ('' for watchers of every namespace) -> watchers. */
+  private readonly index = new Map<string, Map<string, Set<Watcher>>>();
   private errorsOfStopped = 0;
 
   /** `startRevision`: the newest revision whose changes are not (or no longer) retained. */
@@ -136,11 +140,38 @@ export class WatchHub {
         this.head = 0;
       }
     }
-    for (const watcher of this.watchers) {
-      if (watcher.kind !== change.kind) continue;
+    const byNamespace = this.index.get(change.kind);
+    if (!byNamespace) return;
+    this.deliver(change, byNamespace.get(''));
+    const namespace = change.object.metadata.namespace;
+    if (namespace) this.deliver(change, byNamespace.get(namespace));
+  }
+
+  private deliver(change: ChangeEvent, watchers: Set<Watcher> | undefined): void {
+    if (!watchers) return;
+    for (const watcher of watchers) {
       const event = filteredEvent(change, watcher.filter);
       if (event) watcher.push(event);
     }
+  }
+
+  private indexed(watcher: Watcher): Set<Watcher> {
+    let byNamespace = this.index.get(watcher.kind);
+    if (!byNamespace) this.index.set(watcher.kind, (byNamespace = new Map()));
+    const namespace = watcher.filter.namespace ?? '';
+    let watchers = byNamespace.get(namespace);
+    if (!watchers) byNamespace.set(namespace, (watchers = new Set()));
+    return watchers;
+  }
+
+  private unindex(watcher: Watcher): void {
+    const byNamespace = this.index.get(watcher.kind);
+    const namespace = watcher.filter.namespace ?? '';
+    const watchers = byNamespace?.get(namespace);
+    if (!byNamespace || !watchers) return;
+    watchers.delete(watcher);
+    if (watchers.size === 0) byNamespace.delete(namespace);
+    if (byNamespace.size === 0) this.index.delete(watcher.kind);
   }
 
   /**
@@ -166,6 +197,7 @@ export class WatchHub {
       (w) => {
         this.errorsOfStopped += w.errors;
         this.watchers.delete(w);
+        this.unindex(w);
       },
       readOnly,
     );
@@ -177,6 +209,7 @@ export class WatchHub {
       if (event) watcher.push(event);
     }
     this.watchers.add(watcher);
+    this.indexed(watcher).add(watcher);
     return watcher;
   }
 

@@ -36,3 +36,54 @@ describe('WatchHub delivery', function () {
     assert.equal(object.metadata.name, 'x');
   });
 });
+
+describe('WatchHub index', function () {
+  const object = (namespace: string | undefined, name: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, ...(namespace ? { namespace } : {}) },
+  });
+
+  it('hands a change only to the watchers of its kind and namespace, and to those of every namespace', async function () {
+    const hub = new WatchHub(100, 0);
+    const [inA, inB, everywhere, otherKind] = [received(), received(), received(), received()];
+    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], inA.onEvent, true);
+    hub.subscribe('configmaps', compileFilter({ namespace: 'b' }), 0, [], inB.onEvent, true);
+    hub.subscribe('configmaps', compileFilter({}), 0, [], everywhere.onEvent, true);
+    hub.subscribe('secrets', compileFilter({}), 0, [], otherKind.onEvent, true);
+    hub.publish({ rev: 1, kind: 'configmaps', type: 'ADDED', previous: undefined, object: object('a', 'x') });
+    hub.publish({ rev: 2, kind: 'configmaps', type: 'ADDED', previous: undefined, object: object('b', 'y') });
+    await tick();
+    assert.deepEqual(
+      inA.events.map((e) => e.object.metadata.name),
+      ['x'],
+    );
+    assert.deepEqual(
+      inB.events.map((e) => e.object.metadata.name),
+      ['y'],
+    );
+    assert.deepEqual(
+      everywhere.events.map((e) => e.object.metadata.name),
+      ['x', 'y'],
+    );
+    assert.deepEqual(otherKind.events, []);
+  });
+
+  it('forgets a stopped watcher, and a later watcher of the same namespace is served', async function () {
+    const hub = new WatchHub(100, 0);
+    const first = received();
+    const watch = hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], first.onEvent, true);
+    watch.stop();
+    assert.equal(hub.watcherCount, 0);
+    hub.publish({ rev: 1, kind: 'configmaps', type: 'ADDED', previous: undefined, object: object('a', 'x') });
+    const second = received();
+    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 1, [], second.onEvent, true);
+    hub.publish({ rev: 2, kind: 'configmaps', type: 'ADDED', previous: undefined, object: object('a', 'y') });
+    await tick();
+    assert.deepEqual(first.events, []);
+    assert.deepEqual(
+      second.events.map((e) => e.object.metadata.name),
+      ['y'],
+    );
+  });
+});
