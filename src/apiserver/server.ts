@@ -47,6 +47,8 @@ export interface ApiServerOptions {
   backup?: BackupSource;
   /** When a watcher that does not read is cut off (default: defaultWatchLimits). */
   watchLimits?: WatchLimits;
+  /** How often a watch that allows bookmarks gets one (default about a minute; 0: never). */
+  watchBookmarkIntervalMs?: number;
 }
 
 export interface ApiServer {
@@ -166,6 +168,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     onSlowWatcher: (bytes) => log?.(`watch cut off: the client left ${bytes} bytes unread`),
   };
   if (options.watchLimits) watches.limits = options.watchLimits;
+  if (options.watchBookmarkIntervalMs !== undefined)
+    watches.bookmarkIntervalMs = options.watchBookmarkIntervalMs;
   const host = options.host ?? '127.0.0.1';
   let serverAddress = host;
 

@@ -6,6 +6,10 @@
 // for longer than `limits.slowGraceMs`, it gets a 410 ERROR event and the stream is closed
 // (destroyed if even that cannot be sent), as Kubernetes closes an unresponsive watcher; the
 // client re-lists and watches again.
+// With allowWatchBookmarks, the stream also carries BOOKMARK events (kind, apiVersion and
+// metadata.resourceVersion only) about once a minute and 2 s before the stream's timeout, as
+// Kubernetes sends them: every event of the watch up to that revision has been sent before it, so
+// a client resumes from there instead of from its last object, which may have left the history.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { gone, isStatusError } from '../api/errors.js';
 import { checkFieldSelector } from '../api/field-labels.js';
@@ -14,10 +18,14 @@ import type { ObjectStore, Watch, WatchEvent, WatchOptions } from '../store/type
 import { toStatus } from './http-io.js';
 import type { ResourceTarget } from './routes.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
+import { WatchBookmarks } from './watch-bookmarks.js';
 import { WatchFlusher } from './watch-flusher.js';
 
 /** The API server's default: watches end after about 30 minutes and clients re-establish them. */
 const defaultTimeoutSeconds = 1800;
+/** Kubernetes sends a bookmark about every minute, and one this long before a watch times out. */
+const defaultBookmarkIntervalMs = 60_000;
+const bookmarkBeforeTimeoutMs = 2_000;
 
 export interface WatchLimits {
   /** Bytes waiting unsent that close the stream at once. */
@@ -43,6 +51,8 @@ export interface WatchContext {
   onSlowWatcher?: (bufferedBytes: number) => void;
   /** Paces the writes of all watches of one server (made on the first watch). */
   flusher?: WatchFlusher;
+  /** How often a watch that allows bookmarks gets one (default about a minute). */
+  bookmarkIntervalMs?: number;
 }
 
 /**
@@ -79,6 +89,15 @@ function joinShared(parts: Buffer[]): Buffer {
   const joined = Buffer.concat(parts);
   lastJoined = { parts, joined };
   return joined;
+}
+
+/**
+ * A boolean query parameter as Kubernetes reads one: absent, "false" or "0" (in any case) is
+ * false, any other value (even an empty one) true.
+ */
+export function queryFlag(query: URLSearchParams, name: string): boolean {
+  const value = query.get(name);
+  return value !== null && value.toLowerCase() !== 'false' && value !== '0';
 }
 
 export function isWatchRequest(query: URLSearchParams): boolean {
@@ -174,13 +193,21 @@ export async function serveWatch(
     send(encode({ type: 'ERROR', object: toStatus(err) }));
     if (!pending) finish();
   };
+  // a Table watch (kubectl get -w) gets no bookmarks
+  const bookmarks =
+    queryFlag(query, 'allowWatchBookmarks') && !asTable
+      ? new WatchBookmarks(target.kind, (event) => send(lineOf(event)))
+      : undefined;
+  const options = watchOptions(target, query);
+  if (bookmarks) options.onProgress = bookmarks.onProgress;
+  const onEvent = bookmarks
+    ? (event: WatchEvent): void => {
+        bookmarks.noteSent(event.object);
+        send(encode(event));
+      }
+    : (event: WatchEvent): void => send(encode(event));
   try {
-    watch = await ctx.store.watch(
-      target.kind,
-      watchOptions(target, query),
-      (event: WatchEvent) => send(encode(event)),
-      onError,
-    );
+    watch = await ctx.store.watch(target.kind, options, onEvent, onError);
   } catch (err) {
     if (!isStatusError(err) || (err.code !== 410 && err.reason !== 'Expired' && err.reason !== 'Gone'))
       throw err;
@@ -200,6 +227,7 @@ export async function serveWatch(
     if (finished) return;
     finished = true;
     clearTimeout(timer);
+    bookmarks?.stop();
     ctx.active.delete(finish);
     watch.stop();
     if (!res.writableEnded) res.end(Buffer.concat(batch));
@@ -207,6 +235,14 @@ export async function serveWatch(
   }
   const timer = setTimeout(finish, timeoutSeconds * 1000);
   if (failed) return finish();
+  bookmarks?.start(
+    watch,
+    {
+      intervalMs: ctx.bookmarkIntervalMs ?? defaultBookmarkIntervalMs,
+      beforeDeadlineMs: bookmarkBeforeTimeoutMs,
+    },
+    Date.now() + timeoutSeconds * 1000,
+  );
   ctx.active.add(finish);
   req.on('close', finish);
   res.on('close', finish);

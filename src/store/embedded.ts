@@ -157,17 +157,10 @@ class EmbeddedObjectStore implements EmbeddedStore {
         .table(kindKey(kind))
         .listCommitted(filter.namespace)
         .filter((obj) => filter.matches(obj));
-      return this.state.hub.subscribe(
-        kindKey(kind),
-        filter,
-        this.state.revision,
-        initial,
-        onEvent,
-        options.readOnly,
-      );
+      return this.state.hub.subscribe(kindKey(kind), filter, this.state.revision, initial, onEvent, options);
     }
     if (!/^\d+$/.test(rv)) throw badRequest(`invalid resource version "${rv}"`);
-    return this.state.hub.subscribe(kindKey(kind), filter, Number(rv), [], onEvent, options.readOnly);
+    return this.state.hub.subscribe(kindKey(kind), filter, Number(rv), [], onEvent, options);
   }
 
   // ---- writes -------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ export interface EtcdWatchOptions {
   afterRevision: number;
   onEvent: (event: WatchEvent) => void;
   onError?: ((err: Error) => void) | undefined;
+  /** Told the revision of each progress notification, in order with the events (a bookmark). */
+  onProgress?: ((revision: string) => void) | undefined;
   /** Delivered before any change (the ADDED events of a watch without a revision). */
   initial?: WatchEvent[];
   /**
@@ -39,6 +41,15 @@ const MAX_BACKOFF_MS = 5_000;
 function closeStream(stream: WatchStream): void {
   stream.end();
   stream.cancel();
+}
+
+/** A handler's failure is its own; the stream goes on. */
+function handled(call: () => void): void {
+  try {
+    call();
+  } catch {
+    // the handler's own failure: ignored on purpose
+  }
 }
 
 /** The change an etcd event makes, or undefined when the old value is unknown for a delete. */
@@ -88,6 +99,16 @@ export class EtcdWatch implements Watch {
     this.stream = undefined;
   }
 
+  /**
+   * Asks etcd for a progress notification: its answer (a response without events) says every
+   * event up to its revision has been sent on this stream. etcd leaves the request unanswered
+   * while it is still catching the watch up; a dropped stream loses it too (the next one asks again).
+   */
+  requestProgress(): void {
+    // a stream we closed is forgotten at once (stop, onDropped), so this never writes after end
+    if (this.options.onProgress) this.stream?.write({ progress_request: {} });
+  }
+
   private async open(): Promise<void> {
     const stream = await this.options.client.watchClient.watch();
     if (this.stopped) {
@@ -126,19 +147,19 @@ export class EtcdWatch implements Watch {
     if (initial?.length) this.enqueue(initial);
   }
 
-  /** Delivers in arrival order, each batch once the writes in flight when it came have answered. */
-  private enqueue(events: WatchEvent[]): void {
+  /**
+   * Delivers in arrival order, each batch once the writes in flight when it came have answered;
+   * a progress revision goes after the batches before it.
+   */
+  private enqueue(events: WatchEvent[], progress?: string): void {
     const gate = this.options.gate?.();
     this.delivery = this.delivery.then(async () => {
       await gate;
       for (const event of events) {
         if (this.stopped) return;
-        try {
-          this.options.onEvent(event);
-        } catch {
-          // a handler's failure is its own; the stream goes on
-        }
+        handled(() => this.options.onEvent(event));
       }
+      if (progress !== undefined && !this.stopped) handled(() => this.options.onProgress?.(progress));
     });
   }
 
@@ -150,6 +171,11 @@ export class EtcdWatch implements Watch {
     }
     if (res.canceled)
       return this.fail(new Error(`etcd canceled the watch: ${res.cancel_reason || 'no reason'}`));
+    if (!res.created && !res.events?.length && res.header?.revision) {
+      // a progress notification: everything up to this revision has been sent
+      this.lastRevision = Math.max(this.lastRevision, Number(res.header.revision));
+      return this.enqueue([], String(this.lastRevision));
+    }
     const batch: WatchEvent[] = [];
     // without selectors every key under the prefix matches: a put's old value need not be decoded
     const selects = this.options.filter.selects;

@@ -202,6 +202,7 @@ class EtcdObjectStore implements EtcdStore {
       initial: initial.map((object) => ({ type: 'ADDED' as const, object })),
       gate: () => this.writesInFlight(),
       onEvent,
+      onProgress: options.onProgress,
       onError: (err) => {
         this.watches.delete(watch);
         onError?.(err);
@@ -214,6 +215,7 @@ class EtcdObjectStore implements EtcdStore {
         this.watches.delete(watch);
         watch.stop();
       },
+      requestProgress: () => watch.requestProgress(),
     };
   }
 

@@ -46,10 +46,21 @@ export interface WatchOptions extends ListOptions {
    */
   resourceVersion?: string;
   // readOnly (see ListOptions): fan-out to many read-only watchers costs no copy per watcher.
+  /**
+   * Told, in order with the events, a revision up to which every event of this watch has been
+   * delivered, each time the caller asks with Watch.requestProgress: a watch bookmark, from which a
+   * client can resume without missing anything although its own objects did not change.
+   */
+  onProgress?: (revision: string) => void;
 }
 
 export interface Watch {
   stop(): void;
+  /**
+   * Asks for one onProgress call (see WatchOptions.onProgress). A store that cannot tell now
+   * (etcd while it catches this watch up) may let a request pass without an answer.
+   */
+  requestProgress?(): void;
 }
 
 export interface WriteOptions {

@@ -38,32 +38,44 @@ export function filteredEvent(change: ChangeEvent, filter: ObjectFilter): WatchE
   }
 }
 
+/** A watch's queue holds its events and, among them, the bookmarks asked for (a revision). */
+type Queued = WatchEvent | number;
+
+interface WatcherOptions {
+  kind: string;
+  filter: ObjectFilter;
+  onEvent: (event: WatchEvent) => void;
+  onProgress: ((revision: string) => void) | undefined;
+  onStop: (w: Watcher) => void;
+  readOnly: boolean;
+  /** The revision every event up to which the watcher has been given, now. */
+  progress: () => number;
+}
+
 class Watcher implements Watch {
   readonly kind: string;
   readonly filter: ObjectFilter;
-  private readonly onEvent: (event: WatchEvent) => void;
-  private readonly onStop: (w: Watcher) => void;
-  private readonly readOnly: boolean;
-  private queue: WatchEvent[] = [];
+  private readonly o: WatcherOptions;
+  private queue: Queued[] = [];
   private scheduled = false;
   private stopped = false;
   errors = 0;
 
-  constructor(
-    kind: string,
-    filter: ObjectFilter,
-    onEvent: (event: WatchEvent) => void,
-    onStop: (w: Watcher) => void,
-    readOnly: boolean,
-  ) {
-    this.kind = kind;
-    this.readOnly = readOnly;
-    this.filter = filter;
-    this.onEvent = onEvent;
-    this.onStop = onStop;
+  constructor(options: WatcherOptions) {
+    this.kind = options.kind;
+    this.filter = options.filter;
+    this.o = options;
   }
 
-  push(event: WatchEvent): void {
+  /**
+   * Every change published so far is in this watcher's queue already (publishing is
+   * synchronous), so once the queue reaches this marker all of them have been delivered.
+   */
+  requestProgress(): void {
+    if (this.o.onProgress) this.push(this.o.progress());
+  }
+
+  push(event: Queued): void {
     if (this.stopped) return;
     this.queue.push(event);
     if (!this.scheduled) {
@@ -76,7 +88,7 @@ class Watcher implements Watch {
     if (this.stopped) return;
     this.stopped = true;
     this.queue = [];
-    this.onStop(this);
+    this.o.onStop(this);
   }
 
   private drain(): void {
@@ -86,10 +98,14 @@ class Watcher implements Watch {
     for (const event of events) {
       if (this.stopped) return;
       try {
+        if (typeof event === 'number') {
+          this.o.onProgress?.(String(event));
+          continue;
+        }
         // each watcher gets its own copy, so a handler that mutates cannot corrupt the store,
         // unless it promised only to read (then all share the committed object)
-        const object = this.readOnly ? deepFreeze(event.object) : cloneJson(event.object);
-        this.onEvent({ type: event.type, object });
+        const object = this.o.readOnly ? deepFreeze(event.object) : cloneJson(event.object);
+        this.o.onEvent({ type: event.type, object });
       } catch {
         this.errors++;
       }
@@ -102,6 +118,8 @@ export class WatchHub {
   private history: ChangeEvent[] = [];
   private head = 0; // index of the oldest retained event in `history`
   private startRevision: number;
+  /** The revision of the newest change published (or the start, before any). */
+  private latestRevision: number;
   private readonly watchers = new Set<Watcher>();
   /** kind -> namespace ('' for watchers of every namespace) -> watchers. */
   private readonly index = new Map<string, Map<string, Set<Watcher>>>();
@@ -111,6 +129,7 @@ export class WatchHub {
   constructor(limit: number, startRevision: number) {
     this.limit = limit;
     this.startRevision = startRevision;
+    this.latestRevision = startRevision;
   }
 
   get watcherCount(): number {
@@ -130,6 +149,7 @@ export class WatchHub {
 
   /** Records a durable change and hands it to every watcher of its kind. */
   publish(change: ChangeEvent): void {
+    this.latestRevision = change.rev;
     this.history.push(change);
     if (this.history.length - this.head > this.limit) {
       this.startRevision = this.history[this.head]!.rev;
@@ -185,22 +205,25 @@ export class WatchHub {
     fromRevision: number,
     initial: KubeObject[],
     onEvent: (event: WatchEvent) => void,
-    readOnly = false,
+    options: { readOnly?: boolean | undefined; onProgress?: ((revision: string) => void) | undefined } = {},
   ): Watch {
     if (fromRevision < this.startRevision) {
       throw gone(`too old resource version: ${fromRevision} (${this.startRevision})`);
     }
-    const watcher = new Watcher(
+    const watcher = new Watcher({
       kind,
       filter,
       onEvent,
-      (w) => {
+      onProgress: options.onProgress,
+      onStop: (w) => {
         this.errorsOfStopped += w.errors;
         this.watchers.delete(w);
         this.unindex(w);
       },
-      readOnly,
-    );
+      readOnly: options.readOnly ?? false,
+      // a watch from a revision ahead of the newest change has seen nothing before it either
+      progress: () => Math.max(this.latestRevision, fromRevision),
+    });
     for (const object of initial) watcher.push({ type: 'ADDED', object });
     for (let i = this.firstIndexAfter(fromRevision); i < this.history.length; i++) {
       const change = this.history[i]!;

@@ -10,6 +10,7 @@ import type { KubeObject } from '../../src/api/meta.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import { DataDirLockedError } from '../../src/store/lock.js';
 import { describeStoreContract } from '../contract/store-contract.js';
+import { describeWatchProgressContract } from '../contract/watch-progress-contract.js';
 
 const HISTORY = 50;
 const dirs: string[] = [];
@@ -31,6 +32,10 @@ describeStoreContract(
   {
     historyLimit: HISTORY,
   },
+);
+
+describeWatchProgressContract('embedded', () =>
+  openEmbeddedStore({ dataDir: tempDir(), historyLimit: HISTORY }),
 );
 
 const configMaps = kinds.find((k) => k.kind === 'ConfigMap')!;

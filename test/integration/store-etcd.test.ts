@@ -7,6 +7,7 @@ import type { KubeObject } from '../../src/api/meta.js';
 import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.js';
 import type { WatchEvent } from '../../src/store/types.js';
 import { describeStoreContract } from '../contract/store-contract.js';
+import { describeWatchProgressContract } from '../contract/watch-progress-contract.js';
 import { eventually } from '../helpers/eventually.js';
 import { etcdUnavailable, startEtcd, type EtcdServer } from '../helpers/etcd.js';
 import { skipUnless } from '../helpers/skip.js';
@@ -47,6 +48,10 @@ if (unavailable) {
       }),
     undefined,
     { historyLimit: HISTORY },
+  );
+
+  describeWatchProgressContract('etcd', () =>
+    openEtcdStore({ endpoints: [etcd.endpoint], prefix: `/progress-${++prefixes}`, compactionIntervalMs: 0 }),
   );
 
   describe('etcd store: shared by several API servers', function () {

@@ -148,4 +148,67 @@ describe('RestStore: several API servers, resumed watches, 410 → relist', func
     assert.equal(informer.get('default', 'first'), undefined);
     await informer.stop();
   });
+
+  /** The inner store, counting the API server's lists and watches of ConfigMaps. */
+  function counted(): { store: ObjectStore; lists: () => number; watches: () => number } {
+    let lists = 0;
+    let watches = 0;
+    const inner = backend.inner;
+    const store: ObjectStore = Object.assign(Object.create(inner) as ObjectStore, {
+      list: (...args: Parameters<ObjectStore['list']>) => {
+        if (args[0] === CONFIG_MAPS) lists++;
+        return inner.list(...args);
+      },
+      watch: (...args: Parameters<ObjectStore['watch']>) => {
+        if (args[0] === CONFIG_MAPS) watches++;
+        return inner.watch(...args);
+      },
+    });
+    return { store, lists: () => lists, watches: () => watches };
+  }
+
+  for (const { title, intervalMs, relists } of [
+    { title: 'resumes an informer from a bookmark without relisting', intervalMs: 100, relists: false },
+    {
+      title: 'relists an informer whose server sends no bookmarks (the control)',
+      intervalMs: 0,
+      relists: true,
+    },
+  ]) {
+    it(`${title}, after more changes of another kind than the history keeps`, async function () {
+      const counter = counted();
+      const server = await startApiServer({
+        store: counter.store,
+        token: TOKEN,
+        watchBookmarkIntervalMs: intervalMs,
+      });
+      extra.push(server);
+      // watch connections of 3-6 s, each resumed from the last revision the informer saw
+      const store = RestStore.connect(
+        { servers: [server.url], token: TOKEN },
+        { baseBackoffMs: 50, requestTimeoutMs: 5000, watchTimeoutSeconds: 3 },
+      );
+      stores.push(store);
+      const informer = new Informer({ store, kind: CONFIG_MAPS, namespace: 'default' });
+      informer.start();
+      await informer.waitForSync();
+      await store.create(CONFIG_MAPS, cm('first'));
+      await eventually('first cached', async () => informer.get('default', 'first'));
+      const listed = counter.lists();
+      // twice the history (5) of writes the informer does not watch
+      for (let i = 0; i < 10; i++)
+        await backend.inner.create(K.secret, {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: `s-${i}`, namespace: 'default' },
+        });
+      const watched = counter.watches();
+      await eventually('a resumed watch', async () => counter.watches() > watched, 20_000);
+      await store.create(CONFIG_MAPS, cm('second'));
+      await eventually('second cached', async () => informer.get('default', 'second'), 20_000);
+      if (relists) assert.ok(counter.lists() > listed, 'the control relisted');
+      else assert.equal(counter.lists(), listed, 'no relist');
+      await informer.stop();
+    });
+  }
 });

@@ -17,8 +17,8 @@ describe('WatchHub delivery', function () {
     const hub = new WatchHub(100, 0);
     const filter = compileFilter({});
     const [a, b, c] = [received(), received(), received()];
-    hub.subscribe('configmaps', filter, 0, [], a.onEvent, true);
-    hub.subscribe('configmaps', filter, 0, [], b.onEvent, true);
+    hub.subscribe('configmaps', filter, 0, [], a.onEvent, { readOnly: true });
+    hub.subscribe('configmaps', filter, 0, [], b.onEvent, { readOnly: true });
     hub.subscribe('configmaps', filter, 0, [], c.onEvent);
     const object: KubeObject = {
       apiVersion: 'v1',
@@ -47,10 +47,10 @@ describe('WatchHub index', function () {
   it('hands a change only to the watchers of its kind and namespace, and to those of every namespace', async function () {
     const hub = new WatchHub(100, 0);
     const [inA, inB, everywhere, otherKind] = [received(), received(), received(), received()];
-    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], inA.onEvent, true);
-    hub.subscribe('configmaps', compileFilter({ namespace: 'b' }), 0, [], inB.onEvent, true);
-    hub.subscribe('configmaps', compileFilter({}), 0, [], everywhere.onEvent, true);
-    hub.subscribe('secrets', compileFilter({}), 0, [], otherKind.onEvent, true);
+    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], inA.onEvent, { readOnly: true });
+    hub.subscribe('configmaps', compileFilter({ namespace: 'b' }), 0, [], inB.onEvent, { readOnly: true });
+    hub.subscribe('configmaps', compileFilter({}), 0, [], everywhere.onEvent, { readOnly: true });
+    hub.subscribe('secrets', compileFilter({}), 0, [], otherKind.onEvent, { readOnly: true });
     hub.publish({ rev: 1, kind: 'configmaps', type: 'ADDED', previous: undefined, object: object('a', 'x') });
     hub.publish({ rev: 2, kind: 'configmaps', type: 'ADDED', previous: undefined, object: object('b', 'y') });
     await tick();
@@ -72,12 +72,14 @@ describe('WatchHub index', function () {
   it('forgets a stopped watcher, and a later watcher of the same namespace is served', async function () {
     const hub = new WatchHub(100, 0);
     const first = received();
-    const watch = hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], first.onEvent, true);
+    const watch = hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], first.onEvent, {
+      readOnly: true,
+    });
     watch.stop();
     assert.equal(hub.watcherCount, 0);
     hub.publish({ rev: 1, kind: 'configmaps', type: 'ADDED', previous: undefined, object: object('a', 'x') });
     const second = received();
-    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 1, [], second.onEvent, true);
+    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 1, [], second.onEvent, { readOnly: true });
     hub.publish({ rev: 2, kind: 'configmaps', type: 'ADDED', previous: undefined, object: object('a', 'y') });
     await tick();
     assert.deepEqual(first.events, []);
