@@ -7,12 +7,15 @@
 // The log is read whole at start and kept in memory: a lookup, a sidecar's retried call or a node
 // call's lookup costs no file system call. Older versions kept one `<key>.json` per volume; those
 // are moved into the log at start (recorded durably first, then removed).
-// The backing file's small calls are synchronous: a trip through libuv's thread pool costs several
-// times the CPU of the call itself (bench:csi-rpc).
+// A backing file is created and removed through libuv's thread pool: a file system busy with other
+// work's journal commits holds such a call for tens of milliseconds now and then, and a synchronous
+// call would stop every other RPC of the driver meanwhile (bench:csi-rpc).
 import {
+  close,
   closeSync,
   fsync,
-  ftruncateSync,
+  ftruncate,
+  open,
   mkdirSync,
   openSync,
   readFileSync,
@@ -20,6 +23,7 @@ import {
   statSync,
   statfsSync,
   truncateSync,
+  unlink,
   unlinkSync,
 } from 'node:fs';
 import path from 'node:path';
@@ -31,6 +35,10 @@ import type { AccessType } from '../common/capability.js';
 import { RecordLog } from '../common/record-log.js';
 
 const fsyncAsync = promisify(fsync);
+const openAsync = promisify(open);
+const ftruncateAsync = promisify(ftruncate);
+const closeAsync = promisify(close);
+const unlinkAsync = promisify(unlink);
 
 export interface LocalVolume {
   key: string;
@@ -113,11 +121,11 @@ export class VolumeStore {
   /** Creates a zeroed sparse backing file of `capacityBytes`, then records the volume. */
   async create(volume: Omit<LocalVolume, 'createdAt'>): Promise<LocalVolume> {
     // 'w' truncates a leftover file to zero first, so old data never shows up in a new volume.
-    const fd = openSync(this.imagePath(volume.key), 'w', 0o600);
+    const fd = await openAsync(this.imagePath(volume.key), 'w', 0o600);
     try {
-      ftruncateSync(fd, Number(volume.capacityBytes));
+      await ftruncateAsync(fd, Number(volume.capacityBytes));
     } finally {
-      closeSync(fd);
+      await closeAsync(fd);
     }
     // The directory is synced with the record, so the new file's name is as durable as the record.
     return this.record({ ...volume, createdAt: this.now().toISOString() }, true);
@@ -154,7 +162,11 @@ export class VolumeStore {
       await this.open().remove(key);
       this.volumes.delete(key);
     }
-    removeFile(this.imagePath(key));
+    try {
+      await unlinkAsync(this.imagePath(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
     if (this.removed.size >= MAX_REMEMBERED_REMOVALS) this.removed.clear();
     this.removed.add(key);
   }
