@@ -155,6 +155,8 @@ interface Setup {
   diskBytes(): Promise<number>;
   /** Where the writes went, when the store can tell. */
   writesByResource?(binds: number): Promise<string>;
+  /** Requests the store has answered so far, by kind of request (etcd's gRPC methods). */
+  storeCalls?(): Promise<Map<string, number>>;
   diskLabel: string;
   procs: Proc[];
   /** Every process doing the work (berth's and etcd), whose CPU time is counted. */
@@ -229,6 +231,27 @@ async function etcdWritesByResource(etcd: EtcdServer, binds: number): Promise<st
     .join('; ');
 }
 
+/** etcd's count of the gRPC calls it started, by method (Range, Txn, Watch...), from its metrics. */
+async function etcdCalls(etcd: EtcdServer): Promise<Map<string, number>> {
+  const text = await (await fetch(`${etcd.endpoint}/metrics`)).text();
+  const calls = new Map<string, number>();
+  for (const match of text.matchAll(/^grpc_server_started_total\{[^}]*grpc_method="(\w+)"[^}]*\} (\S+)$/gm)) {
+    const count = Number(match[2]);
+    if (count > 0) calls.set(match[1]!, (calls.get(match[1]!) ?? 0) + count);
+  }
+  return calls;
+}
+
+/** Pure: the calls made between two counts, per bind, most first. */
+function callsPerBind(before: Map<string, number>, after: Map<string, number>, binds: number): string {
+  return [...after]
+    .map(([method, count]) => [method, (count - (before.get(method) ?? 0)) / binds] as const)
+    .filter(([, perBind]) => perBind > 0)
+    .sort((x, y) => y[1] - x[1])
+    .map(([method, perBind]) => `${method} ${perBind.toFixed(2)}`)
+    .join(', ');
+}
+
 async function startScaledOut(workDir: string, driverSocket: string): Promise<Setup> {
   const etcd = await startEtcd({ detached: true });
   etcds.push(etcd);
@@ -272,6 +295,7 @@ async function startScaledOut(workDir: string, driverSocket: string): Promise<Se
       kubeconfig: replicas[0]!.kubeconfig,
       diskBytes: () => etcdDbBytes(etcd),
       writesByResource: (binds) => etcdWritesByResource(etcd, binds),
+      storeCalls: () => etcdCalls(etcd),
       diskLabel: 'etcd db size',
       procs: [...procs],
       pids: [
@@ -321,6 +345,8 @@ interface Figures {
   writesPerBind: number;
   diskBytes: number;
   writesByResource: string | undefined;
+  /** The store's requests per bind by kind, when it counts them. */
+  storeCalls: string | undefined;
   diskLabel: string;
   provisioned: number;
   /** CPU seconds each process used from the first claim to all Bound. */
@@ -361,6 +387,7 @@ async function measure(setup: Setup, driverVolumes: () => number): Promise<Figur
       const dynamic = Math.floor(((i + 1) * DYNAMIC) / total) > Math.floor((i * DYNAMIC) / total);
       return dynamic ? dynamicClaim(dynamicSoFar++) : staticClaim(i - dynamicSoFar);
     });
+    const callsBefore = await setup.storeCalls?.();
     const cpuBefore = setup.pids.map(({ pid }) => cpuSeconds(pid));
     started = performance.now();
     progress(`creating ${total} claims`);
@@ -377,6 +404,7 @@ async function measure(setup: Setup, driverVolumes: () => number): Promise<Figur
     );
     const lastAny = Math.max(...boundAt.values());
     const cpu = setup.pids.map(({ label, pid }, i) => ({ label, seconds: cpuSeconds(pid) - cpuBefore[i]! }));
+    const callsAfter = await setup.storeCalls?.();
     const revisionAfter = await currentRevision(api);
     return {
       name: setup.name,
@@ -387,6 +415,7 @@ async function measure(setup: Setup, driverVolumes: () => number): Promise<Figur
       writesPerBind: (revisionAfter - revisionBefore - total) / total,
       diskBytes: await setup.diskBytes(),
       writesByResource: await setup.writesByResource?.(total),
+      storeCalls: callsBefore && callsAfter ? callsPerBind(callsBefore, callsAfter, total) : undefined,
       diskLabel: setup.diskLabel,
       provisioned: driverVolumes(),
       cpu,
@@ -411,6 +440,7 @@ function report(f: Figures): void {
       ` the driver holds ${f.provisioned} volumes (${DYNAMIC} claimed)`,
   );
   if (f.writesByResource) console.log(`  store keys and their updates: ${f.writesByResource}`);
+  if (f.storeCalls) console.log(`  etcd calls per bind (from the first claim to all Bound): ${f.storeCalls}`);
   // the figure that does not depend on what else runs on the machine
   const cpuTotal = f.cpu.reduce((sum, c) => sum + c.seconds, 0);
   console.log(
