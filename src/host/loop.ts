@@ -24,6 +24,11 @@ export interface LoopDevicesOptions {
    * names instead of asking sysfs about every device, most of which are detached.
    */
   partitionsFile?: string;
+  /**
+   * Reuse what was read of an attached device until its sysfs loop/ folder is a new one (default
+   * with the real sysfs, whose folders never get an inode number used before; a fake tree's may).
+   */
+  reuseAttachments?: boolean;
 }
 
 /** `losetup -j` output: `/dev/loop0: [2049]:1234 (/data/vol.img)`. */
@@ -53,11 +58,16 @@ export class LoopDevices {
   private readonly exec: Exec;
   private readonly sysRoot: string;
   private readonly partitionsFile: string | undefined;
+  private readonly reuseAttachments: boolean;
+  private sysfs: boolean | undefined;
+  /** What each attached device's loop/ folder said, by the folder's identity (see read). */
+  private readonly attachments = new Map<string, { identity: string; device: LoopDevice }>();
 
   constructor(options: LoopDevicesOptions) {
     this.exec = options.exec;
     this.sysRoot = options.sysRoot ?? '/sys';
     this.partitionsFile = options.partitionsFile ?? (options.sysRoot ? undefined : '/proc/partitions');
+    this.reuseAttachments = options.reuseAttachments ?? !options.sysRoot;
   }
 
   /** Every attached loop device with its backing file. */
@@ -73,13 +83,13 @@ export class LoopDevices {
    * not found; volumes are never empty.
    */
   async findByFile(file: string): Promise<LoopDevice[]> {
-    const wanted = canonical(file);
-    if (!this.hasSysfs()) return this.findWithLosetup(wanted);
-    // Only a device whose backing file matches has its number read: one sysfs read per device.
-    return (this.loopsWithSize() ?? this.loopNames())
-      .filter((name) => this.readBackingFile(name) === wanted)
+    if (!this.hasSysfs()) return this.findWithLosetup(canonical(file));
+    const devices = (this.loopsWithSize() ?? this.loopNames())
       .map((name) => this.read(name))
       .filter((device): device is LoopDevice => device !== undefined);
+    if (devices.length === 0) return devices; // the usual answer, without resolving the path
+    const wanted = canonical(file);
+    return devices.filter((device) => device.backingFile === wanted);
   }
 
   async get(device: string): Promise<LoopDevice | undefined> {
@@ -111,8 +121,10 @@ export class LoopDevices {
     return BigInt(sectors.trim()) * 512n;
   }
 
+  /** Whether sysfs is there, asked once (it does not come or go while we run). */
   private hasSysfs(): boolean {
-    return existsSync(path.join(this.sysRoot, 'block'));
+    this.sysfs ??= existsSync(path.join(this.sysRoot, 'block'));
+    return this.sysfs;
   }
 
   /** Without sysfs (some containers), losetup -j answers the same question. */
@@ -144,33 +156,35 @@ export class LoopDevices {
   }
 
   /**
-   * A detached device has no loop/ folder. Asking without an exception matters: most devices are
-   * detached, and a thrown ENOENT (with its stack) cost more than the reads of an attached one.
+   * The device if it is attached. A detached device has no loop/ folder; each attach makes a new
+   * one (a new inode), so what was read of the folder is reused until the folder changes: a
+   * lookup costs one stat per attached device instead of three file reads (the backing file's
+   * path is the one it had when attached). Asking without an exception matters: a thrown ENOENT
+   * (with its stack) costs more than the reads.
    */
-  private attached(name: string): boolean {
-    return statSync(path.join(this.sysRoot, 'block', name, 'loop'), { throwIfNoEntry: false }) !== undefined;
-  }
-
-  private readBackingFile(name: string): string | undefined {
-    if (!this.attached(name)) return undefined;
-    try {
-      return cleanBackingFile(
-        readFileSync(path.join(this.sysRoot, 'block', name, 'loop', 'backing_file'), 'utf8'),
-      );
-    } catch {
-      return undefined; // detached meanwhile
-    }
-  }
-
   private read(name: string): LoopDevice | undefined {
-    if (!this.attached(name)) return undefined;
     const dir = path.join(this.sysRoot, 'block', name);
+    const folder = statSync(path.join(dir, 'loop'), { throwIfNoEntry: false });
+    if (!folder) {
+      this.attachments.delete(name);
+      return undefined;
+    }
+    const identity = `${folder.ino}:${folder.ctimeMs}`;
+    const known = this.attachments.get(name);
+    if (known?.identity === identity) return known.device;
     try {
       const backing = readFileSync(path.join(dir, 'loop', 'backing_file'), 'utf8');
       const dev = readFileSync(path.join(dir, 'dev'), 'utf8');
-      return { device: `/dev/${name}`, majorMinor: dev.trim(), backingFile: cleanBackingFile(backing) };
+      const device = {
+        device: `/dev/${name}`,
+        majorMinor: dev.trim(),
+        backingFile: cleanBackingFile(backing),
+      };
+      if (this.reuseAttachments) this.attachments.set(name, { identity, device });
+      return device;
     } catch {
-      return undefined; // not attached (no loop/backing_file) or gone meanwhile
+      this.attachments.delete(name);
+      return undefined; // detached meanwhile
     }
   }
 }

@@ -1,7 +1,7 @@
 // Node mount utilities: the real Exec on real processes, and Mounter/LoopDevices/Filesystems with a
 // recording Exec, a scripted mountinfo and a fake sysfs tree (no root needed).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Exec, ExecOptions, ExecResult } from '../../../src/host/exec.js';
@@ -197,6 +197,30 @@ describe('LoopDevices (fake sysfs)', function () {
       2,
       'no file: every device',
     );
+  });
+
+  it('reuses what it read of an attached device until the device is attached anew', async function () {
+    const loops = new LoopDevices({ exec: recordingExec(), sysRoot: sys, reuseAttachments: true });
+    const a = path.join(dataDir, 'a.img');
+    const b = path.join(dataDir, 'b.img');
+    assert.deepEqual((await loops.findByFile(a)).map((l) => l.device).sort(), ['/dev/loop0', '/dev/loop3']);
+    // An edit inside the same loop/ folder is not read again: only a new attach makes a new folder.
+    writeFileSync(path.join(sys, 'block', 'loop3', 'loop', 'backing_file'), b + '\n');
+    assert.deepEqual((await loops.findByFile(a)).map((l) => l.device).sort(), ['/dev/loop0', '/dev/loop3']);
+    // loop3 detached and attached to b.img: a new folder (made before the old one goes, so its
+    // inode number cannot be the old one's), read again.
+    const folder = path.join(sys, 'block', 'loop3', 'loop');
+    renameSync(folder, `${folder}.old`);
+    mkdirSync(folder);
+    writeFileSync(path.join(folder, 'backing_file'), b + '\n');
+    rmSync(`${folder}.old`, { recursive: true });
+    assert.deepEqual(
+      (await loops.findByFile(a)).map((l) => l.device),
+      ['/dev/loop0'],
+    );
+    assert.deepEqual((await loops.findByFile(b)).map((l) => l.device).sort(), ['/dev/loop2', '/dev/loop3']);
+    rmSync(path.join(sys, 'block', 'loop0', 'loop'), { recursive: true });
+    assert.deepEqual(await loops.findByFile(a), [], 'a detached device is not found');
   });
 
   it('attach runs losetup -f --show and reads the device back; detach and refresh call losetup', async function () {
