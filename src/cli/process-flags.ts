@@ -1,6 +1,7 @@
-// What the long-running commands (up, apiserver, controller-manager, node) share: --log-level
-// and running until the command's signal.
+// What the long-running commands (up, apiserver, controller-manager, node) share: --log-level,
+// --csi-driver and running until the command's signal.
 import { JsonLogger, type LogLevel } from '../machinery/logger.js';
+import { parseCsiDriverFlags, type DriverEndpoint } from '../node/index.js';
 import type { CommandContext } from './context.js';
 import { UsageError } from './io.js';
 
@@ -24,4 +25,13 @@ export function untilAborted(signal: AbortSignal | undefined): Promise<void> {
     if (signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
+}
+
+/** The repeatable `--csi-driver NAME=SOCKET` of up, controller-manager and node. */
+export function csiDriverFlags(values: readonly string[] | undefined): DriverEndpoint[] {
+  try {
+    return parseCsiDriverFlags(values ?? []);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }

@@ -84,4 +84,4 @@ export { DriverRegistry } from './registration.js';
 export type { DriverEndpoint, RegisteredDriver } from './registration.js';
 export { readVolData, scanPublished, scanStaged, writeVolData } from './vol-data.js';
 export type { PublishVolumeData, StageVolumeData } from './vol-data.js';
-export { parseCsiDriverFlag } from './driver-flag.js';
+export { parseCsiDriverFlag, parseCsiDriverFlags } from './driver-flag.js';

@@ -12,7 +12,6 @@ import { systemClock, sleep } from '../../machinery/clock.js';
 import { LeaderElector } from '../../machinery/leader-election.js';
 import type { Logger } from '../../machinery/logger.js';
 import { RestStore } from '../../machinery/rest-store.js';
-import { parseCsiDriverFlag, type DriverEndpoint } from '../../node/index.js';
 import { parseCommand } from '../args.js';
 import type { ComponentDeps, RunningComponent } from '../component.js';
 import { startControllerManager, stopComponents } from '../components.js';
@@ -26,7 +25,7 @@ import {
   takeBoolFlag,
   type LeaderElectionSettings,
 } from '../leader-flags.js';
-import { loggerFor, logOptions, untilAborted } from '../process-flags.js';
+import { csiDriverFlags, loggerFor, logOptions, untilAborted } from '../process-flags.js';
 
 const options = {
   kubeconfig: { type: 'string' },
@@ -40,16 +39,6 @@ const options = {
 
 export const CONTROLLER_MANAGER_USAGE =
   'berth controller-manager --kubeconfig=F [--master=URL[,URL]] [--leader-elect=true] [--leader-elect-lease-duration=15s] [--leader-elect-renew-deadline=10s] [--leader-elect-retry-period=2s] [--leader-elect-resource-namespace=kube-system] [--leader-elect-resource-name=berth-controller-manager] [--csi-driver NAME=SOCKET]... [--node-monitor-grace-period=40s]';
-
-function csiDrivers(flags: readonly string[] | undefined): DriverEndpoint[] {
-  return (flags ?? []).map((flag) => {
-    try {
-      return parseCsiDriverFlag(flag);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  });
-}
 
 /**
  * Waits until an API server answers (calmly: 1 s doubling to 10 s, logging the reason). False
@@ -90,7 +79,7 @@ export async function runControllerManager(ctx: CommandContext, argv: string[]):
     throw new UsageError(`controller-manager: unexpected argument "${positionals[0]}"`);
   const election = parseLeaderElection(leaderElect, values);
   const masters = parseMaster(values.master);
-  const drivers = csiDrivers(values['csi-driver']);
+  const drivers = csiDriverFlags(values['csi-driver']);
   const nodeMonitorGracePeriodMs = parsePositiveDuration(
     '--node-monitor-grace-period',
     values['node-monitor-grace-period'],

@@ -14,7 +14,6 @@ import { componentConnection } from '../../client/in-cluster.js';
 import { systemClock } from '../../machinery/clock.js';
 import { RestStore } from '../../machinery/rest-store.js';
 import { SharedInformerCache } from '../../machinery/shared-cache.js';
-import { parseCsiDriverFlag } from '../../node/index.js';
 import { parseCommand } from '../args.js';
 import { stopComponents } from '../components.js';
 import type { RunningComponent } from '../component.js';
@@ -22,7 +21,7 @@ import type { CommandContext } from '../context.js';
 import { UsageError } from '../io.js';
 import { parseMaster, takeBoolFlag } from '../leader-flags.js';
 import { startNodes } from '../node-components.js';
-import { loggerFor, logOptions, untilAborted } from '../process-flags.js';
+import { csiDriverFlags, loggerFor, logOptions, untilAborted } from '../process-flags.js';
 
 const options = {
   kubeconfig: { type: 'string' },
@@ -61,13 +60,7 @@ export async function runNode(ctx: CommandContext, argv: string[]): Promise<numb
   const name = parseNodeName(values['node-name'], hostname());
   const masters = parseMaster(values.master);
   const rootDir = resolve(ctx.cwd, values['root-dir'] ?? DEFAULT_ROOT_DIR);
-  const csiDrivers = (values['csi-driver'] ?? []).map((flag) => {
-    try {
-      return parseCsiDriverFlag(flag);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  });
+  const csiDrivers = csiDriverFlags(values['csi-driver']);
   const logger = loggerFor(ctx, values['log-level']);
   const kubeconfig = values.kubeconfig === undefined ? undefined : resolve(ctx.cwd, values.kubeconfig);
   const connection = await componentConnection({ kubeconfig, env: ctx.env });

@@ -4,14 +4,13 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { dns1123SubdomainErrors } from '../../api/names.js';
 import type { NodeSpec } from '../component.js';
-import { parseCsiDriverFlag } from '../../node/index.js';
 import { chosenPort, parsePort, recordPort } from '../api-port.js';
 import { parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { startEmbeddedBerth } from '../embedded.js';
 import { parseDuration, parsePositiveDuration } from '../duration-flag.js';
 import { etcdOptions, parseEtcdFlags } from '../etcd-flags.js';
-import { loggerFor, untilAborted } from '../process-flags.js';
+import { csiDriverFlags, loggerFor, untilAborted } from '../process-flags.js';
 import { UsageError } from '../io.js';
 import { resolveDataDir } from '../paths.js';
 
@@ -76,13 +75,7 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
   const controlPlaneOnly = values['control-plane-only'] === true;
   if (controlPlaneOnly) checkControlPlaneOnly(values);
   const nodes = controlPlaneOnly ? [] : nodeSpecs(values.node ?? [hostname()], values['root-dir'], dataDir);
-  const csiDrivers = (values['csi-driver'] ?? []).map((flag) => {
-    try {
-      return parseCsiDriverFlag(flag);
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  });
+  const csiDrivers = csiDriverFlags(values['csi-driver']);
   const eventTtl = values['event-ttl'];
   const eventTtlMs = eventTtl === undefined ? undefined : parseDuration('--event-ttl', eventTtl);
   if (eventTtlMs !== undefined && eventTtlMs <= 0)

@@ -8,7 +8,7 @@ import {
   withDriver,
   withoutDriver,
 } from '../../../src/node/csinode.js';
-import { parseCsiDriverFlag } from '../../../src/node/driver-flag.js';
+import { parseCsiDriverFlag, parseCsiDriverFlags } from '../../../src/node/driver-flag.js';
 import { NodePaths, sha256Hex } from '../../../src/node/paths.js';
 import { highestSupportedVersion } from '../../../src/node/registration-protocol.js';
 import { scanPublished, scanStaged, writeVolData } from '../../../src/node/vol-data.js';
@@ -124,5 +124,21 @@ describe('node --csi-driver flag', function () {
     assert.deepEqual(parseCsiDriverFlag('d=unix:///x.sock'), { name: 'd', endpoint: 'unix:///x.sock' });
     assert.throws(() => parseCsiDriverFlag('just-a-name'), /must look like/);
     assert.throws(() => parseCsiDriverFlag('=/x.sock'), /must look like/);
+    assert.throws(
+      () => parseCsiDriverFlag('Bad_Driver=/x.sock'),
+      /driver name "Bad_Driver" is invalid: a DNS-1123/,
+    );
+    assert.throws(() => parseCsiDriverFlag(`${'d'.repeat(64)}=/x.sock`), /no more than 63 characters/);
+  });
+
+  it('refuses one driver name given twice, naming it', function () {
+    assert.deepEqual(
+      parseCsiDriverFlags(['a.csi=/a.sock', 'b.csi=/b.sock']).map((d) => d.name),
+      ['a.csi', 'b.csi'],
+    );
+    assert.throws(
+      () => parseCsiDriverFlags(['a.csi=/a.sock', 'a.csi=/other.sock']),
+      /^Error: --csi-driver: driver "a.csi" is given more than once$/,
+    );
   });
 });
