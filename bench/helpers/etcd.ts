@@ -49,18 +49,37 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
+/** PEM files for an etcd that serves clients over TLS and wants their certificates. */
+export interface EtcdTlsFiles {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+}
+
 export async function startEtcd(
   options: {
     dataDir?: string;
     /** its own process group: a signal to the caller's group spares it */ detached?: boolean;
+    /** https for clients, with client certificates signed by caFile required */
+    tls?: EtcdTlsFiles;
   } = {},
 ): Promise<EtcdServer> {
   const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'berth-etcd-'));
-  const clientPort = await freePort();
-  let peerPort = await freePort();
-  while (peerPort === clientPort) peerPort = await freePort();
-  const endpoint = `http://127.0.0.1:${clientPort}`;
+  const ports = new Set<number>();
+  while (ports.size < 3) ports.add(await freePort());
+  const [clientPort, peerPort, metricsPort] = [...ports];
+  const endpoint = `${options.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
+  // plain http /health, also when clients need certificates
+  const metrics = `http://127.0.0.1:${metricsPort}`;
+  const tlsArgs = options.tls
+    ? [
+        `--trusted-ca-file=${options.tls.caFile}`,
+        `--cert-file=${options.tls.certFile}`,
+        `--key-file=${options.tls.keyFile}`,
+        '--client-cert-auth',
+      ]
+    : [];
   const child = spawn(
     'etcd',
     [
@@ -72,6 +91,8 @@ export async function startEtcd(
       `--initial-advertise-peer-urls=${peer}`,
       `--initial-cluster=berth-test=${peer}`,
       '--initial-cluster-state=new',
+      `--listen-metrics-urls=${metrics}`,
+      ...tlsArgs,
       '--logger=zap',
       '--log-level=error',
     ],
@@ -86,7 +107,7 @@ export async function startEtcd(
     await exited(child);
   };
   try {
-    await untilHealthy(endpoint, child, () => stderr);
+    await untilHealthy(metrics, child, () => stderr);
   } catch (err) {
     await stopByPid('SIGKILL');
     if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -63,21 +63,43 @@ export function parseEtcdFlags(values: EtcdValues): EtcdFlags | undefined {
   return flags;
 }
 
+/** A file a flag names; an unreadable one is a usage error naming the flag. */
+async function readFlagFile(flag: string, path: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+    throw new UsageError(`invalid argument "${path}" for "--${flag}" flag: ${why}`);
+  }
+}
+
 async function tlsOf(flags: EtcdFlags): Promise<EtcdTls | undefined> {
   const wantsTls = flags.endpoints.some((e) => e.startsWith('https:'));
   if (!wantsTls && flags.cafile === undefined) return undefined;
   if (flags.cafile === undefined) throw new UsageError('https etcd endpoints need --etcd-cafile');
-  const tls: EtcdTls = { caPem: await readFile(flags.cafile) };
+  const tls: EtcdTls = { caPem: await readFlagFile('etcd-cafile', flags.cafile) };
   if (flags.certfile && flags.keyfile) {
-    tls.certPem = await readFile(flags.certfile);
-    tls.keyPem = await readFile(flags.keyfile);
+    tls.certPem = await readFlagFile('etcd-certfile', flags.certfile);
+    tls.keyPem = await readFlagFile('etcd-keyfile', flags.keyfile);
   }
   return tls;
 }
 
+/**
+ * The store on the etcd the flags name. Not reaching it (down, not etcd, refusing our TLS) is an
+ * error naming --etcd-servers and what etcd's client said, without its gRPC decorations.
+ */
 export async function openEtcdFromFlags(flags: EtcdFlags): Promise<EtcdStore> {
   const tls = await tlsOf(flags);
-  return openEtcdStore({ endpoints: flags.endpoints, prefix: flags.prefix, ...(tls ? { tls } : {}) });
+  try {
+    return await openEtcdStore({ endpoints: flags.endpoints, prefix: flags.prefix, ...(tls ? { tls } : {}) });
+  } catch (err) {
+    const why = (err as Error).message
+      .replace(/^etcd: /, '')
+      .replace(/\s*Resolution note:.*$/s, '')
+      .replace(/,name resolution:.*$/s, '');
+    throw new UsageError(`cannot use the etcd of --etcd-servers=${flags.endpoints.join(',')}: ${why}`);
+  }
 }
 
 /** Replicas on one etcd settle on the first replica's token and serving certificate. */
