@@ -35,6 +35,7 @@ import {
   inParallel,
   listAll,
   readCredentials,
+  untilClaimsBound,
 } from './helpers/https-api.js';
 
 async function connect(dataDir: string, url: string): Promise<Api> {
@@ -182,6 +183,12 @@ interface Figures {
   size: number;
   createSeconds: number;
   boundSeconds: number;
+  /** berth's CPU seconds from the first claim's create to all Bound, per claim (the API creates included). */
+  cpuMsPerBind: number;
+  /** berth's CPU seconds from the last claim's create to all Bound. */
+  boundCpuSeconds: number;
+  /** The 1-minute load average when all were Bound (other work on the machine). */
+  loadAverage: number;
   idleCpuPercent: number;
   idleWritesPerMinute: number;
   rssMiB: number;
@@ -201,16 +208,24 @@ async function runSize(size: number): Promise<Figures> {
     const firstStartSeconds = (performance.now() - firstStart) / 1000;
     const started = performance.now();
     await inParallel(size, CLIENTS, (i) => createObject(api, '/api/v1/persistentvolumes', pv(i)));
+    // one watch follows the claims (polling lists of N claims would load the server it measures)
+    const watch = untilClaimsBound(
+      await readCredentials(path.join(dataDir, 'kubeconfig')),
+      berth.url,
+      'default',
+      String(await currentRevision(api)),
+      size,
+    );
+    const cpuAtFirstClaim = cpuSeconds(berth.child.pid!);
     await inParallel(size, CLIENTS, (i) =>
       createObject(api, '/api/v1/namespaces/default/persistentvolumeclaims', pvc(i)),
     );
     const created = performance.now();
-    for (;;) {
-      const { items } = await listAll(api, '/api/v1/namespaces/default/persistentvolumeclaims');
-      if (items.filter((c) => c.status?.phase === 'Bound').length === size) break;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
+    const cpuAtLastClaim = cpuSeconds(berth.child.pid!);
+    await watch.done;
     const bound = performance.now();
+    const cpuAtBound = cpuSeconds(berth.child.pid!);
+    const [loadAverage = NaN] = os.loadavg();
 
     // Idle: let what the binds started settle, then watch the process do nothing.
     await new Promise((resolve) => setTimeout(resolve, 5_000));
@@ -270,6 +285,9 @@ async function runSize(size: number): Promise<Figures> {
       size,
       createSeconds: (created - started) / 1000,
       boundSeconds: (bound - created) / 1000,
+      cpuMsPerBind: ((cpuAtBound - cpuAtFirstClaim) / size) * 1000,
+      boundCpuSeconds: cpuAtBound - cpuAtLastClaim,
+      loadAverage,
       idleCpuPercent,
       idleWritesPerMinute: (idleWrites / idleSeconds) * 60,
       rssMiB: rss,
@@ -294,7 +312,9 @@ for (const size of SIZES) {
   results.push(f);
   console.log(
     `${String(size).padStart(6)} pairs: created in ${f.createSeconds.toFixed(1)} s (${((2 * size) / f.createSeconds).toFixed(0)} objects/s);` +
-      ` all Bound ${f.boundSeconds.toFixed(1)} s after the last claim (goal at 50k: < 60 s);` +
+      ` all Bound ${f.boundSeconds.toFixed(1)} s after the last claim (goal at 50k: < 60 s;` +
+      ` berth's CPU ${f.boundCpuSeconds.toFixed(1)} s meanwhile, ${f.cpuMsPerBind.toFixed(2)} ms per claim from its create to Bound;` +
+      ` load average ${f.loadAverage.toFixed(1)});` +
       ` idle CPU ${f.idleCpuPercent.toFixed(1)}% of a core (goal < 2%), ${f.idleWritesPerMinute.toFixed(1)} store writes/min (goal <= 6);` +
       ` RSS ${f.rssMiB.toFixed(0)} MiB (${((f.rssMiB * 1024) / (2 * size)).toFixed(1)} KiB per object; goal <= 600 MiB at 100k objects);` +
       ` PV list, limit=500 pages, ${(f.listSeconds * 1000).toFixed(0)} ms (goal < 1 s); restart until the API answers ${f.restartSeconds.toFixed(2)} s` +
@@ -307,6 +327,7 @@ if (base && results.length > 1) {
     const r = (a: number, b: number) => `${(a / Math.max(b, 1e-9)).toFixed(2)}x`;
     console.log(
       `growth ${base.size} -> ${f.size} pairs (${r(f.size, base.size)} the objects): time to Bound ${r(f.boundSeconds, base.boundSeconds)},` +
+        ` CPU per bind ${r(f.cpuMsPerBind, base.cpuMsPerBind)},` +
         ` RSS ${r(f.rssMiB, base.rssMiB)}, idle CPU ${r(f.idleCpuPercent, base.idleCpuPercent)}, PV list ${r(f.listSeconds, base.listSeconds)},` +
         ` restart ${r(f.restartSeconds, base.restartSeconds)}`,
     );
