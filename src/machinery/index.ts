@@ -11,5 +11,6 @@ export * from './indexed-cache.js';
 export * from './item-backoff.js';
 export * from './event-ttl.js';
 export * from './shared-cache.js';
+export * from './settled-resync.js';
 export * from './indexes.js';
 export * from './rest-store.js';

@@ -62,6 +62,11 @@ export interface HandlerOptions<T extends KubeObject = KubeObject> {
    * not a queued reconcile each.
    */
   resyncFilter?: (obj: T) => boolean;
+  /**
+   * Asked before each resync pass; false skips the whole pass (e.g. nothing the filter reads has
+   * changed since a pass whose filter passed nothing on: see SettledResync).
+   */
+  resyncNeeded?: () => boolean;
 }
 
 /** One addHandler call: its handlers and, when it asked for one, its own resync timer. */
@@ -69,6 +74,7 @@ interface Registration<T extends KubeObject> {
   handlers: InformerHandlers<T>;
   resyncMs: number;
   resyncFilter: ((obj: T) => boolean) | undefined;
+  resyncNeeded: (() => boolean) | undefined;
   timer?: TimerHandle;
 }
 
@@ -139,6 +145,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       handlers,
       resyncMs: options.resyncMs ?? 0,
       resyncFilter: options.resyncFilter,
+      resyncNeeded: options.resyncNeeded,
     };
     this.registrations.push(registration);
     if (this.synced) for (const obj of this.cache.values()) this.call('onAdd', () => handlers.onAdd?.(obj));
@@ -350,8 +357,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (registration.resyncMs <= 0 || this.stopped) return;
     registration.timer = this.clock.setTimeout(() => {
       if (this.stopped || !this.registrations.includes(registration)) return;
-      const { handlers, resyncFilter } = registration;
-      if (this.synced)
+      const { handlers, resyncFilter, resyncNeeded } = registration;
+      if (this.synced && (!resyncNeeded || resyncNeeded()))
         for (const obj of this.cache.values()) {
           this.call('onUpdate', () => {
             if (!resyncFilter || resyncFilter(obj)) handlers.onUpdate?.(obj, obj);

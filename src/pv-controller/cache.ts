@@ -61,6 +61,12 @@ function claimNamesOf(pod: Pod): string[] {
   return names;
 }
 
+function sameLabels(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
+  if (!a) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+}
+
 /** An unbound claim still looking for a volume. */
 function isWaitingClaim(claim: PersistentVolumeClaim): boolean {
   return (
@@ -82,6 +88,12 @@ export class BinderCache implements BinderView {
   private readonly waiting = new Set<string>();
   private readonly deletedVolumes = new Tombstones();
   private readonly deletedClaims = new Tombstones();
+  private changes = 0;
+
+  /** Moves on every change of what decisions read (volumes, claims, classes, node labels, pods). */
+  get generation(): number {
+    return this.changes;
+  }
 
   // --- writes (from informers and from the controller's own successful writes)
 
@@ -99,6 +111,7 @@ export class BinderCache implements BinderView {
     if (!force && !isNewerOrSame(volume, this.volumes.get(name)))
       return { stored: false, becameCandidate: false };
     this.volumes.set(name, volume);
+    this.changes++;
     return { stored: true, becameCandidate: this.index.upsert(volume) };
   }
 
@@ -106,6 +119,7 @@ export class BinderCache implements BinderView {
   removeVolume(name: string, deletedAt?: string): PersistentVolume | undefined {
     if (deletedAt !== undefined) this.deletedVolumes.bury(name, deletedAt);
     const old = this.volumes.get(name);
+    this.changes++;
     this.volumes.delete(name);
     this.index.remove(name);
     return old;
@@ -120,6 +134,7 @@ export class BinderCache implements BinderView {
     if (this.deletedClaims.buried(key, claim)) return false;
     if (!force && !isNewerOrSame(claim, this.claims.get(key))) return false;
     this.claims.set(key, claim);
+    this.changes++;
     if (!isWaitingClaim(claim)) this.waiting.delete(key);
     return true;
   }
@@ -127,6 +142,7 @@ export class BinderCache implements BinderView {
   removeClaim(key: string, deletedAt?: string): PersistentVolumeClaim | undefined {
     if (deletedAt !== undefined) this.deletedClaims.bury(key, deletedAt);
     const old = this.claims.get(key);
+    this.changes++;
     this.claims.delete(key);
     this.waiting.delete(key);
     return old;
@@ -134,19 +150,25 @@ export class BinderCache implements BinderView {
 
   upsertClass(storageClass: StorageClass): void {
     this.classes.set(storageClass.metadata.name ?? '', storageClass);
+    this.changes++;
   }
 
   removeClass(name: string): void {
     this.classes.delete(name);
+    this.changes++;
   }
 
   upsertNode(node: Node): void {
     const name = node.metadata.name ?? '';
-    this.nodes.set(name, { name, labels: { ...node.metadata.labels } });
+    const labels = { ...node.metadata.labels };
+    // a node's heartbeat changes its status, which no decision reads: only its labels count
+    if (!sameLabels(this.nodes.get(name)?.labels, labels)) this.changes++;
+    this.nodes.set(name, { name, labels });
   }
 
   removeNode(name: string): void {
     this.nodes.delete(name);
+    this.changes++;
   }
 
   /** Returns the claim keys the pod referenced before and after, so their syncs can re-run. */
@@ -154,6 +176,7 @@ export class BinderCache implements BinderView {
     const podKey = `${pod.metadata.namespace ?? ''}/${pod.metadata.name ?? ''}`;
     const before = this.removePod(podKey);
     this.pods.set(podKey, pod);
+    this.changes++;
     const after = claimNamesOf(pod).map((c) => `${pod.metadata.namespace ?? ''}/${c}`);
     for (const key of after) {
       let set = this.podsByClaim.get(key);
@@ -167,6 +190,7 @@ export class BinderCache implements BinderView {
     const old = this.pods.get(podKey);
     if (!old) return [];
     this.pods.delete(podKey);
+    this.changes++;
     const keys = claimNamesOf(old).map((c) => `${old.metadata.namespace ?? ''}/${c}`);
     for (const key of keys) {
       const set = this.podsByClaim.get(key);

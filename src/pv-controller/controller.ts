@@ -2,7 +2,8 @@
 // binder's private cache; two rate-limited work queues run syncClaim and syncVolume; decisions are
 // applied to the store. Level-triggered: every sync starts from the cache, and a periodic resync
 // re-checks everything: it queues only what its decision would act on (a settled pair costs a
-// pure decision, not a queued sync), and writes only when something really changed.
+// pure decision, not a queued sync; a settled, unchanged cache costs nothing), and writes only
+// when something really changed.
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../api/types.js';
@@ -17,6 +18,7 @@ import { ControllerInformers } from '../machinery/shared-cache.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemExponentialFailureRateLimiter } from '../machinery/rate-limiter.js';
+import { SettledResync } from '../machinery/settled-resync.js';
 import type { ObjectStore } from '../store/types.js';
 import type { Action, Decision } from './actions.js';
 import { isSettled } from './actions.js';
@@ -149,6 +151,8 @@ export class PvController {
 
   private wireHandlers(resyncMs: number): void {
     const on = this.informers.on.bind(this.informers);
+    // decisions are pure over the cache: an unchanged cache whose objects were all settled stays so
+    const resync = new SettledResync(() => this.cache.generation);
     on(
       this.volumeInformer,
       {
@@ -162,13 +166,10 @@ export class PvController {
           if (ref?.name) this.claims.enqueue(`${ref.namespace ?? ''}/${ref.name}`);
         },
       },
-      {
-        resyncMs,
-        resyncFilter: (v) => {
-          const volume = this.cache.volume(v.metadata.name ?? '') ?? v;
-          return !isSettled(syncVolume(volume, this.cache, this.clock.now()));
-        },
-      },
+      resync.options(resyncMs, (v) => {
+        const volume = this.cache.volume(v.metadata.name ?? '') ?? v;
+        return !isSettled(syncVolume(volume, this.cache, this.clock.now()));
+      }),
     );
     on(
       this.claimInformer,
@@ -184,13 +185,10 @@ export class PvController {
           for (const v of this.cache.index.preBoundTo(key)) this.volumes.enqueue(v.metadata.name ?? '');
         },
       },
-      {
-        resyncMs,
-        resyncFilter: (c) => {
-          const claim = this.cache.claimByKey(claimKey(c)) ?? c;
-          return !isSettled(syncClaim(claim, this.cache, this.clock.now()));
-        },
-      },
+      resync.options(resyncMs, (c) => {
+        const claim = this.cache.claimByKey(claimKey(c)) ?? c;
+        return !isSettled(syncClaim(claim, this.cache, this.clock.now()));
+      }),
     );
     on(this.classInformer, {
       onAdd: (sc) => this.onClass(sc),

@@ -6,6 +6,7 @@ import { FakeClock } from '../../../src/machinery/clock.js';
 import { Controller } from '../../../src/machinery/controller.js';
 import { Informer, enqueueOnChange, keyOf } from '../../../src/machinery/informer.js';
 import type { InformerOptions } from '../../../src/machinery/informer.js';
+import { SettledResync } from '../../../src/machinery/settled-resync.js';
 import type { TempStore } from './helpers.js';
 import { InterposedStore, tempStore, waitFor } from './helpers.js';
 
@@ -269,6 +270,48 @@ describe('machinery/informer (embedded store)', () => {
       'update ns/settled {"x":"1"}',
       'changes are delivered whatever the filter says',
     );
+  });
+
+  it('SettledResync skips passes while nothing changed since a pass that found everything settled', async () => {
+    await t.store.create(configMaps, cm('ns', 'a'));
+    await t.store.create(configMaps, cm('ns', 'b'));
+    const clock = new FakeClock();
+    const seen: Seen = [];
+    let generation = 0;
+    const due = new Set(['b']);
+    const checked: string[] = [];
+    const resync = new SettledResync(() => generation);
+    const inf = informer({ clock });
+    inf.addHandler(
+      recordInto(seen),
+      resync.options(1000, (o) => {
+        checked.push(o.metadata.name ?? '');
+        return due.has(o.metadata.name ?? '');
+      }),
+    );
+    inf.start();
+    await inf.waitForSync();
+    seen.length = 0;
+    clock.advance(1000);
+    assert.deepEqual(seen, ['resync ns/b']);
+    // b still needs a look, with no change: it is looked at again
+    clock.advance(1000);
+    assert.deepEqual(seen, ['resync ns/b', 'resync ns/b']);
+    // b settles (its own reconcile changed the cache): one more pass finds everything settled...
+    due.clear();
+    generation++;
+    clock.advance(1000);
+    assert.equal(seen.length, 2);
+    checked.length = 0;
+    // ...and while nothing changes, no pass looks at anything
+    clock.advance(5000);
+    assert.deepEqual(checked, []);
+    // a change brings the passes back; what they find is re-delivered
+    due.add('a');
+    generation++;
+    clock.advance(1000);
+    assert.deepEqual(checked.sort(), ['a', 'b']);
+    assert.deepEqual(seen.slice(2), ['resync ns/a']);
   });
 
   it('a throwing handler does not stop the cache or other handlers', async () => {
