@@ -163,7 +163,8 @@ export function bindActions(volume: PersistentVolume, claim: PersistentVolumeCla
   const markVolume = !isVolumeBoundToClaim(volume, claim) && !hasAnnotation(volume, ANN_BOUND_BY_CONTROLLER);
   const protectVolume = !volume.metadata.deletionTimestamp && !hasFinalizer(volume, FINALIZER_PV_PROTECTION);
   if (refDiffers || markVolume || protectVolume) {
-    const next = structuredClone(volume);
+    // a new spine only: the parts not written here are shared (objects are never mutated once stored)
+    const next = { ...volume, metadata: { ...volume.metadata }, spec: { ...volume.spec } };
     if (refDiffers)
       next.spec.claimRef = { kind: 'PersistentVolumeClaim', apiVersion: 'v1', namespace: ns, name, uid };
     if (markVolume)
@@ -182,7 +183,7 @@ export function bindActions(volume: PersistentVolume, claim: PersistentVolumeCla
   // The provisioner's in-flight record for this very volume: it exists now, so the record goes too.
   const provisioned = claim.metadata.annotations?.[ANN_PROVISIONING] === volumeName;
   if (renameClaim || markClaim || complete || protectClaim || provisioned) {
-    const next = structuredClone(claim);
+    const next = { ...claim, metadata: { ...claim.metadata }, spec: { ...claim.spec } };
     if (renameClaim) next.spec.volumeName = volumeName;
     const annotations = { ...next.metadata.annotations };
     if (markClaim) annotations[ANN_BOUND_BY_CONTROLLER] = ANN_YES;
