@@ -94,11 +94,10 @@ export class RestStore implements ObjectStore {
   /** A store over the API servers of `target`. */
   static connect(target: RestTarget, options: ConnectOptions = {}): RestStore {
     const closing = new AbortController();
-    const fetchFn = withTimeout(
-      options.fetch ?? nodeFetch(target.caPem),
-      options.requestTimeoutMs ?? 30_000,
-      closing.signal,
-    );
+    const timeoutMs = options.requestTimeoutMs ?? 30_000;
+    const fetchFn = options.fetch
+      ? withTimeout(options.fetch, timeoutMs, closing.signal)
+      : nodeFetch(target.caPem, { timeoutMs, closing: closing.signal });
     const clients = target.servers.map(
       (server) =>
         new RestClient({
