@@ -74,6 +74,15 @@ function encodeShared(event: { type: string; object: unknown }): Buffer {
   return line;
 }
 
+/** A batch the store shares among watchers is encoded once for all of them. */
+const encodedBatches = new WeakMap<readonly WatchEvent[], Buffer>();
+
+function encodeBatch(events: readonly WatchEvent[]): Buffer {
+  let chunk = encodedBatches.get(events);
+  if (chunk === undefined) encodedBatches.set(events, (chunk = Buffer.concat(events.map(encodeShared))));
+  return chunk;
+}
+
 /**
  * The lines of a batch as one chunk. Watchers of the same collection get the same batches one
  * after another, so the last one joined is kept: they then share one buffer (one copy in memory
@@ -200,6 +209,12 @@ export async function serveWatch(
       : undefined;
   const options = watchOptions(target, query);
   if (bookmarks) options.onProgress = bookmarks.onProgress;
+  if (!asTable)
+    options.onEvents = (events) => {
+      if (events.length === 0) return;
+      bookmarks?.noteSent(events[events.length - 1]!.object);
+      send(encodeBatch(events));
+    };
   const onEvent = bookmarks
     ? (event: WatchEvent): void => {
         bookmarks.noteSent(event.object);

@@ -52,6 +52,12 @@ export interface WatchOptions extends ListOptions {
    * client can resume without missing anything although its own objects did not change.
    */
   onProgress?: (revision: string) => void;
+  /**
+   * With readOnly: a store that can hand the same events to many watchers calls this instead of
+   * onEvent, with an array shared (and frozen) among all watchers that see exactly those events,
+   * so that the caller can serialise a batch once for all of them. Others call onEvent.
+   */
+  onEvents?: (events: readonly WatchEvent[]) => void;
 }
 
 export interface Watch {

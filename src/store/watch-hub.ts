@@ -7,7 +7,7 @@
 import { gone } from '../api/errors.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ObjectFilter } from './object-filter.js';
-import type { Watch, WatchEvent, WatchEventType } from './types.js';
+import type { Watch, WatchEvent, WatchEventType, WatchOptions } from './types.js';
 import { cloneJson, deepFreeze } from './merge-patch.js';
 
 export interface ChangeEvent {
@@ -38,15 +38,21 @@ export function filteredEvent(change: ChangeEvent, filter: ObjectFilter): WatchE
   }
 }
 
-/** A watch's queue holds its events and, among them, the bookmarks asked for (a revision). */
-type Queued = WatchEvent | number;
+/**
+ * A watch's queue holds its events, batches of events it shares with other watchers, and the
+ * bookmarks asked for (a revision).
+ */
+type Queued = WatchEvent | readonly WatchEvent[] | number;
 
 interface WatcherOptions {
   kind: string;
   filter: ObjectFilter;
   onEvent: (event: WatchEvent) => void;
+  onEvents: ((events: readonly WatchEvent[]) => void) | undefined;
   onProgress: ((revision: string) => void) | undefined;
   onStop: (w: Watcher) => void;
+  /** Asks the hub to drain this watcher soon (once per `push` after a drain). */
+  schedule: (w: Watcher) => void;
   readOnly: boolean;
   /** The revision every event up to which the watcher has been given, now. */
   progress: () => number;
@@ -55,16 +61,21 @@ interface WatcherOptions {
 class Watcher implements Watch {
   readonly kind: string;
   readonly filter: ObjectFilter;
+  /** Takes the batches shared by every such watcher of its kind and namespace. */
+  readonly sharesBatches: boolean;
   private readonly o: WatcherOptions;
   private queue: Queued[] = [];
   private scheduled = false;
   private stopped = false;
   errors = 0;
+  /** Set by the hub: called before a bookmark is queued (so the marker follows every event). */
+  beforeProgress: (() => void) | undefined;
 
   constructor(options: WatcherOptions) {
     this.kind = options.kind;
     this.filter = options.filter;
     this.o = options;
+    this.sharesBatches = options.readOnly && options.onEvents !== undefined && !options.filter.selects;
   }
 
   /**
@@ -72,7 +83,9 @@ class Watcher implements Watch {
    * synchronous), so once the queue reaches this marker all of them have been delivered.
    */
   requestProgress(): void {
-    if (this.o.onProgress) this.push(this.o.progress());
+    if (!this.o.onProgress) return;
+    this.beforeProgress?.();
+    this.push(this.o.progress());
   }
 
   push(event: Queued): void {
@@ -80,7 +93,7 @@ class Watcher implements Watch {
     this.queue.push(event);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.drain());
+      this.o.schedule(this);
     }
   }
 
@@ -91,25 +104,84 @@ class Watcher implements Watch {
     this.o.onStop(this);
   }
 
-  private drain(): void {
+  drain(): void {
     this.scheduled = false;
     const events = this.queue;
     this.queue = [];
     for (const event of events) {
       if (this.stopped) return;
       try {
-        if (typeof event === 'number') {
-          this.o.onProgress?.(String(event));
-          continue;
-        }
-        // each watcher gets its own copy, so a handler that mutates cannot corrupt the store,
-        // unless it promised only to read (then all share the committed object)
-        const object = this.o.readOnly ? deepFreeze(event.object) : cloneJson(event.object);
-        this.o.onEvent({ type: event.type, object });
+        if (typeof event === 'number') this.o.onProgress?.(String(event));
+        else if (isBatch(event)) this.o.onEvents?.(event);
+        else this.deliver(event);
       } catch {
         this.errors++;
       }
     }
+  }
+
+  private deliver(event: WatchEvent): void {
+    // each watcher gets its own copy, so a handler that mutates cannot corrupt the store,
+    // unless it promised only to read (then all share the committed object)
+    const object = this.o.readOnly ? deepFreeze(event.object) : cloneJson(event.object);
+    this.o.onEvent({ type: event.type, object });
+  }
+}
+
+const isBatch = (entry: WatchEvent | readonly WatchEvent[]): entry is readonly WatchEvent[] =>
+  Array.isArray(entry);
+
+/**
+ * The watchers of one kind in one namespace ('' for every namespace). Those that share batches
+ * cost nothing per change each: a change is filtered and appended once to the open batch, which
+ * every one of them got a reference to when it opened, and they take it whole when drained.
+ */
+class Bucket {
+  readonly shared = new Set<Watcher>();
+  readonly own = new Set<Watcher>();
+  /** The batch changes are appended to until the next drain (or a new watcher, or a bookmark). */
+  open: WatchEvent[] | undefined;
+
+  get size(): number {
+    return this.shared.size + this.own.size;
+  }
+
+  /** Later changes go in a new batch; this one is handed out as it is. */
+  close(): void {
+    if (this.open) Object.freeze(this.open);
+    this.open = undefined;
+  }
+
+  add(watcher: Watcher): void {
+    // the new watcher's history replay covers the open batch's changes already
+    this.close();
+    (watcher.sharesBatches ? this.shared : this.own).add(watcher);
+  }
+
+  delete(watcher: Watcher): void {
+    (watcher.sharesBatches ? this.shared : this.own).delete(watcher);
+  }
+
+  /** Hands `change` to each watcher; returns true when it opened a batch. */
+  deliver(change: ChangeEvent): boolean {
+    let opened = false;
+    const first = this.shared.values().next();
+    // every sharing watcher has no selector and this bucket's namespace: all see the same event
+    const event = first.done ? undefined : filteredEvent(change, first.value.filter);
+    if (event) {
+      if (!this.open) {
+        const batch: WatchEvent[] = (this.open = []);
+        for (const watcher of this.shared) watcher.push(batch);
+        opened = true;
+      }
+      deepFreeze(event.object);
+      this.open.push(event);
+    }
+    for (const watcher of this.own) {
+      const own = filteredEvent(change, watcher.filter);
+      if (own) watcher.push(own);
+    }
+    return opened;
   }
 }
 
@@ -121,9 +193,13 @@ export class WatchHub {
   /** The revision of the newest change published (or the start, before any). */
   private latestRevision: number;
   private readonly watchers = new Set<Watcher>();
-  /** kind -> namespace ('' for watchers of every namespace) -> watchers. */
-  private readonly index = new Map<string, Map<string, Set<Watcher>>>();
+  /** kind -> namespace ('' for watchers of every namespace) -> its watchers. */
+  private readonly index = new Map<string, Map<string, Bucket>>();
   private errorsOfStopped = 0;
+  /** Watchers with something queued, drained together in one callback. */
+  private due: Watcher[] = [];
+  /** Buckets whose open batch the next drain closes. */
+  private opened: Bucket[] = [];
 
   /** `startRevision`: the newest revision whose changes are not (or no longer) retained. */
   constructor(limit: number, startRevision: number) {
@@ -167,30 +243,39 @@ export class WatchHub {
     if (namespace) this.deliver(change, byNamespace.get(namespace));
   }
 
-  private deliver(change: ChangeEvent, watchers: Set<Watcher> | undefined): void {
-    if (!watchers) return;
-    for (const watcher of watchers) {
-      const event = filteredEvent(change, watcher.filter);
-      if (event) watcher.push(event);
-    }
+  private deliver(change: ChangeEvent, bucket: Bucket | undefined): void {
+    if (bucket?.deliver(change)) this.opened.push(bucket);
   }
 
-  private indexed(watcher: Watcher): Set<Watcher> {
+  private readonly schedule = (watcher: Watcher): void => {
+    if (this.due.length === 0) setImmediate(this.drain);
+    this.due.push(watcher);
+  };
+
+  private readonly drain = (): void => {
+    for (const bucket of this.opened) bucket.close();
+    this.opened = [];
+    const due = this.due;
+    this.due = [];
+    for (const watcher of due) watcher.drain();
+  };
+
+  private bucketOf(watcher: Watcher): Bucket {
     let byNamespace = this.index.get(watcher.kind);
     if (!byNamespace) this.index.set(watcher.kind, (byNamespace = new Map()));
     const namespace = watcher.filter.namespace ?? '';
-    let watchers = byNamespace.get(namespace);
-    if (!watchers) byNamespace.set(namespace, (watchers = new Set()));
-    return watchers;
+    let bucket = byNamespace.get(namespace);
+    if (!bucket) byNamespace.set(namespace, (bucket = new Bucket()));
+    return bucket;
   }
 
   private unindex(watcher: Watcher): void {
     const byNamespace = this.index.get(watcher.kind);
     const namespace = watcher.filter.namespace ?? '';
-    const watchers = byNamespace?.get(namespace);
-    if (!byNamespace || !watchers) return;
-    watchers.delete(watcher);
-    if (watchers.size === 0) byNamespace.delete(namespace);
+    const bucket = byNamespace?.get(namespace);
+    if (!byNamespace || !bucket) return;
+    bucket.delete(watcher);
+    if (bucket.size === 0) byNamespace.delete(namespace);
     if (byNamespace.size === 0) this.index.delete(watcher.kind);
   }
 
@@ -205,7 +290,7 @@ export class WatchHub {
     fromRevision: number,
     initial: KubeObject[],
     onEvent: (event: WatchEvent) => void,
-    options: { readOnly?: boolean | undefined; onProgress?: ((revision: string) => void) | undefined } = {},
+    options: Pick<WatchOptions, 'readOnly' | 'onProgress' | 'onEvents'> = {},
   ): Watch {
     if (fromRevision < this.startRevision) {
       throw gone(`too old resource version: ${fromRevision} (${this.startRevision})`);
@@ -214,7 +299,9 @@ export class WatchHub {
       kind,
       filter,
       onEvent,
+      onEvents: options.onEvents,
       onProgress: options.onProgress,
+      schedule: this.schedule,
       onStop: (w) => {
         this.errorsOfStopped += w.errors;
         this.watchers.delete(w);
@@ -232,7 +319,10 @@ export class WatchHub {
       if (event) watcher.push(event);
     }
     this.watchers.add(watcher);
-    this.indexed(watcher).add(watcher);
+    const bucket = this.bucketOf(watcher);
+    bucket.add(watcher);
+    // a bookmark asked for now follows every change so far: those later go in a new batch
+    if (watcher.sharesBatches) watcher.beforeProgress = () => bucket.close();
     return watcher;
   }
 

@@ -89,3 +89,104 @@ describe('WatchHub index', function () {
     );
   });
 });
+
+describe('WatchHub shared batches', function () {
+  const object = (name: string, labels?: Record<string, string>): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'a', ...(labels ? { labels } : {}) },
+  });
+  const added = (rev: number, name: string, labels?: Record<string, string>) =>
+    ({ rev, kind: 'configmaps', type: 'ADDED', previous: undefined, object: object(name, labels) }) as const;
+
+  /** What a watcher saw, in order: a batch as its names, an event as a name, a bookmark as '@rev'. */
+  function recorder(): {
+    seen: (string | string[])[];
+    batches: (readonly WatchEvent[])[];
+    onEvent: (event: WatchEvent) => void;
+    options: {
+      readOnly: true;
+      onEvents: (events: readonly WatchEvent[]) => void;
+      onProgress: (rev: string) => void;
+    };
+  } {
+    const seen: (string | string[])[] = [];
+    const batches: (readonly WatchEvent[])[] = [];
+    return {
+      seen,
+      batches,
+      onEvent: (event) => seen.push(event.object.metadata.name!),
+      options: {
+        readOnly: true,
+        onEvents: (events) => {
+          batches.push(events);
+          seen.push(events.map((e) => e.object.metadata.name!));
+        },
+        onProgress: (rev) => seen.push(`@${rev}`),
+      },
+    };
+  }
+
+  it('hands every selector-less read-only watcher of a namespace the same frozen batch', async function () {
+    const hub = new WatchHub(100, 0);
+    const [a, b] = [recorder(), recorder()];
+    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], a.onEvent, a.options);
+    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], b.onEvent, b.options);
+    hub.publish(added(1, 'x'));
+    hub.publish(added(2, 'y'));
+    await tick();
+    assert.deepEqual(a.seen, [['x', 'y']]);
+    assert.equal(a.batches[0], b.batches[0]);
+    assert.ok(Object.isFrozen(a.batches[0]) && Object.isFrozen(a.batches[0]![0]!.object));
+    // the next changes go in a new batch, not into the one handed out
+    hub.publish(added(3, 'z'));
+    await tick();
+    assert.deepEqual(b.seen, [['x', 'y'], ['z']]);
+  });
+
+  it('filters each change per watcher for watchers with a selector, and for those that copy', async function () {
+    const hub = new WatchHub(100, 0);
+    const [shared, selecting, copying] = [recorder(), recorder(), recorder()];
+    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], shared.onEvent, shared.options);
+    hub.subscribe(
+      'configmaps',
+      compileFilter({ namespace: 'a', labelSelector: 'app=web' }),
+      0,
+      [],
+      selecting.onEvent,
+      selecting.options,
+    );
+    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], copying.onEvent, {
+      onEvents: copying.options.onEvents,
+    });
+    hub.publish(added(1, 'x', { app: 'web' }));
+    hub.publish(added(2, 'y'));
+    await tick();
+    assert.deepEqual(shared.seen, [['x', 'y']]);
+    assert.deepEqual(selecting.seen, ['x']);
+    assert.deepEqual(copying.seen, ['x', 'y']);
+  });
+
+  it('a watcher that joins between two changes gets each once, in order', async function () {
+    const hub = new WatchHub(100, 0);
+    const [early, late] = [recorder(), recorder()];
+    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], early.onEvent, early.options);
+    hub.publish(added(1, 'x'));
+    hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], late.onEvent, late.options);
+    hub.publish(added(2, 'y'));
+    await tick();
+    assert.deepEqual(early.seen, [['x'], ['y']]);
+    assert.deepEqual(late.seen, ['x', ['y']]);
+  });
+
+  it('a bookmark asked for between two changes comes after the first and before the second', async function () {
+    const hub = new WatchHub(100, 0);
+    const a = recorder();
+    const watch = hub.subscribe('configmaps', compileFilter({ namespace: 'a' }), 0, [], a.onEvent, a.options);
+    hub.publish(added(1, 'x'));
+    watch.requestProgress!();
+    hub.publish(added(2, 'y'));
+    await tick();
+    assert.deepEqual(a.seen, [['x'], '@1', ['y']]);
+  });
+});
