@@ -1,11 +1,13 @@
 // The client side of bench/watch-fanout.ts, in child processes: concurrent watches of PVCs over
-// HTTPS (one keep-alive connection each). The client is kept cheap, so that it measures the
-// server rather than itself: it reads raw Buffers (no string decoding, no JSON parsing), finds
+// HTTPS (one TLS connection each). The client is kept cheap, so that it measures the server
+// rather than itself: it reads the chunked response straight off the TLS socket (not through
+// node:http's parser and a stream per response), as raw Buffers (no string decoding, no JSON
+// parsing), finds
 // each event's line and the number in its object's name (`w-<index>`), and records the arrival
 // time beside that index. The delivery latency is computed at the end against the time each
 // write was acknowledged by the store (sent by the writer), so neither the store's fsync nor the
 // writer's pacing is counted as delivery.
-import { Agent, request } from 'node:https';
+import { connect, type TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 
 export interface WatchLoadSpec {
@@ -76,24 +78,94 @@ export class ArrivalLog {
   }
 }
 
-/** Reads a watch stream's Buffers: one record per complete line. */
-function lineReader(log: ArrivalLog): (chunk: Buffer) => void {
+/** Reads the lines of a watch stream's body: one record per complete line. */
+function lineReader(log: ArrivalLog): (body: Buffer, now: number) => void {
+  // the start of a line cut by the end of the last piece (a few hundred bytes at most)
   let rest: Buffer | undefined;
-  return (chunk) => {
-    const now = wallNow();
-    const data = rest ? Buffer.concat([rest, chunk]) : chunk;
+  const record = (line: Buffer, from: number, end: number): void => {
+    const at = line.indexOf(marker, from);
+    if (at < 0 || at >= end) return void log.events++;
+    let index = 0;
+    for (let i = at + marker.length; line[i]! >= 48 && line[i]! <= 57; i++)
+      index = index * 10 + line[i]! - 48;
+    log.record(index, now);
+  };
+  let now = 0;
+  return (body, at) => {
+    now = at;
     let start = 0;
-    for (let end = data.indexOf(10, start); end >= 0; end = data.indexOf(10, start)) {
-      const at = data.indexOf(marker, start);
-      if (at >= 0 && at < end) {
-        let index = 0;
-        for (let i = at + marker.length; data[i]! >= 48 && data[i]! <= 57; i++)
-          index = index * 10 + data[i]! - 48;
-        log.record(index, now);
-      } else log.events++;
+    if (rest) {
+      const end = body.indexOf(10);
+      if (end < 0) return void (rest = Buffer.concat([rest, body]));
+      const line = Buffer.concat([rest, body.subarray(0, end + 1)]);
+      rest = undefined;
+      record(line, 0, line.length - 1);
       start = end + 1;
     }
-    rest = start < data.length ? data.subarray(start) : undefined;
+    for (let end = body.indexOf(10, start); end >= 0; end = body.indexOf(10, start)) {
+      record(body, start, end);
+      start = end + 1;
+    }
+    if (start < body.length) rest = Buffer.from(body.subarray(start));
+  };
+}
+
+/**
+ * A chunked HTTP/1.1 response read straight off the TLS socket: the head is checked for a 200
+ * with chunked encoding, then each chunk's data goes to `onBody` as slices of what the socket
+ * read (no copies, no stream per response, none of node:http's per-read work).
+ */
+function chunkedReader(
+  onHead: () => void,
+  onBody: (body: Buffer, now: number) => void,
+  onFail: (message: string) => void,
+): (data: Buffer) => void {
+  let head: Buffer | undefined = Buffer.alloc(0);
+  /** Bytes of chunk data still to come, or -1 while reading a chunk-size line. */
+  let remaining = -1;
+  /** The CRLF after a chunk's data still to skip. */
+  let trailer = 0;
+  let sizeLine = '';
+  return (input) => {
+    const now = wallNow();
+    let data = input;
+    if (head) {
+      head = Buffer.concat([head, data]);
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const text = head.subarray(0, end).toString('latin1');
+      if (!/^HTTP\/1\.1 200 /.test(text) || !/^transfer-encoding: *chunked/im.test(text))
+        return onFail(`unexpected response: ${text.split('\r\n')[0]}`);
+      data = head.subarray(end + 4);
+      head = undefined;
+      onHead();
+    }
+    let at = 0;
+    while (at < data.length) {
+      if (trailer > 0) {
+        const skip = Math.min(trailer, data.length - at);
+        trailer -= skip;
+        at += skip;
+      } else if (remaining > 0) {
+        const end = Math.min(data.length, at + remaining);
+        onBody(data.subarray(at, end), now);
+        remaining -= end - at;
+        at = end;
+        if (remaining === 0) {
+          remaining = -1;
+          trailer = 2;
+        }
+      } else {
+        const end = data.indexOf(10, at);
+        sizeLine += data.toString('latin1', at, end < 0 ? data.length : end);
+        if (end < 0) return;
+        at = end + 1;
+        remaining = parseInt(sizeLine, 16);
+        sizeLine = '';
+        if (remaining === 0) return; // the last chunk: the stream ended
+        if (!(remaining > 0)) return onFail('bad chunk size');
+      }
+    }
   };
 }
 
@@ -103,33 +175,38 @@ export async function startWatchers(spec: WatchLoadSpec): Promise<{
   stop(acks: ArrayLike<number>, stride: number): WatchLoadReport;
 }> {
   let cpu = process.cpuUsage();
-  const agent = new Agent({ keepAlive: true, maxSockets: Infinity, ca: spec.ca });
+  const url = new URL(spec.url);
   const log = new ArrivalLog(spec.capacity);
   let ended = 0;
   let stopping = false;
   const errors: string[] = [];
-  const requests: ReturnType<typeof request>[] = [];
+  const sockets: TLSSocket[] = [];
+  const fail = (message: string): void => {
+    if (!stopping && errors.length < 5) errors.push(message);
+  };
   const openings = spec.namespaces.map(
     (namespace) =>
       new Promise<void>((resolve) => {
         const path = `/api/v1/namespaces/${namespace}/persistentvolumeclaims?watch=true&resourceVersion=${spec.resourceVersion}`;
-        const req = request(
-          `${spec.url}${path}`,
-          { agent, headers: { authorization: `Bearer ${spec.token}` } },
-          (res) => {
-            resolve();
-            res.on('data', lineReader(log));
-            res.on('end', () => {
-              if (!stopping) ended++;
-            });
-          },
-        );
-        req.on('error', (err) => {
-          if (!stopping && errors.length < 5) errors.push(err.message);
+        const socket = connect({ host: url.hostname, port: Number(url.port), ca: spec.ca }, () => {
+          socket.write(
+            `GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${spec.token}\r\nAccept: application/json\r\n\r\n`,
+          );
+        });
+        const read = chunkedReader(resolve, lineReader(log), (message) => {
+          fail(message);
+          socket.destroy();
           resolve();
         });
-        req.end();
-        requests.push(req);
+        socket.on('data', read);
+        socket.on('error', (err) => {
+          fail(err.message);
+          resolve();
+        });
+        socket.on('close', () => {
+          if (!stopping) ended++;
+        });
+        sockets.push(socket);
       }),
   );
   return {
@@ -138,8 +215,7 @@ export async function startWatchers(spec: WatchLoadSpec): Promise<{
     events: () => log.events,
     stop(acks, stride) {
       stopping = true;
-      for (const req of requests) req.destroy();
-      agent.destroy();
+      for (const socket of sockets) socket.destroy();
       const used = process.cpuUsage(cpu);
       const { sample, unmatched } = log.latencies(acks, stride);
       return { events: log.events, sample, unmatched, ended, errors, cpuMicros: used.user + used.system };
