@@ -11,7 +11,6 @@
 // work's journal commits holds such a call for tens of milliseconds now and then, and a synchronous
 // call would stop every other RPC of the driver meanwhile (bench:csi-rpc).
 import {
-  close,
   closeSync,
   fsync,
   ftruncate,
@@ -37,7 +36,6 @@ import { RecordLog } from '../common/record-log.js';
 const fsyncAsync = promisify(fsync);
 const openAsync = promisify(open);
 const ftruncateAsync = promisify(ftruncate);
-const closeAsync = promisify(close);
 const unlinkAsync = promisify(unlink);
 
 export interface LocalVolume {
@@ -125,7 +123,7 @@ export class VolumeStore {
     try {
       await ftruncateAsync(fd, Number(volume.capacityBytes));
     } finally {
-      await closeAsync(fd);
+      closeSync(fd); // nothing to write back or journal for a new sparse file: no thread-pool trip
     }
     // The directory is synced with the record, so the new file's name is as durable as the record.
     return this.record({ ...volume, createdAt: this.now().toISOString() }, true);
