@@ -57,9 +57,12 @@ export interface WatchContext {
 
 /**
  * Every watcher of a change gets the same committed object (watches are read-only), so its line
- * is serialised and encoded once per event type, not once per watcher.
+ * is serialised and encoded once per event type, not once per watcher. Only the lines of recent
+ * changes are kept (the watchers of a change are told within moments of each other): kept for as
+ * long as their objects live, they were a second copy of every object ever watched, as bytes.
  */
-const encodedLines = new WeakMap<object, Map<string, Buffer>>();
+const encodedLines = new Map<object, Map<string, Buffer>>();
+const RECENT_LINES = 4096;
 
 function lineOf(event: { type: string; object: unknown }): Buffer {
   return Buffer.from(`${JSON.stringify(event)}\n`);
@@ -68,7 +71,11 @@ function lineOf(event: { type: string; object: unknown }): Buffer {
 function encodeShared(event: { type: string; object: unknown }): Buffer {
   if (typeof event.object !== 'object' || event.object === null) return lineOf(event);
   let lines = encodedLines.get(event.object);
-  if (!lines) encodedLines.set(event.object, (lines = new Map()));
+  if (!lines) {
+    // the oldest first (a Map keeps insertion order)
+    if (encodedLines.size >= RECENT_LINES) encodedLines.delete(encodedLines.keys().next().value!);
+    encodedLines.set(event.object, (lines = new Map()));
+  }
   let line = lines.get(event.type);
   if (line === undefined) lines.set(event.type, (line = lineOf(event)));
   return line;
