@@ -10,7 +10,7 @@ import { nameErrorsFor } from '../api/validate.js';
 import { deleteAdmitted, readDeleteOptions, type DeleteRequest } from './deletes.js';
 import { methodNotAllowed, parseBody } from './http-io.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
-import { createAdmitted, updateAdmitted } from './writes.js';
+import { createAdmitted, updateAdmitted, type WriteRequestOptions } from './writes.js';
 
 import { applyObject, patchObject } from './resource-patch.js';
 import {
@@ -119,6 +119,8 @@ async function replaceObject(ctx: ResourceContext, req: ResourceRequest): Promis
   const options = writeOptions(req.query);
   const obj = objectFromBody(target, bodyOf(req, options));
   checkNameMatches(obj, target.name);
+  const known = await updateKnownVersion(ctx, req, obj, options);
+  if (known) return known;
   const old = await ctx.store.get(target.kind, target.namespace, target.name);
   const written = await updateAdmitted(
     ctx,
@@ -129,6 +131,41 @@ async function replaceObject(ctx: ResourceContext, req: ResourceRequest): Promis
     tracked(ctx, req, old, options),
   );
   return respond(200, written, options);
+}
+
+/**
+ * An update naming a resourceVersion the store has at hand (a controller's compare-and-swap of
+ * the version it was told of) starts from that copy instead of reading the object: the store's
+ * compare-and-swap writes only if it is still the current version. Only a successful write is
+ * answered from the copy; a refusal, a conflict or "nothing changed" may be the copy's fault
+ * (Kubernetes answers 409 to a stale version first), so the caller then reads and decides again.
+ */
+async function updateKnownVersion(
+  ctx: ResourceContext,
+  req: ResourceRequest,
+  obj: KubeObject,
+  options: WriteRequestOptions,
+): Promise<ResourceResponse | undefined> {
+  const { target } = req;
+  const rv = obj.metadata.resourceVersion;
+  if (!rv || !ctx.store.knownVersion || options.dryRun) return undefined;
+  const old = ctx.store.knownVersion(target.kind, target.namespace, target.name ?? '', rv);
+  if (!old) return undefined;
+  const attempt = { ...options, warnings: [...(options.warnings ?? [])] };
+  try {
+    const written = await updateAdmitted(
+      ctx,
+      target.kind,
+      target.subresource,
+      obj,
+      old,
+      tracked(ctx, req, old, attempt),
+    );
+    return written === old ? undefined : respond(200, written, attempt);
+  } catch (err) {
+    if (isStatusError(err) && err.code < 500) return undefined;
+    throw err;
+  }
 }
 
 /** POST pods/<name>/binding: a Binding object whose target names the node. */

@@ -29,6 +29,8 @@ export interface EtcdWatchOptions {
    * has its answer before any watcher of the same store hears of its change.
    */
   gate?: () => Promise<unknown> | undefined;
+  /** Told of every change as etcd sent it, before any filtering: a put's new value, or a delete. */
+  onChange?: ((event: IEvent) => void) | undefined;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -181,6 +183,7 @@ export class EtcdWatch implements Watch {
     const selects = this.options.filter.selects;
     for (const event of res.events ?? []) {
       this.lastRevision = Number(event.kv.mod_revision);
+      this.options.onChange?.(event);
       if (!selects && event.type === 'Put') {
         batch.push({ type: event.prev_kv ? 'MODIFIED' : 'ADDED', object: decodeObject(event.kv) });
         continue;

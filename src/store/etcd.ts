@@ -122,6 +122,17 @@ class EtcdObjectStore implements EtcdStore {
     return stored.object as T;
   }
 
+  /** The object at `resourceVersion` if this store read, wrote or watched that version lately. */
+  knownVersion<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    resourceVersion: string,
+  ): T | undefined {
+    const kv = this.recent.get(Buffer.from(this.keys.objectKey(kind, namespace, name)));
+    return kv?.mod_revision === resourceVersion ? (decodeObject(kv) as T) : undefined;
+  }
+
   async list<T extends KubeObject = KubeObject>(
     kind: KindInfo,
     options: ListOptions = {},
@@ -201,6 +212,10 @@ class EtcdObjectStore implements EtcdStore {
       afterRevision: after,
       initial: initial.map((object) => ({ type: 'ADDED' as const, object })),
       gate: () => this.writesInFlight(),
+      onChange: (event) => {
+        if (event.type === 'Put') this.recent.remember(event.kv.key, event.kv);
+        else this.recent.forget(event.kv.key, event.kv.mod_revision);
+      },
       onEvent,
       onProgress: options.onProgress,
       onError: (err) => {

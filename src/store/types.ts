@@ -93,6 +93,17 @@ export interface ObjectStore {
     namespace: string | undefined,
     name: string,
   ): Promise<T>;
+  /**
+   * The object exactly as it was at `resourceVersion`, when the store has that version at hand
+   * without a round trip; it may have changed since (a write based on it compares the version).
+   * For a store whose reads are round trips (etcd); others need not keep any.
+   */
+  knownVersion?<T extends KubeObject = KubeObject>(
+    kind: KindInfo,
+    namespace: string | undefined,
+    name: string,
+    resourceVersion: string,
+  ): T | undefined;
   list<T extends KubeObject = KubeObject>(kind: KindInfo, options?: ListOptions): Promise<ListResult<T>>;
   /** Assigns uid, creationTimestamp, resourceVersion, generation, and a name from generateName. */
   create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T>;
