@@ -2,9 +2,10 @@
 // creates, gets, lists and merge patches of ConfigMaps and PVCs against `startApiServer` over the
 // embedded store, over keep-alive connections and with a new TLS connection per request (as
 // scripts and kubectl do; with and without offering a session ticket). Beside them, in the same
-// run, the raw store's acknowledged writes/s with as many concurrent writers, so the figures show
-// the API's own cost. The clients run in a child process, so this process's CPU time is the
-// server's: CPU per request is printed too, the steadier figure when other work shares the cores.
+// run, the raw store's acknowledged writes/s with as many concurrent writers, and a bare node:https
+// server answering the same creates with an echo, so the figures show the API's own cost. The
+// clients run in a child process, so this process's CPU time is the server's: CPU per request is
+// printed too, the steadier figure when other work shares the cores.
 //   node --import tsx bench/api.ts [--clients 50] [--seconds 3] [--seed 500] [--only get-configmap|...]
 //     [--profile FILE.cpuprofile]   (with --only: a CPU profile of the server during that load alone;
 //     --new with --only create-configmap: a new TLS connection per request)
@@ -26,6 +27,7 @@ import type * as ApiServerModule from '../src/apiserver/index.js';
 import type * as EmbeddedModule from '../src/store/embedded.js';
 import type { LoadResult, LoadSpec, Operation } from './helpers/api-load.js';
 import { runLoad } from './helpers/api-load.js';
+import { startBareHttpsServer } from './helpers/bare-https.js';
 import { booleanFlag, machineLine, numberFlag, percentile } from './helpers/flags.js';
 
 const CLIENTS = numberFlag('clients', 50);
@@ -79,7 +81,12 @@ interface Measured extends LoadResult {
   cpuMicros: number;
   /** The server's longest event-loop stall during the load, ms (a request waits at least that long). */
   stallMs: number;
+  /** Store writes per log flush (write + fdatasync) during the load; 0 when nothing was written. */
+  writesPerFlush: number;
 }
+
+/** The API server's store, whose log flushes each load counts. */
+let walOf: () => { batches: number; records: number } = () => ({ batches: 0, records: 0 });
 
 /**
  * Watches this process's event loop: the longest delay of a 10 ms libuv timer. A JavaScript
@@ -103,13 +110,21 @@ async function load(spec: LoadSpec): Promise<Measured> {
     child.once('exit', (code) => reject(new Error(`load child exited with ${code}`)));
   });
   await ready; // the child has compiled its code: what follows is the load alone
+  const wal = walOf();
   const cpu = process.cpuUsage();
   const stalls = stallWatch();
   child.send(spec);
   const result = await done;
   const used = process.cpuUsage(cpu);
   const stallMs = stalls();
-  return { ...result, cpuMicros: (used.user + used.system) / Math.max(1, result.operations), stallMs };
+  const { batches, records } = walOf();
+  const writesPerFlush = batches > wal.batches ? (records - wal.records) / (batches - wal.batches) : 0;
+  return {
+    ...result,
+    cpuMicros: (used.user + used.system) / Math.max(1, result.operations),
+    stallMs,
+    writesPerFlush,
+  };
 }
 
 /** With --profile FILE, profiles this process (the server) until the returned function is called. */
@@ -158,6 +173,7 @@ function line(name: string, result: Measured, extra = ''): void {
     `${name.padEnd(42)} ${rateOf(result).toFixed(0).padStart(6)}/s  p50 ${percentile(result.latencies, 50).toFixed(1)}` +
       ` p99 ${percentile(result.latencies, 99).toFixed(1)} ms  server CPU ${result.cpuMicros.toFixed(0)} µs/req` +
       `, longest stall ${result.stallMs.toFixed(0)} ms` +
+      (result.writesPerFlush ? `, ${result.writesPerFlush.toFixed(1)} writes/flush` : '') +
       `  ${result.connections} conn (${result.resumed} resumed)${extra}${failed}`,
   );
 }
@@ -167,6 +183,7 @@ async function main(): Promise<void> {
   const store = await openEmbeddedStore({ dataDir: path.join(dir, 'store') });
   const first = await ensureCredentials(dir, 'https://127.0.0.1:0');
   const server = await startApiServer({ store, token: first.token, tls: first.tls, port: 0 });
+  walOf = () => ({ batches: store.stats().walBatches, records: store.stats().walRecords });
   try {
     const { kubeconfigPath } = await ensureCredentials(dir, server.url);
     const kubeconfig = JSON.parse(await readFile(kubeconfigPath, 'utf8')) as {
@@ -213,14 +230,22 @@ async function main(): Promise<void> {
     const raw = (rawBefore.rate + rawAfter.rate) / 2;
     const rawCpu = (rawBefore.cpuMicros + rawAfter.cpuMicros) / 2;
     const createRate = rateOf(creates);
+    const bareServer = await startBareHttpsServer(first.tls);
+    const bare = await load({ ...spec('create-configmap', 'keep-alive'), url: bareServer.url });
+    const bareFresh = await load({ ...spec('create-configmap', 'new'), url: bareServer.url });
+    await bareServer.close();
+    const vsBare = (r: Measured, b: Measured): string =>
+      `  ${(rateOf(r) / rateOf(b)).toFixed(2)}x bare node:https by rate, ${(b.cpuMicros / r.cpuMicros).toFixed(2)}x by CPU`;
     console.log(
       `raw store, ${CLIENTS} writers: ${raw.toFixed(0)} acked writes/s, CPU ${rawCpu.toFixed(0)} µs/write (before and after the API run)`,
     );
     line(
       'create ConfigMap, keep-alive',
       creates,
-      `  ${(createRate / raw).toFixed(2)}x raw store writes/s, ${(rawCpu / creates.cpuMicros).toFixed(2)}x by CPU`,
+      `  ${(createRate / raw).toFixed(2)}x raw store writes/s, ${(rawCpu / creates.cpuMicros).toFixed(2)}x by CPU;` +
+        vsBare(creates, bare),
     );
+    line('bare node:https echo (baseline), keep-alive', bare);
     line('create PVC, keep-alive', await load(spec('create-pvc', 'keep-alive')));
     line('get ConfigMap, keep-alive', await load(spec('get-configmap', 'keep-alive')));
     line('list ConfigMaps limit=50, keep-alive', await load(spec('list-configmaps', 'keep-alive')));
@@ -228,7 +253,8 @@ async function main(): Promise<void> {
     line('merge-patch PVC, keep-alive', await load(spec('patch-pvc', 'keep-alive')));
     const vsKeepAlive = (r: LoadResult) => `  ${(rateOf(r) / createRate).toFixed(2)}x keep-alive`;
     const fresh = await load(spec('create-configmap', 'new'));
-    line('create ConfigMap, new TLS connection each', fresh, vsKeepAlive(fresh));
+    line('create ConfigMap, new TLS connection each', fresh, vsKeepAlive(fresh) + vsBare(fresh, bareFresh));
+    line('bare node:https echo, new TLS connection each', bareFresh);
     const resumed = await load(spec('create-configmap', 'new-resumed'));
     line('create ConfigMap, new connection, resumed', resumed, vsKeepAlive(resumed));
     const p99 = percentile(creates.latencies, 99);
@@ -237,7 +263,9 @@ async function main(): Promise<void> {
         ` ${(1e6 / creates.cpuMicros).toFixed(0)}/s per core), p99 ${p99.toFixed(1)} ms (goal < ${GOAL_P99_MS}),` +
         ` ${(createRate / raw).toFixed(2)}x the raw store; new connection per request ${rateOf(fresh).toFixed(0)}/s` +
         ` (goal >= ${GOAL_NEW_CONNECTION}; CPU allows ${(1e6 / fresh.cpuMicros).toFixed(0)}/s per core),` +
-        ` resumed ${rateOf(resumed).toFixed(0)}/s`,
+        ` resumed ${rateOf(resumed).toFixed(0)}/s; a bare node:https server answers ${rateOf(bare).toFixed(0)}/s` +
+        ` keep-alive (${bare.cpuMicros.toFixed(0)} µs/req) and ${rateOf(bareFresh).toFixed(0)}/s new connection` +
+        ` (${bareFresh.cpuMicros.toFixed(0)} µs/req) to the same clients`,
     );
   } finally {
     await server.close();
