@@ -73,7 +73,7 @@ function updateCandidate(
 ): KubeObject {
   let candidate: KubeObject;
   if (subresource === 'status') {
-    candidate = { ...cloneJson(old), metadata: { ...cloneJson(old.metadata) } };
+    candidate = cloneJson(old);
     if (obj['status'] === undefined) delete candidate['status'];
     else candidate['status'] = obj['status'];
     if (obj.metadata.resourceVersion === undefined) delete candidate.metadata.resourceVersion;
