@@ -108,6 +108,13 @@ function joinShared(parts: Buffer[]): Buffer {
 }
 
 /**
+ * The most one write to a stream carries (unless one batch is larger): the TLS layer encrypts a
+ * write at once into a buffer of that connection, so a stream behind its client writes its backlog
+ * in pieces as its socket drains.
+ */
+const maxWriteBytes = 64 * 1024;
+
+/**
  * A boolean query parameter as Kubernetes reads one: absent, "false" or "0" (in any case) is
  * false, any other value (even an empty one) true.
  */
@@ -167,25 +174,45 @@ export async function serveWatch(
   let watch: Watch;
   const limits = ctx.limits ?? defaultWatchLimits;
   let slowSince: number | undefined;
-  // the events the store hands over together go out as one chunk
+  // the lines not yet handed to the socket (the events of a tick go out as one chunk), and their
+  // bytes; while the socket has not drained the last write they wait here, shared with the other
+  // streams, instead of as this connection's own encrypted copy in the TLS layer
   let batch: Buffer[] = [];
+  let batchBytes = 0;
+  let draining = false;
   const flusher = (ctx.flusher ??= new WatchFlusher());
   const flush = (): void => {
-    const lines = batch;
-    batch = [];
-    if (res.writableEnded || lines.length === 0) return;
-    res.write(joinShared(lines));
+    if (res.writableEnded || batch.length === 0 || draining) return;
+    let count = 0;
+    let bytes = 0;
+    while (count < batch.length && (count === 0 || bytes + batch[count]!.length <= maxWriteBytes))
+      bytes += batch[count++]!.length;
+    const lines = count === batch.length ? batch : batch.slice(0, count);
+    batch = count === batch.length ? [] : batch.slice(count);
+    batchBytes -= bytes;
+    if (!res.write(joinShared(lines))) {
+      draining = true;
+      res.once('drain', onDrain);
+    } else if (batch.length > 0) flusher.schedule(flush);
     if (tooSlow()) cutOff();
+  };
+  const onDrain = (): void => {
+    draining = false;
+    if (batch.length > 0) flusher.schedule(flush);
   };
   const send = (line: Buffer): void => {
     if (pending) pending.push(line);
     else if (!res.writableEnded) {
-      if (batch.length === 0) flusher.schedule(flush);
+      if (batch.length === 0 && !draining) flusher.schedule(flush);
       batch.push(line);
+      batchBytes += line.length;
+      if (draining && tooSlow()) cutOff();
     }
   };
+  /** What the client has yet to take: unsent lines and what the socket holds. */
+  const backlog = (): number => res.writableLength + batchBytes;
   function tooSlow(): boolean {
-    const buffered = res.writableLength;
+    const buffered = backlog();
     if (buffered > limits.maxBufferedBytes) return true;
     if (buffered <= limits.softBufferedBytes) {
       slowSince = undefined;
@@ -195,7 +222,9 @@ export async function serveWatch(
     return Date.now() - slowSince > limits.slowGraceMs;
   }
   function cutOff(): void {
-    ctx.onSlowWatcher?.(res.writableLength);
+    ctx.onSlowWatcher?.(backlog());
+    batch = [];
+    batchBytes = 0;
     const expired = gone('the watcher did not keep up with the events; watch again');
     res.end(encode({ type: 'ERROR', object: toStatus(expired) }));
     // a client that reads nothing never takes even that: its connection goes
