@@ -175,7 +175,9 @@ export class GarbageCollector {
   private async listAll(): Promise<Array<{ kind: KindInfo; object: KubeObject }>> {
     const all: Array<{ kind: KindInfo; object: KubeObject }> = [];
     for (const kind of this.kinds) {
-      for (const object of (await this.store.list(kind)).items) all.push({ kind, object });
+      // read only: a pass copies what it changes (dropOwnerReference, withoutFinalizer), not every object
+      for (const object of (await this.store.list(kind, { readOnly: true })).items)
+        all.push({ kind, object });
     }
     return all;
   }
