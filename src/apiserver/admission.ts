@@ -26,12 +26,18 @@ const storageClassKind = kindFor('storage.k8s.io/v1', 'StorageClass');
 
 /** A claim that names no class (not even "") gets the default class, if there is one. */
 export function withDefaultStorageClass(claim: KubeObject, classes: readonly KubeObject[]): KubeObject {
+  if (!wantsDefaultClass(claim)) return claim;
   const spec = (claim['spec'] ?? {}) as Record<string, unknown>;
-  if (spec['storageClassName'] !== undefined && spec['storageClassName'] !== null) return claim;
-  if (claim.metadata.annotations?.[ANN_BETA_STORAGE_CLASS] !== undefined) return claim;
   const chosen = defaultClass(classes);
   if (!chosen?.metadata.name) return claim;
   return { ...claim, spec: { ...spec, storageClassName: chosen.metadata.name } };
+}
+
+/** Whether a claim names no class at all, so the default class is its class. */
+function wantsDefaultClass(claim: KubeObject): boolean {
+  const className = (claim['spec'] as Record<string, unknown> | undefined)?.['storageClassName'];
+  if (className !== undefined && className !== null) return false;
+  return claim.metadata.annotations?.[ANN_BETA_STORAGE_CLASS] === undefined;
 }
 
 /** Adds the in-use protection finalizer to claims and volumes. */
@@ -72,7 +78,8 @@ export async function admitCreate(store: ObjectStore, kind: KindInfo, obj: KubeO
   await requireNamespace(store, kind, obj.metadata.namespace);
   await admitSnapshotClass(store, obj);
   let admitted = withDefaultTolerations(withNamespacePhase(withProtectionFinalizer(obj)));
-  if (obj.kind === 'PersistentVolumeClaim' && storageClassKind) {
+  // the classes are read only for a claim that takes the default (a store read each, on etcd)
+  if (obj.kind === 'PersistentVolumeClaim' && storageClassKind && wantsDefaultClass(admitted)) {
     const classes = await store.list(storageClassKind);
     admitted = withDefaultStorageClass(admitted, classes.items);
   }

@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import {
+  admitCreate,
   checkClaimResize,
   claimGrows,
   createWarnings,
   withDefaultStorageClass,
   withProtectionFinalizer,
 } from '../../../src/apiserver/admission.js';
+import { K } from '../../../src/api/kinds.js';
 import type { KubeObject } from '../../../src/api/meta.js';
+import type { ObjectStore } from '../../../src/store/types.js';
 
 function sc(
   name: string,
@@ -62,6 +65,24 @@ describe('admission', () => {
       assert.equal(withDefaultStorageClass(beta, [older]), beta);
       const none = claim();
       assert.equal(withDefaultStorageClass(none, []), none);
+    });
+
+    it('reads the classes only for a claim that takes the default', async () => {
+      const lists: string[] = [];
+      const store = {
+        get: async () => ({}), // the namespace exists
+        list: async (kind: { plural: string }) => {
+          lists.push(kind.plural);
+          return { items: [older], resourceVersion: '1' };
+        },
+      } as unknown as ObjectStore;
+      const named = await admitCreate(store, K.pvc, claim({ storageClassName: 'x' }));
+      assert.equal((named['spec'] as Record<string, unknown>)['storageClassName'], 'x');
+      await admitCreate(store, K.pvc, claim({ storageClassName: '' }));
+      assert.deepEqual(lists, []);
+      const defaulted = await admitCreate(store, K.pvc, claim());
+      assert.equal((defaulted['spec'] as Record<string, unknown>)['storageClassName'], 'older');
+      assert.deepEqual(lists, ['storageclasses']);
     });
   });
 
