@@ -251,6 +251,9 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const server = options.tls
     ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest)
     : createHttpServer(onRequest);
+  // idle connections outlive the clients' own idle limit (client/transport.ts: 30 s), so a client
+  // closes one first and never sends a request on a connection this server is closing
+  server.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

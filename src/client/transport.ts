@@ -52,7 +52,18 @@ export interface NodeFetchOptions {
   timeoutMs?: number;
   /** Once aborted, every request in flight or later fails with its reason. */
   closing?: AbortSignal;
+  /** How long an idle kept-alive connection is kept (IDLE_SOCKET_MS). */
+  idleSocketMs?: number;
 }
+
+/**
+ * How long an idle kept-alive connection is kept: well under the time servers keep one (berth's API
+ * server 65 s; Go's servers, kube-apiserver among them, 90 s). Without it, node's agent keeps idle
+ * sockets until the server closes them, and a request sent on one as the server closes it (a busy
+ * event loop reads the server's FIN late) fails with ECONNRESET: a create then may or may not have
+ * happened. (A server's Keep-Alive timeout hint is honoured too, minus a second, when shorter.)
+ */
+export const IDLE_SOCKET_MS = 30_000;
 
 /** What a request that ran out of time fails with: a connection failure that may have been sent. */
 function timedOut(ms: number): Error {
@@ -61,10 +72,12 @@ function timedOut(ms: number): Error {
 
 /** A FetchFn over node:http and node:https; `caPem` is the CA an https server must be signed by. */
 export function nodeFetch(caPem?: string, options: NodeFetchOptions = {}): FetchFn {
+  const timeout = options.idleSocketMs ?? IDLE_SOCKET_MS;
   const agents = {
-    http: new http.Agent({ keepAlive: true }),
+    http: new http.Agent({ keepAlive: true, timeout }),
     https: new https.Agent({
       keepAlive: true,
+      timeout,
       ...(caPem ? { secureContext: tls.createSecureContext({ ca: caPem }) } : {}),
     }),
   };

@@ -1,13 +1,14 @@
 // nodeFetch against real local HTTP(S) servers: its own time limit, the end of every request at
-// once, watches left to their own signal, and the CA it is given as the only one trusted.
+// once, watches left to their own signal, the CA it is given as the only one trusted, and idle
+// connections closed by the client before the server would.
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:net';
+import type { AddressInfo, Server, Socket } from 'node:net';
 import { createSelfSignedCertificate } from '../../../src/apiserver/self-signed-cert.js';
 import { nodeFetch } from '../../../src/client/transport.js';
 import { connectionFailure } from '../../../src/machinery/api-servers.js';
+import { eventually } from '../../helpers/eventually.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
@@ -98,5 +99,24 @@ describe('client nodeFetch', function () {
     const secureUrl = `https://127.0.0.1:${port}/`;
     assert.equal(await (await nodeFetch(served.cert)(secureUrl)).text(), 'secure');
     await assert.rejects(nodeFetch(other.cert)(secureUrl), /self[- ]signed|verify|certificate/i);
+  });
+
+  it('closes an idle kept-alive connection itself, before the server would', async function () {
+    const sockets: Socket[] = [];
+    const closedByClient: Socket[] = [];
+    const server = createServer((_req, res) => res.end('ok'));
+    server.keepAliveTimeout = 60_000;
+    server.on('connection', (socket: Socket) => {
+      sockets.push(socket);
+      socket.on('end', () => closedByClient.push(socket)); // the client's FIN
+    });
+    const idleUrl = `http://127.0.0.1:${await listening(server)}/`;
+    const fetchFn = nodeFetch(undefined, { idleSocketMs: 100 });
+    assert.equal(await (await fetchFn(idleUrl)).text(), 'ok');
+    assert.equal(await (await fetchFn(idleUrl)).text(), 'ok');
+    assert.equal(sockets.length, 1, 'back to back, the connection is reused');
+    await eventually('the client closes the idle connection', async () => closedByClient.length === 1);
+    assert.equal(await (await fetchFn(idleUrl)).text(), 'ok');
+    assert.equal(sockets.length, 2, 'a new connection after that');
   });
 });
