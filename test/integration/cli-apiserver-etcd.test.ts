@@ -1,6 +1,8 @@
 // `berth apiserver` replicas on one real etcd: both serve the same objects, and the kubeconfig of
-// either works against the other (the credentials were created once and kept in etcd).
+// either works against the other (the credentials were created once and kept in etcd), also for
+// the real kubectl.
 import assert from 'node:assert/strict';
+import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +11,7 @@ import type { KubeObject } from '../../src/api/meta.js';
 import { parseKubeconfig } from '../../src/client/kubeconfig.js';
 import { RestClient } from '../../src/client/rest.js';
 import { readFile } from 'node:fs/promises';
+import { hasCommand } from '../conformance/host.js';
 import { spawnBerth, waitForOutput, type Spawned } from '../helpers/berth-process.js';
 import { etcdUnavailable, startEtcd, type EtcdServer } from '../helpers/etcd.js';
 import { skipUnless } from '../helpers/skip.js';
@@ -22,7 +25,7 @@ describe('cli: berth apiserver replicas on etcd (processes)', function () {
   const replicas: Spawned[] = [];
 
   before(async function () {
-    const why = etcdUnavailable();
+    const why = etcdUnavailable() ?? (hasCommand('kubectl') ? undefined : 'needs kubectl');
     skipUnless(this, why === undefined, why ?? '');
     etcd = await startEtcd();
   });
@@ -95,5 +98,20 @@ describe('cli: berth apiserver replicas on etcd (processes)', function () {
     });
     assert.equal(await seen, 'ADDED');
     controller.abort();
+
+    // the real kubectl: each replica's kubeconfig, pointed at the other replica, verifies its
+    // certificate and is let in
+    for (const [config, server] of [
+      [a.kubeconfig, b.url],
+      [b.kubeconfig, a.url],
+    ] as const) {
+      const r = await execa(
+        'kubectl',
+        ['--kubeconfig', config, '--server', server, 'get', 'configmap', 'later', '-o', 'name'],
+        { reject: false },
+      );
+      assert.equal(r.exitCode, 0, r.stderr);
+      assert.equal(r.stdout, 'configmap/later');
+    }
   });
 });
