@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Exec } from './exec.js';
+import { readProcFile } from './proc-file.js';
 
 export interface LoopDevice {
   /** "/dev/loop3" */
@@ -143,7 +144,7 @@ export class LoopDevices {
     if (!this.partitionsFile) return undefined;
     let text: string;
     try {
-      text = readFileSync(this.partitionsFile, 'latin1');
+      text = readProcFile(this.partitionsFile);
     } catch {
       return undefined;
     }
