@@ -78,9 +78,10 @@ export async function admitCreate(store: ObjectStore, kind: KindInfo, obj: KubeO
   await requireNamespace(store, kind, obj.metadata.namespace);
   await admitSnapshotClass(store, obj);
   let admitted = withDefaultTolerations(withNamespacePhase(withProtectionFinalizer(obj)));
-  // the classes are read only for a claim that takes the default (a store read each, on etcd)
+  // the classes are read only for a claim that takes the default (a store read each, on etcd),
+  // and only read: the store's own (frozen) objects, no copy of each class
   if (obj.kind === 'PersistentVolumeClaim' && storageClassKind && wantsDefaultClass(admitted)) {
-    const classes = await store.list(storageClassKind);
+    const classes = await store.list(storageClassKind, { readOnly: true });
     admitted = withDefaultStorageClass(admitted, classes.items);
   }
   return admitted;

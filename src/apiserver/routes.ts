@@ -42,11 +42,14 @@ function decodeSegments(rawPath: string): Segments {
   const ok: string[] = [];
   for (const raw of rawPath.split('/')) {
     if (raw === '') continue;
-    let segment: string;
-    try {
-      segment = decodeURIComponent(raw);
-    } catch {
-      return { invalid: `invalid path segment ${JSON.stringify(raw)}: malformed percent-encoding` };
+    // without a '%' there is nothing to decode (decodeURIComponent would answer `raw` itself)
+    let segment = raw;
+    if (raw.includes('%')) {
+      try {
+        segment = decodeURIComponent(raw);
+      } catch {
+        return { invalid: `invalid path segment ${JSON.stringify(raw)}: malformed percent-encoding` };
+      }
     }
     const problem = pathSegmentProblem(segment);
     if (problem) return { invalid: `invalid path segment ${JSON.stringify(segment)}: ${problem}` };
