@@ -17,6 +17,37 @@ export interface WorkQueueOptions {
   name?: string;
 }
 
+/**
+ * First in, first out, each step O(1): Array.prototype.shift moves every element once the array
+ * is long (a binder's queue holds tens of thousands of keys), so taken keys are skipped by a head
+ * index and the array is cut only once they are half of it.
+ */
+class Fifo {
+  private items: string[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  push(item: string): void {
+    this.items.push(item);
+  }
+
+  shift(): string | undefined {
+    if (this.head === this.items.length) return undefined;
+    const item = this.items[this.head++];
+    if (this.head === this.items.length) {
+      this.items = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
 interface Waiting {
   readyAtMs: number;
   timer: TimerHandle;
@@ -26,7 +57,7 @@ export class WorkQueue {
   private readonly clock: Clock;
   private readonly rateLimiter: RateLimiter;
   /** Keys ready to hand out, in order; every one is also in `dirty` and none is in `processing`. */
-  private readonly queue: string[] = [];
+  private readonly queue = new Fifo();
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly waiting = new Map<string, Waiting>();

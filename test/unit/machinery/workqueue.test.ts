@@ -19,6 +19,26 @@ describe('machinery/workqueue', () => {
     assert.equal(await q.get(), 'b');
   });
 
+  it('keeps FIFO order over thousands of keys taken while others are added', async () => {
+    const q = new WorkQueue();
+    const taken: string[] = [];
+    let next = 0;
+    for (; next < 3000; next++) q.add(`k${next}`);
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 1000; i++) {
+        const key = (await q.get())!;
+        taken.push(key);
+        q.done(key);
+      }
+      for (let i = 0; i < 700; i++, next++) q.add(`k${next}`);
+    }
+    while (q.len() > 0) taken.push((await q.get())!);
+    assert.deepEqual(
+      taken,
+      Array.from({ length: next }, (_, i) => `k${i}`),
+    );
+  });
+
   it('a key added while processing is queued again only after done()', async () => {
     const { q } = newQueue();
     q.add('a');
