@@ -151,10 +151,12 @@ async function main(): Promise<void> {
     const before = process.memoryUsage();
     let peakRss = 0;
     let peakHeap = 0;
+    let peakBuffers = 0;
     const sampler = setInterval(() => {
       const usage = process.memoryUsage();
       peakRss = Math.max(peakRss, usage.rss);
       peakHeap = Math.max(peakHeap, usage.heapUsed);
+      peakBuffers = Math.max(peakBuffers, usage.arrayBuffers);
     }, 100);
     const cpu = process.cpuUsage();
     const started = wallNow();
@@ -202,7 +204,8 @@ async function main(): Promise<void> {
         ` (writes included); clients ${(clientCpu / 1e4 / elapsedS).toFixed(0)}% (${(clientCpu / Math.max(1, events)).toFixed(2)} µs per event)`,
     );
     console.log(
-      `server memory: heap ${mib(before.heapUsed)} -> peak ${mib(peakHeap)}, RSS ${mib(before.rss)} -> peak ${mib(peakRss)}` +
+      `server memory: heap ${mib(before.heapUsed)} -> peak ${mib(peakHeap)}, Buffers ${mib(before.arrayBuffers)} -> peak ${mib(peakBuffers)},` +
+        ` RSS ${mib(before.rss)} -> peak ${mib(peakRss)}` +
         ` (${((peakRss - before.rss) / Math.max(1, WATCHERS) / 1024).toFixed(0)} KiB per watcher)`,
     );
   } finally {
