@@ -61,10 +61,14 @@ async function readOrCreateToken(path: string): Promise<string> {
   return token;
 }
 
-async function readOrCreateCertificate(certPath: string, keyPath: string): Promise<ServingCertificate> {
+async function readOrCreateCertificate(
+  certPath: string,
+  keyPath: string,
+  altNames: readonly string[],
+): Promise<ServingCertificate> {
   const [cert, key] = await Promise.all([readIfPresent(certPath), readIfPresent(keyPath)]);
   if (cert && key) return { cert, key };
-  const created = createSelfSignedCertificate('berth-apiserver');
+  const created = createSelfSignedCertificate('berth-apiserver', new Date(), altNames);
   await writePrivate(keyPath, created.key);
   await writePrivate(certPath, created.cert);
   return created;
@@ -78,8 +82,8 @@ export interface SharedSecrets {
 }
 
 /**
- * Returns the token and serving certificate (both created on first use) and (re)writes the
- * kubeconfig for `serverUrl`. kubectl sends the token only to an https:// server. With `share`
+ * Returns the token and serving certificate (both created on first use; the certificate names
+ * `altNames` too) and (re)writes the kubeconfig for `serverUrl`. kubectl sends the token only to an https:// server. With `share`
  * (replicas on one etcd), the secrets are the ones `share` settles on (the first replica's), so
  * every replica's kubeconfig works against all of them; they are kept in the data directory too.
  */
@@ -87,10 +91,11 @@ export async function ensureCredentials(
   dataDir: string,
   serverUrl: string,
   share?: (mine: SharedSecrets) => Promise<SharedSecrets>,
+  altNames: readonly string[] = [],
 ): Promise<Credentials> {
   await mkdir(dataDir, { recursive: true });
   let token = await readOrCreateToken(join(dataDir, TOKEN_FILE));
-  let tls = await readOrCreateCertificate(join(dataDir, CERT_FILE), join(dataDir, KEY_FILE));
+  let tls = await readOrCreateCertificate(join(dataDir, CERT_FILE), join(dataDir, KEY_FILE), altNames);
   if (share) {
     const agreed = await share({ token, cert: tls.cert, key: tls.key });
     if (agreed.token !== token) await writePrivate(join(dataDir, TOKEN_FILE), `${agreed.token}\n`);

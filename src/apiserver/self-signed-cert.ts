@@ -2,6 +2,7 @@
 // small DER encoder. kubectl only sends credentials over TLS, so the server needs one; the
 // kubeconfig trusts exactly this certificate.
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { isIPv4 } from 'node:net';
 
 function lengthBytes(length: number): Buffer {
   if (length < 0x80) return Buffer.from([length]);
@@ -69,8 +70,20 @@ export interface ServingCertificate {
   key: string;
 }
 
-/** A certificate for 127.0.0.1 and localhost, valid from an hour ago for ten years. */
-export function createSelfSignedCertificate(commonName: string, now: Date = new Date()): ServingCertificate {
+/** A subjectAltName entry: an IPv4 address, or a DNS name. */
+function altName(name: string): Buffer {
+  return isIPv4(name) ? tlv(0x87, Buffer.from(name.split('.').map(Number))) : tlv(0x82, Buffer.from(name));
+}
+
+/**
+ * A certificate for 127.0.0.1, localhost and `altNames` (IPv4 addresses or DNS names: how clients
+ * on other hosts reach the server), valid from an hour ago for ten years.
+ */
+export function createSelfSignedCertificate(
+  commonName: string,
+  now: Date = new Date(),
+  altNames: readonly string[] = [],
+): ServingCertificate {
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const ecdsaWithSha256 = sequence(oid('1.2.840.10045.4.3.2'));
   const name = sequence(set(sequence(oid('2.5.4.3'), utf8String(commonName))));
@@ -78,10 +91,7 @@ export function createSelfSignedCertificate(commonName: string, now: Date = new 
   serial[0] = (serial[0] ?? 0) & 0x7f;
   const notBefore = new Date(now.getTime() - 3600_000);
   const notAfter = new Date(now.getTime() + 10 * 365 * 24 * 3600_000);
-  const subjectAltName = sequence(
-    tlv(0x82, Buffer.from('localhost')),
-    tlv(0x87, Buffer.from([127, 0, 0, 1])),
-  );
+  const subjectAltName = sequence(...[...new Set(['localhost', '127.0.0.1', ...altNames])].map(altName));
   const extensions = sequence(
     extension('2.5.29.19', true, sequence(booleanTrue)), // basicConstraints CA:TRUE, so it can be its own root
     extension('2.5.29.15', true, bitString(Buffer.from([0x84]))), // keyUsage digitalSignature, keyCertSign

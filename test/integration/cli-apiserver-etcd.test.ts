@@ -38,15 +38,17 @@ describe('cli: berth apiserver replicas on etcd (processes)', function () {
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   });
 
-  async function startReplica(): Promise<{ url: string; kubeconfig: string }> {
+  async function startReplica(
+    extra = ['--bind-address=127.0.0.1'],
+  ): Promise<{ url: string; kubeconfig: string }> {
     const dataDir = await mkdtemp(join(tmpdir(), 'berth-apiserver-'));
     dirs.push(dataDir);
     const proc = spawnBerth([
       'apiserver',
       `--etcd-servers=${etcd!.endpoint}`,
       '--secure-port=0',
-      '--bind-address=127.0.0.1',
       `--data-dir=${dataDir}`,
+      ...extra,
     ]);
     replicas.push(proc);
     const [, url] = await waitForOutput(proc, /berth API listening on (\S+)\n/);
@@ -113,5 +115,26 @@ describe('cli: berth apiserver replicas on etcd (processes)', function () {
       assert.equal(r.exitCode, 0, r.stderr);
       assert.equal(r.stdout, 'configmap/later');
     }
+  });
+
+  it('serves a certificate that names its --bind-address (clients on other hosts verify it)', async function () {
+    // 127.0.0.2 stands for a host's own address; its own state, apart from the first test's
+    const replica = await startReplica(['--bind-address=127.0.0.2', '--etcd-prefix=/other-host']);
+    assert.match(replica.url, /^https:\/\/127\.0\.0\.2:\d+$/);
+    const r = await execa(
+      'kubectl',
+      ['--kubeconfig', replica.kubeconfig, 'get', 'configmaps', '-A', '-o', 'name'],
+      {
+        reject: false,
+      },
+    );
+    assert.equal(r.exitCode, 0, r.stderr);
+  });
+
+  it('names --tls-san when it is neither an IPv4 address nor a DNS name', async function () {
+    const proc = spawnBerth(['apiserver', `--etcd-servers=${etcd!.endpoint}`, '--tls-san=Bad_Name']);
+    replicas.push(proc);
+    assert.equal(await proc.exited, 1);
+    assert.match(proc.stderr(), /^error: invalid argument "Bad_Name" for "--tls-san" flag/m);
   });
 });

@@ -2,6 +2,7 @@
 // one etcd serve the same objects and watches; the first replica's token and serving certificate
 // are kept in etcd, so the kubeconfig any replica writes (<data-dir>/kubeconfig) works with all.
 import { isIP } from 'node:net';
+import { dns1123SubdomainErrors } from '../../api/names.js';
 import { ensureCredentials, startApiServer } from '../../apiserver/index.js';
 import { parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
@@ -15,12 +16,13 @@ const options = {
   'secure-port': { type: 'string' },
   'bind-address': { type: 'string' },
   'data-dir': { type: 'string' },
+  'tls-san': { type: 'string', multiple: true },
   ...logOptions,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const APISERVER_USAGE =
-  'berth apiserver --etcd-servers=URL[,URL] [--secure-port=6443] [--bind-address=127.0.0.1] [--data-dir=D] [--etcd-cafile=F --etcd-certfile=F --etcd-keyfile=F] [--etcd-prefix=/registry]';
+  'berth apiserver --etcd-servers=URL[,URL] [--secure-port=6443] [--bind-address=127.0.0.1] [--data-dir=D] [--tls-san=IP|NAME[,...]]... [--etcd-cafile=F --etcd-certfile=F --etcd-keyfile=F] [--etcd-prefix=/registry]';
 
 /** Pure: --secure-port (default 6443; 0 picks a free port). */
 export function parseSecurePort(text: string | undefined): number {
@@ -30,6 +32,23 @@ export function parseSecurePort(text: string | undefined): number {
     throw new UsageError(`invalid argument "${text}" for "--secure-port" flag: expected 0-65535`);
   }
   return port;
+}
+
+/**
+ * Pure: what the serving certificate names besides 127.0.0.1 and localhost, so that clients on
+ * other hosts can verify it: every --tls-san (k3s' flag; IPv4 addresses or DNS names, repeated or
+ * comma-separated) and a --bind-address that is one host's address.
+ */
+export function parseTlsSans(flags: readonly string[] | undefined, bindAddress: string): string[] {
+  const names = (flags ?? []).flatMap((flag) => flag.split(',')).map((name) => name.trim());
+  for (const name of names) {
+    if (isIP(name) === 4 || (isIP(name) === 0 && dns1123SubdomainErrors(name).length === 0)) continue;
+    throw new UsageError(
+      `invalid argument "${name}" for "--tls-san" flag: expected an IPv4 address or a DNS name`,
+    );
+  }
+  if (isIP(bindAddress) === 4 && bindAddress !== '0.0.0.0') names.push(bindAddress);
+  return [...new Set(names)];
 }
 
 export async function runApiserver(ctx: CommandContext, argv: string[]): Promise<number> {
@@ -45,17 +64,18 @@ export async function runApiserver(ctx: CommandContext, argv: string[]): Promise
   const host = values['bind-address'] ?? '127.0.0.1';
   if (isIP(host) === 0)
     throw new UsageError(`invalid argument "${host}" for "--bind-address" flag: expected an IP`);
+  const altNames = parseTlsSans(values['tls-san'], host);
   const dataDir = resolveDataDir(values['data-dir'], ctx.env, ctx.home);
   const logger = loggerFor(ctx, values['log-level']);
 
   const store = await openEtcdFromFlags(etcd);
   try {
     const share = shareThroughEtcd(store);
-    const { token, tls } = await ensureCredentials(dataDir, `https://127.0.0.1:${port}`, share);
+    const { token, tls } = await ensureCredentials(dataDir, `https://127.0.0.1:${port}`, share, altNames);
     const apiLog = logger.child({ component: 'apiserver' });
     const server = await startApiServer({ store, port, host, token, tls, log: (line) => apiLog.debug(line) });
     try {
-      const { kubeconfigPath } = await ensureCredentials(dataDir, server.url, share);
+      const { kubeconfigPath } = await ensureCredentials(dataDir, server.url, share, altNames);
       ctx.io.stdout.write(
         `berth API listening on ${server.url}\n` +
           `state in etcd: ${etcd.endpoints.join(',')} under ${etcd.prefix}\n` +

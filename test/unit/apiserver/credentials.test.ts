@@ -35,6 +35,18 @@ describe('API server credentials', () => {
     assert.ok(x509.ca);
   });
 
+  it('names the extra addresses and DNS names clients on other hosts use', () => {
+    const { cert } = createSelfSignedCertificate('berth-apiserver', new Date(), ['10.0.0.7', 'api.example']);
+    const x509 = new X509Certificate(cert);
+    assert.equal(
+      x509.subjectAltName,
+      'DNS:localhost, IP Address:127.0.0.1, IP Address:10.0.0.7, DNS:api.example',
+    );
+    assert.equal(x509.checkIP('10.0.0.7'), '10.0.0.7');
+    assert.equal(x509.checkHost('api.example'), 'api.example');
+    assert.equal(x509.checkIP('10.0.0.8'), undefined);
+  });
+
   it('keeps one token, writes private files and a kubeconfig with context "berth"', async () => {
     const first = await ensureCredentials(dir, 'https://127.0.0.1:1234');
     const second = await ensureCredentials(dir, 'https://127.0.0.1:5678');
