@@ -2,11 +2,8 @@
 // to load a fetch implementation, and a kubeconfig's CA is trusted without a custom dispatcher.
 // Connections are kept alive and reused (one agent per FetchFn, with one TLS context made from the
 // CA, which the agent would otherwise parse again for each new connection): a controller sends
-// thousands of small requests, and a TLS handshake each would cost more than they. A request's
-// time limit and the end of all requests are the transport's own timer and set of requests in
-// flight: an AbortSignal.timeout and AbortSignal.any per request cost a controller more CPU than
-// the rest of its HTTP client.
-import http, { type ClientRequest, type IncomingMessage } from 'node:http';
+// thousands of small requests, and a TLS handshake each would cost more than they.
+import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 
@@ -15,6 +12,11 @@ export interface FetchInit {
   headers?: Record<string, string>;
   body?: string;
   signal?: AbortSignal;
+  /**
+   * Fails the request (ETIMEDOUT) when it has not completed in this long: the transport's own
+   * timer, cleared when the request closes, instead of an AbortSignal.timeout per request.
+   */
+  timeoutMs?: number;
 }
 
 /** The part of a fetch Response the client reads; a web Response fits it too. */
@@ -48,10 +50,6 @@ function responseOf(message: IncomingMessage): FetchResponse {
 }
 
 export interface NodeFetchOptions {
-  /** A request without its own signal fails when it has not completed in this long. */
-  timeoutMs?: number;
-  /** Once aborted, every request in flight or later fails with its reason. */
-  closing?: AbortSignal;
   /** How long an idle kept-alive connection is kept (IDLE_SOCKET_MS). */
   idleSocketMs?: number;
 }
@@ -81,22 +79,11 @@ export function nodeFetch(caPem?: string, options: NodeFetchOptions = {}): Fetch
       ...(caPem ? { secureContext: tls.createSecureContext({ ca: caPem }) } : {}),
     }),
   };
-  const { timeoutMs, closing } = options;
-  const inFlight = new Set<ClientRequest>();
-  closing?.addEventListener(
-    'abort',
-    () => {
-      for (const req of inFlight) req.destroy(closing.reason as Error);
-    },
-    { once: true },
-  );
   return async (input, init = {}) => {
-    if (closing?.aborted) throw closing.reason;
     const url = new URL(input);
     const secure = url.protocol === 'https:';
     const request = secure ? https.request : http.request;
-    // a request with a signal of its own (a watch) lives as long as that says
-    const signal = init.signal && closing ? AbortSignal.any([closing, init.signal]) : init.signal;
+    const { signal, timeoutMs } = init;
     return new Promise<FetchResponse>((resolve, reject) => {
       const req = request(
         url,
@@ -113,14 +100,9 @@ export function nodeFetch(caPem?: string, options: NodeFetchOptions = {}): Fetch
         (message) => resolve(responseOf(message)),
       );
       req.on('error', reject);
-      if (!init.signal) {
-        inFlight.add(req);
-        const timer =
-          timeoutMs === undefined ? undefined : setTimeout(() => req.destroy(timedOut(timeoutMs)), timeoutMs);
-        req.once('close', () => {
-          inFlight.delete(req);
-          clearTimeout(timer);
-        });
+      if (timeoutMs !== undefined) {
+        const timer = setTimeout(() => req.destroy(timedOut(timeoutMs)), timeoutMs);
+        req.once('close', () => clearTimeout(timer));
       }
       req.end(init.body);
     });

