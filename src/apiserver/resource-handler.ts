@@ -122,15 +122,19 @@ async function replaceObject(ctx: ResourceContext, req: ResourceRequest): Promis
   const known = await updateKnownVersion(ctx, req, obj, options);
   if (known) return known;
   const old = await ctx.store.get(target.kind, target.namespace, target.name);
-  const written = await updateAdmitted(
-    ctx,
-    target.kind,
-    target.subresource,
-    obj,
-    old,
-    tracked(ctx, req, old, options),
-  );
-  return respond(200, written, options);
+  return respond(200, await updateFrom(ctx, req, obj, old, options), options);
+}
+
+/** The update of the request's object from `old`, through the one door for writes. */
+function updateFrom(
+  ctx: ResourceContext,
+  req: ResourceRequest,
+  obj: KubeObject,
+  old: KubeObject,
+  options: WriteRequestOptions,
+): Promise<KubeObject> {
+  const { kind, subresource } = req.target;
+  return updateAdmitted(ctx, kind, subresource, obj, old, tracked(ctx, req, old, options));
 }
 
 /**
@@ -153,14 +157,7 @@ async function updateKnownVersion(
   if (!old) return undefined;
   const attempt = { ...options, warnings: [...(options.warnings ?? [])] };
   try {
-    const written = await updateAdmitted(
-      ctx,
-      target.kind,
-      target.subresource,
-      obj,
-      old,
-      tracked(ctx, req, old, attempt),
-    );
+    const written = await updateFrom(ctx, req, obj, old, attempt);
     return written === old ? undefined : respond(200, written, attempt);
   } catch (err) {
     if (isStatusError(err) && err.code < 500) return undefined;
