@@ -7,6 +7,7 @@
 // Where REST differs from a local store: a watch from a revision the server no longer keeps opens
 // and then reports 410 through onError (not by rejecting), the server's admission and defaulting
 // apply to every write, and currentRevision() is the revision of a one-item list.
+import { setMaxListeners } from 'node:events';
 import { StatusError, isStatusError } from '../api/errors.js';
 import { K, apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
@@ -101,6 +102,8 @@ export class RestStore implements ObjectStore {
   /** A store over the API servers of `target`. */
   static connect(target: RestTarget, options: ConnectOptions = {}): RestStore {
     const closing = new AbortController();
+    // every request in flight listens for it: no leak past 10 listeners, which node would report
+    setMaxListeners(0, closing.signal);
     const fetchFn = withTimeout(
       options.fetch ?? nodeFetch(target.caPem),
       options.requestTimeoutMs ?? 30_000,
