@@ -11,7 +11,7 @@
 // Kubernetes sends them: every event of the watch up to that revision has been sent before it, so
 // a client resumes from there instead of from its last object, which may have left the history.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { gone, isStatusError } from '../api/errors.js';
+import { badRequest, gone, isStatusError } from '../api/errors.js';
 import { checkFieldSelector } from '../api/field-labels.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ObjectStore, Watch, WatchEvent, WatchOptions } from '../store/types.js';
@@ -148,6 +148,14 @@ function watchOptions(target: ResourceTarget, query: URLSearchParams): WatchOpti
   return options;
 }
 
+/** `timeoutSeconds` of a watch: not a whole number is a 400; absent, zero or negative, the default. */
+function watchTimeoutSeconds(query: URLSearchParams, defaultSeconds: number): number {
+  const value = query.get('timeoutSeconds');
+  if (!value) return defaultSeconds;
+  if (!/^-?\d{1,15}$/.test(value)) throw badRequest(`invalid timeoutSeconds "${value}": must be an integer`);
+  return Number(value) > 0 ? Number(value) : defaultSeconds;
+}
+
 export async function serveWatch(
   ctx: WatchContext,
   target: ResourceTarget,
@@ -157,6 +165,7 @@ export async function serveWatch(
 ): Promise<void> {
   const asTable = wantsTable(req.headers.accept);
   const include = parseIncludeObject(query.get('includeObject'));
+  const timeoutSeconds = watchTimeoutSeconds(query, defaultTimeoutSeconds);
   const encode = (event: { type: string; object: unknown }): Buffer => {
     if (asTable && event.type !== 'ERROR') {
       const object = toTable(target.kind.kind, [event.object as KubeObject], { now: ctx.now(), include });
@@ -271,8 +280,6 @@ export async function serveWatch(
   for (const line of pending) res.write(line);
   pending = undefined;
 
-  const requested = Number(query.get('timeoutSeconds'));
-  const timeoutSeconds = Number.isFinite(requested) && requested > 0 ? requested : defaultTimeoutSeconds;
   let finished = false;
   function finish(): void {
     if (finished) return;

@@ -86,4 +86,17 @@ describe('apiserver list paging', function () {
     assert.equal(badToken.status, 400);
     assert.match(badToken.body.message!, /continue key is not valid/);
   });
+
+  it("answers 400 naming a watch's malformed timeoutSeconds, before the stream starts", async function () {
+    for (const value of ['abc', '1.5', '%00']) {
+      const bad = await list(`watch=1&timeoutSeconds=${value}`);
+      assert.equal(bad.status, 400, value);
+      assert.match(bad.body.message!, /invalid timeoutSeconds ".*": must be an integer/);
+    }
+    const res = await fetch(`${server.url}/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 200);
+    assert.equal((await res.text()).trim().split('\n').length, 5, 'the 5 ADDED events, then the stream ends');
+  });
 });
