@@ -5,10 +5,12 @@
 // run, the raw store's acknowledged writes/s with as many concurrent writers, and a bare node:https
 // server answering the same creates with an echo, so the figures show the API's own cost. The
 // clients run in a child process, so this process's CPU time is the server's: CPU per request is
-// printed too, the steadier figure when other work shares the cores.
+// printed too, the steadier figure when other work shares the cores, with the event loop's share
+// (what caps the rate: the store's fsyncs and V8's helpers run on other threads) and the clients'.
 //   node --import tsx bench/api.ts [--clients 50] [--seconds 3] [--seed 500] [--only get-configmap|...]
 //     [--profile FILE.cpuprofile]   (with --only: a CPU profile of the server during that load alone;
-//     --new with --only create-configmap: a new TLS connection per request)
+//     --new with --only create-configmap: a new TLS connection per request, --resumed: one that
+//     resumes the client's last session; --bare: against the bare node:https server instead)
 //     [--from-dist]   (the server runs the build, `npm run build` first, as an installed berth does:
 //     through tsx every function expression also gets a name assigned at run time, a third of the
 //     API's own CPU per create)
@@ -28,6 +30,7 @@ import type * as EmbeddedModule from '../src/store/embedded.js';
 import type { LoadResult, LoadSpec, Operation } from './helpers/api-load.js';
 import { runLoad } from './helpers/api-load.js';
 import { startBareHttpsServer } from './helpers/bare-https.js';
+import { mainThreadCpuSeconds } from './helpers/process-stats.js';
 import { booleanFlag, machineLine, numberFlag, percentile } from './helpers/flags.js';
 
 const CLIENTS = numberFlag('clients', 50);
@@ -79,6 +82,8 @@ function claim(name: string): KubeObject {
 interface Measured extends LoadResult {
   /** This process's CPU time (user + system) per operation, µs. */
   cpuMicros: number;
+  /** Its main thread's (the event loop's) CPU time per operation, µs: what caps the rate. */
+  loopMicros: number;
   /** The server's longest event-loop stall during the load, ms (a request waits at least that long). */
   stallMs: number;
   /** Store writes per log flush (write + fdatasync) during the load; 0 when nothing was written. */
@@ -112,16 +117,19 @@ async function load(spec: LoadSpec): Promise<Measured> {
   await ready; // the child has compiled its code: what follows is the load alone
   const wal = walOf();
   const cpu = process.cpuUsage();
+  const loop = mainThreadCpuSeconds(process.pid);
   const stalls = stallWatch();
   child.send(spec);
   const result = await done;
   const used = process.cpuUsage(cpu);
+  const loopUsed = mainThreadCpuSeconds(process.pid) - loop;
   const stallMs = stalls();
   const { batches, records } = walOf();
   const writesPerFlush = batches > wal.batches ? (records - wal.records) / (batches - wal.batches) : 0;
   return {
     ...result,
     cpuMicros: (used.user + used.system) / Math.max(1, result.operations),
+    loopMicros: (loopUsed * 1e6) / Math.max(1, result.operations),
     stallMs,
     writesPerFlush,
   };
@@ -172,6 +180,8 @@ function line(name: string, result: Measured, extra = ''): void {
   console.log(
     `${name.padEnd(42)} ${rateOf(result).toFixed(0).padStart(6)}/s  p50 ${percentile(result.latencies, 50).toFixed(1)}` +
       ` p99 ${percentile(result.latencies, 99).toFixed(1)} ms  server CPU ${result.cpuMicros.toFixed(0)} µs/req` +
+      ` (event loop ${result.loopMicros.toFixed(0)})` +
+      ` (clients ${result.clientCpuMicros.toFixed(0)})` +
       `, longest stall ${result.stallMs.toFixed(0)} ms` +
       (result.writesPerFlush ? `, ${result.writesPerFlush.toFixed(1)} writes/flush` : '') +
       `  ${result.connections} conn (${result.resumed} resumed)${extra}${failed}`,
@@ -216,11 +226,23 @@ async function main(): Promise<void> {
     if (only > 0) {
       // One operation alone, e.g. under --cpu-prof.
       const operation = process.argv[only + 1] as Operation;
-      const connection = operation === 'create-configmap' && booleanFlag('new') ? 'new' : 'keep-alive';
+      const connection =
+        operation !== 'create-configmap'
+          ? 'keep-alive'
+          : booleanFlag('resumed')
+            ? 'new-resumed'
+            : booleanFlag('new')
+              ? 'new'
+              : 'keep-alive';
+      const bareServer = booleanFlag('bare') ? await startBareHttpsServer(first.tls) : undefined;
       const stop = await startProfile();
-      const result = await load(spec(operation, connection));
+      const result = await load({
+        ...spec(operation, connection),
+        ...(bareServer ? { url: bareServer.url } : {}),
+      });
       await stop();
-      line(`${operation}, ${connection}`, result);
+      await bareServer?.close();
+      line(`${operation}, ${connection}${bareServer ? ', bare node:https' : ''}`, result);
       return;
     }
 

@@ -35,3 +35,11 @@ export function rssMiB(pid: number): number {
   const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? 0) / 1024;
 }
+
+/**
+ * CPU seconds of a process's main thread (for node: the event loop, which caps its throughput;
+ * the libuv pool's fsyncs, GC helpers and the JIT run beside it), to the nanosecond (schedstat).
+ */
+export function mainThreadCpuSeconds(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+}
