@@ -20,6 +20,7 @@ import type { ResourceTarget } from './routes.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import { WatchBookmarks } from './watch-bookmarks.js';
 import { WatchFlusher } from './watch-flusher.js';
+import { WatchQueue } from './watch-queue.js';
 
 /** The API server's default: watches end after about 30 minutes and clients re-establish them. */
 const defaultTimeoutSeconds = 1800;
@@ -91,30 +92,6 @@ function encodeBatch(events: readonly WatchEvent[]): Buffer {
 }
 
 /**
- * The lines of a batch as one chunk. Watchers of the same collection get the same batches one
- * after another, so the last one joined is kept: they then share one buffer (one copy in memory
- * while their sockets drain) instead of joining their own.
- */
-let lastJoined: { parts: Buffer[]; joined: Buffer } | undefined;
-
-function joinShared(parts: Buffer[]): Buffer {
-  if (parts.length === 1) return parts[0]!;
-  const last = lastJoined;
-  if (last && last.parts.length === parts.length && last.parts.every((p, i) => p === parts[i]))
-    return last.joined;
-  const joined = Buffer.concat(parts);
-  lastJoined = { parts, joined };
-  return joined;
-}
-
-/**
- * The most one write to a stream carries (unless one batch is larger): the TLS layer encrypts a
- * write at once into a buffer of that connection, so a stream behind its client writes its backlog
- * in pieces as its socket drains.
- */
-const maxWriteBytes = 64 * 1024;
-
-/**
  * A boolean query parameter as Kubernetes reads one: absent, "false" or "0" (in any case) is
  * false, any other value (even an empty one) true.
  */
@@ -183,43 +160,36 @@ export async function serveWatch(
   let watch: Watch;
   const limits = ctx.limits ?? defaultWatchLimits;
   let slowSince: number | undefined;
-  // the lines not yet handed to the socket (the events of a tick go out as one chunk), and their
-  // bytes; while the socket has not drained the last write they wait here, shared with the other
-  // streams, instead of as this connection's own encrypted copy in the TLS layer
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
+  // the lines not yet handed to the socket (the events of a tick go out as one chunk); while the
+  // socket has not drained the last write they wait here, shared with the other streams, instead
+  // of as this connection's own encrypted copy in the TLS layer
+  const queue = new WatchQueue();
   let draining = false;
   const flusher = (ctx.flusher ??= new WatchFlusher());
   const flush = (): void => {
-    if (res.writableEnded || batch.length === 0 || draining) return;
-    let count = 0;
-    let bytes = 0;
-    while (count < batch.length && (count === 0 || bytes + batch[count]!.length <= maxWriteBytes))
-      bytes += batch[count++]!.length;
-    const lines = count === batch.length ? batch : batch.slice(0, count);
-    batch = count === batch.length ? [] : batch.slice(count);
-    batchBytes -= bytes;
-    if (!res.write(joinShared(lines))) {
+    if (res.writableEnded || draining) return;
+    const chunk = queue.take();
+    if (!chunk) return;
+    if (!res.write(chunk)) {
       draining = true;
       res.once('drain', onDrain);
-    } else if (batch.length > 0) flusher.schedule(flush);
+    } else if (queue.length > 0) flusher.schedule(flush);
     if (tooSlow()) cutOff();
   };
   const onDrain = (): void => {
     draining = false;
-    if (batch.length > 0) flusher.schedule(flush);
+    if (queue.length > 0) flusher.schedule(flush);
   };
   const send = (line: Buffer): void => {
     if (pending) pending.push(line);
     else if (!res.writableEnded) {
-      if (batch.length === 0 && !draining) flusher.schedule(flush);
-      batch.push(line);
-      batchBytes += line.length;
+      if (queue.length === 0 && !draining) flusher.schedule(flush);
+      queue.push(line);
       if (draining && tooSlow()) cutOff();
     }
   };
   /** What the client has yet to take: unsent lines and what the socket holds. */
-  const backlog = (): number => res.writableLength + batchBytes;
+  const backlog = (): number => res.writableLength + queue.bytes;
   function tooSlow(): boolean {
     const buffered = backlog();
     if (buffered > limits.maxBufferedBytes) return true;
@@ -232,8 +202,7 @@ export async function serveWatch(
   }
   function cutOff(): void {
     ctx.onSlowWatcher?.(backlog());
-    batch = [];
-    batchBytes = 0;
+    queue.clear();
     const expired = gone('the watcher did not keep up with the events; watch again');
     res.end(encode({ type: 'ERROR', object: toStatus(expired) }));
     // a client that reads nothing never takes even that: its connection goes
@@ -288,8 +257,8 @@ export async function serveWatch(
     bookmarks?.stop();
     ctx.active.delete(finish);
     watch.stop();
-    if (!res.writableEnded) res.end(Buffer.concat(batch));
-    batch = [];
+    if (!res.writableEnded) res.end(queue.rest());
+    queue.clear();
   }
   const timer = setTimeout(finish, timeoutSeconds * 1000);
   if (failed) return finish();
