@@ -81,6 +81,7 @@ export class EtcdCompactor {
         filter: compileFilter({}),
         afterRevision: rv,
         onEvent: () => undefined,
+        valueAt: () => Promise.resolve(undefined),
         onError: (err) => resolve(Number(/\((\d+)\)$/.exec(err.message)?.[1] ?? this.compactedTo)),
       });
       probe.start().catch(() => resolve(this.compactedTo));

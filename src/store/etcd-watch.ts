@@ -1,9 +1,12 @@
-// One ObjectStore watch as one etcd watch stream over a kind's key prefix. etcd's events carry
-// the previous value (prev_kv), so each change is filtered as the embedded store filters it
-// (objects that start or stop matching arrive as ADDED or DELETED). A dropped stream is opened
+// One ObjectStore watch as one etcd watch stream over a kind's key prefix. A watch with selectors
+// asks etcd for each change's previous value (prev_kv), so each change is filtered as the embedded
+// store filters it (objects that start or stop matching arrive as ADDED or DELETED). A watch of
+// every object does not: etcd reads the previous value from its database for every event and
+// every watcher that asks for it (most of etcd's work while controllers write), and only a
+// DELETED event needs it, read at the revision before the delete. A dropped stream is opened
 // again from the last delivered revision; when etcd says that revision was compacted, the watch
 // ends with 410 Expired and the caller re-lists.
-import type { Etcd3, IEvent, IWatchResponse } from 'etcd3';
+import type { Etcd3, IEvent, IKeyValue, IWatchResponse } from 'etcd3';
 import { gone } from '../api/errors.js';
 import { decodeObject, prefixEnd } from './etcd-keys.js';
 import type { ObjectFilter } from './object-filter.js';
@@ -31,6 +34,11 @@ export interface EtcdWatchOptions {
   gate?: () => Promise<unknown> | undefined;
   /** Told of every change as etcd sent it, before any filtering: a put's new value, or a delete. */
   onChange?: ((event: IEvent) => void) | undefined;
+  /**
+   * The key's value at `revision` (a deleted object's last version, for a watch without
+   * selectors); rejects with 410 once that revision is compacted.
+   */
+  valueAt: (key: Buffer, revision: string) => Promise<IKeyValue | undefined>;
 }
 
 const MAX_BACKOFF_MS = 5_000;
@@ -68,6 +76,12 @@ export function changeOf(event: IEvent): ChangeEvent | undefined {
   }
   const object = decodeObject(event.kv);
   return { rev, kind: '', type: previous ? 'MODIFIED' : 'ADDED', previous, object };
+}
+
+/** A put seen by a watch without selectors: created at this revision, or changed. */
+function putEvent(kv: IKeyValue): WatchEvent {
+  const type = kv.create_revision === kv.mod_revision ? 'ADDED' : 'MODIFIED';
+  return { type, object: decodeObject(kv) };
 }
 
 export class EtcdWatch implements Watch {
@@ -137,7 +151,7 @@ export class EtcdWatch implements Watch {
         key: Buffer.from(this.options.prefix),
         range_end: prefixEnd(this.options.prefix),
         start_revision: String(this.lastRevision + 1),
-        prev_kv: true,
+        prev_kv: this.options.filter.selects,
       },
     });
     await created;
@@ -153,10 +167,17 @@ export class EtcdWatch implements Watch {
    * Delivers in arrival order, each batch once the writes in flight when it came have answered;
    * a progress revision goes after the batches before it.
    */
-  private enqueue(events: WatchEvent[], progress?: string): void {
+  private enqueue(batch: WatchEvent[] | Promise<WatchEvent[]>, progress?: string): void {
     const gate = this.options.gate?.();
     this.delivery = this.delivery.then(async () => {
       await gate;
+      let events: WatchEvent[];
+      try {
+        events = await batch;
+      } catch (err) {
+        if (!this.stopped) this.fail(err instanceof Error ? err : new Error(String(err)));
+        return;
+      }
       for (const event of events) {
         if (this.stopped) return;
         handled(() => this.options.onEvent(event));
@@ -178,21 +199,34 @@ export class EtcdWatch implements Watch {
       this.lastRevision = Math.max(this.lastRevision, Number(res.header.revision));
       return this.enqueue([], String(this.lastRevision));
     }
-    const batch: WatchEvent[] = [];
-    // without selectors every key under the prefix matches: a put's old value need not be decoded
+    const batch: (WatchEvent | Promise<WatchEvent | undefined>)[] = [];
+    // without selectors every key under the prefix matches, and etcd sends no previous values
     const selects = this.options.filter.selects;
     for (const event of res.events ?? []) {
       this.lastRevision = Number(event.kv.mod_revision);
       this.options.onChange?.(event);
-      if (!selects && event.type === 'Put') {
-        batch.push({ type: event.prev_kv ? 'MODIFIED' : 'ADDED', object: decodeObject(event.kv) });
+      if (!selects) {
+        batch.push(event.type === 'Put' ? putEvent(event.kv) : this.deleteEvent(event.kv));
         continue;
       }
       const change = changeOf(event);
       const out = change && filteredEvent(change, this.options.filter);
       if (out) batch.push(out);
     }
-    if (batch.length > 0) this.enqueue(batch);
+    if (batch.length === 0) return;
+    const pending = batch.some((event) => event instanceof Promise);
+    this.enqueue(
+      pending
+        ? Promise.all(batch).then((events) => events.filter((event) => event !== undefined))
+        : (batch as WatchEvent[]),
+    );
+  }
+
+  /** DELETED with the object's last version, read at the revision before the delete. */
+  private async deleteEvent(kv: IKeyValue): Promise<WatchEvent | undefined> {
+    const previous = await this.options.valueAt(kv.key, String(Number(kv.mod_revision) - 1));
+    if (!previous) return undefined; // nothing was there (etcd sends no delete of a missing key)
+    return { type: 'DELETED', object: decodeObject(previous, kv.mod_revision) };
   }
 
   /** The stream broke (etcd restarted, connection lost): open it again from where we were. */

@@ -6,8 +6,15 @@
 // (object-rules.ts), so both backends behave alike; any number of API servers may share one etcd.
 import { randomUUID } from 'node:crypto';
 import { noop } from 'cockatiel';
-import { Etcd3, type ICompare, type IOptions, type IRequestOp, type ITxnResponse } from 'etcd3';
-import { alreadyExists, badRequest, notFound, StatusError } from '../api/errors.js';
+import {
+  Etcd3,
+  type ICompare,
+  type IKeyValue,
+  type IOptions,
+  type IRequestOp,
+  type ITxnResponse,
+} from 'etcd3';
+import { alreadyExists, badRequest, gone, notFound, StatusError } from '../api/errors.js';
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { decodeObject, EtcdKeys, encodeObject, prefixEnd } from './etcd-keys.js';
@@ -220,6 +227,7 @@ class EtcdObjectStore implements EtcdStore {
         if (event.type === 'Put') this.recent.remember(event.kv.key, event.kv);
         else this.recent.forget(event.kv.key, event.kv.mod_revision);
       },
+      valueAt: (key, at) => this.valueAt(key, at),
       onEvent,
       onProgress: options.onProgress,
       onError: (err) => {
@@ -338,6 +346,17 @@ class EtcdObjectStore implements EtcdStore {
     const key = Buffer.from(this.keys.objectKey(kind, namespace, name));
     const kv = await this.readKey(key);
     return kv ? { object: decodeObject(kv), mod: kv.mod_revision } : undefined;
+  }
+
+  /** The key's value at `revision` (410 once compacted). */
+  private async valueAt(key: Buffer, revision: string): Promise<IKeyValue | undefined> {
+    const res = await this.call(() => this.client.kv.range({ key, revision })).catch((err: unknown) => {
+      if (/compacted/.test((err as Error).message)) {
+        throw gone(`too old resource version: ${revision} (${this.compactor.compactedTo})`);
+      }
+      throw err;
+    });
+    return res.kvs[0];
   }
 
   /** The key's current value from etcd (remembered for a write that may follow). */

@@ -521,11 +521,14 @@ export function describeStoreContract(
         await store.patch(CM, 'default', 'a', { metadata: { labels: { x: 'y' } } });
         await store.delete(CM, 'default', 'a');
         await store.create<KubeObject>(PV, volume('other-kind'));
-        const events = await recorder.waitFor(3);
+        await store.create<KubeObject>(CM, configMap('b'));
+        const events = await recorder.waitFor(4);
         assert.deepEqual(
           events.map((e) => `${e.type}:${e.object.metadata.name}`),
-          ['ADDED:a', 'MODIFIED:a', 'DELETED:a'],
+          ['ADDED:a', 'MODIFIED:a', 'DELETED:a', 'ADDED:b'],
         );
+        // a deletion carries the object's last state
+        assert.deepEqual(events[2]!.object.metadata.labels, { x: 'y' });
         const revisions = events.map((e) => Number(e.object.metadata.resourceVersion));
         assert.deepEqual(
           [...revisions].sort((x, y) => x - y),
