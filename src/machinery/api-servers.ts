@@ -1,5 +1,8 @@
 // Several API servers behind one client: requests take the servers in turn (so a controller's load
-// is spread over every replica, as behind a load balancer); a server that cannot be reached is set
+// is spread over every replica, as behind a load balancer), except that the requests about one
+// object go to one server (picked by a hash of the object's key, so objects still spread over
+// every replica): a replica answers an update of a version it wrote or read itself from its own
+// recent copy instead of reading the object from its store first. A server that cannot be reached is set
 // aside for a back-off (per server, exponential, jittered) and the request moves to the next. A request that may have reached a server before the connection
 // failed is moved on only when repeating it is harmless (reads); a write then fails with 503 and
 // its caller re-reads and retries, as with any other conflict.
@@ -96,10 +99,10 @@ export class ApiServerPool {
    * those backing off. `idempotent` sends may be repeated after a failure mid-request; others only
    * when the connection was refused. Answers from a server (StatusErrors) are passed on as they are.
    */
-  async call<R>(send: (client: RestClient) => Promise<R>, idempotent: boolean): Promise<R> {
+  async call<R>(send: (client: RestClient) => Promise<R>, idempotent: boolean, object?: string): Promise<R> {
     this.checkOpen();
     const tried: Server[] = [];
-    for (const server of this.order()) {
+    for (const server of this.order(object)) {
       tried.push(server);
       try {
         const result = await send(server.client);
@@ -142,11 +145,16 @@ export class ApiServerPool {
     if (server) this.failed(server, err);
   }
 
-  /** Servers not backing off, starting with the next in the rotation. */
-  private order(): Server[] {
+  /** Servers not backing off, starting with `object`'s own server or else the next in the rotation. */
+  private order(object?: string): Server[] {
     const now = this.clock.now().getTime();
-    const start = this.turn;
-    this.turn = (this.turn + 1) % this.servers.length;
+    let start: number;
+    if (object === undefined) {
+      start = this.turn;
+      this.turn = (this.turn + 1) % this.servers.length;
+    } else {
+      start = hashOf(object) % this.servers.length;
+    }
     const rotated = [...this.servers.slice(start), ...this.servers.slice(0, start)];
     return rotated.filter((s) => s.retryAtMs <= now);
   }
@@ -188,6 +196,13 @@ export class ApiServerPool {
     );
     return new StatusError(503, 'ServiceUnavailable', `no API server answered: ${reasons.join('; ')}`);
   }
+}
+
+/** Pure: a non-negative 32-bit hash of `text` (FNV-1a), to spread objects evenly over servers. */
+export function hashOf(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
 }
 
 function describe(err: unknown): string {

@@ -131,7 +131,7 @@ export class RestStore implements ObjectStore {
     namespace: string | undefined,
     name: string,
   ): Promise<T> {
-    return this.pool.call((c) => c.get<T>(kind, namespace, name), true);
+    return this.pool.call((c) => c.get<T>(kind, namespace, name), true, objectKey(kind, namespace, name));
   }
 
   /** Without a limit, reads every page (each at the first page's revision) into one list. */
@@ -177,7 +177,9 @@ export class RestStore implements ObjectStore {
   }
 
   create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
-    return this.pool.call((c) => c.create(kind, obj), false);
+    const { namespace, name } = obj.metadata;
+    const object = name ? objectKey(kind, namespace, name) : undefined; // a generated name: in turn
+    return this.pool.call((c) => c.create(kind, obj), false, object);
   }
 
   /**
@@ -189,11 +191,19 @@ export class RestStore implements ObjectStore {
     if (options.subresource === 'binding') {
       const node = (obj as { spec?: { nodeName?: unknown } }).spec?.nodeName;
       if (typeof node !== 'string' || node === '') throw new Error('a binding update needs spec.nodeName');
-      await this.pool.call((c) => c.bindPod(kind, namespace ?? '', name, node), false);
+      await this.pool.call(
+        (c) => c.bindPod(kind, namespace ?? '', name, node),
+        false,
+        objectKey(kind, namespace, name),
+      );
       return this.get<T>(kind, namespace, name);
     }
     const status = options.subresource === 'status' && kind.hasStatus;
-    return this.pool.call((c) => c.update(kind, obj, status ? { subresource: 'status' } : {}), true);
+    return this.pool.call(
+      (c) => c.update(kind, obj, status ? { subresource: 'status' } : {}),
+      true,
+      objectKey(kind, namespace, name),
+    );
   }
 
   /** RFC 7386 merge patches give the same result when applied twice. */
@@ -208,6 +218,7 @@ export class RestStore implements ObjectStore {
     return this.pool.call(
       (c) => c.patch<T>(kind, namespace, name, mergePatch, status ? { subresource: 'status' } : {}),
       true,
+      objectKey(kind, namespace, name),
     );
   }
 
@@ -225,7 +236,11 @@ export class RestStore implements ObjectStore {
       ...(Object.keys(preconditions).length > 0 ? { preconditions } : {}),
       ...(options.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: options.gracePeriodSeconds } : {}),
     };
-    const answer = await this.pool.call((c) => c.delete(kind, namespace, name, request), false);
+    const answer = await this.pool.call(
+      (c) => c.delete(kind, namespace, name, request),
+      false,
+      objectKey(kind, namespace, name),
+    );
     return deletedObject(kind, namespace, name, answer) as T;
   }
 
@@ -285,4 +300,9 @@ export function deletedObject(
       ...(uid ? { uid } : {}),
     },
   };
+}
+
+/** Pure: names one object for the pool, which sends every request about it to one server. */
+function objectKey(kind: KindInfo, namespace: string | undefined, name: string): string {
+  return `${kind.plural}/${kind.namespaced ? (namespace ?? '') : ''}/${name}`;
 }

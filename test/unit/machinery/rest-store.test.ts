@@ -1,5 +1,6 @@
 // RestStore over a scripted transport: bookmarks move the resume point without being delivered,
-// a write whose connection dropped mid-request is not repeated elsewhere, and the pure helpers.
+// a write whose connection dropped mid-request is not repeated elsewhere, the requests about one object
+// go to one server, and the pure helpers.
 import assert from 'node:assert/strict';
 import { kindNamed } from '../../../src/api/kinds.js';
 import { ApiUnreachableError } from '../../../src/client/errors.js';
@@ -69,7 +70,8 @@ describe('RestStore over a scripted transport', function () {
 
   it('sends a create to the next server only when the first refused the connection', async function () {
     const asked: string[] = [];
-    const created = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'd' } };
+    // d/b is one of the objects whose requests go to the first server
+    const created = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'b', namespace: 'd' } };
     let reset = false;
     const fetchFn: FetchFn = async (input) => {
       asked.push(new URL(input).host);
@@ -99,7 +101,29 @@ describe('RestStore over a scripted transport', function () {
     });
     assert.deepEqual(asked, ['one'], 'a write that may have happened is not repeated elsewhere');
     // a read is repeated on the next server
-    assert.deepEqual(await again.get(CM, 'd', 'a'), created);
+    assert.deepEqual(await again.get(CM, 'd', 'b'), created);
+  });
+
+  it('sends every request about one object to one server, and spreads objects over every server', async function () {
+    const asked: string[] = [];
+    const fetchFn: FetchFn = async (input, init) => {
+      asked.push(new URL(input).host);
+      return { ...streamed([]), text: async () => String(init?.body ?? '{}') };
+    };
+    const store = RestStore.connect({ servers: ['http://one', 'http://two'] }, { fetch: fetchFn });
+    const serverOf = async (name: string): Promise<string> => {
+      asked.length = 0;
+      const obj = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'd' } };
+      await store.create(CM, obj);
+      await store.update(CM, { ...obj, data: { x: '1' } });
+      await store.get(CM, 'd', name);
+      await store.patch(CM, 'd', name, { data: { x: '2' } });
+      assert.equal(new Set(asked).size, 1, `every request about ${name} to one server: ${asked.join(', ')}`);
+      return asked[0]!;
+    };
+    const servers = new Set<string>();
+    for (let i = 0; i < 20; i++) servers.add(await serverOf(`cm-${i}`));
+    assert.deepEqual([...servers].sort(), ['one', 'two']);
   });
 
   it('refuses a negative or fractional limit as the stores do', async function () {
