@@ -217,7 +217,9 @@ export class EtcdWatch implements Watch {
     const pending = batch.some((event) => event instanceof Promise);
     this.enqueue(
       pending
-        ? Promise.all(batch).then((events) => events.filter((event) => event !== undefined))
+        ? Promise.all(batch.map((event) => Promise.resolve(event))).then((events) =>
+            events.filter((event) => event !== undefined),
+          )
         : (batch as WatchEvent[]),
     );
   }
