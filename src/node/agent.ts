@@ -165,6 +165,7 @@ export class NodeAgent {
       clock: this.clock,
       log: this.log,
       renewMs: deps.heartbeatMs ?? NODE_LEASE_RENEW_MS,
+      lastStatusPostMs: () => this.node.lastStatusPostMs,
     });
     this.registry = new DriverRegistry({
       store: deps.store,

@@ -45,6 +45,7 @@ export class NodeObject {
   private inUseWrites: Promise<void> = Promise.resolve();
   private timer: TimerHandle | undefined;
   private stopped = false;
+  private statusPostedAt: number | undefined;
 
   constructor(deps: NodeObjectDeps) {
     this.store = deps.store;
@@ -125,6 +126,11 @@ export class NodeObject {
     this.timer?.cancel();
   }
 
+  /** When (clock ms) this agent last wrote the Ready condition: a heartbeat of its own. */
+  get lastStatusPostMs(): number | undefined {
+    return this.statusPostedAt;
+  }
+
   /**
    * Posts Ready=True when the stored condition says otherwise (first start, or the lifecycle
    * controller marked the node Unknown) or is older than the report period; lastTransitionTime
@@ -155,6 +161,7 @@ export class NodeObject {
       { status: { conditions: [...conditions.filter((c) => c.type !== 'Ready'), ready] } },
       { subresource: 'status' },
     );
+    this.statusPostedAt = nowDate.getTime();
   }
 
   /** True once a write that included the volume has succeeded. */
