@@ -105,6 +105,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly registrations: Registration<T>[] = [];
 
   private resourceVersion = '';
+  private changeCount = 0;
   private synced = false;
   private syncWaiters: (() => void)[] = [];
   private started = false;
@@ -180,6 +181,14 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   list(): T[] {
     return this.cache.values();
+  }
+
+  /**
+   * How many times the cache changed (an object added, replaced or removed): a generation that
+   * lets a reader know it has seen everything (e.g. a SettledResync over several informers).
+   */
+  get changes(): number {
+    return this.changeCount;
   }
 
   /** The revision the cache reflects (the last list or watch event). */
@@ -309,6 +318,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const key = keyOf(obj);
     if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
     const old = this.cache.get(key);
+    this.changeCount++;
     switch (event.type) {
       case 'ADDED':
       case 'MODIFIED':
@@ -328,6 +338,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const fresh = new Map(items.map((obj) => [keyOf(obj), deepFreeze(obj)]));
     for (const [key, old] of this.cache.entries()) {
       if (!fresh.has(key)) {
+        this.changeCount++;
         this.cache.remove(key);
         this.emitDelete(old);
       }
@@ -335,8 +346,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (const [key, obj] of fresh) {
       const old = this.cache.get(key);
       this.cache.put(key, obj);
-      if (!old) this.emitAdd(obj);
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emitUpdate(old, obj);
+      if (!old) {
+        this.changeCount++;
+        this.emitAdd(obj);
+      } else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) {
+        this.changeCount++;
+        this.emitUpdate(old, obj);
+      }
     }
     if (!this.synced) {
       this.synced = true;

@@ -29,6 +29,7 @@ import { ControllerInformers } from '../machinery/shared-cache.js';
 import type { Logger } from '../machinery/logger.js';
 import { silentLogger } from '../machinery/logger.js';
 import { ItemBackoff } from '../machinery/item-backoff.js';
+import { SettledResync } from '../machinery/settled-resync.js';
 import {
   DEFAULT_RETRY_BASE_MS,
   DEFAULT_RETRY_MAX_MS,
@@ -254,6 +255,15 @@ export class Provisioner {
 
   private wireHandlers(resyncMs: number): void {
     const on = this.informers.on.bind(this.informers);
+    // The decisions are pure over these informers (and no clock): while none of them changed since
+    // a pass that found everything settled, a pass finds nothing either, and is skipped.
+    const resync = new SettledResync(
+      () =>
+        this.claimInformer.changes +
+        this.volumeInformer.changes +
+        this.classInformer.changes +
+        this.nodeInformer.changes,
+    );
     // a restore waiting for its snapshot is retried as soon as the snapshot is ready
     const wakeup = new SnapshotWakeup(this.informers, this.claimInformer, (key) => {
       this.provisionBackoff.forget(key);
@@ -282,7 +292,7 @@ export class Provisioner {
         },
       },
       // a resync queues only claims with something to do (most are settled or another driver's)
-      { resyncMs, resyncFilter: (c) => this.claimAction(c).type !== 'skip' },
+      resync.options(resyncMs, (c) => this.claimAction(c).type !== 'skip'),
     );
     const volumeChanged = (v: PersistentVolume): void => {
       const name = v.metadata.name ?? '';
@@ -301,7 +311,7 @@ export class Provisioner {
           if (ref?.name) this.claims.enqueue(`${ref.namespace ?? ''}/${ref.name}`);
         },
       },
-      { resyncMs, resyncFilter: (v) => this.volumeAction(v).type !== 'skip' },
+      resync.options(resyncMs, (v) => this.volumeAction(v).type !== 'skip'),
     );
   }
 

@@ -314,6 +314,21 @@ describe('machinery/informer (embedded store)', () => {
     assert.deepEqual(seen.slice(2), ['resync ns/a']);
   });
 
+  it('counts the changes of its cache (a generation for SettledResync): not its resyncs', async () => {
+    await t.store.create(configMaps, cm('ns', 'a'));
+    const clock = new FakeClock();
+    const inf = informer({ clock, resyncMs: 1000 });
+    inf.start();
+    await inf.waitForSync();
+    assert.equal(inf.changes, 1, 'the first list');
+    clock.advance(5000);
+    assert.equal(inf.changes, 1, 'resyncs re-deliver, they change nothing');
+    await t.store.create(configMaps, cm('ns', 'b'));
+    await t.store.patch(configMaps, 'ns', 'a', { data: { k: 'v' } });
+    await t.store.delete(configMaps, 'ns', 'b');
+    await waitFor(() => inf.changes === 4, 'add, update and delete counted');
+  });
+
   it('a throwing handler does not stop the cache or other handlers', async () => {
     const seen: Seen = [];
     const inf = informer();
