@@ -21,6 +21,11 @@ export interface ComponentDeps {
   eventTtlMs?: number;
   /** A node whose heartbeat is older than this is marked Unknown (--node-monitor-grace-period); default 40 s. */
   nodeMonitorGracePeriodMs?: number;
+  /**
+   * How long a volume still reported mounted on an unhealthy node is waited for before it is
+   * detached anyway (--attach-detach-reconcile-max-wait-for-unmount-duration); default 6 min.
+   */
+  maxWaitForUnmountMs?: number;
 }
 
 /** What every component is started with: the deps, and the one informer cache of this process. */

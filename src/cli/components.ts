@@ -76,6 +76,7 @@ async function startAttachDetach(
       clock: deps.clock,
     }),
     log: deps.logger.child({ component: 'attachdetach-controller' }),
+    ...(deps.maxWaitForUnmountMs !== undefined ? { maxWaitForUnmountMs: deps.maxWaitForUnmountMs } : {}),
   });
   await controller.start();
   return { name: 'attachdetach-controller', stop: () => controller.stop() };

@@ -188,6 +188,26 @@ export type DeleteDecision =
   | { action: 'write'; object: KubeObject }
   | { action: 'remove'; object: KubeObject };
 
+/**
+ * A delete of an object already being deleted may only shorten its pending grace period, as
+ * Kubernetes' BeforeDelete: the deletion time moves back by the difference (a pod evicted with 30 s
+ * and then force-deleted with 0 s is deleted now). Anything else leaves it unchanged.
+ */
+function shortenedDeletion(stored: KubeObject, requested: number | undefined): DeleteDecision {
+  const pending = stored.metadata.deletionGracePeriodSeconds;
+  const at = Date.parse(stored.metadata.deletionTimestamp ?? '');
+  if (requested === undefined || pending === undefined || requested >= pending || Number.isNaN(at))
+    return { action: 'unchanged', object: stored };
+  const deletionTimestamp = rfc3339Seconds(new Date(at + (requested - pending) * 1000));
+  return {
+    action: 'write',
+    object: {
+      ...stored,
+      metadata: { ...stored.metadata, deletionTimestamp, deletionGracePeriodSeconds: requested },
+    },
+  };
+}
+
 /** A delete: removes the object, or marks it deleting while finalizers remain. */
 export function decideDelete(
   kind: KindInfo,
@@ -197,9 +217,9 @@ export function decideDelete(
 ): DeleteDecision {
   checkPreconditions(kind, stored, options.uid, options.resourceVersion);
   if ((stored.metadata.finalizers ?? []).length === 0) return { action: 'remove', object: stored };
-  if (stored.metadata.deletionTimestamp) return { action: 'unchanged', object: stored };
-  // a grace period (pods) puts the deletion time that far ahead, as Kubernetes does
   const grace = options.gracePeriodSeconds ?? 0;
+  if (stored.metadata.deletionTimestamp) return shortenedDeletion(stored, options.gracePeriodSeconds);
+  // a grace period (pods) puts the deletion time that far ahead, as Kubernetes does
   return {
     action: 'write',
     object: {

@@ -157,6 +157,14 @@ describe('cli: berth controller-manager (processes, real etcd)', function () {
           ['--node-monitor-grace-period=soon'],
           /invalid argument "soon" for "--node-monitor-grace-period" flag/,
         ],
+        [
+          ['--attach-detach-reconcile-max-wait-for-unmount-duration=-1m'],
+          /invalid argument "-1m" for "--attach-detach-reconcile-max-wait-for-unmount-duration" flag/,
+        ],
+        [
+          ['--attach-detach-reconcile-max-wait-for-unmount-duration=0'],
+          /invalid argument "0" for "--attach-detach-reconcile-max-wait-for-unmount-duration" flag: must be longer than 0s/,
+        ],
       ];
       const broken = join(dir, 'broken');
       await writeFile(broken, 'clusters: [\n');

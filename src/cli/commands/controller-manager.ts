@@ -32,13 +32,14 @@ const options = {
   master: { type: 'string' },
   'csi-driver': { type: 'string', multiple: true },
   'node-monitor-grace-period': { type: 'string' },
+  'attach-detach-reconcile-max-wait-for-unmount-duration': { type: 'string' },
   ...leaderElectionOptions,
   ...logOptions,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
 export const CONTROLLER_MANAGER_USAGE =
-  'berth controller-manager --kubeconfig=F [--master=URL[,URL]] [--leader-elect=true] [--leader-elect-lease-duration=15s] [--leader-elect-renew-deadline=10s] [--leader-elect-retry-period=2s] [--leader-elect-resource-namespace=kube-system] [--leader-elect-resource-name=berth-controller-manager] [--csi-driver NAME=SOCKET]... [--node-monitor-grace-period=40s]';
+  'berth controller-manager --kubeconfig=F [--master=URL[,URL]] [--leader-elect=true] [--leader-elect-lease-duration=15s] [--leader-elect-renew-deadline=10s] [--leader-elect-retry-period=2s] [--leader-elect-resource-namespace=kube-system] [--leader-elect-resource-name=berth-controller-manager] [--csi-driver NAME=SOCKET]... [--node-monitor-grace-period=40s] [--attach-detach-reconcile-max-wait-for-unmount-duration=6m]';
 
 /**
  * Waits until an API server answers (calmly: 1 s doubling to 10 s, logging the reason). False
@@ -84,6 +85,10 @@ export async function runControllerManager(ctx: CommandContext, argv: string[]):
     '--node-monitor-grace-period',
     values['node-monitor-grace-period'],
   );
+  const maxWaitForUnmountMs = parsePositiveDuration(
+    '--attach-detach-reconcile-max-wait-for-unmount-duration',
+    values['attach-detach-reconcile-max-wait-for-unmount-duration'],
+  );
   const logger = loggerFor(ctx, values['log-level']);
 
   const connection = await componentConnection({ kubeconfig: values.kubeconfig, env: ctx.env });
@@ -99,6 +104,7 @@ export async function runControllerManager(ctx: CommandContext, argv: string[]):
     clock: systemClock,
     csiDrivers: drivers,
     ...(nodeMonitorGracePeriodMs !== undefined ? { nodeMonitorGracePeriodMs } : {}),
+    ...(maxWaitForUnmountMs !== undefined ? { maxWaitForUnmountMs } : {}),
   };
   // the clock's timers do not hold the process open; a standby waiting for its turn has nothing else
   const keepAlive = setInterval(() => undefined, 1 << 30);

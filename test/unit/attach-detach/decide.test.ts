@@ -121,6 +121,24 @@ const cases: Case[] = [
     want: [],
   },
   {
+    name: 'the same pod force-deleted (grace period 0) lets go: held for unmount, then force-detached',
+    pods: [
+      (() => {
+        const pod = scheduled('p', 'c-v1', 'node-1', {
+          deletionTimestamp: '2026-01-01T00:00:00Z',
+          deletionGracePeriodSeconds: 0,
+        });
+        pod.status = { phase: 'Running', containerStatuses: [{ name: 'app', state: { running: {} } }] };
+        return pod;
+      })(),
+    ],
+    attachments: [va('v1', 'node-1')],
+    inUse: inUseV1,
+    ready: 'Unknown',
+    heldForMs: MAX_WAIT_MS + 1,
+    want: ['delete va-v1-node-1 force max-wait-for-unmount'],
+  },
+  {
     name: 'an unhealthy node past the max wait for unmount: force detach',
     pods: [],
     attachments: [va('v1', 'node-1')],

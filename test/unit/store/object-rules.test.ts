@@ -148,6 +148,22 @@ describe('store/object-rules', function () {
     assert.equal(marked.object.metadata.deletionTimestamp, '2024-05-06T07:08:09Z');
     assert.equal(marked.object.metadata.generation, 2);
     assert.equal(decideDelete(PVC, marked.object, {}, ctx).action, 'unchanged');
+  });
+
+  it('delete of an object being deleted only shortens its grace period (a force delete after an eviction)', function () {
+    const evicted = decideDelete(PVC, stored({ finalizers: ['f'] }), { gracePeriodSeconds: 30 }, ctx).object;
+    assert.equal(evicted.metadata.deletionTimestamp, '2024-05-06T07:08:39Z');
+    assert.equal(evicted.metadata.deletionGracePeriodSeconds, 30);
+    for (const longer of [undefined, 30, 60])
+      assert.equal(decideDelete(PVC, evicted, { gracePeriodSeconds: longer }, ctx).action, 'unchanged');
+    const shorter = decideDelete(PVC, evicted, { gracePeriodSeconds: 10 }, ctx);
+    assert.equal(shorter.action, 'write');
+    assert.equal(shorter.object.metadata.deletionTimestamp, '2024-05-06T07:08:19Z');
+    const forced = decideDelete(PVC, shorter.object, { gracePeriodSeconds: 0 }, ctx);
+    assert.equal(forced.object.metadata.deletionTimestamp, '2024-05-06T07:08:09Z');
+    assert.equal(forced.object.metadata.deletionGracePeriodSeconds, 0);
+    assert.equal(forced.object.metadata.generation, evicted.metadata.generation);
+    assert.equal(decideDelete(PVC, forced.object, { gracePeriodSeconds: 0 }, ctx).action, 'unchanged');
     assert.throws(
       () => decideDelete(PVC, stored(), { resourceVersion: '4' }, ctx),
       /ResourceVersion in precondition: 4/,

@@ -49,6 +49,12 @@ describe('isPodTerminated', () => {
     assert.equal(isPodTerminated(pod), true);
   });
 
+  it('a force-deleted pod (grace period 0) is terminated whatever its dead node last reported', () => {
+    const pod = deleted(newPod('p', ['c'], { phase: 'Running' }), 0);
+    pod.status = { phase: 'Running', containerStatuses: [{ name: 'app', state: { running: {} } }] };
+    assert.equal(isPodTerminated(pod), true);
+  });
+
   it('a terminal phase wins over running containers', () => {
     const pod = newPod('p', ['c'], { phase: 'Failed' });
     pod.status = { phase: 'Failed', containerStatuses: [{ name: 'app', state: { running: {} } }] };
