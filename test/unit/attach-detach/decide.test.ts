@@ -32,6 +32,16 @@ function scheduled(name: string, claim: string, node: string, extra: Partial<Pod
   return pod;
 }
 
+/** A pod being deleted whose node last reported its container running (an evicted pod on a dead node). */
+function deletedWhileRunning(deletionGracePeriodSeconds: number): Pod {
+  const pod = scheduled('p', 'c-v1', 'node-1', {
+    deletionTimestamp: '2026-01-01T00:00:00Z',
+    deletionGracePeriodSeconds,
+  });
+  pod.status = { phase: 'Running', containerStatuses: [{ name: 'app', state: { running: {} } }] };
+  return pod;
+}
+
 interface Case {
   name: string;
   pods: Pod[];
@@ -107,13 +117,7 @@ const cases: Case[] = [
   },
   {
     name: 'a pod evicted from an unreachable node (Terminating, its containers last reported running) keeps its volume attached',
-    pods: [
-      (() => {
-        const pod = scheduled('p', 'c-v1', 'node-1', { deletionTimestamp: '2026-01-01T00:00:00Z' });
-        pod.status = { phase: 'Running', containerStatuses: [{ name: 'app', state: { running: {} } }] };
-        return pod;
-      })(),
-    ],
+    pods: [deletedWhileRunning(30)],
     attachments: [va('v1', 'node-1')],
     inUse: inUseV1,
     ready: 'Unknown',
@@ -122,16 +126,7 @@ const cases: Case[] = [
   },
   {
     name: 'the same pod force-deleted (grace period 0) lets go: held for unmount, then force-detached',
-    pods: [
-      (() => {
-        const pod = scheduled('p', 'c-v1', 'node-1', {
-          deletionTimestamp: '2026-01-01T00:00:00Z',
-          deletionGracePeriodSeconds: 0,
-        });
-        pod.status = { phase: 'Running', containerStatuses: [{ name: 'app', state: { running: {} } }] };
-        return pod;
-      })(),
-    ],
+    pods: [deletedWhileRunning(0)],
     attachments: [va('v1', 'node-1')],
     inUse: inUseV1,
     ready: 'Unknown',
