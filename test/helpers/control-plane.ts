@@ -42,7 +42,8 @@ export class ControlPlane {
     this.etcdEndpoint = etcdEndpoint;
   }
 
-  async apiserver(): Promise<ApiReplica> {
+  /** Each start waits `timeoutMs` for the process to say it is up (more on a loaded machine). */
+  async apiserver(timeoutMs = 60_000): Promise<ApiReplica> {
     const dataDir = await mkdtemp(join(tmpdir(), 'berth-apiserver-'));
     this.dirs.push(dataDir);
     const proc = spawnBerth([
@@ -52,25 +53,25 @@ export class ControlPlane {
       `--data-dir=${dataDir}`,
     ]);
     this.procs.push(proc);
-    const [, url] = await waitForOutput(proc, /berth API listening on (\S+)\n/, 60_000);
+    const [, url] = await waitForOutput(proc, /berth API listening on (\S+)\n/, timeoutMs);
     const [, kubeconfig] = await waitForOutput(proc, /kubeconfig: (\S+)\n/);
     return { proc, url: url!, kubeconfig: kubeconfig! };
   }
 
-  async controllerManager(args: string[]): Promise<Candidate> {
+  async controllerManager(args: string[], timeoutMs = 60_000): Promise<Candidate> {
     const proc = spawnBerth(['controller-manager', ...args]);
     this.procs.push(proc);
-    const [, identity] = await waitForOutput(proc, /berth controller-manager (\S+):/, 60_000);
+    const [, identity] = await waitForOutput(proc, /berth controller-manager (\S+):/, timeoutMs);
     return { proc, identity: identity! };
   }
 
   /** `berth node` with a root directory of its own and only a kubeconfig (and --master) to reach the API. */
-  async node(name: string, args: string[]): Promise<NodeProcess> {
+  async node(name: string, args: string[], timeoutMs = 60_000): Promise<NodeProcess> {
     const rootDir = await mkdtemp(join(tmpdir(), `berth-${name}-`));
     this.dirs.push(rootDir);
     const proc = spawnBerth(['node', `--node-name=${name}`, `--root-dir=${rootDir}`, ...args]);
     this.procs.push(proc);
-    await waitForOutput(proc, /root directory: /, 60_000);
+    await waitForOutput(proc, /root directory: /, timeoutMs);
     return { proc, name, rootDir };
   }
 

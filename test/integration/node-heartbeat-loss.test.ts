@@ -1,5 +1,5 @@
 // A node agent that dies, as real processes: a real etcd, `berth apiserver`, `berth
-// controller-manager` (--node-monitor-grace-period=20s, --attach-detach-reconcile-max-wait-for-
+// controller-manager` (--node-monitor-grace-period=30s, --attach-detach-reconcile-max-wait-for-
 // unmount-duration=10s) and two `berth node` agents. A pod on node-a uses an attachable volume (the
 // mock CSI driver as its own process: ControllerPublish through the controller-manager's attacher,
 // its state kept in a file) and a local volume of the built-in driver (a real loop device and
@@ -46,10 +46,12 @@ import { startTsx, stopProcess, type TsxProcess } from '../helpers/tsx-process.j
 const MOCK = 'attach.csi.example.com';
 const LOCAL_DRIVER = 'local.csi.berth.io';
 // longer than the agents' 10 s Lease renewal, with room for a loaded machine
-const GRACE_MS = 20_000;
+const GRACE_MS = 30_000;
 const MAX_WAIT_MS = 10_000;
 const TOLERATION_SECONDS = 5;
-const eventually = eventuallyWithin(120_000, 200);
+// generous: seven other test runs share this machine's two cores
+const START_MS = 240_000;
+const eventually = eventuallyWithin(180_000, 200);
 
 /** What the mock driver keeps in its --state-file. */
 interface MockState {
@@ -98,7 +100,7 @@ async function holding<T>(
   what: string,
   fn: () => Promise<T | undefined | false>,
   invariant: () => Promise<void>,
-  timeoutMs = 120_000,
+  timeoutMs = 180_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -113,7 +115,7 @@ async function holding<T>(
 const isGone = (err: unknown): boolean => isStatusError(err, 'NotFound');
 
 describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return (processes, real etcd)', function () {
-  this.timeout(600_000);
+  this.timeout(900_000);
   let etcd: EtcdServer | undefined;
   let plane: ControlPlane | undefined;
   let store: RestStore | undefined;
@@ -179,25 +181,28 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
       '--state-file',
       stateFile,
     ]);
-    await eventually('mock driver ready', async () => mock!.output().includes('ready'), 60_000);
+    await eventually('mock driver ready', async () => mock!.output().includes('ready'), START_MS);
     etcd = await startEtcd();
     plane = new ControlPlane(etcd.endpoint);
-    const api = await plane.apiserver();
+    const api = await plane.apiserver(START_MS);
     kubeconfig = api.kubeconfig;
     store = await plane.store(kubeconfig, [api.url]);
-    const cm = await plane.controllerManager([
-      `--kubeconfig=${kubeconfig}`,
-      '--leader-elect=false',
-      `--node-monitor-grace-period=${GRACE_MS / 1000}s`,
-      `--attach-detach-reconcile-max-wait-for-unmount-duration=${MAX_WAIT_MS / 1000}s`,
-      '--csi-driver',
-      `${MOCK}=${socket}`,
-    ]);
+    const cm = await plane.controllerManager(
+      [
+        `--kubeconfig=${kubeconfig}`,
+        '--leader-elect=false',
+        `--node-monitor-grace-period=${GRACE_MS / 1000}s`,
+        `--attach-detach-reconcile-max-wait-for-unmount-duration=${MAX_WAIT_MS / 1000}s`,
+        '--csi-driver',
+        `${MOCK}=${socket}`,
+      ],
+      START_MS,
+    );
     manager = cm.proc;
-    await waitForOutput(manager, /controllers started/, 60_000);
+    await waitForOutput(manager, /controllers started/, START_MS);
     [nodeA, nodeB] = await Promise.all([
-      plane.node('node-a', [`--kubeconfig=${kubeconfig}`, '--csi-driver', `${MOCK}=${socket}`]),
-      plane.node('node-b', [`--kubeconfig=${kubeconfig}`]),
+      plane.node('node-a', [`--kubeconfig=${kubeconfig}`, '--csi-driver', `${MOCK}=${socket}`], START_MS),
+      plane.node('node-b', [`--kubeconfig=${kubeconfig}`], START_MS),
     ]);
   });
 
@@ -358,7 +363,7 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
 
   it('restarted, node-a is Ready again and cleans up what the dead pod left, mounting nothing twice', async function () {
     const restarted = startNode(nodeA.rootDir);
-    await waitForOutput(restarted, /root directory: /, 60_000);
+    await waitForOutput(restarted, /root directory: /, START_MS);
     await eventually('node-a Ready=True without taints', async () => {
       const n = await node('node-a');
       return readyCondition(n)?.status === 'True' && !nodeTaints(n).some((t) => t.key === TAINT_UNREACHABLE);

@@ -154,8 +154,8 @@ describe('store/object-rules', function () {
     const evicted = decideDelete(PVC, stored({ finalizers: ['f'] }), { gracePeriodSeconds: 30 }, ctx).object;
     assert.equal(evicted.metadata.deletionTimestamp, '2024-05-06T07:08:39Z');
     assert.equal(evicted.metadata.deletionGracePeriodSeconds, 30);
-    for (const longer of [undefined, 30, 60])
-      assert.equal(decideDelete(PVC, evicted, { gracePeriodSeconds: longer }, ctx).action, 'unchanged');
+    for (const longer of [{}, { gracePeriodSeconds: 30 }, { gracePeriodSeconds: 60 }])
+      assert.equal(decideDelete(PVC, evicted, longer, ctx).action, 'unchanged');
     const shorter = decideDelete(PVC, evicted, { gracePeriodSeconds: 10 }, ctx);
     assert.equal(shorter.action, 'write');
     assert.equal(shorter.object.metadata.deletionTimestamp, '2024-05-06T07:08:19Z');
