@@ -14,6 +14,7 @@ import type { Pod } from '../../src/api/types.js';
 import { RestClient } from '../../src/client/rest.js';
 import { DRIVER_NAME } from '../../src/drivers/local/index.js';
 import { eventually } from './eventually.js';
+import { recordedVolumes } from './local-volumes.js';
 import { startTsx, stopProcess, type TsxProcess } from './tsx-process.js';
 
 export const NODE = 'node-a';
@@ -43,7 +44,7 @@ export interface ClusterMode {
   kubeconfig: string;
   /** The kubelet stand-in's root directory. */
   nodeRoot: string;
-  /** The local driver's data directory: one `<key>.img` backing file per volume. */
+  /** The local driver's data directory: `volumes.log`, and a `<key>.img` per volume once staged. */
   volumesDir: string;
   /** The node plugin's CSI socket, which the sidecars dial. */
   socket: string;
@@ -52,6 +53,8 @@ export interface ClusterMode {
   startSidecar(name: ClusterSidecar): Promise<TsxProcess>;
   /** The backing files of the local driver's volumes. */
   backingFiles(): Promise<string[]>;
+  /** The volumes the local driver has recorded (staged or not), by key, sorted. */
+  volumes(): Promise<string[]>;
   /** The end of every process's output, for a failing test's message. */
   outputs(): string;
   /** Stops every process by its PID, sidecars first. */
@@ -152,6 +155,7 @@ export async function startClusterMode(dir: string): Promise<ClusterMode> {
       sidecars,
       nodePlugin,
       startSidecar,
+      volumes: () => recordedVolumes(volumesDir),
       backingFiles: async () =>
         (await readdir(volumesDir).catch(() => [] as string[])).filter((f) => f.endsWith('.img')).sort(),
       outputs: () =>

@@ -224,6 +224,7 @@ describe('cluster mode end to end: sidecars and node plugin as their own process
     await client.delete(K.pvc, 'default', 'data');
     await gone(client, K.pv, undefined, pvName);
     assert.deepEqual(await cluster.backingFiles(), []);
+    assert.deepEqual(await cluster.volumes(), []);
     assert.deepEqual(loopsUnder(cluster.volumesDir), []);
   });
 
@@ -237,12 +238,12 @@ describe('cluster mode end to end: sidecars and node plugin as their own process
     // the provisioner (one worker) dies once the first volume exists, with the others still to make
     await eventually(
       'the first volume created',
-      async () => (await cluster.backingFiles()).length > 0,
+      async () => (await cluster.volumes()).length > 0,
       180_000,
       10,
     );
     await stopProcess(cluster.sidecars.get('provisioner'), 'SIGKILL');
-    const createdAtKill = (await cluster.backingFiles()).length;
+    const createdAtKill = (await cluster.volumes()).length;
     assert.ok(
       createdAtKill < names.length,
       `killed mid-run (${createdAtKill} of ${names.length} volumes made)`,
@@ -274,9 +275,14 @@ describe('cluster mode end to end: sidecars and node plugin as their own process
     const pvs = (await client.list(K.pv)).items as PersistentVolume[];
     assert.equal(pvs.length, names.length, 'one PersistentVolume per claim');
     assert.deepEqual(
+      await cluster.volumes(),
+      pvs.map((pv) => pv.metadata.name).sort(),
+      'exactly one volume per PersistentVolume, no orphan',
+    );
+    assert.deepEqual(
       await cluster.backingFiles(),
       pvs.map((pv) => `${pv.metadata.name}.img`).sort(),
-      'exactly one backing volume per PersistentVolume, no orphan',
+      'each made its backing file when its pod started',
     );
     for (const pv of pvs) {
       assert.equal(pv.status?.phase, 'Bound');
@@ -297,6 +303,7 @@ describe('cluster mode end to end: sidecars and node plugin as their own process
     assert.deepEqual((await client.list(K.pvc, { namespace: 'default' })).items, []);
     assert.deepEqual((await client.list(K.va)).items, []);
     assert.deepEqual(await cluster.backingFiles(), []);
+    assert.deepEqual(await cluster.volumes(), []);
     assert.deepEqual(mountsUnder(cluster.nodeRoot), []);
     assert.deepEqual(loopsUnder(cluster.volumesDir), []);
   });

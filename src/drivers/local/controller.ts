@@ -115,7 +115,10 @@ export function controllerHandlers(ctx: LocalDriverContext): ServiceHandlers<'Co
       if (key === undefined) return {}; // not a volume of this node: nothing to delete
       if (ctx.store.isGone(key)) return {}; // a retry of a finished delete
       return ctx.locks.with(key, async () => {
-        const attached = await ctx.loops.findByFile(ctx.store.imagePath(key));
+        // a volume never staged has no backing file, so no loop device can serve it
+        const attached = ctx.store.hasBackingFile(key)
+          ? await ctx.loops.findByFile(ctx.store.imagePath(key))
+          : [];
         if (attached.length > 0) {
           const devices = attached.map((loop) => loop.device).join(', ');
           throw csiError(status.FAILED_PRECONDITION, `volume ${id} is in use (staged on ${devices})`);

@@ -83,7 +83,7 @@ export function nodeHandlers(ctx: LocalDriverContext): ServiceHandlers<'Node'> {
       const volume = await findVolume(ctx, id);
       requireFits(volume, capability, id);
       return ctx.locks.with(volume.key, async () => {
-        const image = ctx.store.imagePath(volume.key);
+        const image = await ctx.store.backingFile(volume.key); // made here on first use
         const loop = await attachedLoop(volume);
         await fs.mkdir(staging, { recursive: true });
         if (volume.accessType === 'block') {

@@ -40,7 +40,7 @@ export async function copyVolume(
   volume: LocalVolume,
   target: string,
 ): Promise<void> {
-  const source = ctx.store.imagePath(volume.key);
+  const source = await ctx.store.backingFile(volume.key);
   const mountPoint = await filesystemMountOf(ctx, source);
   if (mountPoint === undefined) {
     await ctx.copies.copySparse(source, target);

@@ -36,7 +36,7 @@ export async function createFromSource(
   request: { name: string; key: string; shape: VolumeShape; size: bigint; source: VolumeContentSource },
 ): Promise<LocalVolume> {
   const { name, key, shape, size, source } = request;
-  const target = ctx.store.imagePath(key);
+  const target = ctx.store.copyTarget(key);
   const volume = { key, name, capacityBytes: size, ...shape };
   if (source.snapshot?.snapshot_id) {
     const id = source.snapshot.snapshot_id;

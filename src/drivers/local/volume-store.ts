@@ -1,13 +1,16 @@
-// The local driver's volumes on disk: `<key>.img` (a sparse backing file) per volume, and one
-// record log, `volumes.log`, of what each volume is. A create makes the backing file, then appends
-// the volume's record; a delete appends the removal, then unlinks the file. So "the volume exists"
-// means exactly "its record is in the log"; a backing file without one is a leftover that a create
-// reuses (zeroed) and a delete removes. A call resolves only once its record is on disk (fdatasync,
-// shared by concurrent calls), so an acknowledged CreateVolume or DeleteVolume survives a crash.
-// The log is read whole at start and kept in memory: a lookup, a sidecar's retried call or a node
-// call's lookup costs no file system call. Older versions kept one `<key>.json` per volume; those
-// are moved into the log at start (recorded durably first, then removed).
-// A backing file is created and removed through libuv's thread pool: a file system busy with other
+// The local driver's volumes on disk: one record log, `volumes.log`, of what each volume is, and a
+// sparse backing file `<key>.img` per volume that has been used. "The volume exists" means exactly
+// "its record is in the log". CreateVolume only appends the record: the backing file is made at the
+// volume's first use (NodeStageVolume, a snapshot or clone of it), as the CSI spec allows, so a
+// create costs one shared fdatasync and no file creation or directory sync. A delete appends the
+// removal, then unlinks the file if there is one. A backing file without a record is a leftover (of
+// a delete or a copy cut short by a crash) that a create or delete of its key removes. A call
+// resolves only once its record is on disk (fdatasync, shared by concurrent calls), so an
+// acknowledged CreateVolume or DeleteVolume survives a crash. The log is read whole at start and
+// kept in memory, and which backing files exist is learned once from the directory: a lookup, a
+// sidecar's retried call or a create or delete of a never-used volume costs no file system call.
+// Older versions kept one `<key>.json` per volume; those are moved into the log at start.
+// Backing files are made and removed through libuv's thread pool: a file system busy with other
 // work's journal commits holds such a call for tens of milliseconds now and then, and a synchronous
 // call would stop every other RPC of the driver meanwhile (bench:csi-rpc).
 import {
@@ -72,6 +75,8 @@ export class VolumeStore {
   private readonly log: Logger | undefined;
   private records: RecordLog | undefined;
   private readonly volumes = new Map<string, LocalVolume>();
+  /** Keys whose backing file exists: learned from the directory at start, then kept up to date. */
+  private readonly backed = new Set<string>();
   /** Keys this process deleted (bounded: remembering them only saves work on retries). */
   private readonly removed = new Set<string>();
 
@@ -91,7 +96,12 @@ export class VolumeStore {
     this.records = log;
     try {
       for (const [key, value] of records) this.volumes.set(key, decodeVolume(key, value, log.file));
-      await this.importMetadataFiles();
+      const names = readdirSync(this.dataDir);
+      for (const name of names) {
+        if (name.endsWith(IMAGE_SUFFIX) && !name.startsWith('.'))
+          this.backed.add(name.slice(0, -IMAGE_SUFFIX.length));
+      }
+      await this.importMetadataFiles(names);
     } catch (err) {
       await log.close();
       throw err;
@@ -116,21 +126,55 @@ export class VolumeStore {
     return [...this.volumes.keys()].sort().map((key) => this.volumes.get(key)!);
   }
 
-  /** Creates a zeroed sparse backing file of `capacityBytes`, then records the volume. */
+  /**
+   * Records a new volume; its backing file is made at first use (backingFile). A leftover file of
+   * the key is removed first, with the directory synced in the record's flush, so that old data
+   * never shows up in the new volume, not even after a crash.
+   */
   async create(volume: Omit<LocalVolume, 'createdAt'>): Promise<LocalVolume> {
-    // 'w' truncates a leftover file to zero first, so old data never shows up in a new volume.
-    const fd = await openAsync(this.imagePath(volume.key), 'w', 0o600);
+    const leftover = this.backed.has(volume.key);
+    if (leftover) await this.removeBackingFile(volume.key);
+    return this.record({ ...volume, createdAt: this.now().toISOString() }, leftover);
+  }
+
+  /** Whether the volume's backing file has been made (a volume never used has none). */
+  hasBackingFile(key: string): boolean {
+    return this.backed.has(key);
+  }
+
+  /**
+   * The volume's backing file, made on first use: a zeroed sparse file of the volume's recorded
+   * size, its name made durable before it is handed out (data written to the volume must not lose
+   * its file in a crash). The caller holds the volume's lock.
+   */
+  async backingFile(key: string): Promise<string> {
+    const file = this.imagePath(key);
+    if (this.backed.has(key)) return file;
+    const volume = this.volumes.get(key);
+    if (!volume) throw new Error(`volume ${key} does not exist (deleted meanwhile?)`);
+    // 'w' truncates a file nobody recorded, so old data never shows up in the volume.
+    const fd = await openAsync(file, 'w', 0o600);
     try {
       await ftruncateAsync(fd, Number(volume.capacityBytes));
     } finally {
       closeSync(fd); // nothing to write back or journal for a new sparse file: no thread-pool trip
     }
-    // The directory is synced with the record, so the new file's name is as durable as the record.
-    return this.record({ ...volume, createdAt: this.now().toISOString() }, true);
+    this.backed.add(key);
+    await this.syncDirectory();
+    return file;
   }
 
   /**
-   * Records a volume whose backing file was already copied to imagePath(key) from a snapshot or
+   * Where a new volume's copy (restore or clone) is written; from now on a create or delete of the
+   * key removes whatever is there, so a copy cut short is not left behind.
+   */
+  copyTarget(key: string): string {
+    this.backed.add(key);
+    return this.imagePath(key);
+  }
+
+  /**
+   * Records a volume whose backing file was already copied to copyTarget(key) from a snapshot or
    * another volume: grown to `capacityBytes` (a copy is never larger) and flushed, then recorded.
    */
   async recordCopy(volume: Omit<LocalVolume, 'createdAt'>): Promise<LocalVolume> {
@@ -147,24 +191,20 @@ export class VolumeStore {
     return this.record({ ...volume, createdAt: this.now().toISOString() }, true);
   }
 
-  /** Grows the backing file (never shrinks it) and records the new size. */
+  /** Grows the backing file if there is one (never shrinks it) and records the new size. */
   async grow(volume: LocalVolume, capacityBytes: bigint): Promise<LocalVolume> {
     if (capacityBytes <= volume.capacityBytes) return volume;
-    truncateSync(this.imagePath(volume.key), Number(capacityBytes));
+    if (this.backed.has(volume.key)) truncateSync(this.imagePath(volume.key), Number(capacityBytes));
     return this.record({ ...volume, capacityBytes }, false);
   }
 
-  /** Records the removal, then removes the backing file (a leftover's too, with no record). */
+  /** Records the removal, then removes the backing file if there is one (a leftover's too). */
   async delete(key: string): Promise<void> {
     if (this.volumes.has(key)) {
       await this.open().remove(key);
       this.volumes.delete(key);
     }
-    try {
-      await unlinkAsync(this.imagePath(key));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
+    if (this.backed.has(key)) await this.removeBackingFile(key);
     if (this.removed.size >= MAX_REMEMBERED_REMOVALS) this.removed.clear();
     this.removed.add(key);
   }
@@ -187,6 +227,24 @@ export class VolumeStore {
     return volume;
   }
 
+  private async removeBackingFile(key: string): Promise<void> {
+    try {
+      await unlinkAsync(this.imagePath(key));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    this.backed.delete(key);
+  }
+
+  private async syncDirectory(): Promise<void> {
+    const fd = await openAsync(this.dataDir, 'r');
+    try {
+      await fsyncAsync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
   private open(): RecordLog {
     if (!this.records) throw new Error('the volume store is not initialised');
     return this.records;
@@ -197,8 +255,7 @@ export class VolumeStore {
    * removed. A file whose key is already in the log is a copy left by a crash during a previous
    * move; one that is not JSON was torn by a crash during its create, which was never acknowledged.
    */
-  private async importMetadataFiles(): Promise<void> {
-    const names = readdirSync(this.dataDir);
+  private async importMetadataFiles(names: string[]): Promise<void> {
     const files = names.filter((name) => name.endsWith(LEGACY_META_SUFFIX) && !name.startsWith('.'));
     const temporaries = names.filter((name) => name.startsWith('.') && name.endsWith('.json.tmp'));
     if (files.length === 0 && temporaries.length === 0) return;

@@ -29,6 +29,10 @@ describe('local driver: identity and controller (fake sysfs)', function () {
   const exec: Exec = {
     async run(command, args) {
       commands.push([command, ...args].join(' '));
+      if (command === 'losetup' && args[0] === '-f') {
+        attach(5, args[2]!); // a block volume's stage attaches loop5
+        return { stdout: '/dev/loop5\n', stderr: '', exitCode: 0 };
+      }
       return { stdout: '', stderr: '', exitCode: 0 };
     },
   };
@@ -46,6 +50,10 @@ describe('local driver: identity and controller (fake sysfs)', function () {
     sys = path.join(dir, 'sys');
     mkdirSync(path.join(sys, 'block'), { recursive: true });
     commands.length = 0;
+    await start();
+  });
+
+  async function start(): Promise<void> {
     driver = await startLocalDriver({
       endpoint: `unix://${path.join(dir, 'csi.sock')}`,
       nodeId: 'node-a',
@@ -54,7 +62,7 @@ describe('local driver: identity and controller (fake sysfs)', function () {
       loops: new LoopDevices({ exec, sysRoot: sys }),
     });
     client = new CsiClient(driver.socketPath, { timeoutMs: 10_000 });
-  });
+  }
 
   afterEach(async function () {
     client.close();
@@ -88,7 +96,7 @@ describe('local driver: identity and controller (fake sysfs)', function () {
     assert.deepEqual(info2.accessible_topology?.segments, { [TOPOLOGY_KEY]: 'node-a' });
   });
 
-  it('CreateVolume makes a sparse file and a metadata sidecar; same request again is the same volume', async function () {
+  it('CreateVolume records the volume (its file is made at first use); same request again is the same volume', async function () {
     const request = {
       name: 'pvc-1',
       capacity_range: { required_bytes: String(10 * MIB + 1) },
@@ -98,9 +106,7 @@ describe('local driver: identity and controller (fake sysfs)', function () {
     assert.equal(volume.volume_id, 'node-a/pvc-1');
     assert.equal(volume.capacity_bytes, String(11 * MIB));
     assert.deepEqual(volume.accessible_topology, [{ segments: { [TOPOLOGY_KEY]: 'node-a' } }]);
-    const image = statSync(path.join(dir, 'data', 'pvc-1.img'));
-    assert.equal(image.size, 11 * MIB);
-    assert.ok(image.blocks * 512 < MIB, 'backing file is sparse');
+    assert.ok(!existsSync(path.join(dir, 'data', 'pvc-1.img')), 'no backing file before the first stage');
     assert.ok(statSync(path.join(dir, 'data', 'volumes.log')).isFile());
     assert.deepEqual((await client.createVolume(request)).volume, volume);
     await expectCode(
@@ -134,7 +140,10 @@ describe('local driver: identity and controller (fake sysfs)', function () {
     const bigger = { ...request, capacity_range: { required_bytes: String(2 * MIB) } };
     const second = (await client.createVolume(bigger)).volume!;
     assert.equal(second.capacity_bytes, String(2 * MIB));
-    assert.equal(statSync(path.join(dir, 'data', 'pvc-again.img')).size, 2 * MIB);
+    assert.deepEqual(
+      (await client.listVolumes()).entries.map((e) => [e.volume?.volume_id, e.volume?.capacity_bytes]),
+      [[second.volume_id, String(2 * MIB)]],
+    );
     await client.deleteVolume({ volume_id: second.volume_id });
     assert.ok(!existsSync(path.join(dir, 'data', 'pvc-again.img')));
   });
@@ -177,14 +186,25 @@ describe('local driver: identity and controller (fake sysfs)', function () {
   });
 
   it('DeleteVolume: FAILED_PRECONDITION while a loop device serves the file, then deletes', async function () {
-    const id = (await client.createVolume({ name: 'busy', volume_capabilities: [cap] })).volume!.volume_id;
-    attach(5, path.join(dir, 'data', 'busy.img'));
+    const block = { block: {}, access_mode: cap.access_mode };
+    const id = (await client.createVolume({ name: 'busy', volume_capabilities: [block] })).volume!.volume_id;
+    const image = path.join(dir, 'data', 'busy.img');
+    assert.ok(!existsSync(image), 'a volume never staged has no backing file');
+    // staging a block volume makes its backing file and attaches a loop device to it
+    await client.nodeStageVolume({
+      volume_id: id,
+      staging_target_path: path.join(dir, 'staging'),
+      volume_capability: block,
+    });
+    assert.ok(commands.includes(`losetup -f --show ${image}`));
+    assert.equal(statSync(image).size, Number(1n << 30n), 'a sparse file of the volume size');
     await expectCode(client.deleteVolume({ volume_id: id }), status.FAILED_PRECONDITION);
     rmSync(path.join(sys, 'block', 'loop5'), { recursive: true });
     await client.deleteVolume({ volume_id: id });
     await client.deleteVolume({ volume_id: id });
     await client.deleteVolume({ volume_id: 'node-b/busy' });
     assert.equal((await client.listVolumes()).entries.length, 0);
+    assert.ok(!existsSync(image));
   });
 
   it('ListVolumes pages with tokens and refuses a bad token with ABORTED', async function () {
@@ -245,7 +265,7 @@ describe('local driver: identity and controller (fake sysfs)', function () {
     assert.equal(elsewhere.available_capacity, '0');
   });
 
-  it('ControllerExpandVolume grows the file, never shrinks, and refreshes an attached loop device', async function () {
+  it('ControllerExpandVolume grows the volume, never shrinks, and refreshes an attached loop device', async function () {
     const id = (
       await client.createVolume({
         name: 'g',
@@ -261,7 +281,7 @@ describe('local driver: identity and controller (fake sysfs)', function () {
     });
     assert.equal(grown.capacity_bytes, String(8 * MIB));
     assert.equal(grown.node_expansion_required, true);
-    assert.equal(statSync(image).size, 8 * MIB);
+    assert.ok(!existsSync(image), 'a volume never staged has no file to grow: it is made at its new size');
     assert.ok(commands.includes('losetup -c /dev/loop6'));
     const same = await client.controllerExpandVolume({
       volume_id: id,
@@ -279,17 +299,17 @@ describe('local driver: identity and controller (fake sysfs)', function () {
     assert.equal(listed.entries[0]?.volume?.capacity_bytes, String(8 * MIB));
   });
 
-  it('a leftover backing file without metadata is zeroed when the name is created again', async function () {
-    mkdirSync(path.join(dir, 'data'), { recursive: true });
+  it('a leftover backing file without a record is removed when the name is created again', async function () {
+    client.close();
+    await driver.shutdown();
     writeFileSync(path.join(dir, 'data', 'old.img'), Buffer.alloc(4096, 9));
+    await start();
     await client.createVolume({
       name: 'old',
       capacity_range: { required_bytes: String(MIB) },
       volume_capabilities: [cap],
     });
-    const image = statSync(path.join(dir, 'data', 'old.img'));
-    assert.equal(image.size, MIB);
-    assert.equal(image.blocks, 0, 'old data is gone');
+    assert.ok(!existsSync(path.join(dir, 'data', 'old.img')), 'old data is gone');
   });
 });
 

@@ -1,5 +1,6 @@
 // The local driver's volume store on a real directory: volumes live in volumes.log, an
-// acknowledged create is there for the next process even without a clean close, per-volume
+// acknowledged create is there for the next process even without a clean close, a volume's backing
+// file is made at its first use (and found again by the next process), per-volume
 // `<key>.json` files of older versions are moved into the log, and a record this version cannot
 // read refuses to start.
 import assert from 'node:assert/strict';
@@ -36,9 +37,11 @@ describe('local driver VolumeStore', function () {
     const a = await store.create({ key: 'pvc-a', name: 'pvc-a', capacityBytes: MIB, ...shape });
     await store.create({ key: 'pvc-b', name: 'pvc-b', capacityBytes: MIB, ...shape });
     await store.grow(a, 2n * MIB);
+    assert.deepEqual(readdirSync(dir), [VOLUME_LOG], 'a create makes no backing file');
+    await store.backingFile('pvc-b');
     await store.delete('pvc-b');
     assert.ok(store.isGone('pvc-b'));
-    assert.equal(statSync(store.imagePath('pvc-a')).size, Number(2n * MIB));
+    assert.equal(statSync(await store.backingFile('pvc-a')).size, Number(2n * MIB), 'made at the grown size');
     assert.ok(!existsSync(store.imagePath('pvc-b')));
 
     const next = await openStore();
@@ -54,13 +57,47 @@ describe('local driver VolumeStore', function () {
     assert.equal(await next.get('pvc-b'), undefined);
     assert.ok(!next.isGone('pvc-b'), 'only removals of this process are remembered');
     assert.deepEqual(readdirSync(dir).sort(), ['pvc-a.img', VOLUME_LOG]);
+    assert.ok(next.hasBackingFile('pvc-a'));
+    await next.delete('pvc-a');
+    assert.deepEqual(readdirSync(dir), [VOLUME_LOG], 'the next process removes the file it found');
   });
 
-  it('deleting a name with no record removes a leftover backing file', async function () {
+  it('a backing file is made once, sparse and zeroed, and grows with its volume', async function () {
+    const store = await openStore();
+    const v = await store.create({ key: 'v', name: 'v', capacityBytes: 4n * MIB, ...shape });
+    assert.ok(!store.hasBackingFile('v'));
+    const file = await store.backingFile('v');
+    assert.equal(file, store.imagePath('v'));
+    assert.ok(store.hasBackingFile('v'));
+    writeFileSync(file, 'data', { flag: 'r+' });
+    assert.equal(await store.backingFile('v'), file);
+    const stat = statSync(file);
+    assert.equal(stat.size, Number(4n * MIB), 'made once: the data written stays');
+    assert.ok(stat.blocks * 512 < Number(MIB), 'sparse');
+    await store.grow(v, 8n * MIB);
+    assert.equal(statSync(file).size, Number(8n * MIB));
+    await assert.rejects(store.backingFile('nothing'), /volume nothing does not exist/);
+    assert.ok(!existsSync(store.imagePath('nothing')));
+  });
+
+  it('a leftover backing file (no record) is removed by a delete or a create of its key', async function () {
     writeFileSync(path.join(dir, 'leftover.img'), 'x');
+    writeFileSync(path.join(dir, 'reused.img'), Buffer.alloc(4096, 9));
     const store = await openStore();
     await store.delete('leftover');
     assert.ok(!existsSync(path.join(dir, 'leftover.img')));
+    await store.create({ key: 'reused', name: 'reused', capacityBytes: MIB, ...shape });
+    assert.ok(!existsSync(path.join(dir, 'reused.img')), 'the old data is gone at create');
+    const stat = statSync(await store.backingFile('reused'));
+    assert.equal(stat.size, Number(MIB));
+    assert.equal(stat.blocks, 0, 'a new, empty file');
+  });
+
+  it('a copy cut short is removed by a delete of its key', async function () {
+    const store = await openStore();
+    writeFileSync(store.copyTarget('clone'), 'half a copy');
+    await store.delete('clone');
+    assert.ok(!existsSync(store.imagePath('clone')));
   });
 
   it('moves the per-volume metadata files of older versions into the log', async function () {
