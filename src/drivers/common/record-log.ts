@@ -1,7 +1,7 @@
 // A driver's durable table of small records (key -> JSON value) in one append-only file: each
 // put or removal is a checksummed frame (the store's framing), and a call resolves only after its
-// frame reached the disk. Calls made while an fdatasync is in flight wait and go out together in
-// the next write+fdatasync (group commit), so concurrent RPCs share one flush.
+// frame reached the disk. Calls made in the same event loop turn, or while an fdatasync is in
+// flight, go out together in one write+fdatasync (group commit), so concurrent RPCs share a flush.
 // When the file holds much more than the live records it is rewritten (temp file, fsync, rename).
 // At open, a strict prefix of one frame at the end is what a crash while appending leaves: that
 // record was never acknowledged, and it is cut off. Any other damage refuses to open: it may hide
@@ -173,8 +173,10 @@ export class RecordLog {
     const frame = encodeFrame(stored);
     return new Promise((resolve, reject) => {
       this.pending.push({ frame, key, value, syncDirectory, resolve, reject });
-      // started on a microtask, so a burst of calls in one tick forms one batch
-      this.flushing ??= Promise.resolve().then(() => this.flushLoop());
+      // Started once the event loop has run every callback that is ready now (setImmediate, not a
+      // microtask): the calls of all RPCs read from the socket in this turn form one batch. With
+      // 16 calls in flight that is 16 records per fdatasync instead of 5 (bench:csi-rpc).
+      this.flushing ??= new Promise<void>((started) => setImmediate(started)).then(() => this.flushLoop());
     });
   }
 
