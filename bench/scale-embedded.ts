@@ -233,9 +233,19 @@ async function runSize(size: number): Promise<Figures> {
     const cpuBefore = cpuSeconds(pid);
     const threadsBefore = threadCpuSeconds(pid);
     const revisionBefore = await currentRevision(api);
+    const rssAtBound = rssMiB(pid);
     const idleStart = performance.now();
-    await new Promise((resolve) => setTimeout(resolve, IDLE_SECONDS * 1000));
+    // each minute's share too: what the binds left to do (the first full resync pass, V8's memory
+    // reducer collecting their garbage) shows apart from the steady state
+    const byMinute: string[] = [];
+    for (let at = 0; at < IDLE_SECONDS; at += 60) {
+      const seconds = Math.min(60, IDLE_SECONDS - at);
+      const cpuAt = cpuSeconds(pid);
+      await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+      byMinute.push(`${(((cpuSeconds(pid) - cpuAt) / seconds) * 100).toFixed(1)}%`);
+    }
     const idleSeconds = (performance.now() - idleStart) / 1000;
+    console.log(`  idle CPU by minute at ${size} pairs: ${byMinute.join(', ')}`);
     const idleCpuPercent = ((cpuSeconds(pid) - cpuBefore) / idleSeconds) * 100;
     // which threads spent it (the main thread's name is the command's; V8 and libuv helpers have their own)
     const byThread = [...threadCpuSeconds(pid)]
@@ -254,7 +264,7 @@ async function runSize(size: number): Promise<Figures> {
       .map((space) => `${space} ${(memory.get(space) ?? 0).toFixed(0)}`)
       .join(', ');
     console.log(
-      `  memory at ${size} pairs: RSS ${rss.toFixed(0)} MiB; V8 heap used ${(memory.get('nodejs_heap_size_used') ?? 0).toFixed(0)} MiB` +
+      `  memory at ${size} pairs: RSS ${rss.toFixed(0)} MiB (${rssAtBound.toFixed(0)} MiB 5 s after all Bound); V8 heap used ${(memory.get('nodejs_heap_size_used') ?? 0).toFixed(0)} MiB` +
         ` of ${(memory.get('nodejs_heap_size_total') ?? 0).toFixed(0)} MiB (by space: ${heapSpaces});` +
         ` external ${(memory.get('nodejs_external_memory') ?? 0).toFixed(0)} MiB`,
     );
