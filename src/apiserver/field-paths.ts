@@ -6,6 +6,7 @@
 // say which lists are keyed and which objects are structs; where they say nothing, the strategic
 // merge table decides. Pure.
 import { deepEqual } from '../store/merge-patch.js';
+import type { FieldSet } from './field-set.js';
 import type { JsonSchema } from './openapi-schema.js';
 import { mergedScalarLists, mergeKeyFor } from './strategic-merge.js';
 
@@ -26,7 +27,7 @@ export const maxTrackedDepth = 64;
 /** Structs present in every object of their kind (Go non-pointer structs): never members themselves. */
 const alwaysPresentStructs = new Set(['spec', 'status', 'metadata', 'template', 'resources']);
 
-function childSchema(schema: Schema, key: string): Schema {
+export function childSchema(schema: Schema, key: string): Schema {
   if (!schema) return undefined;
   const properties = schema['properties'];
   if (isMap(properties)) return isMap(properties[key]) ? properties[key] : undefined;
@@ -123,6 +124,19 @@ function wholePaths(value: unknown, schema: Schema, path: Path, field: string | 
   const fixed = field !== undefined && alwaysPresentStructs.has(field) && !Array.isArray(value);
   const out: Path[] = fixed ? [] : [path];
   for (const c of children) out.push(...wholePaths(c.value, c.schema, [...path, c.element], c.field));
+  return out;
+}
+
+/**
+ * The set of `wholePaths(value, schema, path, field)` (fromPaths of them), built without listing
+ * the paths: a create tracks every path of the new object, and the arrays cost more than the set.
+ */
+export function wholeSet(value: unknown, schema: Schema, field: string | undefined, depth: number): FieldSet {
+  const children = childrenOf(value, schema, field, depth);
+  if (children === undefined || children.length === 0) return {};
+  const fixed = field !== undefined && alwaysPresentStructs.has(field) && !Array.isArray(value);
+  const out: Record<string, FieldSet> = fixed ? {} : { '.': {} };
+  for (const c of children) out[c.element] = wholeSet(c.value, c.schema, c.field, depth + 1);
   return out;
 }
 

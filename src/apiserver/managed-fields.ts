@@ -24,7 +24,7 @@ import {
   union,
   type FieldSet,
 } from './field-set.js';
-import { comparePaths, pathsSetBy, removePath, type Path } from './field-paths.js';
+import { childSchema, comparePaths, pathsSetBy, removePath, wholeSet, type Path } from './field-paths.js';
 import { kindSchema, type JsonSchema } from './openapi-schema.js';
 
 export type Operation = 'Apply' | 'Update';
@@ -190,6 +190,58 @@ function entryFor(
   return entry;
 }
 
+/** `set` without its own member mark; undefined when nothing is left. */
+function unmarked(set: FieldSet): FieldSet | undefined {
+  const out: Record<string, FieldSet> = {};
+  let any = false;
+  for (const key of Object.keys(set)) {
+    if (key === '.') continue;
+    out[key] = set[key]!;
+    any = true;
+  }
+  return any ? out : undefined;
+}
+
+const bookkeepingElements = new Set(['f:managedFields', 'f:resourceVersion']);
+const strippedMetadataElements = new Set(
+  memberPaths(strippedPaths)
+    .filter((p) => p.length === 2 && p[0] === 'f:metadata' && !bookkeepingElements.has(p[1]!))
+    .map((p) => p[1]!),
+);
+
+/** The set of metadata's paths less the stripped ones (metadata itself among them). */
+function createdMetadataSet(set: FieldSet): FieldSet | undefined {
+  const out: Record<string, FieldSet> = {};
+  let any = false;
+  for (const key of Object.keys(set)) {
+    if (key === '.' || bookkeepingElements.has(key)) continue;
+    const node = strippedMetadataElements.has(key) ? unmarked(set[key]!) : set[key]!;
+    if (node === undefined) continue;
+    out[key] = node;
+    any = true;
+  }
+  return any ? out : undefined;
+}
+
+/**
+ * What a create changes: toSet of every path of the new object, as changesOf from an empty
+ * object finds them, built as a set directly (listing the paths first cost more than the rest).
+ */
+function createdSet(kind: KindInfo, subresource: string | undefined, after: KubeObject): FieldSet {
+  const schema = schemaOf(kind);
+  const out: Record<string, FieldSet> = {};
+  for (const key of Object.keys(after)) {
+    const value = after[key];
+    if (value === undefined) continue;
+    if (kind.hasStatus && (key === 'status') !== (subresource === 'status')) continue;
+    let set: FieldSet | undefined = wholeSet(value, childSchema(schema, key), key, 1);
+    if (key === 'apiVersion' || key === 'kind') set = unmarked(set);
+    else if (key === 'metadata') set = createdMetadataSet(set);
+    if (set !== undefined) out[`f:${key}`] = set;
+  }
+  return out;
+}
+
 /** The owned fields that `writer` changed (added or modified) and removed from before to after. */
 function changesOf(
   kind: KindInfo,
@@ -197,6 +249,8 @@ function changesOf(
   before: KubeObject | undefined,
   after: KubeObject,
 ): { changed: FieldSet; removed: FieldSet } {
+  if (before === undefined)
+    return { changed: createdSet(kind, writer.subresource, after), removed: emptySet };
   const change = comparePaths(withoutBookkeeping(before) ?? {}, withoutBookkeeping(after), schemaOf(kind));
   return {
     changed: toSet(kind, writer.subresource, [...change.added, ...change.modified]),

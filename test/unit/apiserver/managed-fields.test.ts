@@ -241,6 +241,58 @@ describe('managedFields', () => {
     ]);
   });
 
+  it('a create owns exactly what an update from an empty object of the kind would own, keys in the same order', () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'p',
+        namespace: 'ns',
+        uid: 'u',
+        generation: 1,
+        resourceVersion: '5',
+        managedFields: [entry('earlier', 'Update', fromPaths([['f:metadata', 'f:labels', 'f:a']]))],
+        labels: { a: '1', b: '' },
+        annotations: { note: 'x' },
+        finalizers: ['one', 'two'],
+        ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'n', uid: 'n1' }],
+      },
+      spec: {
+        containers: [
+          { name: 'c', image: 'i', ports: [{ containerPort: 80, protocol: 'TCP' }], args: ['a', 'b'] },
+          { name: 'd', image: 'j', volumeMounts: [{ name: 'v', mountPath: '/m' }] },
+        ],
+        volumes: [{ name: 'v', persistentVolumeClaim: { claimName: 'c' } }],
+        nodeSelector: {},
+        tolerations: [{ key: 'k', operator: 'Exists' }],
+      },
+      status: { phase: 'Pending', conditions: [{ type: 'Ready', status: 'False' }] },
+    } as KubeObject;
+    const nested: Record<string, unknown> = {};
+    let at = nested;
+    for (let i = 0; i < maxTrackedDepth + 3; i++) at = at[`k${i}`] = {};
+    const objects: Array<[typeof podKind, KubeObject]> = [
+      [podKind, pod],
+      [pvcKind, claim({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } })],
+      [pvcKind, claim({}, { name: 'only-name' })],
+      [
+        kindNamed('ConfigMap'),
+        { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'm' }, data: nested },
+      ],
+    ];
+    for (const [kind, obj] of objects) {
+      for (const subresource of [undefined, 'status']) {
+        const writer = { manager: 'm', time: T0, ...(subresource ? { subresource } : {}) };
+        const empty = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: {} } as KubeObject;
+        const created = updateManagedFields(kind, undefined, obj, writer);
+        assert.equal(JSON.stringify(created), JSON.stringify(updateManagedFields(kind, empty, obj, writer)));
+      }
+    }
+    assert.ok(
+      JSON.stringify(updateManagedFields(podKind, undefined, pod, { manager: 'm', time: T0 })).includes('k:'),
+    );
+  });
+
   it('an update takes the changed fields from other managers and keeps the time when nothing changed', () => {
     const old = {
       ...claim({ volumeName: 'a', storageClassName: 'x' }),
