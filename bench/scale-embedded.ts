@@ -14,18 +14,25 @@
 // (summarise with bench/profile-summary.ts). With --heap-snapshot DIR, berth writes a
 // .heapsnapshot into DIR after the idle window, with all 2N objects in it (summarise with
 // bench/heap-summary.ts). With --from-dist, berth runs from the build (bin/berth.js, `npm run build`
-// first) as an installed berth does, instead of from sources through tsx.
+// first) as an installed berth does, instead of from sources through tsx. With --keep-data DIR, each
+// size's data directory is kept as DIR/berth-<size> (bench/store-open.ts times opening it).
 //   node --import tsx bench/scale-embedded.ts [--sizes 500,1000] [--idle 30] [--clients 32] [--profile DIR]
-//     [--heap-snapshot DIR] [--from-dist]
-import { spawn, type ChildProcess } from 'node:child_process';
+//     [--heap-snapshot DIR] [--from-dist] [--keep-data DIR]
 import { readdirSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { booleanFlag, listFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
+import {
+  type Berth,
+  type BerthStartOptions,
+  startBerth,
+  stopBerth,
+  untilAnswers,
+} from './helpers/berth-process.js';
 import { cpuSeconds, rssMiB, threadCpuSeconds } from './helpers/process-stats.js';
 import {
   type Api,
@@ -48,66 +55,19 @@ const CLIENTS = numberFlag('clients', 32);
 const PROFILE_DIR = stringFlag('profile');
 const HEAP_DIR = stringFlag('heap-snapshot');
 const FROM_DIST = booleanFlag('from-dist');
+const KEEP_DIR = stringFlag('keep-data');
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-interface Berth {
-  child: ChildProcess;
-  url: string;
-  /** When the process was spawned, its store was open (its log line), and it printed its URL. */
-  spawnedAt: number;
-  storeOpenedAt: number | undefined;
-  /** What the store says opening took (reading the snapshot and log, rebuilding the tables). */
-  storeOpenMs: number | undefined;
-  listeningAt: number;
-}
-
-async function startBerth(dataDir: string): Promise<Berth> {
-  const spawnedAt = performance.now();
-  const child = spawn(
-    process.execPath,
-    [
+function berthOptions(dataDir: string): BerthStartOptions {
+  return {
+    root: ROOT,
+    dataDir,
+    fromDist: FROM_DIST,
+    nodeFlags: [
       ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
       ...(HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', HEAP_DIR] : []),
-      ...(FROM_DIST
-        ? [path.join(ROOT, 'bin/berth.js')]
-        : ['--import', 'tsx', path.join(ROOT, 'src/cli/main.ts')]),
-      'up',
-      '--data-dir',
-      dataDir,
-      '--port',
-      '0',
-      '--node',
-      'bench-node',
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  let storeOpenedAt: number | undefined;
-  let storeOpenMs: number | undefined;
-  let errText = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    if (storeOpenedAt !== undefined) return;
-    errText += chunk.toString();
-    const line = errText.split('\n').find((l) => l.includes('"store opened"'));
-    if (!line) return;
-    storeOpenedAt = performance.now();
-    storeOpenMs = Number(/"ms":(\d+)/.exec(line)?.[1]);
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const match = /berth API listening on (\S+)/.exec(out);
-      if (match) resolve(match[1]!);
-    });
-    child.once('exit', (code) => reject(new Error(`berth up exited with ${code}: ${out}`)));
-  });
-  return { child, url, spawnedAt, storeOpenedAt, storeOpenMs, listeningAt: performance.now() };
-}
-
-async function stopBerth(berth: Berth): Promise<void> {
-  const exited = new Promise((resolve) => berth.child.once('exit', resolve));
-  berth.child.kill('SIGTERM');
-  await exited;
+  };
 }
 
 function pv(i: number): unknown {
@@ -136,14 +96,6 @@ function pvc(i: number): unknown {
       storageClassName: 'bench-static',
     },
   };
-}
-
-async function untilAnswers(api: Api): Promise<void> {
-  for (;;) {
-    const res = await api.call('GET', '/api/v1/persistentvolumes?limit=1').catch(() => undefined);
-    if (res?.status === 200) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** berth's own memory figures from its /metrics (MiB by metric name, heap spaces by space). */
@@ -201,7 +153,7 @@ interface Figures {
 async function runSize(size: number): Promise<Figures> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-scale-'));
   const firstStart = performance.now();
-  let berth = await startBerth(dataDir);
+  let berth = await startBerth(berthOptions(dataDir));
   try {
     let api = await connect(dataDir, berth.url);
     await untilAnswers(api);
@@ -278,7 +230,7 @@ async function runSize(size: number): Promise<Figures> {
     api.close();
     await stopBerth(berth);
     const restartStart = performance.now();
-    berth = await startBerth(dataDir);
+    berth = await startBerth(berthOptions(dataDir));
     api = await connect(dataDir, berth.url);
     await untilAnswers(api);
     const restartSeconds = (performance.now() - restartStart) / 1000;
@@ -307,7 +259,8 @@ async function runSize(size: number): Promise<Figures> {
     };
   } finally {
     await stopBerth(berth).catch(() => undefined);
-    await rm(dataDir, { recursive: true, force: true });
+    if (KEEP_DIR) await rename(dataDir, path.join(KEEP_DIR, `berth-${size}`));
+    else await rm(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -44,7 +44,12 @@ export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise
   const etcd = options.etcd ? await openEtcdFromFlags(options.etcd) : undefined;
   const embedded = etcd
     ? undefined
-    : await openEmbeddedStore({ dataDir, log: (message, fields) => storeLog.info(message, fields) });
+    : await openEmbeddedStore({
+        dataDir,
+        log: (message, fields) => storeLog.info(message, fields),
+        // a stop after many writes leaves one snapshot, so the next start replays no long log
+        compactOnClose: 1_000,
+      });
   const store: ObjectStore = etcd ?? embedded!;
   const share = etcd ? shareThroughEtcd(etcd) : undefined;
   const cleanups: (() => Promise<void>)[] = [() => store.close()];

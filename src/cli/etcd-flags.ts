@@ -2,7 +2,7 @@
 // --etcd-certfile, --etcd-keyfile, --etcd-prefix; and opening the store they name.
 import { readFile } from 'node:fs/promises';
 import type { SharedSecrets } from '../apiserver/credentials.js';
-import { openEtcdStore, type EtcdStore, type EtcdTls } from '../store/etcd.js';
+import type { EtcdStore, EtcdTls } from '../store/etcd.js';
 import { UsageError } from './io.js';
 
 export const etcdOptions = {
@@ -91,6 +91,8 @@ async function tlsOf(flags: EtcdFlags): Promise<EtcdTls | undefined> {
  */
 export async function openEtcdFromFlags(flags: EtcdFlags): Promise<EtcdStore> {
   const tls = await tlsOf(flags);
+  // loaded only here: the etcd client's modules are a third of what the embedded mode would load
+  const { openEtcdStore } = await import('../store/etcd.js');
   try {
     return await openEtcdStore({ endpoints: flags.endpoints, prefix: flags.prefix, ...(tls ? { tls } : {}) });
   } catch (err) {

@@ -13,6 +13,12 @@ export interface EmbeddedStoreOptions {
    * after as many records as there are objects if that is more, so snapshots cost O(1) per write.
    */
   compactEvery?: number;
+  /**
+   * At a clean close, write a snapshot when at least this many records (and a tenth as many as
+   * there are objects) follow the last one, so the next open reads that snapshot instead of
+   * replaying the log (default: never).
+   */
+  compactOnClose?: number;
   /** Changes kept for resuming watches (default 10000). */
   historyLimit?: number;
   /** The file operations writes go through (tests inject failures). */

@@ -73,6 +73,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
   private readonly clock: () => Date;
   private readonly newUid: () => string;
   private readonly compactEvery: number;
+  private readonly compactOnClose: number | undefined;
   private readonly lock: DirLock;
   private readonly fs: StoreFs;
   private readonly state: StoreState;
@@ -89,6 +90,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
     this.clock = options.clock ?? (() => new Date());
     this.newUid = options.uid ?? randomUUID;
     this.compactEvery = options.compactEvery ?? 10_000;
+    this.compactOnClose = options.compactOnClose;
     this.lock = lock;
     this.fs = options.fs ?? nodeStoreFs;
     this.state = state;
@@ -276,8 +278,15 @@ class EmbeddedObjectStore implements EmbeddedStore {
     if (this.closed) return;
     this.closed = true;
     this.state.hub.stopAll();
-    const clean = await this.wal.close();
+    await this.wal.idle();
     await this.compaction;
+    if (this.compactOnClose !== undefined) {
+      // replaying a record costs about what reading a snapshot entry does: worth it for a long log
+      const threshold = Math.max(this.compactOnClose, this.state.objectCount / 10);
+      if (this.state.recordsSinceSnapshot >= threshold) await this.startCompaction();
+    }
+    await this.compaction;
+    const clean = await this.wal.close();
     if (clean) {
       const marker = { ...this.wal.end, revision: this.state.revision, objects: this.state.objectVersions() };
       // without it the next start reads the end of the log as after a crash
@@ -356,6 +365,14 @@ class EmbeddedObjectStore implements EmbeddedStore {
   private async maybeStartCompaction(): Promise<void> {
     const threshold = Math.max(this.compactEvery, this.state.objectCount);
     if (this.compaction || this.closed || this.state.recordsSinceSnapshot < threshold) return;
+    await this.startCompaction();
+  }
+
+  /**
+   * Starts a new log segment after the current revision, then writes the snapshot of that
+   * revision in the background (this.compaction). Call while no log write is in flight.
+   */
+  private async startCompaction(): Promise<void> {
     const revision = this.state.revision;
     this.state.recordsSinceSnapshot = 0;
     try {

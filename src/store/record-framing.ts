@@ -108,21 +108,38 @@ function declaredEnd(buffer: Buffer, offset: number): number | undefined {
   return end > offset && end < buffer.length ? end : undefined;
 }
 
+/** The value of a lowercase hexadecimal digit, or -1. */
+function hexValue(byte: number | undefined): number {
+  if (byte === undefined) return -1;
+  if (byte >= 0x30 && byte <= 0x39) return byte - 0x30;
+  if (byte >= 0x61 && byte <= 0x66) return byte - 0x57;
+  return -1;
+}
+
+// Reads the header from the bytes themselves (no strings, no regular expressions): opening a
+// store decodes every frame of its snapshot and log, so this runs once per stored object.
 function decodeFrameAt(buffer: Buffer, offset: number): { value: unknown; end: number } | undefined {
   if (buffer[offset + 8] !== SPACE) return undefined;
-  const crcText = buffer.toString('latin1', offset, offset + 8);
-  if (!/^[0-9a-f]{8}$/.test(crcText)) return undefined;
-  const tab = buffer.indexOf(TAB, offset + 9);
-  if (tab < 0 || tab - offset > 24) return undefined;
-  const lengthText = buffer.toString('latin1', offset + 9, tab);
-  if (!/^\d+$/.test(lengthText)) return undefined;
+  let crc = 0;
+  for (let i = offset; i < offset + 8; i++) {
+    const digit = hexValue(buffer[i]);
+    if (digit < 0) return undefined;
+    crc = crc * 16 + digit;
+  }
+  let length = 0;
+  let tab = offset + 9;
+  for (; buffer[tab] !== TAB; tab++) {
+    const byte = buffer[tab];
+    if (byte === undefined || byte < 0x30 || byte > 0x39 || tab - offset >= 24) return undefined;
+    length = length * 10 + (byte - 0x30);
+  }
+  if (tab === offset + 9) return undefined;
   const start = tab + 1;
-  const end = start + Number(lengthText);
+  const end = start + length;
   if (end >= buffer.length || buffer[end] !== NEWLINE) return undefined;
-  const payload = buffer.subarray(start, end);
-  if (crc32(payload) !== parseInt(crcText, 16)) return undefined;
+  if (crc32(buffer.subarray(start, end)) !== crc) return undefined;
   try {
-    return { value: JSON.parse(payload.toString('utf8')), end: end + 1 };
+    return { value: JSON.parse(buffer.toString('utf8', start, end)), end: end + 1 };
   } catch {
     return undefined;
   }

@@ -144,10 +144,15 @@ export class WriteAheadLog {
     await previous.close();
   }
 
+  /** Resolves once every record appended so far was written (or failed), between batches. */
+  async idle(): Promise<void> {
+    if (this.flushing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
   /** Waits for every appended record, then closes the segment; false if its end is unsure. */
   async close(): Promise<boolean> {
     this.closed = true;
-    if (this.flushing) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await this.idle();
     const clean =
       !this.needsCutBack ||
       (await this.cutBack().then(

@@ -9,6 +9,7 @@ import { kinds } from '../../src/api/kinds.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import { openEmbeddedStore } from '../../src/store/embedded.js';
 import { DataDirLockedError } from '../../src/store/lock.js';
+import { nodeStoreFs, type StoreFs } from '../../src/store/store-fs.js';
 import { describeStoreContract } from '../contract/store-contract.js';
 import { describeWatchProgressContract } from '../contract/watch-progress-contract.js';
 
@@ -178,6 +179,81 @@ describe('embedded store durability', function () {
     } finally {
       await store.close();
     }
+  });
+
+  it('a clean close after many writes leaves one snapshot, which the next open reads instead of the log', async function () {
+    const dataDir = tempDir();
+    let store = await openEmbeddedStore({ dataDir, compactOnClose: 100 });
+    await Promise.all(Array.from({ length: 150 }, (_, i) => store.create(configMaps, configMap(`k${i}`))));
+    for (let i = 0; i < 20; i++) await store.patch(configMaps, 'ns', `k${i}`, { data: { n: 'x' } });
+    await store.delete(configMaps, 'ns', 'k149');
+    const before = await store.list(configMaps);
+    await store.close();
+    const files = readdirSync(dataDir).sort();
+    assert.deepEqual(
+      files.filter((n) => /^(snapshot-|wal-|clean-shutdown)/.test(n)),
+      ['clean-shutdown', `snapshot-${'171'.padStart(20, '0')}.snap`, `wal-${'172'.padStart(20, '0')}.log`],
+    );
+    assert.equal(readFileSync(join(dataDir, `wal-${'172'.padStart(20, '0')}.log`)).length, 0);
+
+    store = await openEmbeddedStore({ dataDir, compactOnClose: 100 });
+    try {
+      assert.deepEqual(await store.list(configMaps), before);
+      assert.equal(store.stats().recoveredRecords, 0);
+      assert.equal(store.stats().snapshotRevision, 171);
+      await store.create(configMaps, configMap('after'));
+    } finally {
+      await store.close(); // one record since the snapshot: below the threshold, the log stays
+    }
+    store = await openEmbeddedStore({ dataDir });
+    try {
+      assert.equal((await store.list(configMaps)).items.length, 150);
+      assert.equal(store.stats().recoveredRecords, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a clean close that cannot write its snapshot still closes cleanly, and nothing is lost', async function () {
+    const dataDir = tempDir();
+    const failingSnapshots: StoreFs = {
+      open: (path, flags, mode) =>
+        path.endsWith('.snap.tmp')
+          ? Promise.reject(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }))
+          : nodeStoreFs.open(path, flags, mode),
+    };
+    let store = await openEmbeddedStore({ dataDir, compactOnClose: 10, fs: failingSnapshots });
+    for (let i = 0; i < 30; i++) await store.create(configMaps, configMap(`f${i}`));
+    const before = await store.list(configMaps);
+    await store.close();
+    assert.ok(!readdirSync(dataDir).some((n) => n.startsWith('snapshot-')));
+    store = await openEmbeddedStore({ dataDir });
+    try {
+      assert.deepEqual(await store.list(configMaps), before);
+      assert.equal(store.stats().recoveredRecords, 30);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('refuses to start when the snapshot a clean close wrote is missing or damaged', async function () {
+    const dataDir = tempDir();
+    const store = await openEmbeddedStore({ dataDir, compactOnClose: 10 });
+    for (let i = 0; i < 30; i++) await store.create(configMaps, configMap(`m${i}`));
+    await store.close();
+    const snapshot = join(
+      dataDir,
+      readdirSync(dataDir).find((n) => n.startsWith('snapshot-'))!,
+    );
+    const bytes = readFileSync(snapshot);
+    bytes[bytes.length >> 1] = bytes[bytes.length >> 1]! ^ 0x5a;
+    writeFileSync(snapshot, bytes);
+    await assert.rejects(openEmbeddedStore({ dataDir }), /snapshot-\d+\.snap .*: snapshot/);
+    rmSync(snapshot);
+    await assert.rejects(
+      openEmbeddedStore({ dataDir }),
+      /the log ends at revision 0, but it was closed cleanly at revision 30/,
+    );
   });
 
   it('loses no acknowledged write when the process is SIGKILLed mid-stream, again and again', async function () {
