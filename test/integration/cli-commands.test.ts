@@ -89,6 +89,7 @@ describe('cli: client commands against berth up', function () {
   }
 
   before(async function () {
+    this.timeout(90_000);
     dataDir = await mkdtemp(join(tmpdir(), 'berth-cli-data-'));
     workDir = await mkdtemp(join(tmpdir(), 'berth-cli-work-'));
     up = spawn(
@@ -102,7 +103,8 @@ describe('cli: client commands against berth up', function () {
     let out = '';
     up.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
     up.stderr?.resume();
-    const deadline = Date.now() + 20_000;
+    // a loaded machine may take longer than a quiet one to load the modules and open the store
+    const deadline = Date.now() + 80_000;
     while (!/export KUBECONFIG=(\S+)\n/.test(out)) {
       if (up.exitCode !== null || Date.now() > deadline) throw new Error(`berth up did not start: ${out}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
