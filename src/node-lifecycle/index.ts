@@ -10,4 +10,9 @@ export {
   type HealthTiming,
 } from './decide.js';
 export { TaintEvictionController, type TaintEvictionDeps } from './taint-eviction-controller.js';
-export { decideTaintEviction, minTolerationMs, type EvictionDecision } from './taint-eviction.js';
+export {
+  decideTaintEviction,
+  isStrandedOnOutOfServiceNode,
+  minTolerationMs,
+  type EvictionDecision,
+} from './taint-eviction.js';

@@ -3,7 +3,9 @@
 // decideTaintEviction says. An eviction is recorded as Kubernetes' taint manager does: a
 // TaintManagerEviction Event, the pod's DisruptionTarget condition, then an ordinary delete (the
 // pod's own grace period; uid precondition, so a new pod of the same name is never hit). A pod
-// on a node that stopped reporting stays Terminating, its volumes attached, until it is removed.
+// on a node that stopped reporting stays Terminating, its volumes attached, until it is removed:
+// force-deleted by a user, or, once the node has the out-of-service taint, marked Failed and
+// force-deleted here as Kubernetes' pod garbage collector does.
 import { isStatusError } from '../api/errors.js';
 import { K } from '../api/kinds.js';
 import type { Node, Pod, PodCondition } from '../api/types.js';
@@ -21,8 +23,8 @@ import {
   systemClock,
 } from '../machinery/index.js';
 import type { ObjectStore } from '../store/types.js';
-import { nodeTaints, rfc3339 } from '../volume/node-health.js';
-import { decideTaintEviction } from './taint-eviction.js';
+import { nodeTaints, rfc3339, TAINT_OUT_OF_SERVICE } from '../volume/node-health.js';
+import { decideTaintEviction, isStrandedOnOutOfServiceNode } from './taint-eviction.js';
 import { QueueController } from '../machinery/queue-controller.js';
 
 export interface TaintEvictionDeps {
@@ -33,9 +35,11 @@ export interface TaintEvictionDeps {
   recorder?: EventRecorder;
 }
 
-/** The NoExecute taints of a node, comparable. */
+/** The taints of a node this controller acts on (NoExecute, and out-of-service of any effect), comparable. */
 function noExecuteKey(node: Node): string {
-  return JSON.stringify(nodeTaints(node).filter((t) => t.effect === 'NoExecute'));
+  return JSON.stringify(
+    nodeTaints(node).filter((t) => t.effect === 'NoExecute' || t.key === TAINT_OUT_OF_SERVICE),
+  );
 }
 
 export const DISRUPTION_CONDITION = {
@@ -97,6 +101,7 @@ export class TaintEvictionController extends QueueController {
   private async reconcile(key: string): Promise<{ requeueAfterMs?: number } | void> {
     const pod = this.pods.getByKey(key);
     const node = pod?.spec.nodeName ? this.nodes.get(undefined, pod.spec.nodeName) : undefined;
+    if (pod && isStrandedOnOutOfServiceNode(pod, node)) return this.forceDelete(pod, key);
     const nowMs = this.clock.now().getTime();
     const decision = pod
       ? decideTaintEviction(pod, node, nowMs, this.pending.get(key))
@@ -113,6 +118,28 @@ export class TaintEvictionController extends QueueController {
     }
     await this.evict(pod!, key, decision.reason);
     this.pending.delete(key);
+  }
+
+  /** Marks a pod its out-of-service node will never confirm Failed, and deletes it at once. */
+  private async forceDelete(pod: Pod, key: string): Promise<void> {
+    this.log.info('force-deleting a terminating pod on an out-of-service node', {
+      pod: key,
+      node: pod.spec.nodeName,
+    });
+    try {
+      await this.store.update<Pod>(
+        K.pod,
+        { ...pod, status: { ...pod.status, phase: 'Failed' } },
+        { subresource: 'status' },
+      );
+      await this.store.delete(K.pod, pod.metadata.namespace, pod.metadata.name ?? '', {
+        gracePeriodSeconds: 0,
+        ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
+      });
+    } catch (err) {
+      if (isStatusError(err, 'NotFound')) return;
+      throw err;
+    }
   }
 
   private async evict(pod: Pod, key: string, reason: string): Promise<void> {

@@ -7,7 +7,13 @@
 // The API server gives every pod the default tolerations (not-ready and unreachable, NoExecute,
 // 300 s: DefaultTolerationSeconds), so a pod leaves a node that stopped reporting after 5 min.
 import type { Node, Pod, Toleration } from '../api/types.js';
-import { nodeTaints, type Taint, toleratesTaint } from '../volume/node-health.js';
+import {
+  hasOutOfServiceTaint,
+  isNodeReady,
+  nodeTaints,
+  type Taint,
+  toleratesTaint,
+} from '../volume/node-health.js';
 
 export type EvictionDecision =
   | { kind: 'Keep' }
@@ -61,4 +67,16 @@ export function decideTaintEviction(
     return { kind: 'Evict', reason: `tolerated NoExecute taints for ${waitMs / 1000}s` };
   }
   return { kind: 'EvictLater', atMs, startMs };
+}
+
+/**
+ * Kubernetes' pod garbage collector for non-graceful node shutdown (gcTerminating): a pod being
+ * deleted on a node that is not Ready and carries the node.kubernetes.io/out-of-service taint will
+ * never be confirmed by its node, so it is marked Failed and force-deleted (grace period 0); its
+ * volumes can then be detached at once.
+ */
+export function isStrandedOnOutOfServiceNode(pod: Pod, node: Node | undefined): boolean {
+  const phase = pod.status?.phase;
+  if (!pod.metadata.deletionTimestamp || phase === 'Succeeded' || phase === 'Failed') return false;
+  return node !== undefined && !isNodeReady(node) && hasOutOfServiceTaint(node);
 }

@@ -3,7 +3,8 @@
 // unmount-duration=10s) and two `berth node` agents. A pod on node-a uses an attachable volume (the
 // mock CSI driver as its own process: ControllerPublish through the controller-manager's attacher,
 // its state kept in a file) and a local volume of the built-in driver (a real loop device and
-// mounts). node-a's agent is SIGKILLed; then, as Kubernetes does:
+// mounts); another pod there uses a second attachable volume. node-a's agent is SIGKILLed; then,
+// as Kubernetes does:
 // - its Lease stops renewing; after the grace period the Node is Ready=Unknown (NodeStatusUnknown,
 //   "Kubelet stopped posting node status.") with the node.kubernetes.io/unreachable NoSchedule and
 //   NoExecute taints; node-b stays Ready;
@@ -13,6 +14,9 @@
 // - force-deleted (grace period 0, as `kubectl delete --force --grace-period=0`), the pod leaves the
 //   desired state; the node still reports the volume in use and is not healthy, so the volume is
 //   detached after the max wait for unmount, not before (ControllerUnpublish reaches the driver);
+// - a second pod, evicted alike, keeps its volume attached meanwhile; once node-a gets the
+//   node.kubernetes.io/out-of-service taint (non-graceful node shutdown), the pod is marked Failed
+//   and force-deleted (Kubernetes' pod garbage collector) and its volume is detached at once;
 // - node-a's agent restarted on the same root directory: the Node is Ready again without taints,
 //   the Lease renews, the dead pod's stale mounts are torn down (NodeUnpublish, NodeUnstage, loop
 //   device detached), and a new pod on the same claims is attached and mounted exactly once.
@@ -34,7 +38,13 @@ import type {
 import { uniqueVolumeName } from '../../src/attach-detach/names.js';
 import { parseMountInfo } from '../../src/host/mountinfo.js';
 import type { RestStore } from '../../src/machinery/rest-store.js';
-import { nodeTaints, readyCondition, TAINT_UNREACHABLE, type Taint } from '../../src/volume/node-health.js';
+import {
+  nodeTaints,
+  readyCondition,
+  TAINT_OUT_OF_SERVICE,
+  TAINT_UNREACHABLE,
+  type Taint,
+} from '../../src/volume/node-health.js';
 import { loopsUnder, mountsUnder, realDiskUnavailable } from '../conformance/host.js';
 import { spawnBerth, waitForOutput, type Spawned } from '../helpers/berth-process.js';
 import { ControlPlane, type NodeProcess } from '../helpers/control-plane.js';
@@ -69,7 +79,8 @@ function claim(name: string, storageClassName: string): PersistentVolumeClaim {
   };
 }
 
-function pod(name: string, tolerations?: Toleration[]): Pod {
+/** A pod on node-a using `claims` (a volume named after each). */
+function pod(name: string, claims: string[], tolerations?: Toleration[]): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -77,23 +88,15 @@ function pod(name: string, tolerations?: Toleration[]): Pod {
     spec: {
       nodeSelector: { 'kubernetes.io/hostname': 'node-a' },
       containers: [
-        {
-          name: 'app',
-          image: 'busybox',
-          volumeMounts: [
-            { name: 'attached', mountPath: '/attached' },
-            { name: 'local', mountPath: '/local' },
-          ],
-        },
+        { name: 'app', image: 'busybox', volumeMounts: claims.map((c) => ({ name: c, mountPath: `/${c}` })) },
       ],
-      volumes: [
-        { name: 'attached', persistentVolumeClaim: { claimName: 'attached-data' } },
-        { name: 'local', persistentVolumeClaim: { claimName: 'local-data' } },
-      ],
+      volumes: claims.map((c) => ({ name: c, persistentVolumeClaim: { claimName: c } })),
       ...(tolerations ? { tolerations } : {}),
     },
   };
 }
+
+const APP_CLAIMS = ['attached-data', 'local-data'];
 
 /** Polls `fn` like `eventually`, failing at once when `invariant` (checked on every poll) throws. */
 async function holding<T>(
@@ -127,8 +130,11 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
   let manager: Spawned;
   let nodeA: NodeProcess;
   let nodeB: NodeProcess;
+  /** app's attachable volume: its VolumeAttachment and volume handle; and the fenced pod's. */
   let attachment: string;
   let handle: string;
+  let fencedAttachment: string;
+  let fencedHandle: string;
   let killedAt: number;
   let lastRenew: string | undefined;
 
@@ -138,11 +144,40 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
   const lease = (name: string) => store!.get<Lease>(K.lease, 'kube-node-lease', name);
   const attachments = async () =>
     (await store!.list<VolumeAttachment>(K.va)).items.filter((va) => va.spec.nodeName === 'node-a');
-  /** The VolumeAttachment of the pod's volume still exists, attached and not being deleted. */
+  /** The VolumeAttachment still exists, attached and not being deleted. */
+  const attachedNow = async (name: string): Promise<void> => {
+    const va = await store!.get<VolumeAttachment>(K.va, undefined, name);
+    assert.equal(va.status?.attached, true, `${name} attached`);
+    assert.equal(va.metadata.deletionTimestamp, undefined, `${name} not being detached`);
+  };
   const stillAttached = async (): Promise<void> => {
-    const va = await store!.get<VolumeAttachment>(K.va, undefined, attachment);
-    assert.equal(va.status?.attached, true, `${attachment} attached`);
-    assert.equal(va.metadata.deletionTimestamp, undefined, `${attachment} not being detached`);
+    await attachedNow(attachment);
+    await attachedNow(fencedAttachment);
+  };
+  /** The VolumeAttachment `name` is being deleted or gone. */
+  const detaching = (name: string): Promise<boolean> =>
+    store!.get<VolumeAttachment>(K.va, undefined, name).then(
+      (va) => va.metadata.deletionTimestamp !== undefined,
+      (err: unknown) => isGone(err),
+    );
+  /** The driver's ControllerUnpublish ran and the VolumeAttachment is gone. */
+  const detached = async (name: string, volumeHandle: string): Promise<void> => {
+    await eventually('ControllerUnpublish reached the driver', async () => {
+      const v = (await mockState()).volumes.find((x) => x.id === volumeHandle);
+      return v?.publishedNodes.length === 0;
+    });
+    await eventually(`${name} gone`, async () => store!.get(K.va, undefined, name).then(() => false, isGone));
+  };
+  const volumeHandleOf = async (claimName: string): Promise<string> => {
+    const c = await store!.get<PersistentVolumeClaim>(K.pvc, 'default', claimName);
+    return (await store!.get<PersistentVolume>(K.pv, undefined, c.spec.volumeName ?? '')).spec.csi!
+      .volumeHandle;
+  };
+  const attachmentOf = async (volumeHandle: string): Promise<VolumeAttachment | undefined> => {
+    const pvName = (await store!.list<PersistentVolume>(K.pv)).items.find(
+      (v) => v.spec.csi?.volumeHandle === volumeHandle,
+    )?.metadata.name;
+    return (await attachments()).find((va) => va.spec.source.persistentVolumeName === pvName);
   };
   const outputs = (): string =>
     (plane?.procs ?? [])
@@ -230,32 +265,36 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
     });
     await store!.create(K.pvc, claim('attached-data', 'attachable'));
     await store!.create(K.pvc, claim('local-data', 'local-wffc'));
+    await store!.create(K.pvc, claim('fenced-data', 'attachable'));
     const unreachable = { operator: 'Exists', effect: 'NoExecute', tolerationSeconds: TOLERATION_SECONDS };
-    await store!.create(
-      K.pod,
-      pod('app', [
-        { key: TAINT_UNREACHABLE, ...unreachable },
-        { key: 'node.kubernetes.io/not-ready', ...unreachable },
-      ] as Toleration[]),
-    );
-    await eventually('pod app Running', async () => {
-      const p = await store!.get<Pod>(K.pod, 'default', 'app');
-      return p.status?.phase === 'Running';
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}\n${outputs()}`);
-    });
-    const c = await store!.get<PersistentVolumeClaim>(K.pvc, 'default', 'attached-data');
-    const pv = await store!.get<PersistentVolume>(K.pv, undefined, c.spec.volumeName ?? '');
-    handle = pv.spec.csi!.volumeHandle;
+    const tolerations = [
+      { key: TAINT_UNREACHABLE, ...unreachable },
+      { key: 'node.kubernetes.io/not-ready', ...unreachable },
+    ] as Toleration[];
+    await store!.create(K.pod, pod('app', APP_CLAIMS, tolerations));
+    await store!.create(K.pod, pod('fenced', ['fenced-data'], tolerations));
+    for (const name of ['app', 'fenced']) {
+      await eventually(`pod ${name} Running`, async () => {
+        const p = await store!.get<Pod>(K.pod, 'default', name);
+        return p.status?.phase === 'Running';
+      }).catch((err: Error) => {
+        throw new Error(`${err.message}\n${outputs()}`);
+      });
+    }
+    handle = await volumeHandleOf('attached-data');
+    fencedHandle = await volumeHandleOf('fenced-data');
     const vas = await attachments();
-    assert.equal(vas.length, 1, 'one VolumeAttachment: the local driver needs none');
-    assert.equal(vas[0]!.status?.attached, true);
-    attachment = vas[0]!.metadata.name!;
+    assert.equal(vas.length, 2, 'a VolumeAttachment per attachable volume: the local driver needs none');
+    assert.ok(vas.every((va) => va.status?.attached === true));
+    attachment = (await attachmentOf(handle))!.metadata.name!;
+    fencedAttachment = (await attachmentOf(fencedHandle))!.metadata.name!;
     const a = await node('node-a');
-    assert.ok(a.status?.volumesInUse?.includes(uniqueVolumeName(MOCK, handle)), 'node-a reports it in use');
+    for (const h of [handle, fencedHandle]) {
+      assert.ok(a.status?.volumesInUse?.includes(uniqueVolumeName(MOCK, h)), 'node-a reports it in use');
+    }
     const state = await mockState();
     assert.deepEqual(state.volumes.find((v) => v.id === handle)?.publishedNodes, ['csi-node-a']);
-    assert.equal(Object.keys(state.published).length, 1);
+    assert.equal(Object.keys(state.published).length, 2);
     assert.equal(loopsUnder(nodeA.rootDir).length, 1, 'the local volume on a loop device');
     assert.ok(mountsUnder(nodeA.rootDir).length >= 2, 'staged and published');
   });
@@ -296,15 +335,17 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
     assert.deepEqual(nodeTaints(b), []);
   });
 
-  it('evicts the pod after its toleration; it stays Terminating and its volume attached', async function () {
+  it('evicts the pods after their toleration; they stay Terminating and their volumes attached', async function () {
+    const terminating = (name: string) => async () => {
+      const p = await store!.get<Pod>(K.pod, 'default', name);
+      return p.metadata.deletionTimestamp ? p : undefined;
+    };
     const evicted = await holding(
       'pod app deleted by the taint eviction controller',
-      async () => {
-        const p = await store!.get<Pod>(K.pod, 'default', 'app');
-        return p.metadata.deletionTimestamp ? p : undefined;
-      },
+      terminating('app'),
       stillAttached,
     );
+    await holding('pod fenced deleted too', terminating('fenced'), stillAttached);
     const evictedAt = Date.now();
     const condition = evicted.status?.conditions?.find((c) => c.type === 'DisruptionTarget');
     assert.equal(condition?.reason, 'DeletionByTaintManager');
@@ -322,8 +363,10 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
       async () => Date.now() > evictedAt + MAX_WAIT_MS + 3000,
       async () => {
         await stillAttached();
-        const p = await store!.get<Pod>(K.pod, 'default', 'app');
-        assert.ok(p.metadata.deletionTimestamp, 'the pod stays Terminating');
+        for (const name of ['app', 'fenced']) {
+          const p = await store!.get<Pod>(K.pod, 'default', name);
+          assert.ok(p.metadata.deletionTimestamp, `${name} stays Terminating`);
+        }
       },
     );
     assert.equal((await lease('node-a')).spec.renewTime, lastRenew, 'the Lease is not renewed');
@@ -334,13 +377,10 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
     const forcedAt = Date.now();
     await holding(
       'the VolumeAttachment deleted',
-      async () =>
-        store!.get<VolumeAttachment>(K.va, undefined, attachment).then(
-          (va) => va.metadata.deletionTimestamp !== undefined,
-          (err: unknown) => isGone(err),
-        ),
+      () => detaching(attachment),
       async () => {
-        if (Date.now() < forcedAt + MAX_WAIT_MS - 500) await stillAttached();
+        if (Date.now() < forcedAt + MAX_WAIT_MS - 500) await attachedNow(attachment);
+        await attachedNow(fencedAttachment); // its pod was not force-deleted
       },
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${outputs()}`);
@@ -350,15 +390,34 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
       detachedAt - forcedAt >= MAX_WAIT_MS,
       `detached ${detachedAt - forcedAt} ms after the force delete`,
     );
-    await eventually('ControllerUnpublish reached the driver', async () => {
-      const v = (await mockState()).volumes.find((x) => x.id === handle);
-      return v?.publishedNodes.length === 0;
-    });
-    await eventually('the VolumeAttachment gone', async () =>
-      store!.get(K.va, undefined, attachment).then(() => false, isGone),
-    );
+    await detached(attachment, handle);
     assert.match(manager.stderr() + manager.stdout(), /max-wait-for-unmount/);
+    await attachedNow(fencedAttachment);
     assert.equal((await lease('node-a')).spec.renewTime, lastRenew, 'the Lease is not renewed');
+  });
+
+  it('with the out-of-service taint, a pod stranded Terminating is failed, force-deleted and detached at once', async function () {
+    const setOutOfService = (on: boolean) =>
+      eventually('node-a out-of-service taint set', async () => {
+        const n = await node('node-a');
+        const others = nodeTaints(n).filter((t) => t.key !== TAINT_OUT_OF_SERVICE);
+        const taints = on
+          ? [...others, { key: TAINT_OUT_OF_SERVICE, value: 'nodeshutdown', effect: 'NoExecute' }]
+          : others;
+        await store!.update<Node>(K.node, { ...n, spec: { ...n.spec, taints } });
+        return true;
+      });
+    await setOutOfService(true);
+    await eventually('pod fenced failed and force-deleted', async () => {
+      const p = await store!.get<Pod>(K.pod, 'default', 'fenced').catch(() => undefined);
+      // gone, or held only by the node agent's finalizer for its mounts' teardown
+      return p === undefined || (p.status?.phase === 'Failed' && p.metadata.deletionGracePeriodSeconds === 0);
+    });
+    await eventually('the fenced volume detached', () => detaching(fencedAttachment));
+    await detached(fencedAttachment, fencedHandle);
+    assert.match(manager.stderr() + manager.stdout(), /"reason":"out-of-service"/);
+    // the administrator removes the taint once the node is known to be down or is back
+    await setOutOfService(false);
   });
 
   it('restarted, node-a is Ready again and cleans up what the dead pod left, mounting nothing twice', async function () {
@@ -370,7 +429,9 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
     });
     await eventually('the Lease renewed', async () => (await lease('node-a')).spec.renewTime !== lastRenew);
     await eventually('the dead pod gone', async () =>
-      store!.get(K.pod, 'default', 'app').then(() => false, isGone),
+      Promise.all(
+        ['app', 'fenced'].map((name) => store!.get(K.pod, 'default', name).then(() => false, isGone)),
+      ).then((gone) => gone.every(Boolean)),
     ).catch((err: Error) => {
       throw new Error(`${err.message}\n${outputs()}`);
     });
@@ -386,7 +447,7 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
     });
     assert.deepEqual(await attachments(), [], 'nothing attached again for a pod that is gone');
 
-    await store!.create(K.pod, pod('app-again'));
+    await store!.create(K.pod, pod('app-again', APP_CLAIMS));
     await eventually('pod app-again Running', async () => {
       const p = await store!.get<Pod>(K.pod, 'default', 'app-again');
       return p.status?.phase === 'Running';
@@ -409,7 +470,7 @@ describe('a node agent that dies: heartbeat, NotReady, eviction, detach, return 
       store!.get(K.pod, 'default', 'app-again').then(() => false, isGone),
     );
     await eventually('detached again', async () => (await attachments()).length === 0);
-    for (const name of ['attached-data', 'local-data']) await store!.delete(K.pvc, 'default', name);
+    for (const name of [...APP_CLAIMS, 'fenced-data']) await store!.delete(K.pvc, 'default', name);
     await eventually('volumes deleted', async () => (await store!.list(K.pv)).items.length === 0);
     assert.deepEqual(mountsUnder(nodeA.rootDir), []);
     assert.deepEqual(loopsUnder(nodeA.rootDir), []);

@@ -3,7 +3,11 @@
 import assert from 'node:assert/strict';
 import type { Node, Pod, Toleration } from '../../../src/api/types.js';
 import { withDefaultTolerations } from '../../../src/apiserver/default-tolerations.js';
-import { decideTaintEviction, minTolerationMs } from '../../../src/node-lifecycle/index.js';
+import {
+  decideTaintEviction,
+  isStrandedOnOutOfServiceNode,
+  minTolerationMs,
+} from '../../../src/node-lifecycle/index.js';
 import type { Taint } from '../../../src/volume/node-health.js';
 
 const T0 = Date.parse('2026-03-01T12:00:00Z');
@@ -194,4 +198,47 @@ describe('DefaultTolerationSeconds admission', function () {
     const bad = podWith('everything');
     assert.equal(withDefaultTolerations(bad), bad);
   });
+});
+
+describe('pods stranded on an out-of-service node (pod GC, non-graceful node shutdown)', function () {
+  const OUT_OF_SERVICE: Taint = {
+    key: 'node.kubernetes.io/out-of-service',
+    value: 'nodeshutdown',
+    effect: 'NoExecute',
+  };
+  const withReady = (n: Node, status: string): Node => ({
+    ...n,
+    status: { conditions: [{ type: 'Ready', status }] },
+  });
+  const deleting = { deletionTimestamp: at(T0), deletionGracePeriodSeconds: 30 };
+  const failed = (p: Pod): Pod => ({ ...p, status: { phase: 'Failed' } });
+  const cases: [string, Pod, Node | undefined, boolean][] = [
+    [
+      'terminating on an unreachable out-of-service node',
+      pod(DEFAULTS, deleting),
+      withReady(node([UNREACHABLE, OUT_OF_SERVICE]), 'Unknown'),
+      true,
+    ],
+    [
+      'terminating on a NotReady node, the taint with any effect',
+      pod(DEFAULTS, deleting),
+      withReady(node([{ ...OUT_OF_SERVICE, effect: 'NoSchedule' }]), 'False'),
+      true,
+    ],
+    ['not being deleted', pod(DEFAULTS), withReady(node([UNREACHABLE, OUT_OF_SERVICE]), 'Unknown'), false],
+    ['already Failed', failed(pod(DEFAULTS, deleting)), withReady(node([OUT_OF_SERVICE]), 'Unknown'), false],
+    ['on a Ready node', pod(DEFAULTS, deleting), withReady(node([OUT_OF_SERVICE]), 'True'), false],
+    [
+      'on an unreachable node without the taint',
+      pod(DEFAULTS, deleting),
+      withReady(node([UNREACHABLE]), 'Unknown'),
+      false,
+    ],
+    ['its node gone', pod(DEFAULTS, deleting), undefined, false],
+  ];
+  for (const [name, p, n, want] of cases) {
+    it(`${name}: ${want ? 'failed and force-deleted' : 'left alone'}`, function () {
+      assert.equal(isStrandedOnOutOfServiceNode(p, n), want);
+    });
+  }
 });
