@@ -2,7 +2,7 @@
 // twice (the repeat is the idempotent path a retrying sidecar takes), in RPCs per second over a unix
 // socket through berth's CsiClient, beside a bare grpc-js echo server (no protobuf, no handler
 // work) on a unix socket measured before and after each row in the same process.
-//   node --import tsx bench/csi-rpc.ts [--seconds 1] [--rounds 5] [--concurrency 16] [--only capabilities|volumes]
+//   node --import tsx bench/csi-rpc.ts [--seconds 1] [--rounds 5] [--concurrency 16] [--only capabilities|volumes] [--no-warmup]
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ const SECONDS = numberFlag('seconds', 1);
 const ROUNDS = numberFlag('rounds', 5);
 const CONCURRENCY = numberFlag('concurrency', 16);
 const GOAL = 0.7;
+const WARMUP = !process.argv.includes('--no-warmup');
 
 const passThrough = { serialize: (b: Buffer) => b, deserialize: (b: Buffer) => b };
 const echoDefinition: grpc.ServiceDefinition = {
@@ -93,8 +94,11 @@ async function createDeleteTwice(worker: number, i: number): Promise<void> {
  * Alternates echo and subject runs ROUNDS times; each round's ratio is taken against the mean of
  * the echo runs either side of it, and the median round is printed (the load of other work on
  * the machine drifts from second to second). CPU per RPC is the steadier figure of the two.
+ * One subject run before the rounds is not counted: it pays for compiling the row's code paths
+ * (protobuf codecs, handlers), which the echo path, warmed by the rows before, no longer does.
  */
 async function row(name: string, rpcsPerOp: number, op: (w: number, i: number) => Promise<unknown>) {
+  if (WARMUP) await closedLoop(SECONDS, CONCURRENCY, op);
   const echoRuns = [await closedLoop(SECONDS, CONCURRENCY, echo)];
   const rates: number[] = [];
   const cpuRatios: number[] = [];
@@ -122,7 +126,8 @@ async function row(name: string, rpcsPerOp: number, op: (w: number, i: number) =
 try {
   console.log(machineLine());
   console.log(
-    `csi-rpc: ${ROUNDS} rounds of ${SECONDS} s per run, ${CONCURRENCY} calls in flight, one process, unix sockets`,
+    `csi-rpc: ${ROUNDS} rounds of ${SECONDS} s per run${WARMUP ? ' after one uncounted warm-up run per row' : ''}, ` +
+      `${CONCURRENCY} calls in flight, one process, unix sockets`,
   );
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
   if (only !== 'volumes') await row('NodeGetCapabilities', 1, () => csi.nodeGetCapabilities());
