@@ -73,9 +73,12 @@ export async function requireNamespace(
   }
 }
 
-/** Runs the mutating and validating admission steps of a create; returns the object to store. */
+/**
+ * Runs the mutating and validating admission steps of a create; returns the object to store. The
+ * namespace must exist too: the store checks that with the create itself (namespaceMustExist),
+ * a dry run with requireNamespace.
+ */
 export async function admitCreate(store: ObjectStore, kind: KindInfo, obj: KubeObject): Promise<KubeObject> {
-  await requireNamespace(store, kind, obj.metadata.namespace);
   await admitSnapshotClass(store, obj);
   let admitted = withDefaultTolerations(withNamespacePhase(withProtectionFinalizer(obj)));
   // the classes are read only for a claim that takes the default (a store read each, on etcd),

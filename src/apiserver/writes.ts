@@ -11,7 +11,7 @@ import { prepareCreate, prepareUpdate } from '../api/validate.js';
 import { cloneJson, deepEqual } from '../store/merge-patch.js';
 import { checkNotStale, checkPreconditions } from '../store/object-rules.js';
 import type { ObjectStore } from '../store/types.js';
-import { admitCreate, admitUpdate, createWarnings } from './admission.js';
+import { admitCreate, admitUpdate, createWarnings, requireNamespace } from './admission.js';
 
 export interface WriteContext {
   store: ObjectStore;
@@ -60,8 +60,11 @@ export async function createAdmitted(
   let prepared = prepareCreate(await admitCreate(ctx.store, kind, obj), prepareOptions(options));
   options.warnings?.push(...createWarnings(prepared));
   if (options.track) prepared = options.track(prepared);
-  if (options.dryRun) return prepared;
-  return ctx.store.create(kind, prepared);
+  if (options.dryRun) {
+    await requireNamespace(ctx.store, kind, prepared.metadata.namespace);
+    return prepared;
+  }
+  return ctx.store.create(kind, prepared, { namespaceMustExist: true });
 }
 
 /** What an update may change: status only through /status, everything but status otherwise. */

@@ -176,6 +176,7 @@ export class RestStore implements ObjectStore {
     );
   }
 
+  /** The API server always checks the namespace (CreateOptions.namespaceMustExist). */
   create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
     const { namespace, name } = obj.metadata;
     const object = name ? objectKey(kind, namespace, name) : undefined; // a generated name: in turn

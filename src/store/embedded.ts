@@ -3,7 +3,7 @@
 import { withFields } from '../api/with-fields.js';
 import { randomUUID } from 'node:crypto';
 import { alreadyExists, badRequest, notFound, StatusError } from '../api/errors.js';
-import type { KindInfo } from '../api/kinds.js';
+import { K, type KindInfo } from '../api/kinds.js';
 import { objectKey, type KubeObject } from '../api/meta.js';
 import { makeDataDirPrivate } from './data-dir.js';
 import { acquireDirLock, type DirLock } from './lock.js';
@@ -17,6 +17,7 @@ import { type Snapshot, type SnapshotEntry } from './snapshot.js';
 import { nodeStoreFs, type StoreFs } from './store-fs.js';
 import { kindKey, type StoreState } from './store-state.js';
 import type {
+  CreateOptions,
   DeleteOptions,
   ListOptions,
   ListResult,
@@ -167,8 +168,8 @@ class EmbeddedObjectStore implements EmbeddedStore {
 
   // ---- writes -------------------------------------------------------------------------------
 
-  create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
-    return this.settled(() => this.createNow(kind, obj));
+  create<T extends KubeObject>(kind: KindInfo, obj: T, options: CreateOptions = {}): Promise<T> {
+    return this.settled(() => this.createNow(kind, obj, options));
   }
 
   update<T extends KubeObject>(kind: KindInfo, obj: T, options: WriteOptions = {}): Promise<T> {
@@ -208,11 +209,17 @@ class EmbeddedObjectStore implements EmbeddedStore {
     }
   }
 
-  private async createNow<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
+  private async createNow<T extends KubeObject>(kind: KindInfo, obj: T, options: CreateOptions): Promise<T> {
     this.checkOpen();
     const table = this.state.table(kindKey(kind));
     const meta = obj.metadata ?? {};
     const namespace = kind.namespaced ? meta.namespace : undefined;
+    if (options.namespaceMustExist && namespace !== undefined) {
+      const namespaces = this.state.table(kindKey(K.namespace));
+      if (!namespaces.latest(this.keyOf(K.namespace, undefined, namespace))) {
+        throw notFound('namespaces', namespace);
+      }
+    }
     let name = meta.name ?? '';
     if (!name && meta.generateName) {
       // retry on the rare collision, as the API server does

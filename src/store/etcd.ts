@@ -15,7 +15,7 @@ import {
   type ITxnResponse,
 } from 'etcd3';
 import { alreadyExists, badRequest, gone, notFound, StatusError } from '../api/errors.js';
-import type { KindInfo } from '../api/kinds.js';
+import { K, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { decodeObject, EtcdKeys, encodeObject, prefixEnd } from './etcd-keys.js';
 import { EtcdWatch } from './etcd-watch.js';
@@ -31,6 +31,7 @@ import {
 } from './object-rules.js';
 import { continueExpired, decodeContinue, encodeContinue, pageLimit } from './paging.js';
 import type {
+  CreateOptions,
   DeleteOptions,
   ListOptions,
   ListResult,
@@ -248,22 +249,31 @@ class EtcdObjectStore implements EtcdStore {
 
   // ---- writes -------------------------------------------------------------------------------
 
-  async create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
+  async create<T extends KubeObject>(kind: KindInfo, obj: T, options: CreateOptions = {}): Promise<T> {
     this.checkOpen();
     const meta = obj.metadata ?? {};
     const namespace = kind.namespaced ? meta.namespace : undefined;
+    // the namespace's existence is one more compare of the same transaction, not a read before
+    const namespaceKey =
+      options.namespaceMustExist && namespace !== undefined
+        ? Buffer.from(this.keys.objectKey(K.namespace, undefined, namespace))
+        : undefined;
     for (let attempt = 0; ; attempt++) {
       const generate = !meta.name && meta.generateName;
       const name = generate ? generatedName(meta.generateName!) : (meta.name ?? '');
       const created = decideCreate(kind, obj, name, this.ruleContext());
       const key = Buffer.from(this.keys.objectKey(kind, namespace, name));
       const value = encodeObject(created);
-      const res = await this.txn([{ key, target: 'Create', result: 'Equal', create_revision: 0 }], {
-        request_put: { key, value },
-      });
+      const compare: ICompare[] = [{ key, target: 'Create', result: 'Equal', create_revision: 0 }];
+      if (namespaceKey)
+        compare.push({ key: namespaceKey, target: 'Create', result: 'Greater', create_revision: 0 });
+      const res = await this.txn(compare, { request_put: { key, value } });
       if (res.succeeded) {
         this.recent.remember(key, { value, mod_revision: res.header.revision });
         return this.written(created, res) as T;
+      }
+      if (namespaceKey && res.responses[1]?.response_range.kvs.length === 0) {
+        throw notFound('namespaces', namespace!);
       }
       // a generated name that is taken: draw another, as the API server does
       if (!generate || attempt >= 8) throw alreadyExists(kind.plural, name, kind.group);
@@ -419,12 +429,10 @@ class EtcdObjectStore implements EtcdStore {
     }
   }
 
-  /** A transaction: `success` when every compare holds, otherwise a read of the compared key. */
+  /** A transaction: `success` when every compare holds, otherwise a read of each compared key. */
   private async txn(compare: ICompare[], success: IRequestOp): Promise<ITxnResponse> {
-    const key = compare[0]!.key!;
-    const request = this.call(() =>
-      this.client.kv.txn({ compare, success: [success], failure: [{ request_range: { key } }] }),
-    );
+    const failure = compare.map(({ key }): IRequestOp => ({ request_range: { key: key! } }));
+    const request = this.call(() => this.client.kv.txn({ compare, success: [success], failure }));
     this.inflight.add(request);
     const res = await request.finally(() => this.inflight.delete(request));
     if (res.succeeded) {

@@ -78,6 +78,14 @@ export interface WriteOptions {
   subresource?: 'status' | 'binding';
 }
 
+export interface CreateOptions {
+  /**
+   * Refuse with 404 `namespaces "x" not found` unless the namespace of a namespaced object exists,
+   * checked with the create itself (the API server's namespace admission, without a read first).
+   */
+  namespaceMustExist?: boolean;
+}
+
 export interface DeleteOptions {
   /** Fail with 409 Conflict unless the stored object has this uid. */
   uid?: string;
@@ -106,7 +114,7 @@ export interface ObjectStore {
   ): T | undefined;
   list<T extends KubeObject = KubeObject>(kind: KindInfo, options?: ListOptions): Promise<ListResult<T>>;
   /** Assigns uid, creationTimestamp, resourceVersion, generation, and a name from generateName. */
-  create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T>;
+  create<T extends KubeObject>(kind: KindInfo, obj: T, options?: CreateOptions): Promise<T>;
   /**
    * Replaces the object. With metadata.resourceVersion set it is a compare-and-swap (409 on
    * mismatch); without, last write wins. Removing the last finalizer of an object that has a

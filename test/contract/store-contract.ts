@@ -166,6 +166,22 @@ export function describeStoreContract(
         assert.equal(names.size, 5);
       });
 
+      it('creates in a namespace that must exist only once it exists (namespaceMustExist)', async function () {
+        const namespace = `ns-${Math.random().toString(36).slice(2, 8)}`;
+        const inside = { ...configMap('a'), metadata: { name: 'a', namespace } };
+        const mustExist = { namespaceMustExist: true };
+        await rejects(store.create(CM, inside, mustExist), 'NotFound', `namespaces "${namespace}" not found`);
+        await rejects(store.get(CM, namespace, 'a'), 'NotFound');
+        const NS = kindNamed('Namespace');
+        await store.create(NS, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+        const created = await store.create(CM, inside, mustExist);
+        assert.equal(created.metadata.namespace, namespace);
+        await rejects(store.create(CM, inside, mustExist), 'AlreadyExists', 'configmaps "a" already exists');
+        // a cluster-scoped object has no namespace to check
+        const pv = { ...volume('pv-ns'), metadata: { name: 'pv-ns', namespace: 'nowhere' } };
+        await store.create(PV, pv, mustExist);
+      });
+
       it('ignores a namespace on cluster-scoped kinds', async function () {
         await store.create<KubeObject>(PV, { ...volume('pv1'), metadata: { name: 'pv1', namespace: 'x' } });
         const got = await store.get(PV, undefined, 'pv1');
