@@ -155,6 +155,16 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, pre
   res.end(text);
 }
 
+/** A JSON answer serialised before (compact, with its newline). */
+export function sendEncodedJson(res: ServerResponse, status: number, encoded: Buffer): void {
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    'Content-Length': encoded.length,
+    'Cache-Control': 'no-cache, private',
+  });
+  res.end(encoded);
+}
+
 export function sendBytes(res: ServerResponse, contentType: string, body: Buffer): void {
   res.writeHead(200, { 'Content-Type': contentType, 'Content-Length': body.length });
   res.end(body);

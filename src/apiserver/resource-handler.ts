@@ -9,6 +9,7 @@ import { dns1123LabelErrors } from '../api/names.js';
 import { nameErrorsFor } from '../api/validate.js';
 import { deleteAdmitted, readDeleteOptions, type DeleteRequest } from './deletes.js';
 import { methodNotAllowed, parseBody } from './http-io.js';
+import { listBody, pagesWhenAsked } from './list-pages.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import { createAdmitted, updateAdmitted, type WriteRequestOptions } from './writes.js';
 
@@ -82,25 +83,16 @@ async function getObject(ctx: ResourceContext, req: ResourceRequest): Promise<Re
 
 async function listObjects(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {
   const { kind } = req.target;
-  // the items are only serialised: no copy of each
-  const result = await ctx.store.list(kind, {
-    ...listOptions(req.target, req.query),
-    ...pagingOptions(req.query),
-    readOnly: true,
-  });
-  const metadata = {
-    resourceVersion: result.resourceVersion,
-    ...(result.continue ? { continue: result.continue } : {}),
-  };
+  const options = { ...listOptions(req.target, req.query), ...pagingOptions(req.query) };
   if (wantsTable(req.accept)) {
+    // the items are only read: no copy of each
+    const result = await ctx.store.list(kind, { ...options, readOnly: true });
     const include = parseIncludeObject(req.query.get('includeObject'));
     const table = toTable(kind.kind, result.items, { now: ctx.now(), include });
-    return { status: 200, body: { ...table, metadata } };
+    return { status: 200, body: { ...table, metadata: listBody(kind, result).metadata } };
   }
-  return {
-    status: 200,
-    body: { kind: `${kind.kind}List`, apiVersion: apiVersionOf(kind), metadata, items: result.items },
-  };
+  const { body, encoded } = await (ctx.listPages ?? pagesWhenAsked).list(ctx.store, kind, options);
+  return { status: 200, body, encoded };
 }
 
 async function createObject(ctx: ResourceContext, req: ResourceRequest): Promise<ResourceResponse> {

@@ -8,6 +8,7 @@ import { apiVersionOf } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ListOptions, ObjectStore } from '../store/types.js';
 import { parseBodyChecked } from './http-io.js';
+import type { ListPages } from './list-pages.js';
 import {
   checkOwnershipOptions,
   managedFieldsTime,
@@ -22,6 +23,8 @@ import { type WriteRequestOptions } from './writes.js';
 export interface ResourceContext {
   store: ObjectStore;
   now: () => Date;
+  /** Serialises the next page of paged lists ahead (absent: each page when asked). */
+  listPages?: ListPages;
 }
 
 export interface ResourceRequest {
@@ -41,6 +44,8 @@ export interface ResourceResponse {
   body: unknown;
   /** Sent as Warning headers (unknown or duplicate fields under fieldValidation=Warn). */
   warnings?: string[];
+  /** The body already serialised as compact JSON, sent as is unless pretty output was asked for. */
+  encoded?: Buffer;
 }
 
 const fieldValidations: readonly FieldValidation[] = ['Strict', 'Warn', 'Ignore'];

@@ -17,12 +17,14 @@ import {
   methodNotAllowed,
   readBody,
   sendBytes,
+  sendEncodedJson,
   sendJson,
   sendText,
   serverNotFound,
   toStatus,
   unauthorized,
 } from './http-io.js';
+import { ListPages } from './list-pages.js';
 import { openApiGroupVersion, openApiRoot, openApiV2, openApiV2Protobuf } from './openapi.js';
 import { OPENAPI_V2_PROTOBUF } from './openapi-protobuf.js';
 import { handleResource } from './resource-handler.js';
@@ -49,6 +51,12 @@ export interface ApiServerOptions {
   watchLimits?: WatchLimits;
   /** How often a watch that allows bookmarks gets one (default about a minute; 0: never). */
   watchBookmarkIntervalMs?: number;
+  /**
+   * Serialise the next page of a paged list ahead, while the client reads this one (default
+   * true). Off for a store whose every read is a remote call (etcd): checking a prepared page
+   * needs the same read as answering it, and preparing adds one.
+   */
+  prepareNextPages?: boolean;
 }
 
 export interface ApiServer {
@@ -172,6 +180,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     watches.bookmarkIntervalMs = options.watchBookmarkIntervalMs;
   const host = options.host ?? '127.0.0.1';
   let serverAddress = host;
+  const listPages = options.prepareNextPages === false ? undefined : new ListPages();
 
   await ensureBuiltinNamespaces(store);
 
@@ -203,7 +212,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       }
       const body = method === 'GET' || method === 'HEAD' ? Buffer.alloc(0) : await readBody(req);
       const response = await handleResource(
-        { store, now },
+        { store, now, ...(listPages ? { listPages } : {}) },
         {
           method,
           target: route.target,
@@ -215,7 +224,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         },
       );
       for (const warning of response.warnings ?? []) addWarning(res, warning);
-      sendJson(res, response.status, response.body, pretty);
+      if (response.encoded && !pretty) sendEncodedJson(res, response.status, response.encoded);
+      else sendJson(res, response.status, response.body, pretty);
       return;
     }
     const document = discoveryDocument(route, serverAddress);
@@ -272,6 +282,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     url: `${options.tls ? 'https' : 'http'}://${hostPart}:${port}`,
     port,
     async close(): Promise<void> {
+      listPages?.close();
       for (const finish of [...watches.active]) finish();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();

@@ -65,7 +65,7 @@ export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise
       port: options.port,
       token,
       tls,
-      ...(embedded ? { backup: () => embedded.backup() } : {}),
+      ...(embedded ? { backup: () => embedded.backup() } : { prepareNextPages: false }),
       log: (line) => apiLog.debug(line),
     });
     cleanups.push(() => server.close());

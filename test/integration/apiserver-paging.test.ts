@@ -71,6 +71,36 @@ describe('apiserver list paging', function () {
     assert.equal((await list('limit=-4')).body.items!.length, 5);
   });
 
+  it('answers a later page with what changed since the first (the page prepared ahead is not sent)', async function () {
+    const first = await list('limit=2');
+    // the server prepares the next page once it has answered this one
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const cm2 = await store.get(configMaps, 'default', 'cm2');
+    await store.update(configMaps, { ...cm2, data: { seen: 'after the first page' } });
+    const { body } = await list(`limit=2&continue=${encodeURIComponent(first.body.metadata.continue!)}`);
+    const items = body.items as Array<{ metadata: { name: string }; data?: Record<string, string> }>;
+    assert.deepEqual(
+      items.map((i) => i.metadata.name),
+      ['cm2', 'cm3'],
+    );
+    assert.equal(items[0]!.data?.['seen'], 'after the first page');
+    assert.equal(body.metadata.resourceVersion, first.body.metadata.resourceVersion);
+  });
+
+  it('answers paged lists with pretty=true indented', async function () {
+    const res = await fetch(`${server.url}/api/v1/namespaces/default/configmaps?limit=2&pretty=true`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const text = await res.text();
+    assert.match(text, /^\{\n {2}"kind": "ConfigMapList"/);
+    const next = JSON.parse(text) as ListBody;
+    const again = await fetch(
+      `${server.url}/api/v1/namespaces/default/configmaps?limit=2&pretty=true&continue=${encodeURIComponent(next.metadata.continue!)}`,
+      { headers: { authorization: `Bearer ${token}` } },
+    );
+    assert.match(await again.text(), /^\{\n {2}"kind": "ConfigMapList"/);
+  });
+
   it('pages Tables too (kubectl get sends limit=500)', async function () {
     const { body } = await list('limit=3', 'application/json;as=Table;v=v1;g=meta.k8s.io');
     assert.equal(body.kind, 'Table');

@@ -73,7 +73,16 @@ export async function runApiserver(ctx: CommandContext, argv: string[]): Promise
     const share = shareThroughEtcd(store);
     const { token, tls } = await ensureCredentials(dataDir, `https://127.0.0.1:${port}`, share, altNames);
     const apiLog = logger.child({ component: 'apiserver' });
-    const server = await startApiServer({ store, port, host, token, tls, log: (line) => apiLog.debug(line) });
+    const server = await startApiServer({
+      store,
+      port,
+      host,
+      token,
+      tls,
+      // every read is an etcd call: a prepared page would cost one more (see prepareNextPages)
+      prepareNextPages: false,
+      log: (line) => apiLog.debug(line),
+    });
     try {
       const { kubeconfigPath } = await ensureCredentials(dataDir, server.url, share, altNames);
       ctx.io.stdout.write(

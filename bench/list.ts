@@ -1,0 +1,279 @@
+// A full list of N PersistentVolumes with limit=500 paging (continue tokens), as bench/scale-embedded.ts
+// lists them after binding, without the rest of `berth up`: `startApiServer` over the embedded store
+// in this process, filled with N bound volumes shaped as the scale run leaves them (finalizer,
+// annotation, managedFields, claimRef, status); the client runs in a child process with the scale
+// run's HTTPS client (it parses each page once and keeps every item). Printed: the list's wall time,
+// the server's CPU (this process) and the client's CPU, beside a baseline run in the same process:
+// JSON.stringify of the same pages (what answering costs with no HTTP at all) and JSON.parse of
+// them (what any client of JSON pays).
+// With --profile DIR, the server's and the client's CPU profiles of the last run are written into DIR
+// (summarise with bench/profile-summary.ts).
+//   node --import tsx bench/list.ts [--size 10000] [--runs 3] [--from-dist] [--profile DIR]
+import { fork } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type * as KindsModule from '../src/api/kinds.js';
+import type { KubeObject } from '../src/api/meta.js';
+import type * as ApiServerModule from '../src/apiserver/index.js';
+import type * as EmbeddedModule from '../src/store/embedded.js';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { booleanFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
+import { connectApi, inParallel, listAll } from './helpers/https-api.js';
+import { rssMiB } from './helpers/process-stats.js';
+
+const SIZE = numberFlag('size', 10_000);
+const RUNS = numberFlag('runs', 3);
+const FROM_DIST = booleanFlag('from-dist');
+const PROFILE_DIR = stringFlag('profile');
+const GOAL_MS_AT_50K = 1_000;
+
+/** Profiles this process's CPU until the returned function writes the profile to `file`. */
+async function startProfile(file: string | undefined): Promise<() => Promise<void>> {
+  if (!file) return async () => {};
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+/** A child's answer: the list's wall time and the child's CPU during it, ms. */
+interface ClientResult {
+  items: number;
+  wallMs: number;
+  cpuMs: number;
+}
+
+interface ClientSpec {
+  url: string;
+  token: string;
+  ca: string;
+  /** Where to write the client's CPU profile, if anywhere. */
+  profile?: string;
+}
+
+async function runClient(spec: ClientSpec): Promise<ClientResult> {
+  const api = connectApi({ token: spec.token, ca: Buffer.from(spec.ca) }, spec.url, 1);
+  const stopProfile = await startProfile(spec.profile);
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const { items } = await listAll(api, '/api/v1/persistentvolumes');
+  const wallMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  await stopProfile();
+  api.close();
+  return { items: items.length, wallMs, cpuMs: (used.user + used.system) / 1000 };
+}
+
+/** The server's code: the sources through tsx, or with --from-dist the build. */
+async function serverCode(relative: string): Promise<unknown> {
+  if (!FROM_DIST) return import(`../src/${relative}.js`);
+  const built = new URL(`../dist/${relative}.js`, import.meta.url);
+  if (!existsSync(fileURLToPath(built)))
+    throw new Error('--from-dist: dist/ is missing; run `npm run build` first');
+  return import(built.href);
+}
+
+/** A volume as the scale run leaves it once its claim is Bound (read back from a real run). */
+function boundVolume(i: number): KubeObject {
+  const time = '2026-12-07T13:58:14Z';
+  return {
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: {
+      name: `pv-${i}`,
+      finalizers: ['kubernetes.io/pv-protection'],
+      managedFields: [
+        {
+          manager: 'bench',
+          operation: 'Update',
+          apiVersion: 'v1',
+          fieldsType: 'FieldsV1',
+          fieldsV1: {
+            'f:metadata': { 'f:finalizers': { '.': {}, 'v:"kubernetes.io/pv-protection"': {} } },
+            'f:spec': {
+              'f:capacity': { '.': {}, 'f:storage': {} },
+              'f:accessModes': {},
+              'f:storageClassName': {},
+              'f:persistentVolumeReclaimPolicy': {},
+              'f:hostPath': { '.': {}, 'f:path': {}, 'f:type': {} },
+              'f:volumeMode': {},
+            },
+          },
+          time,
+        },
+      ],
+      annotations: { 'pv.kubernetes.io/bound-by-controller': 'yes' },
+    },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'bench-static',
+      persistentVolumeReclaimPolicy: 'Retain',
+      hostPath: { path: `/tmp/berth-bench-scale/pv-${i}`, type: '' },
+      volumeMode: 'Filesystem',
+      claimRef: {
+        kind: 'PersistentVolumeClaim',
+        apiVersion: 'v1',
+        namespace: 'default',
+        name: `claim-${i}`,
+        uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+      },
+    },
+    status: { phase: 'Bound', lastPhaseTransitionTime: time },
+  };
+}
+
+/** Runs one list in a child process (its code compiled before the list starts). */
+async function clientList(spec: ClientSpec): Promise<ClientResult & { serverCpuMs: number }> {
+  const child = fork(fileURLToPath(import.meta.url), ['--client-child'], {
+    execArgv: ['--import', 'tsx'],
+  });
+  const ready = new Promise<void>((resolve) => child.once('message', () => resolve()));
+  const done = new Promise<ClientResult>((resolve, reject) => {
+    child.on('message', (message: ClientResult | 'ready') => message !== 'ready' && resolve(message));
+    child.once('exit', (code) => reject(new Error(`list child exited with ${code}`)));
+  });
+  await ready;
+  const cpu = process.cpuUsage();
+  child.send(spec);
+  const result = await done;
+  const used = process.cpuUsage(cpu);
+  return { ...result, serverCpuMs: (used.user + used.system) / 1000 };
+}
+
+/**
+ * The floor: a bare node:https server that answers each page from memory, serialised before the
+ * list starts (the same bytes the API would send, continue tokens included).
+ */
+async function startPreservedPages(
+  tls: { cert: string; key: string },
+  objects: readonly KubeObject[],
+): Promise<{ url: string; close(): Promise<void> }> {
+  const pages: Buffer[] = [];
+  for (let at = 0; at < objects.length; at += 500) {
+    const next = at + 500 < objects.length ? String(at + 500) : undefined;
+    const metadata = { resourceVersion: '1', ...(next ? { continue: next } : {}) };
+    const items = objects.slice(at, at + 500);
+    pages.push(
+      Buffer.from(`${JSON.stringify({ kind: 'PersistentVolumeList', apiVersion: 'v1', metadata, items })}\n`),
+    );
+  }
+  const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+    const from = Number(new URL(req.url ?? '/', 'https://x').searchParams.get('continue') ?? 0);
+    const page = pages[from / 500]!;
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': page.length });
+    res.end(page);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+type Run = ClientResult & { serverCpuMs: number };
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function main(): Promise<void> {
+  const { kinds } = (await serverCode('api/kinds')) as typeof KindsModule;
+  const { ensureCredentials, startApiServer } = (await serverCode(
+    'apiserver/index',
+  )) as typeof ApiServerModule;
+  const { openEmbeddedStore } = (await serverCode('store/embedded')) as typeof EmbeddedModule;
+  const volumes = kinds.find((k) => k.kind === 'PersistentVolume')!;
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-list-'));
+  const store = await openEmbeddedStore({ dataDir: path.join(dir, 'store'), compactEvery: 10 * SIZE });
+  const first = await ensureCredentials(dir, 'https://127.0.0.1:0');
+  // the same store behind two API servers: the old way (each page serialised when asked) and the new
+  const servers = {
+    whenAsked: await startApiServer({ store, token: first.token, tls: first.tls, prepareNextPages: false }),
+    prepared: await startApiServer({ store, token: first.token, tls: first.tls }),
+  };
+  let bare: Awaited<ReturnType<typeof startPreservedPages>> | undefined;
+  try {
+    const { kubeconfigPath } = await ensureCredentials(dir, servers.prepared.url);
+    const kubeconfig = JSON.parse(await readFile(kubeconfigPath, 'utf8')) as {
+      users: { user: { token: string } }[];
+    };
+    const spec = { url: '', token: kubeconfig.users[0]!.user.token, ca: first.tls.cert.toString() };
+    console.log(machineLine());
+    const rssEmpty = rssMiB(process.pid);
+    await inParallel(SIZE, 64, async (i) => {
+      await store.create(volumes, boundVolume(i));
+    });
+    console.log(
+      `list: ${SIZE} bound PersistentVolumes, limit=500 pages over HTTPS, server from` +
+        ` ${FROM_DIST ? 'the build (dist/)' : 'sources through tsx'}; server RSS ${rssEmpty.toFixed(0)} MiB empty,` +
+        ` ${rssMiB(process.pid).toFixed(0)} MiB filled`,
+    );
+    const stored = (await store.list(volumes, { readOnly: true })).items;
+    bare = await startPreservedPages(first.tls, stored);
+    const targets = { bare: bare.url, whenAsked: servers.whenAsked.url, prepared: servers.prepared.url };
+    const runs: Record<keyof typeof targets, Run[]> = { bare: [], whenAsked: [], prepared: [] };
+    const figures = (r: Run) =>
+      `${r.wallMs.toFixed(0)} ms wall, server CPU ${r.serverCpuMs.toFixed(0)} ms, client CPU ${r.cpuMs.toFixed(0)} ms`;
+    for (let run = 0; run < RUNS; run++) {
+      // alternated, so all see the same load on a shared machine
+      for (const name of ['bare', 'whenAsked', 'prepared'] as const) {
+        const last = PROFILE_DIR !== undefined && run === RUNS - 1 && name === 'prepared';
+        const stopProfile = await startProfile(
+          last ? path.join(PROFILE_DIR, 'list-server.cpuprofile') : undefined,
+        );
+        const result = await clientList({
+          ...spec,
+          url: targets[name],
+          ...(last ? { profile: path.join(PROFILE_DIR, 'list-client.cpuprofile') } : {}),
+        });
+        await stopProfile();
+        if (result.items !== SIZE) throw new Error(`${name}: listed ${result.items} of ${SIZE}`);
+        runs[name].push(result);
+      }
+      console.log(
+        `  run ${run + 1}: next page prepared: ${figures(runs.prepared[run]!)}\n` +
+          `         each page when asked: ${figures(runs.whenAsked[run]!)}\n` +
+          `         bare server of pre-serialised pages: ${figures(runs.bare[run]!)}`,
+      );
+    }
+    const wall = (name: keyof typeof targets) => median(runs[name].map((r) => r.wallMs));
+    const serverCpu = (name: keyof typeof targets) => median(runs[name].map((r) => r.serverCpuMs));
+    console.log(
+      `summary: list of ${SIZE} PVs in ${wall('prepared').toFixed(0)} ms (median of ${RUNS}; goal < ${GOAL_MS_AT_50K} ms` +
+        ` at 50,000, ${((GOAL_MS_AT_50K * SIZE) / 50_000).toFixed(0)} ms pro rata) =` +
+        ` ${(wall('prepared') / wall('whenAsked')).toFixed(2)}x each page serialised when asked (${wall('whenAsked').toFixed(0)} ms),` +
+        ` ${(wall('prepared') / wall('bare')).toFixed(2)}x a bare server of pre-serialised pages (${wall('bare').toFixed(0)} ms);` +
+        ` server CPU ${serverCpu('prepared').toFixed(0)} ms (when asked ${serverCpu('whenAsked').toFixed(0)} ms,` +
+        ` bare ${serverCpu('bare').toFixed(0)} ms), client CPU ${median(runs.prepared.map((r) => r.cpuMs)).toFixed(0)} ms;` +
+        ` server RSS ${rssMiB(process.pid).toFixed(0)} MiB`,
+    );
+  } finally {
+    await bare?.close();
+    await servers.prepared.close();
+    await servers.whenAsked.close();
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv.includes('--client-child')) {
+  process.once('message', (spec: ClientSpec) => {
+    void runClient(spec).then((result) => process.send!(result, () => process.exit(0)));
+  });
+  process.send!('ready');
+} else {
+  await main();
+}
