@@ -57,7 +57,15 @@ export async function createAdmitted(
   // a shallow copy is enough: decoding (prepareCreate) copies the whole object
   const obj: KubeObject = { ...input, metadata: { ...input.metadata } };
   for (const field of serverOwnedMetadata) delete obj.metadata[field];
-  let prepared = prepareCreate(await admitCreate(ctx.store, kind, obj), prepareOptions(options));
+  let prepared: KubeObject;
+  try {
+    prepared = prepareCreate(await admitCreate(ctx.store, kind, obj), prepareOptions(options));
+  } catch (err) {
+    // Kubernetes' namespace admission runs before the others and before validation: in a missing
+    // namespace the answer is its 404, whatever else is wrong (read only on this failing path)
+    await requireNamespace(ctx.store, kind, obj.metadata.namespace);
+    throw err;
+  }
   options.warnings?.push(...createWarnings(prepared));
   if (options.track) prepared = options.track(prepared);
   if (options.dryRun) {

@@ -125,6 +125,27 @@ describe('apiserver over HTTP', function () {
     });
     assert.equal(ns.status, 404);
     assert.equal(ns.body.message, 'namespaces "nope" not found');
+    // namespace admission comes before validation, as in Kubernetes: an invalid object gets the 404 too
+    const invalid = await call('POST', '/api/v1/namespaces/nope/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'Not_A_Name' },
+    });
+    assert.equal(invalid.status, 404);
+    assert.equal(invalid.body.message, 'namespaces "nope" not found');
+    const dryRun = await call('POST', '/api/v1/namespaces/nope/configmaps?dryRun=All', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'x' },
+    });
+    assert.equal(dryRun.status, 404);
+    assert.equal(dryRun.body.message, 'namespaces "nope" not found');
+    const invalidHere = await call('POST', '/api/v1/namespaces/default/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'Not_A_Name' },
+    });
+    assert.equal(invalidHere.status, 422);
     const method = await call('POST', '/api/v1');
     assert.equal(method.status, 405);
   });
