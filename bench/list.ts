@@ -25,6 +25,7 @@ import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { booleanFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
 import { connectApi, inParallel, listAll } from './helpers/https-api.js';
+import { scaleRunVolume } from './helpers/objects.js';
 import { rssMiB } from './helpers/process-stats.js';
 
 const SIZE = numberFlag('size', 10_000);
@@ -32,6 +33,7 @@ const RUNS = numberFlag('runs', 3);
 const FROM_DIST = booleanFlag('from-dist');
 const PROFILE_DIR = stringFlag('profile');
 const GOAL_MS_AT_50K = 1_000;
+const RUN_TIME = '2026-12-07T13:58:14Z';
 
 /** Profiles this process's CPU until the returned function writes the profile to `file`. */
 async function startProfile(file: string | undefined): Promise<() => Promise<void>> {
@@ -84,57 +86,6 @@ async function serverCode(relative: string): Promise<unknown> {
   return import(built.href);
 }
 
-/** A volume as the scale run leaves it once its claim is Bound (read back from a real run). */
-function boundVolume(i: number): KubeObject {
-  const time = '2026-12-07T13:58:14Z';
-  return {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: {
-      name: `pv-${i}`,
-      finalizers: ['kubernetes.io/pv-protection'],
-      managedFields: [
-        {
-          manager: 'bench',
-          operation: 'Update',
-          apiVersion: 'v1',
-          fieldsType: 'FieldsV1',
-          fieldsV1: {
-            'f:metadata': { 'f:finalizers': { '.': {}, 'v:"kubernetes.io/pv-protection"': {} } },
-            'f:spec': {
-              'f:capacity': { '.': {}, 'f:storage': {} },
-              'f:accessModes': {},
-              'f:storageClassName': {},
-              'f:persistentVolumeReclaimPolicy': {},
-              'f:hostPath': { '.': {}, 'f:path': {}, 'f:type': {} },
-              'f:volumeMode': {},
-            },
-          },
-          time,
-        },
-      ],
-      annotations: { 'pv.kubernetes.io/bound-by-controller': 'yes' },
-    },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      storageClassName: 'bench-static',
-      persistentVolumeReclaimPolicy: 'Retain',
-      hostPath: { path: `/tmp/berth-bench-scale/pv-${i}`, type: '' },
-      volumeMode: 'Filesystem',
-      claimRef: {
-        kind: 'PersistentVolumeClaim',
-        apiVersion: 'v1',
-        namespace: 'default',
-        name: `claim-${i}`,
-        uid: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
-      },
-    },
-    status: { phase: 'Bound', lastPhaseTransitionTime: time },
-  };
-}
-
-/** Runs one list in a child process (its code compiled before the list starts). */
 async function clientList(spec: ClientSpec): Promise<ClientResult & { serverCpuMs: number }> {
   const child = fork(fileURLToPath(import.meta.url), ['--client-child'], {
     execArgv: ['--import', 'tsx'],
@@ -214,7 +165,8 @@ async function main(): Promise<void> {
     console.log(machineLine());
     const rssEmpty = rssMiB(process.pid);
     await inParallel(SIZE, 64, async (i) => {
-      await store.create(volumes, boundVolume(i));
+      // a volume as the scale run leaves it once its claim is Bound (read back from a real run)
+      await store.create(volumes, scaleRunVolume(i, { manager: 'bench', time: RUN_TIME, bound: true }));
     });
     console.log(
       `list: ${SIZE} bound PersistentVolumes, limit=500 pages over HTTPS, server from` +

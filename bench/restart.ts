@@ -15,10 +15,10 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { kinds } from '../src/api/kinds.js';
-import type { KubeObject } from '../src/api/meta.js';
 import { openEmbeddedStore } from '../src/store/embedded.js';
 import { startBerth, stopBerth, untilAnswers, type Berth } from './helpers/berth-process.js';
 import { booleanFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
+import { scaleRunClaim, scaleRunVolume } from './helpers/objects.js';
 import { connectApi, readCredentials } from './helpers/https-api.js';
 import { cpuSeconds } from './helpers/process-stats.js';
 
@@ -33,71 +33,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const volumes = kinds.find((k) => k.kind === 'PersistentVolume')!;
 const claims = kinds.find((k) => k.kind === 'PersistentVolumeClaim')!;
 
-function managedFields(fieldsV1: unknown): unknown[] {
-  const time = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  return [{ manager: '', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1, time }];
-}
-
-/** A static volume as created through the API (defaults, finalizer and managedFields filled in). */
-function volume(i: number): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: {
-      name: `pv-${i}`,
-      finalizers: ['kubernetes.io/pv-protection'],
-      managedFields: managedFields({
-        'f:metadata': { 'f:finalizers': { '.': {}, 'v:"kubernetes.io/pv-protection"': {} } },
-        'f:spec': {
-          'f:capacity': { '.': {}, 'f:storage': {} },
-          'f:accessModes': {},
-          'f:storageClassName': {},
-          'f:persistentVolumeReclaimPolicy': {},
-          'f:hostPath': { '.': {}, 'f:path': {}, 'f:type': {} },
-          'f:volumeMode': {},
-        },
-      }),
-    },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      storageClassName: 'bench-static',
-      persistentVolumeReclaimPolicy: 'Retain',
-      hostPath: { path: `/tmp/berth-bench-scale/pv-${i}`, type: '' },
-      volumeMode: 'Filesystem',
-    },
-    status: { phase: 'Available' },
-  };
-}
-
-function claim(i: number): KubeObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'PersistentVolumeClaim',
-    metadata: {
-      name: `claim-${i}`,
-      namespace: 'default',
-      finalizers: ['kubernetes.io/pvc-protection'],
-      managedFields: managedFields({
-        'f:metadata': { 'f:finalizers': { '.': {}, 'v:"kubernetes.io/pvc-protection"': {} } },
-        'f:spec': {
-          'f:accessModes': {},
-          'f:resources': { 'f:requests': { '.': {}, 'f:storage': {} } },
-          'f:storageClassName': {},
-          'f:volumeMode': {},
-        },
-      }),
-    },
-    spec: {
-      accessModes: ['ReadWriteOnce'],
-      resources: { requests: { storage: '1Gi' } },
-      storageClassName: 'bench-static',
-      volumeMode: 'Filesystem',
-    },
-    status: { phase: 'Pending' },
-  };
-}
-
 /** N pairs written and bound through the embedded store, `inFlight` writes at a time. */
 async function writeDataDir(dir: string, pairs: number): Promise<void> {
   const store = await openEmbeddedStore({ dataDir: dir });
@@ -108,8 +43,10 @@ async function writeDataDir(dir: string, pairs: number): Promise<void> {
         Array.from({ length: Math.min(inFlight, pairs - start) }, (_, j) => write(start + j)),
       );
   };
-  await each((i) => store.create(volumes, volume(i)));
-  await each((i) => store.create(claims, claim(i)));
+  // as created through the API (defaults, finalizer and managedFields filled in)
+  const created = { manager: '', time: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+  await each((i) => store.create(volumes, scaleRunVolume(i, created)));
+  await each((i) => store.create(claims, scaleRunClaim(i, created)));
   await each(async (i) => {
     const pvc = await store.get(claims, 'default', `claim-${i}`);
     const pv = await store.get(volumes, undefined, `pv-${i}`);
