@@ -21,8 +21,7 @@ import type * as KindsModule from '../src/api/kinds.js';
 import type { KubeObject } from '../src/api/meta.js';
 import type * as ApiServerModule from '../src/apiserver/index.js';
 import type * as EmbeddedModule from '../src/store/embedded.js';
-import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { startHttpsServer } from './helpers/bare-https.js';
 import { booleanFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
 import { connectApi, inParallel, listAll } from './helpers/https-api.js';
 import { scaleRunVolume } from './helpers/objects.js';
@@ -120,21 +119,12 @@ async function startPreservedPages(
       Buffer.from(`${JSON.stringify({ kind: 'PersistentVolumeList', apiVersion: 'v1', metadata, items })}\n`),
     );
   }
-  const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+  return startHttpsServer(tls, (req, res) => {
     const from = Number(new URL(req.url ?? '/', 'https://x').searchParams.get('continue') ?? 0);
     const page = pages[from / 500]!;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': page.length });
     res.end(page);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }
 
 type Run = ClientResult & { serverCpuMs: number };

@@ -3,6 +3,7 @@
 // with 201), so that the API's rates and CPU per request can be set against what Node's HTTP and
 // TLS alone cost on the same machine with the same clients.
 import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 
 export interface BareServer {
@@ -10,8 +11,25 @@ export interface BareServer {
   close(): Promise<void>;
 }
 
-export async function startBareHttpsServer(tls: { cert: string; key: string }): Promise<BareServer> {
-  const server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
+/** A node:https server on a free loopback port answering with `handle`, closed with its connections. */
+export async function startHttpsServer(
+  tls: { cert: string; key: string },
+  handle: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<BareServer> {
+  const server = createServer({ cert: tls.cert, key: tls.key }, handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+export function startBareHttpsServer(tls: { cert: string; key: string }): Promise<BareServer> {
+  return startHttpsServer(tls, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -25,13 +43,4 @@ export async function startBareHttpsServer(tls: { cert: string; key: string }): 
       res.end(text);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }
