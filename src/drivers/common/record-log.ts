@@ -1,7 +1,11 @@
 // A driver's durable table of small records (key -> JSON value) in one append-only file: each
 // put or removal is a checksummed frame (the store's framing), and a call resolves only after its
-// frame reached the disk. Calls made in the same event loop turn, or while an fdatasync is in
-// flight, go out together in one write+fdatasync (group commit), so concurrent RPCs share a flush.
+// frame reached the disk. Calls made in the same event loop turn go out together in one
+// write+fdatasync (group commit), so concurrent RPCs share a flush; a batch formed while another
+// one's fdatasync is in flight starts its own at once (up to MAX_BATCHES_IN_FLIGHT), rather than
+// waiting for it: the file system commits such fdatasyncs together, and a record no longer waits
+// for a flush it missed to end before its own starts. Batches are acknowledged in the order they
+// were written: a batch resolves once its own fdatasync and every earlier batch's succeeded.
 // When the file holds much more than the live records it is rewritten (temp file, fsync, rename).
 // At open, a strict prefix of one frame at the end is what a crash while appending leaves: that
 // record was never acknowledged, and it is cut off. Any other damage refuses to open: it may hide
@@ -26,6 +30,8 @@ import { decodeFrames, encodeFrame, isTornFrame } from '../../store/record-frami
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 const FILE_MODE = 0o600;
+/** Two: a batch never waits for a flush it missed, and libuv's thread pool keeps threads for other work. */
+const MAX_BATCHES_IN_FLIGHT = 2;
 
 export interface RecordLogOptions {
   file: string;
@@ -33,6 +39,8 @@ export interface RecordLogOptions {
   compactAboveBytes?: number;
   /** Told about a torn last record that was cut off at open. */
   warn?: (message: string, fields: Record<string, unknown>) => void;
+  /** fdatasync(2) of the log file; injected by fault tests. */
+  fdatasync?: (fd: number) => Promise<void>;
 }
 
 export interface PutOptions {
@@ -66,14 +74,22 @@ export class RecordLog {
   private readonly dirFd: number;
   /** A rename in the directory may not be durable yet: the next batch syncs the directory. */
   private directoryUnsynced = false;
-  /** Bytes of the file known durable; a failed batch is cut back to this before the next. */
+  /** Bytes of the file known durable (acknowledged batches); a failure cuts the file back to it. */
   private durableLength: number;
-  private needsCutBack = false;
+  /** A batch failed: the ones written after it fail too, and once none is in flight the file is cut back. */
+  private failure: Error | undefined;
   /** The frame of each live key, for rewriting. */
   private readonly live = new Map<string, Buffer>();
   private liveBytes = 0;
   private pending: Pending[] = [];
-  private flushing: Promise<void> | undefined;
+  /** Batches started whose fdatasync has not settled. */
+  private inFlight = 0;
+  /** Settles when the last batch started is acknowledged (true) or refused (false). */
+  private lastBatch: Promise<boolean> = Promise.resolve(true);
+  private startScheduled = false;
+  /** Called once nothing is pending or in flight (close() waits for that). */
+  private idleWaiters: (() => void)[] = [];
+  private readonly syncData: (fd: number) => Promise<void>;
   private closing: Promise<void> | undefined;
   /** Batches written (for tests and benchmarks: how well flushes are shared). */
   flushes = 0;
@@ -85,6 +101,7 @@ export class RecordLog {
     this.fd = fd;
     this.dirFd = dirFd;
     this.durableLength = 0;
+    this.syncData = options.fdatasync ?? fdatasyncAsync;
   }
 
   /**
@@ -160,7 +177,9 @@ export class RecordLog {
   /** Waits for every call made so far, then closes the file (once, however often it is called). */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      while (this.flushing) await this.flushing;
+      if (this.pending.length > 0 || this.inFlight > 0 || this.startScheduled) {
+        await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+      }
       closeSync(this.fd);
       closeSync(this.dirFd);
     })();
@@ -176,53 +195,94 @@ export class RecordLog {
       // Started once the event loop has run every callback that is ready now (setImmediate, not a
       // microtask): the calls of all RPCs read from the socket in this turn form one batch. With
       // 16 calls in flight that is 16 records per fdatasync instead of 5 (bench:csi-rpc).
-      this.flushing ??= new Promise<void>((started) => setImmediate(started)).then(() => this.flushLoop());
+      if (!this.startScheduled) {
+        this.startScheduled = true;
+        setImmediate(() => {
+          this.startScheduled = false;
+          this.startBatches();
+          this.notifyIfIdle();
+        });
+      }
     });
   }
 
-  private async flushLoop(): Promise<void> {
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending;
-        this.pending = [];
-        try {
-          if (this.shouldCompact()) await this.compact();
-          await this.writeBatch(batch);
-        } catch (err) {
-          for (const p of batch) p.reject(err as Error);
-          continue;
-        }
-        this.flushes++;
-        for (const p of batch) {
-          this.apply(p.key, p.value === undefined ? undefined : p.frame);
-          p.resolve();
-        }
+  /** Starts a batch of everything pending, unless the limit is reached or the file needs work alone. */
+  private startBatches(): void {
+    if (this.pending.length === 0 || this.inFlight >= MAX_BATCHES_IN_FLIGHT) return;
+    // cutting back after a failure and rewriting the file both need every batch settled first
+    if (this.inFlight > 0 && (this.failure || this.shouldCompact())) return;
+    const batch = this.pending;
+    this.pending = [];
+    if (this.failure) {
+      try {
+        this.cutBack();
+      } catch (err) {
+        for (const p of batch) p.reject(err as Error);
+        return;
       }
-    } finally {
-      this.flushing = undefined;
+    }
+    this.inFlight++;
+    void this.runBatch(batch, this.lastBatch);
+  }
+
+  private notifyIfIdle(): void {
+    if (this.inFlight === 0 && this.pending.length === 0 && !this.startScheduled) {
+      for (const resolve of this.idleWaiters.splice(0)) resolve();
     }
   }
 
-  private async writeBatch(batch: Pending[]): Promise<void> {
-    if (this.needsCutBack) {
-      ftruncateSync(this.fd, this.durableLength);
-      this.needsCutBack = false;
+  private async runBatch(batch: Pending[], earlier: Promise<boolean>): Promise<void> {
+    let acknowledged!: (ok: boolean) => void;
+    this.lastBatch = new Promise((resolve) => (acknowledged = resolve));
+    let error: Error | undefined;
+    let bytes = 0;
+    try {
+      if (this.shouldCompact()) await this.compact();
+      bytes = await this.writeBatch(batch);
+    } catch (err) {
+      error = err as Error;
     }
+    // in order: a batch is acknowledged only after every batch written before it was
+    const ok = (await earlier) && error === undefined;
+    if (ok) {
+      this.durableLength += bytes;
+      this.flushes++;
+      for (const p of batch) {
+        this.apply(p.key, p.value === undefined ? undefined : p.frame);
+        p.resolve();
+      }
+    } else {
+      this.failure ??= error ?? new Error(`${this.file}: an earlier write failed`);
+      for (const p of batch) p.reject(error ?? this.failure);
+    }
+    acknowledged(ok);
+    this.inFlight--;
+    this.startBatches();
+    this.notifyIfIdle();
+  }
+
+  /** After a failed batch, with none in flight: drops whatever was written after the durable bytes. */
+  private cutBack(): void {
+    ftruncateSync(this.fd, this.durableLength);
+    this.failure = undefined;
+    this.lastBatch = Promise.resolve(true);
+  }
+
+  /** Appends the batch's frames and waits for them to be on disk; returns the bytes written. */
+  private async writeBatch(batch: Pending[]): Promise<number> {
     const bytes = batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((p) => p.frame));
-    this.needsCutBack = true;
     for (let written = 0; written < bytes.length;) {
       written += writeSync(this.fd, bytes, written, bytes.length - written);
     }
     if (this.directoryUnsynced || batch.some((p) => p.syncDirectory)) {
       // side by side: both wait for the same journal commit, so together they cost one
       this.directoryUnsynced = true;
-      await Promise.all([fdatasyncAsync(this.fd), fsyncAsync(this.dirFd)]);
+      await Promise.all([this.syncData(this.fd), fsyncAsync(this.dirFd)]);
       this.directoryUnsynced = false;
     } else {
-      await fdatasyncAsync(this.fd);
+      await this.syncData(this.fd);
     }
-    this.needsCutBack = false;
-    this.durableLength += bytes.length;
+    return bytes.length;
   }
 
   private apply(key: string, frame: Buffer | undefined): void {
@@ -272,7 +332,6 @@ export class RecordLog {
     closeSync(this.fd);
     this.fd = fd;
     this.durableLength = bytes.length;
-    this.needsCutBack = false;
     this.directoryUnsynced = true;
   }
 }

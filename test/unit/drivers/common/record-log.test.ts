@@ -2,11 +2,32 @@
 // (including without a clean close, as after a crash), a torn last record is cut off, any other
 // damage refuses to open and leaves the file alone, and rewriting keeps exactly the live records.
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  fdatasync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { RecordLog } from '../../../../src/drivers/common/record-log.js';
 import { encodeFrame } from '../../../../src/store/record-framing.js';
+import { eventually } from '../../../helpers/eventually.js';
+
+const realFdatasync = promisify(fdatasync);
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const waitFor = (what: string, condition: () => boolean) =>
+  eventually(what, async () => condition(), 5_000, 5);
 
 describe('drivers/common RecordLog', function () {
   let dir: string;
@@ -47,6 +68,65 @@ describe('drivers/common RecordLog', function () {
     await Promise.all(Array.from({ length: 50 }, (_, i) => log.put(`k${i}`, { i })));
     assert.ok(log.flushes < 50, `${log.flushes} flushes for 50 calls`);
     assert.equal(openLog().records.size, 50);
+  });
+
+  it('starts a batch while an earlier one syncs, and acknowledges batches in the order they were written', async function () {
+    const gate = deferred();
+    const syncs: number[] = [];
+    const { log } = openLog({
+      fdatasync: async (fd) => {
+        syncs.push(fd);
+        if (syncs.length === 1) await gate.promise; // the first flush is slow
+        await realFdatasync(fd);
+      },
+    });
+    const order: string[] = [];
+    const first = log.put('a', { n: 1 }).then(() => order.push('a'));
+    await waitFor('the first flush', () => syncs.length === 1);
+    const second = log.put('b', { n: 2 }).then(() => order.push('b'));
+    await waitFor('a second flush beside the first', () => syncs.length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(order, [], 'b is on disk but waits for a, written before it');
+    gate.resolve();
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['a', 'b']);
+    assert.deepEqual([...openLog().records.keys()], ['a', 'b']);
+  });
+
+  it('a failed flush fails its batch and every batch written after it; the file is cut back to what was acknowledged', async function () {
+    const gate = deferred();
+    let calls = 0;
+    const { log } = openLog({
+      fdatasync: async (fd) => {
+        const call = ++calls;
+        if (call === 1) await gate.promise;
+        if (call === 2) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        await realFdatasync(fd);
+      },
+    });
+    const settled = new Map<string, boolean>();
+    const track = (key: string) =>
+      log.put(key, { key }).then(
+        () => settled.set(key, true),
+        () => settled.set(key, false),
+      );
+    const a = track('a');
+    await waitFor('the first flush', () => calls === 1);
+    const b = track('b'); // its flush fails while a's is still in flight
+    await waitFor('the failing flush', () => calls === 2);
+    const c = track('c'); // written after b's frame, or after it was cut back
+    gate.resolve();
+    await Promise.all([a, b, c]);
+    assert.equal(settled.get('a'), true);
+    assert.equal(settled.get('b'), false);
+    await log.put('d', { key: 'd' });
+    const acknowledged = ['a', 'c', 'd'].filter((key) => settled.get(key) ?? key === 'd');
+    assert.deepEqual([...openLog().records.keys()], acknowledged);
+    const expectedBytes = acknowledged.reduce(
+      (sum, key) => sum + encodeFrame({ k: key, v: { key } }).length,
+      0,
+    );
+    assert.equal(statSync(file).size, expectedBytes, 'the refused frames are gone from the file');
   });
 
   it('cuts off a torn last record (a prefix of one frame) and says so', async function () {
