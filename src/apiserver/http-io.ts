@@ -155,6 +155,15 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, pre
   res.end(text);
 }
 
+/** JSON text and its newline as bytes: a response body serialised before. */
+export function jsonLine(json: string): Buffer {
+  const length = Buffer.byteLength(json, 'utf8');
+  const bytes = Buffer.allocUnsafe(length + 1);
+  bytes.write(json, 0, 'utf8');
+  bytes[length] = 0x0a;
+  return bytes;
+}
+
 /** A JSON answer serialised before (compact, with its newline). */
 export function sendEncodedJson(res: ServerResponse, status: number, encoded: Buffer): void {
   res.writeHead(status, {

@@ -6,8 +6,9 @@ import { badRequest, StatusError } from '../api/errors.js';
 import { checkFieldSelector } from '../api/field-labels.js';
 import { apiVersionOf } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
+import { encodedJsonOf } from '../store/encoded-json.js';
 import type { ListOptions, ObjectStore } from '../store/types.js';
-import { parseBodyChecked } from './http-io.js';
+import { jsonLine, parseBodyChecked } from './http-io.js';
 import type { ListPages } from './list-pages.js';
 import {
   checkOwnershipOptions,
@@ -135,9 +136,14 @@ export function bodyOf(
   return value;
 }
 
+/** A write's answer; the text the store serialised the object to (if it did) is sent as is. */
 export function respond(status: number, body: unknown, options: WriteRequestOptions): ResourceResponse {
+  const response: ResourceResponse = { status, body };
   const warnings = options.warnings ?? [];
-  return warnings.length > 0 ? { status, body, warnings } : { status, body };
+  if (warnings.length > 0) response.warnings = warnings;
+  const json = encodedJsonOf(body);
+  if (json !== undefined) response.encoded = jsonLine(json);
+  return response;
 }
 
 /** `limit` and `continue` of a list request; a limit that is not a whole number is a 400. */

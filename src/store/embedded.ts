@@ -11,6 +11,7 @@ import { applyMergePatch, cloneJson, deepFreeze } from './merge-patch.js';
 import { continueExpired, decodeContinue, encodeContinue, pageLimit } from './paging.js';
 import { compileFilter } from './object-filter.js';
 import { decideCreate, decideDelete, decideUpdate, generatedName, type RuleContext } from './object-rules.js';
+import { withEncodedJson } from './encoded-json.js';
 import { recover } from './recovery.js';
 import { writeShutdownMarker } from './shutdown-marker.js';
 import { type Snapshot, type SnapshotEntry } from './snapshot.js';
@@ -352,15 +353,18 @@ class EmbeddedObjectStore implements EmbeddedStore {
       ...object,
       metadata: withFields(object.metadata, { resourceVersion: String(rev) }),
     };
-    this.state.table(kindKey(kind)).setLatest(key, op === 'put' ? stored : undefined);
-    const durable = this.wal.append({ rev, kind: kindKey(kind), key, op, object: stored });
+    const table = kindKey(kind);
+    this.state.table(table).setLatest(key, op === 'put' ? stored : undefined);
+    // serialised once: for the log record and for the API server's answer
+    const json = JSON.stringify(stored);
+    const durable = this.wal.append({ rev, kind: table, key, op, object: stored }, json);
     this.lastAppend = durable;
     try {
       await durable;
     } catch (err) {
       throw new StatusError(500, 'InternalError', (err as Error).message);
     }
-    return cloneJson(stored);
+    return withEncodedJson(cloneJson(stored), json);
   }
 
   /** A no-op write answers with the stored object, but only once that version is durable. */

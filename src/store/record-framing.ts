@@ -10,9 +10,20 @@ const TAB = 0x09;
 const NEWLINE = 0x0a;
 
 export function encodeFrame(value: unknown): Buffer {
-  const payload = Buffer.from(JSON.stringify(value), 'utf8');
-  const header = Buffer.from(`${crc32(payload).toString(16).padStart(8, '0')} ${payload.length}\t`, 'latin1');
-  return Buffer.concat([header, payload, Buffer.from([NEWLINE])]);
+  return encodeJsonFrame(JSON.stringify(value));
+}
+
+/** The frame of JSON text serialised before, written into one buffer. */
+export function encodeJsonFrame(json: string): Buffer {
+  const length = Buffer.byteLength(json, 'utf8');
+  // the header's length is known before the checksum: 8 hex digits, a space, the length, a tab
+  const start = 10 + String(length).length;
+  const frame = Buffer.allocUnsafe(start + length + 1);
+  frame.write(json, start, 'utf8');
+  const crc = crc32(frame.subarray(start, start + length));
+  frame.write(`${crc.toString(16).padStart(8, '0')} ${length}\t`, 0, 'latin1');
+  frame[start + length] = NEWLINE;
+  return frame;
 }
 
 export interface DecodedFrames {

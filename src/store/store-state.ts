@@ -8,8 +8,13 @@ import { refOf, type SnapshotEntry } from './snapshot.js';
 import type { LogRecord } from './wal.js';
 import { WatchHub } from './watch-hub.js';
 
+const kindKeys = new WeakMap<KindInfo, string>();
+
+/** `<group>/<plural>`: the kind's table and log name (kept per kind: every read and write asks). */
 export function kindKey(kind: KindInfo): string {
-  return `${kind.group}/${kind.plural}`;
+  let key = kindKeys.get(kind);
+  if (key === undefined) kindKeys.set(kind, (key = `${kind.group}/${kind.plural}`));
+  return key;
 }
 
 export class StoreState {

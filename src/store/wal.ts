@@ -6,7 +6,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { KubeObject } from '../api/meta.js';
 import { inDir, segmentName, syncDir } from './data-dir.js';
-import { encodeFrame } from './record-framing.js';
+import { encodeJsonFrame } from './record-framing.js';
 import { refOf } from './snapshot.js';
 import { PRIVATE_FILE_MODE, type StoreFs } from './store-fs.js';
 
@@ -26,6 +26,18 @@ export interface LogRecord {
  */
 export interface StoredRecord extends LogRecord {
   h?: Array<string | null>;
+}
+
+/**
+ * The JSON text of a StoredRecord around its object's text: what JSON.stringify gives for
+ * `{ rev, kind, key, op, object, h }`, without serialising the object a second time.
+ */
+export function storedRecordJson(record: LogRecord, hints: Array<string | null>, objectJson: string): string {
+  const { rev, kind, key, op } = record;
+  return (
+    `{"rev":${rev},"kind":${JSON.stringify(kind)},"key":${JSON.stringify(key)},"op":"${op}",` +
+    `"object":${objectJson},"h":${JSON.stringify(hints)}}`
+  );
 }
 
 export const HINT_DISTANCES = [1, 2, 4, 8, 16, 32] as const;
@@ -110,12 +122,14 @@ export class WriteAheadLog {
     return { segment: this.segment, length: this.durableLength };
   }
 
-  /** Resolves once the record is on disk (fdatasync returned). */
-  append(record: LogRecord): Promise<void> {
+  /**
+   * Resolves once the record is on disk (fdatasync returned). `objectJson` is the record's object
+   * serialised, when the caller has it already (it answers with the same text).
+   */
+  append(record: LogRecord, objectJson = JSON.stringify(record.object)): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the write-ahead log is closed'));
-    const stored: StoredRecord = { ...record, h: this.hintsFor(record.rev) };
+    const frame = encodeJsonFrame(storedRecordJson(record, this.hintsFor(record.rev), objectJson));
     this.remember(record.rev, refOf(record.kind, record.key));
-    const frame = encodeFrame(stored);
     return new Promise((resolve, reject) => {
       this.pending.push({ record, frame, resolve, reject });
       if (!this.flushing) {

@@ -182,6 +182,37 @@ describe('apiserver over HTTP', function () {
     assert.match(generated.body.metadata.name, /^gen-[a-z0-9]{5}$/);
   });
 
+  it('answers a write with the same bytes as a read of the object it stored', async function () {
+    async function text(method: string, path: string, body?: unknown, type = 'application/json') {
+      const init: RequestInit = {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': type },
+      };
+      if (body !== undefined) init.body = JSON.stringify(body);
+      const res = await fetch(`${server.url}${path}`, init);
+      return { status: res.status, text: await res.text() };
+    }
+    const path = '/api/v1/namespaces/default/configmaps';
+    const created = await text('POST', path, {
+      metadata: { name: 'same-bytes', labels: { app: 'bytes' } },
+      data: { a: 'ünïcode \u2028 "quoted"' },
+    });
+    assert.equal(created.status, 201);
+    assert.equal(created.text, (await text('GET', `${path}/same-bytes`)).text);
+    assert.ok(created.text.endsWith('}\n'));
+    const patched = await text(
+      'PATCH',
+      `${path}/same-bytes`,
+      { data: { b: '2' } },
+      'application/merge-patch+json',
+    );
+    assert.equal(patched.status, 200);
+    assert.equal(patched.text, (await text('GET', `${path}/same-bytes`)).text);
+    const pretty = await text('POST', `${path}?pretty=true`, { metadata: { name: 'same-bytes-2' } });
+    assert.equal(pretty.status, 201);
+    assert.equal(pretty.text, `${JSON.stringify(JSON.parse(pretty.text), null, 2)}\n`);
+  });
+
   it('rejects invalid objects with 422 and causes naming the field', async function () {
     const res = await call('POST', pvcPath, claim('bad', { accessModes: ['ReadWriteSometimes'] }));
     assert.equal(res.status, 422);

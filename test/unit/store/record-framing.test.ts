@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { crc32 } from 'node:zlib';
 import { decodeFrames, encodeFrame, isTornFrame, scanFrames } from '../../../src/store/record-framing.js';
 
 describe('store/record-framing', function () {
@@ -9,6 +10,15 @@ describe('store/record-framing', function () {
     const decoded = decodeFrames(log);
     assert.deepEqual(decoded.values, values);
     assert.equal(decoded.validLength, log.length);
+  });
+
+  it('writes <crc32 as 8 hex digits> <byte length>\\t<json>\\n, lengths of any number of digits', function () {
+    for (const text of ['', 'a'.repeat(7), 'é'.repeat(45), 'x'.repeat(98), 'ü'.repeat(5000)]) {
+      const payload = Buffer.from(JSON.stringify({ text }), 'utf8');
+      const header = `${crc32(payload).toString(16).padStart(8, '0')} ${payload.length}\t`;
+      const expected = Buffer.concat([Buffer.from(header, 'latin1'), payload, Buffer.from('\n')]);
+      assert.deepEqual(encodeFrame({ text }), expected, `${payload.length} bytes`);
+    }
   });
 
   it('stops at a torn tail at every possible cut point', function () {
