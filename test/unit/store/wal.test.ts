@@ -11,7 +11,13 @@ describe('store/wal', function () {
         op: 'put',
         object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'é\n\u2028' }, data: { k: 'v' } },
       },
-      { rev: 7, kind: 'storage.k8s.io/storageclasses', key: 'fast', op: 'delete', object: { metadata: {} } },
+      {
+        rev: 7,
+        kind: 'storage.k8s.io/storageclasses',
+        key: 'fast',
+        op: 'delete',
+        object: { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: {} },
+      },
     ];
     for (const record of records) {
       for (const hints of [
