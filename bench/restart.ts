@@ -4,11 +4,12 @@
 // The data directory is written once through the embedded store (N bound pairs as the API server
 // and PV controller leave them, written in the order they are: volumes, claims, then the binds,
 // so the log holds what compaction left of that history), or taken from --data-dir (e.g. one kept
-// by bench/scale-embedded.ts --keep-data); each run starts from a fresh copy of it.
+// by bench/scale-embedded.ts --keep-data); each run starts from a fresh copy of it. With
+// --keep-data DIR, the data directory written is DIR and kept (reuse it with --data-dir DIR).
 // With --baseline ROOT (another checkout, built), runs alternate between that checkout's berth and
 // this one's, back to back, and the summary prints this one's figures as a ratio of the baseline's.
 //   node --import tsx bench/restart.ts [--pairs 10000] [--data-dir DIR] [--runs 3] [--baseline ROOT]
-//     [--from-dist] [--profile DIR]
+//     [--from-dist] [--profile DIR] [--keep-data DIR] [--runs 0]
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +29,7 @@ const GIVEN_DIR = stringFlag('data-dir');
 const BASELINE = stringFlag('baseline');
 const FROM_DIST = booleanFlag('from-dist');
 const PROFILE_DIR = stringFlag('profile');
+const KEEP_DIR = stringFlag('keep-data');
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 const volumes = kinds.find((k) => k.kind === 'PersistentVolume')!;
@@ -146,7 +148,8 @@ console.log(machineLine());
 let source = GIVEN_DIR;
 let written: string | undefined;
 if (!source) {
-  written = source = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-restart-source-'));
+  source = KEEP_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'berth-bench-restart-source-')));
+  if (!KEEP_DIR) written = source;
   const started = performance.now();
   await writeDataDir(source, PAIRS);
   console.log(`wrote ${PAIRS} bound pairs in ${((performance.now() - started) / 1000).toFixed(1)} s`);

@@ -56,10 +56,27 @@ export function cloneJson<T>(value: T): T {
  * function freezes), so freezing it again costs nothing.
  */
 export function deepFreeze<T>(value: T): T {
-  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
-  Object.freeze(value);
-  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) freezeAll(value);
   return value;
+}
+
+// Informers freeze every object the store holds at start (100k at scale): children are tested
+// before the call, and keys walked with for-in (own keys only for JSON values, whose prototype is
+// Object.prototype or null) rather than an Object.keys array per object, about twice as fast.
+function freezeAll(value: object): void {
+  Object.freeze(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      if (typeof item === 'object' && item !== null && !Object.isFrozen(item)) freezeAll(item);
+    }
+    return;
+  }
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const item = record[key];
+    if (typeof item === 'object' && item !== null && !Object.isFrozen(item)) freezeAll(item);
+  }
 }
 
 /** Structural equality of JSON values (key order does not matter). */

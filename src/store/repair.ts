@@ -122,7 +122,8 @@ function lostFromHints(
   const lost = new Map<string, number>();
   const snapshotRevision = snapshot?.revision ?? 0;
   const readable = new Set((snapshot?.entries ?? []).map((e) => refOf(e.kind, e.key)));
-  for (const ref of snapshot?.refs ?? []) if (!readable.has(ref)) lost.set(ref, snapshotRevision);
+  for (const chunk of snapshot?.indexRefs ?? [])
+    for (const ref of chunk.map(String)) if (!readable.has(ref)) lost.set(ref, snapshotRevision);
   const unnamedRevisions: number[] = [];
   for (let rev = snapshotRevision + 1; rev <= newestRevision; rev++) {
     if (byRev.has(rev)) continue;

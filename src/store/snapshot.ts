@@ -149,8 +149,11 @@ export interface SnapshotInspection {
   revision: number;
   /** Every entry whose frame verifies. */
   entries: SnapshotEntry[];
-  /** References of every object the snapshot holds, as far as its indexes can be read. */
-  refs: Set<string>;
+  /**
+   * The references the snapshot's indexes list (each copy of the index, in chunks), as far as
+   * they can be read: the objects it holds, even those whose entry is damaged.
+   */
+  indexRefs: unknown[][];
   /** Why the snapshot may not be used; undefined when it is whole. */
   problem: string | undefined;
   damaged: ByteRange[];
@@ -161,16 +164,15 @@ export function inspectSnapshot(bytes: Buffer, revisionFromName?: number): Snaps
   const { frames, damaged } = scanFrames(bytes);
   const header = frames[0]?.offset === 0 ? (frames[0].value as Partial<Header>) : undefined;
   const entries: SnapshotEntry[] = [];
-  const refs = new Set<string>();
+  const indexRefs: unknown[][] = [];
   let trailer: { end?: number; sha256?: string; offset: number } | undefined;
   for (const frame of frames) {
     const value = frame.value as Record<string, unknown>;
-    if (Array.isArray(value['refs'])) for (const ref of value['refs']) refs.add(String(ref));
+    if (Array.isArray(value['refs'])) indexRefs.push(value['refs']);
     else if (typeof value['kind'] === 'string' && typeof value['key'] === 'string')
       entries.push(value as never);
     else if (typeof value['end'] === 'number') trailer = { ...value, offset: frame.offset };
   }
-  for (const entry of entries) refs.add(refOf(entry.kind, entry.key));
   const revision = typeof header?.revision === 'number' ? header.revision : (revisionFromName ?? 0);
   let problem: string | undefined;
   if (damaged.length > 0) problem = `${damaged.length} unreadable range(s)`;
@@ -183,7 +185,7 @@ export function inspectSnapshot(bytes: Buffer, revisionFromName?: number): Snaps
   }
   if (revisionFromName !== undefined && revision !== revisionFromName && !problem)
     problem = `holds revision ${revision}, its name says ${revisionFromName}`;
-  return { revision, entries, refs, problem, damaged };
+  return { revision, entries, indexRefs, problem, damaged };
 }
 
 export async function readSnapshotFile(path: string, revisionFromName?: number): Promise<SnapshotInspection> {

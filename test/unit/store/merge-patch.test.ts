@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { applyMergePatch, createMergePatch, deepEqual } from '../../../src/store/merge-patch.js';
+import { applyMergePatch, createMergePatch, deepEqual, deepFreeze } from '../../../src/store/merge-patch.js';
 
 describe('store/merge-patch', function () {
   // the examples of RFC 7386 appendix A
@@ -54,5 +54,25 @@ describe('store/merge-patch', function () {
     assert.equal(deepEqual({ a: 1, b: [1, { c: 2 }] }, { b: [1, { c: 2 }], a: 1 }), true);
     assert.equal(deepEqual({ a: 1 }, { a: 1, b: 2 }), false);
     assert.equal(deepEqual([1], { 0: 1 }), false);
+  });
+
+  it('deepFreeze freezes every object and array inside, an own __proto__ key included', function () {
+    const value = JSON.parse(
+      '{"a":[{"b":[[{"c":1}]]},"s",null],"__proto__":{"d":{"e":[]}},"f":{"g":{"h":{}}}}',
+    ) as Record<string, unknown>;
+    assert.equal(deepFreeze(value), value);
+    const unfrozen: string[] = [];
+    const walk = (v: unknown, path: string) => {
+      if (typeof v !== 'object' || v === null) return;
+      if (!Object.isFrozen(v)) unfrozen.push(path);
+      for (const key of Object.keys(v)) walk((v as Record<string, unknown>)[key], `${path}.${key}`);
+    };
+    walk(value, '$');
+    assert.deepEqual(unfrozen, []);
+    assert.equal(Object.isFrozen(Object.prototype), false);
+    const own = Object.getOwnPropertyDescriptor(value, '__proto__')!.value as Record<string, unknown>;
+    assert.equal(Reflect.set(own['d'] as object, 'x', 1), false);
+    assert.equal(deepFreeze(7), 7);
+    assert.equal(deepFreeze(null), null);
   });
 });
