@@ -125,8 +125,13 @@ export class Resizer extends QueueController {
     // is not retried early because of the resizer's own status writes or unrelated edits.
     const enqueueClaim = (c: PersistentVolumeClaim) => this.controller.enqueue(keyOf(c));
     const on = this.informers.on.bind(this.informers);
+    // Every claim and volume is added when the caches fill (at start: 100k at 50k pairs); only
+    // those that sync would not skip at once are queued. Any later change to what the decision
+    // reads comes as an update, which queues the claim.
     on(this.claims, {
-      onAdd: enqueueClaim,
+      onAdd: (c) => {
+        if (this.mayNeedResize(c)) enqueueClaim(c);
+      },
       onUpdate: (old, c) => {
         if (claimResizeInputs(old) !== claimResizeInputs(c)) enqueueClaim(c);
       },
@@ -136,7 +141,15 @@ export class Resizer extends QueueController {
       if (ref?.name) this.controller.enqueue(`${ref.namespace ?? 'default'}/${ref.name}`);
     };
     on(this.volumes, {
-      onAdd: enqueueVolumeClaim,
+      onAdd: (v) => {
+        const ref = v.spec.claimRef;
+        const claim = ref?.name
+          ? this.claims.getByKey(`${ref.namespace ?? 'default'}/${ref.name}`)
+          : undefined;
+        // a claim not cached yet is queued by its own add, once its volume can be looked up
+        if (claim && this.mayNeedResize(claim, claim.spec.volumeName === v.metadata.name ? v : undefined))
+          enqueueVolumeClaim(v);
+      },
       onUpdate: (old, v) => {
         if (volumeResizeInputs(old) !== volumeResizeInputs(v)) enqueueVolumeClaim(v);
       },
@@ -151,13 +164,19 @@ export class Resizer extends QueueController {
     });
   }
 
+  /** False when the cached claim (and `volume`, else its cached volume) needs nothing of this resizer. */
+  private mayNeedResize(claim: PersistentVolumeClaim, volume?: PersistentVolume): boolean {
+    const bound =
+      volume ?? (claim.spec.volumeName ? this.volumes.get(undefined, claim.spec.volumeName) : undefined);
+    return decideResize(claim, bound, this.deps.driverName, this.deps.nodeName).type !== 'skip';
+  }
+
   private async sync(key: string): Promise<void> {
     const cached = this.claims.getByKey(key);
-    if (!cached) return;
+    if (!cached || !this.mayNeedResize(cached)) return;
     const cachedVolume = cached.spec.volumeName
       ? this.volumes.get(undefined, cached.spec.volumeName)
       : undefined;
-    if (decideResize(cached, cachedVolume, this.deps.driverName, this.deps.nodeName).type === 'skip') return;
     // The caches may lag behind this resizer's own last writes: look again before acting.
     const claim = await this.deps.store
       .get<PersistentVolumeClaim>(K.pvc, cached.metadata.namespace, cached.metadata.name ?? '')

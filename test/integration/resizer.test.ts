@@ -111,6 +111,28 @@ describe('resizer (mock CSI driver)', function () {
     assert.equal(expandCalls().length, 1, 'nothing more to do until the node finishes');
   });
 
+  it('grows a claim that asked for more while no resizer ran, once one starts', async function () {
+    const claim = await boundClaim('asked-while-down', { volumeMode: 'Block' });
+    await boundClaim('left-alone', { volumeMode: 'Block' });
+    await resizer.stop();
+    await grow(claim, '3Gi');
+    resizer = new Resizer({
+      store: world.store,
+      csi: world.csi,
+      driverName: DRIVER,
+      recorder: new EventRecorder({ store: world.store, component: 'external-resizer' }),
+      retryBaseMs: 50,
+    });
+    await resizer.start();
+    await waitFor('capacity 3Gi', async () => {
+      const c = await world.claim('asked-while-down');
+      return c?.status?.capacity?.['storage'] === '3Gi' ? c : undefined;
+    });
+    await resizer.whenIdle();
+    assert.equal(expandCalls().length, 1, 'only the claim that asked for more was grown');
+    assert.equal((await world.claim('left-alone'))?.status?.capacity?.['storage'], '1Gi');
+  });
+
   it('finishes a block volume at once (no node expansion)', async function () {
     const claim = await boundClaim('raw', { volumeMode: 'Block' });
     await grow(claim, '3Gi');
