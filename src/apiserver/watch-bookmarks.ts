@@ -6,7 +6,6 @@
 // without it, a watcher of a quiet collection resumes from a revision the history may have left,
 // and has to list everything again.
 import type { KindInfo } from '../api/kinds.js';
-import type { KubeObject } from '../api/meta.js';
 import type { Watch } from '../store/types.js';
 
 export interface BookmarkTiming {
@@ -29,8 +28,8 @@ export class WatchBookmarks {
   }
 
   /** Notes an event the stream sends. */
-  noteSent(object: KubeObject): void {
-    const revision = Number(object.metadata.resourceVersion);
+  noteSent(resourceVersion: string | undefined): void {
+    const revision = Number(resourceVersion);
     if (revision > this.sent) this.sent = revision;
   }
 

@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest, gone, isStatusError } from '../api/errors.js';
 import { checkFieldSelector } from '../api/field-labels.js';
 import type { KubeObject } from '../api/meta.js';
-import type { ObjectStore, Watch, WatchEvent, WatchOptions } from '../store/types.js';
+import type { EncodedObject, ObjectStore, Watch, WatchEvent, WatchOptions } from '../store/types.js';
 import { toStatus } from './http-io.js';
 import type { ResourceTarget } from './routes.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
@@ -69,7 +69,14 @@ function lineOf(event: { type: string; object: unknown }): Buffer {
   return Buffer.from(`${JSON.stringify(event)}\n`);
 }
 
-function encodeShared(event: { type: string; object: unknown }): Buffer {
+/** The line of an event whose store sent the object's JSON: those bytes, not parsed and serialised again. */
+function encodedLine(type: string, json: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`{"type":"${type}","object":`), json, LINE_END]);
+}
+const LINE_END = Buffer.from('}\n');
+
+function encodeShared(event: { type: string; object: unknown; encoded?: EncodedObject }): Buffer {
+  if (event.encoded) return encodedLine(event.type, event.encoded.json());
   if (typeof event.object !== 'object' || event.object === null) return lineOf(event);
   let lines = encodedLines.get(event.object);
   if (!lines) {
@@ -80,6 +87,11 @@ function encodeShared(event: { type: string; object: unknown }): Buffer {
   let line = lines.get(event.type);
   if (line === undefined) lines.set(event.type, (line = lineOf(event)));
   return line;
+}
+
+/** The event's resourceVersion, read without parsing an object the store sent as JSON. */
+function revisionOf(event: WatchEvent): string | undefined {
+  return event.encoded ? event.encoded.resourceVersion : event.object.metadata.resourceVersion;
 }
 
 /** A batch the store shares among watchers is encoded once for all of them. */
@@ -226,12 +238,12 @@ export async function serveWatch(
   if (!asTable)
     options.onEvents = (events) => {
       if (events.length === 0) return;
-      bookmarks?.noteSent(events[events.length - 1]!.object);
+      bookmarks?.noteSent(revisionOf(events[events.length - 1]!));
       send(encodeBatch(events));
     };
   const onEvent = bookmarks
     ? (event: WatchEvent): void => {
-        bookmarks.noteSent(event.object);
+        bookmarks.noteSent(revisionOf(event));
         send(encode(event));
       }
     : (event: WatchEvent): void => send(encode(event));

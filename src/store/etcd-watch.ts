@@ -8,9 +8,11 @@
 // ends with 410 Expired and the caller re-lists.
 import type { Etcd3, IEvent, IKeyValue, IWatchResponse } from 'etcd3';
 import { gone } from '../api/errors.js';
+import type { KubeObject } from '../api/meta.js';
+import { jsonWithResourceVersion } from './etcd-json.js';
 import { decodeObject, prefixEnd } from './etcd-keys.js';
 import type { ObjectFilter } from './object-filter.js';
-import type { Watch, WatchEvent } from './types.js';
+import type { EncodedObject, Watch, WatchEvent } from './types.js';
 import { filteredEvent, type ChangeEvent } from './watch-hub.js';
 
 type WatchStream = Awaited<ReturnType<Etcd3['watchClient']['watch']>>;
@@ -78,10 +80,28 @@ export function changeOf(event: IEvent): ChangeEvent | undefined {
   return { rev, kind: '', type: previous ? 'MODIFIED' : 'ADDED', previous, object };
 }
 
-/** A put seen by a watch without selectors: created at this revision, or changed. */
-function putEvent(kv: IKeyValue): WatchEvent {
+/**
+ * A put seen by a watch without selectors: created at this revision, or changed. Its object is
+ * parsed only when read: a watch stream sends the stored bytes instead (see etcd-json.ts).
+ */
+export function putEvent(kv: IKeyValue): WatchEvent {
   const type = kv.create_revision === kv.mod_revision ? 'ADDED' : 'MODIFIED';
-  return { type, object: decodeObject(kv) };
+  let object: KubeObject | undefined;
+  const event = {
+    type,
+    get object(): KubeObject {
+      return (object ??= decodeObject(kv));
+    },
+  } as WatchEvent;
+  let json: Buffer | undefined;
+  const encoded: EncodedObject = {
+    resourceVersion: kv.mod_revision,
+    json: () =>
+      (json ??=
+        jsonWithResourceVersion(kv.value, kv.mod_revision) ?? Buffer.from(JSON.stringify(event.object))),
+  };
+  Object.defineProperty(event, 'encoded', { value: encoded, enumerable: false });
+  return event;
 }
 
 export class EtcdWatch implements Watch {

@@ -37,6 +37,18 @@ export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 export interface WatchEvent<T extends KubeObject = KubeObject> {
   type: WatchEventType;
   object: T;
+  /**
+   * The object as JSON, when the store holds it serialised (etcd): a watch stream sends these
+   * bytes as they are, and `object` is parsed only if someone reads it. Not enumerable, so a
+   * copy or a serialisation of the event leaves it out.
+   */
+  readonly encoded?: EncodedObject;
+}
+
+/** An object's JSON (resourceVersion included) and its resourceVersion, read without parsing it. */
+export interface EncodedObject {
+  resourceVersion: string;
+  json(): Buffer;
 }
 
 export interface WatchOptions extends ListOptions {
