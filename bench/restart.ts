@@ -2,7 +2,8 @@
 // answers (it prints its URL once every controller's cache is synced), by phase, and berth's CPU
 // seconds until then; a restart after berth's own clean stop (SIGTERM), as users restart it.
 // The data directory is written once through the embedded store (N bound pairs as the API server
-// and PV controller leave them, written in the order they are: volumes, claims, then the binds,
+// and PV controller leave them, written in the order they are: volumes, claims, then the binds
+// (each side's spec, then its status through the status subresource, as the controller does),
 // so the log holds what compaction left of that history), or taken from --data-dir (e.g. one kept
 // by bench/scale-embedded.ts --keep-data); each run starts from a fresh copy of it. With
 // --keep-data DIR, the data directory written is DIR and kept (reuse it with --data-dir DIR).
@@ -53,7 +54,7 @@ async function writeDataDir(dir: string, pairs: number): Promise<void> {
     const pvc = await store.get(claims, 'default', `claim-${i}`);
     const pv = await store.get(volumes, undefined, `pv-${i}`);
     const bound = { 'pv.kubernetes.io/bound-by-controller': 'yes' };
-    await store.update(volumes, {
+    const boundPv = await store.update(volumes, {
       ...pv,
       metadata: { ...pv.metadata, annotations: bound },
       spec: {
@@ -66,17 +67,29 @@ async function writeDataDir(dir: string, pairs: number): Promise<void> {
           uid: pvc.metadata.uid,
         },
       },
-      status: { phase: 'Bound', lastPhaseTransitionTime: new Date().toISOString() },
     });
-    await store.update(claims, {
+    const status = { subresource: 'status' } as const;
+    await store.update(
+      volumes,
+      { ...boundPv, status: { phase: 'Bound', lastPhaseTransitionTime: new Date().toISOString() } },
+      status,
+    );
+    const boundPvc = await store.update(claims, {
       ...pvc,
       metadata: {
         ...pvc.metadata,
         annotations: { ...bound, 'pv.kubernetes.io/bind-completed': 'yes' },
       },
       spec: { ...(pvc['spec'] as object), volumeName: pv.metadata.name },
-      status: { phase: 'Bound', accessModes: ['ReadWriteOnce'], capacity: { storage: '1Gi' } },
     });
+    await store.update(
+      claims,
+      {
+        ...boundPvc,
+        status: { phase: 'Bound', accessModes: ['ReadWriteOnce'], capacity: { storage: '1Gi' } },
+      },
+      status,
+    );
   });
   await store.close();
 }

@@ -66,13 +66,15 @@ export interface ScannedFrames {
 /**
  * Decodes every intact frame of `buffer`, scanning past unreadable bytes to the next frame
  * (frames start after a newline), so that records on both sides of damage are found.
+ * `bytesVerified`: the caller checked every byte against a digest of the whole (a snapshot's
+ * SHA-256), so each frame's CRC-32 is not computed again.
  */
-export function scanFrames(buffer: Buffer): ScannedFrames {
+export function scanFrames(buffer: Buffer, bytesVerified = false): ScannedFrames {
   const frames: ScannedFrame[] = [];
   const damaged: ByteRange[] = [];
   let offset = 0;
   while (offset < buffer.length) {
-    const frame = decodeFrameAt(buffer, offset);
+    const frame = decodeFrameAt(buffer, offset, !bytesVerified);
     if (frame) {
       frames.push({ value: frame.value, offset, end: frame.end });
       offset = frame.end;
@@ -95,6 +97,14 @@ export function scanFrames(buffer: Buffer): ScannedFrames {
     damaged.push({ start, end: offset });
   }
   return { frames, damaged };
+}
+
+/** The frame that ends `buffer` exactly, if it is intact. */
+export function lastFrame(buffer: Buffer): ScannedFrame | undefined {
+  if (buffer[buffer.length - 1] !== NEWLINE) return undefined;
+  const offset = buffer.lastIndexOf(NEWLINE, buffer.length - 2) + 1;
+  const frame = decodeFrameAt(buffer, offset);
+  return frame && frame.end === buffer.length ? { value: frame.value, offset, end: frame.end } : undefined;
 }
 
 /**
@@ -129,7 +139,11 @@ function hexValue(byte: number | undefined): number {
 
 // Reads the header from the bytes themselves (no strings, no regular expressions): opening a
 // store decodes every frame of its snapshot and log, so this runs once per stored object.
-function decodeFrameAt(buffer: Buffer, offset: number): { value: unknown; end: number } | undefined {
+function decodeFrameAt(
+  buffer: Buffer,
+  offset: number,
+  checkCrc = true,
+): { value: unknown; end: number } | undefined {
   if (buffer[offset + 8] !== SPACE) return undefined;
   let crc = 0;
   for (let i = offset; i < offset + 8; i++) {
@@ -148,7 +162,7 @@ function decodeFrameAt(buffer: Buffer, offset: number): { value: unknown; end: n
   const start = tab + 1;
   const end = start + length;
   if (end >= buffer.length || buffer[end] !== NEWLINE) return undefined;
-  if (crc32(buffer.subarray(start, end)) !== crc) return undefined;
+  if (checkCrc && crc32(buffer.subarray(start, end)) !== crc) return undefined;
   try {
     return { value: JSON.parse(buffer.toString('utf8', start, end)), end: end + 1 };
   } catch {

@@ -53,4 +53,27 @@ describe('store/snapshot', function () {
       await rm(dir, { recursive: true, force: true });
     }
   });
+  it('reads an object changed in place (a valid JSON edit) as damage: named in the index, not served', function () {
+    const bytes = Buffer.from(encodeSnapshot(snapshotOf(50)));
+    const at = bytes.indexOf('"resourceVersion":"17"');
+    assert.ok(at > 0);
+    bytes[at + '"resourceVersion":"'.length] = '9'.charCodeAt(0);
+    const read = inspectSnapshot(bytes, 50);
+    assert.match(read.problem ?? '', /unreadable/);
+    assert.equal(read.entries.length, 49);
+    assert.ok(!read.entries.some((e) => e.object.metadata.resourceVersion === '97'));
+    const listed = new Set(read.indexRefs.flat());
+    assert.equal(listed.size, 50, 'the index still names the object whose entry is damaged');
+  });
+
+  it('reads a whole snapshot followed by more bytes, or with its trailer changed, as damaged', function () {
+    const whole = encodeSnapshot(snapshotOf(20));
+    const appended = Buffer.concat([whole, whole.subarray(whole.lastIndexOf(10, whole.length - 2) + 1)]);
+    assert.notEqual(inspectSnapshot(appended, 20).problem, undefined);
+    const changedTrailer = Buffer.from(whole);
+    const digest = changedTrailer.lastIndexOf('"sha256":"') + '"sha256":"'.length;
+    changedTrailer[digest] = changedTrailer[digest] === 0x30 ? 0x31 : 0x30;
+    assert.match(inspectSnapshot(changedTrailer, 20).problem ?? '', /unreadable|incomplete/);
+    assert.equal(inspectSnapshot(whole, 20).problem, undefined);
+  });
 });
