@@ -16,9 +16,13 @@
 // bench/heap-summary.ts). With --from-dist, berth runs from the build (bin/berth.js, `npm run build`
 // first) as an installed berth does, instead of from sources through tsx. With --keep-data DIR, each
 // size's data directory is kept as DIR/berth-<size> (bench/store-open.ts times opening it).
+// With --berth-log FILE, every line berth prints goes to FILE, each prefixed with the seconds since
+// its start, with the bench's own moments (all Bound, the idle window) between them; --trace-gc
+// adds V8's line per garbage collection to it. After the idle window, the objects written in it
+// are printed, read from the data directory's log.
 //   node --import tsx bench/scale-embedded.ts [--sizes 500,1000] [--idle 30] [--clients 32] [--profile DIR]
-//     [--heap-snapshot DIR] [--from-dist] [--keep-data DIR]
-import { readdirSync } from 'node:fs';
+//     [--heap-snapshot DIR] [--from-dist] [--keep-data DIR] [--berth-log FILE] [--trace-gc]
+import { createWriteStream, readdirSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -33,6 +37,7 @@ import {
   stopBerth,
   untilAnswers,
 } from './helpers/berth-process.js';
+import { idleWrites } from './helpers/idle-writes.js';
 import { cpuSeconds, rssMiB, threadCpuSeconds } from './helpers/process-stats.js';
 import {
   type Api,
@@ -56,6 +61,10 @@ const PROFILE_DIR = stringFlag('profile');
 const HEAP_DIR = stringFlag('heap-snapshot');
 const FROM_DIST = booleanFlag('from-dist');
 const KEEP_DIR = stringFlag('keep-data');
+const BERTH_LOG = stringFlag('berth-log');
+const TRACE_GC = booleanFlag('trace-gc');
+const berthLog = BERTH_LOG ? createWriteStream(BERTH_LOG) : undefined;
+const logLine = berthLog ? (line: string) => berthLog.write(`${line}\n`) : undefined;
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 function berthOptions(dataDir: string): BerthStartOptions {
@@ -66,7 +75,9 @@ function berthOptions(dataDir: string): BerthStartOptions {
     nodeFlags: [
       ...(PROFILE_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROFILE_DIR] : []),
       ...(HEAP_DIR ? ['--heapsnapshot-signal=SIGUSR2', '--diagnostic-dir', HEAP_DIR] : []),
+      ...(TRACE_GC ? ['--trace-gc'] : []),
     ],
+    log: logLine,
   };
 }
 
@@ -131,6 +142,11 @@ async function heapSnapshot(berth: Berth, api: Api): Promise<void> {
   }
 }
 
+/** Puts one of the bench's moments into berth's log, on berth's clock. */
+function mark(berth: Berth, text: string): void {
+  logLine?.(`${((performance.now() - berth.spawnedAt) / 1000).toFixed(1)} s [bench] ${text}`);
+}
+
 interface Figures {
   size: number;
   createSeconds: number;
@@ -177,6 +193,7 @@ async function runSize(size: number): Promise<Figures> {
     await watch.done;
     const bound = performance.now();
     const cpuAtBound = cpuSeconds(berth.child.pid!);
+    mark(berth, `all ${size} claims Bound`);
     const [loadAverage = NaN] = os.loadavg();
 
     // Idle: let what the binds started settle, then watch the process do nothing.
@@ -187,6 +204,7 @@ async function runSize(size: number): Promise<Figures> {
     const revisionBefore = await currentRevision(api);
     const rssAtBound = rssMiB(pid);
     const idleStart = performance.now();
+    mark(berth, `idle window starts at revision ${revisionBefore}`);
     // each minute's share too: what the binds left to do (the first full resync pass, V8's memory
     // reducer collecting their garbage) shows apart from the steady state
     const byMinute: string[] = [];
@@ -195,6 +213,7 @@ async function runSize(size: number): Promise<Figures> {
       const cpuAt = cpuSeconds(pid);
       await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
       byMinute.push(`${(((cpuSeconds(pid) - cpuAt) / seconds) * 100).toFixed(1)}%`);
+      mark(berth, `idle minute ${byMinute.length}: ${byMinute.at(-1)!} CPU`);
     }
     const idleSeconds = (performance.now() - idleStart) / 1000;
     console.log(`  idle CPU by minute at ${size} pairs: ${byMinute.join(', ')}`);
@@ -209,7 +228,10 @@ async function runSize(size: number): Promise<Figures> {
       .sort((a, b) => b[1] - a[1])
       .map(([name, percent]) => `${name} ${percent.toFixed(1)}%`);
     console.log(`  idle CPU by thread at ${size} pairs: ${byThread.join(', ') || 'none'}`);
-    const idleWrites = (await currentRevision(api)) - revisionBefore;
+    const revisionAfter = await currentRevision(api);
+    const idleWriteCount = revisionAfter - revisionBefore;
+    console.log(`  idle writes at ${size} pairs (${idleWriteCount}):`);
+    for (const line of await idleWrites(dataDir, revisionBefore, revisionAfter)) console.log(`    ${line}`);
     const rss = rssMiB(pid);
     const memory = await memoryMetrics(dataDir, berth.url);
     const heapSpaces = ['new', 'old', 'code', 'large_object', 'map']
@@ -251,7 +273,7 @@ async function runSize(size: number): Promise<Figures> {
       boundCpuSeconds: cpuAtBound - cpuAtLastClaim,
       loadAverage,
       idleCpuPercent,
-      idleWritesPerMinute: (idleWrites / idleSeconds) * 60,
+      idleWritesPerMinute: (idleWriteCount / idleSeconds) * 60,
       rssMiB: rss,
       listSeconds,
       firstStartSeconds,

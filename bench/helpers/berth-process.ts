@@ -14,6 +14,8 @@ export interface BerthStartOptions {
   fromDist: boolean;
   /** Extra node flags (--cpu-prof, ...). */
   nodeFlags?: string[];
+  /** Every line berth prints (stdout and stderr), prefixed with the seconds since it was spawned. */
+  log?: ((line: string) => void) | undefined;
 }
 
 export interface Berth {
@@ -47,6 +49,18 @@ export async function startBerth(options: BerthStartOptions): Promise<Berth> {
     ],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  if (options.log) {
+    const log = options.log;
+    for (const stream of [child.stdout, child.stderr]) {
+      let partial = '';
+      stream.on('data', (chunk: Buffer) => {
+        const lines = (partial + chunk.toString()).split('\n');
+        partial = lines.pop()!;
+        const at = ((performance.now() - spawnedAt) / 1000).toFixed(1);
+        for (const line of lines) log(`${at} s ${line}`);
+      });
+    }
+  }
   let storeOpenedAt: number | undefined;
   let storeOpenMs: number | undefined;
   let errText = '';
