@@ -69,3 +69,12 @@ export function compareResourceVersions(a: string | undefined, b: string | undef
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+/** Whether two label (or annotation) maps hold the same pairs; absent equals empty. */
+export function sameLabels(
+  a: Record<string, string> | undefined,
+  b: Record<string, string> | undefined,
+): boolean {
+  const keys = Object.keys(a ?? {});
+  return keys.length === Object.keys(b ?? {}).length && keys.every((k) => a![k] === b?.[k]);
+}

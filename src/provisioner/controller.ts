@@ -5,7 +5,7 @@
 // out, io.ts does the store writes and driver calls; this file reads, dispatches and deletes.
 import { randomInt } from 'node:crypto';
 import { K } from '../api/kinds.js';
-import type { KubeObject } from '../api/meta.js';
+import { sameLabels, type KubeObject } from '../api/meta.js';
 import type {
   CSINode,
   Node,
@@ -256,13 +256,25 @@ export class Provisioner {
   private wireHandlers(resyncMs: number): void {
     const on = this.informers.on.bind(this.informers);
     // The decisions are pure over these informers (and no clock): while none of them changed since
-    // a pass that found everything settled, a pass finds nothing either, and is skipped.
+    // a pass that found everything settled, a pass finds nothing either, and is skipped. Of the
+    // nodes they read only this instance's node's labels (node-deployment mode): a node's status
+    // post (its heartbeat, every few minutes) is no reason for a pass over every claim and volume.
+    let nodeLabelChanges = 0;
+    const nodeChanged = (node: Node, old?: Node): void => {
+      if (node.metadata.name !== this.nodeName) return;
+      if (!old || !sameLabels(old.metadata.labels, node.metadata.labels)) nodeLabelChanges++;
+    };
+    on(this.nodeInformer, {
+      onAdd: (n) => nodeChanged(n),
+      onUpdate: (old, n) => nodeChanged(n, old),
+      onDelete: (n) => nodeChanged(n),
+    });
     const resync = new SettledResync(
       () =>
         this.claimInformer.changes +
         this.volumeInformer.changes +
         this.classInformer.changes +
-        this.nodeInformer.changes,
+        nodeLabelChanges,
     );
     // a restore waiting for its snapshot is retried as soon as the snapshot is ready
     const wakeup = new SnapshotWakeup(this.informers, this.claimInformer, (key) => {

@@ -3,7 +3,7 @@
 // classes, nodes, and pods by the claims they use. It keeps the volume index in step and answers
 // the BinderView that decisions read. Pure data structure: no IO.
 import type { KubeObject } from '../api/meta.js';
-import { compareResourceVersions } from '../api/meta.js';
+import { compareResourceVersions, sameLabels } from '../api/meta.js';
 import type { Node, PersistentVolume, PersistentVolumeClaim, Pod, StorageClass } from '../api/types.js';
 import type { BinderView } from './decide.js';
 import { VolumeIndex } from './volume-index.js';
@@ -59,12 +59,6 @@ function claimNamesOf(pod: Pod): string[] {
     if (v.persistentVolumeClaim?.claimName) names.push(v.persistentVolumeClaim.claimName);
   }
   return names;
-}
-
-function sameLabels(a: Record<string, string> | undefined, b: Record<string, string>): boolean {
-  if (!a) return false;
-  const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
 }
 
 /** An unbound claim still looking for a volume. */
@@ -162,7 +156,8 @@ export class BinderCache implements BinderView {
     const name = node.metadata.name ?? '';
     const labels = { ...node.metadata.labels };
     // a node's heartbeat changes its status, which no decision reads: only its labels count
-    if (!sameLabels(this.nodes.get(name)?.labels, labels)) this.changes++;
+    const known = this.nodes.get(name);
+    if (!known || !sameLabels(known.labels, labels)) this.changes++;
     this.nodes.set(name, { name, labels });
   }
 
