@@ -1,7 +1,10 @@
 // The node's heartbeat, as kubelet's lease controller: a coordination.k8s.io/v1 Lease named after
 // the node in kube-node-lease, held by the node, owned by the Node (so it goes with it), with
-// leaseDurationSeconds 40 and spec.renewTime renewed every 10 s. A failed renewal is retried
-// sooner (200 ms doubling to 7 s, as kubelet) so one lost request does not cost a whole period.
+// leaseDurationSeconds 40 and spec.renewTime renewed every 10 s, plus up to 4% jitter, counted from
+// the end of the previous renewal (as kubelet's JitterUntil with factor 0.04, sliding): many nodes
+// started together drift apart, and an idle node renews about 5.9 times a minute, not 6. A failed
+// renewal is retried sooner (200 ms doubling to 7 s, as kubelet) so one lost request does not cost
+// a whole period.
 // A renewal due less than a period after the node posted its status is skipped: the node lifecycle
 // controller counts either as a heartbeat, and the node's Ready write (every 5 minutes) would
 // otherwise be a seventh write that minute on top of the six renewals.
@@ -20,6 +23,7 @@ import {
 
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 7_000;
+const JITTER_FACTOR = 0.04;
 
 export interface NodeLeaseDeps {
   store: ObjectStore;
@@ -31,6 +35,8 @@ export interface NodeLeaseDeps {
   leaseDurationSeconds?: number;
   /** When (clock ms) the node last posted its status, a heartbeat that stands in for a renewal. */
   lastStatusPostMs?: () => number | undefined;
+  /** A number in [0, 1) that picks each period's jitter; default Math.random. */
+  random?: () => number;
 }
 
 /** The Lease this node wants stored: ours, renewed now, owned by the Node when its uid is known. */
@@ -107,14 +113,14 @@ export class NodeLease {
     if (this.stopped) return;
     this.timer = this.deps.clock.setTimeout(() => {
       if (this.statusJustPosted()) {
-        this.schedule(this.renewMs);
+        this.schedule(this.period());
         return;
       }
       void this.renew().then(
         () => {
           this.failures = 0;
           this.renewed = true;
-          this.schedule(this.renewMs);
+          this.schedule(this.period());
         },
         (err: unknown) => {
           this.failures++;
@@ -124,6 +130,11 @@ export class NodeLease {
         },
       );
     }, ms);
+  }
+
+  /** The wait until the next renewal: the renew period plus up to 4% of it. */
+  private period(): number {
+    return this.renewMs * (1 + JITTER_FACTOR * (this.deps.random ?? Math.random)());
   }
 
   /** The node posted its status less than a period ago (and our renewals succeed: the Lease exists). */
