@@ -30,8 +30,11 @@ import { decodeFrames, encodeFrame, isTornFrame } from '../../store/record-frami
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
 const FILE_MODE = 0o600;
-/** Two: a batch never waits for a flush it missed, and libuv's thread pool keeps threads for other work. */
-const MAX_BATCHES_IN_FLIGHT = 2;
+/**
+ * fdatasyncs started side by side end about together (four took no longer than one in a row on
+ * this file system). Three: one of libuv's four thread-pool threads stays free for other file work.
+ */
+const MAX_BATCHES_IN_FLIGHT = 3;
 
 export interface RecordLogOptions {
   file: string;
