@@ -1,11 +1,13 @@
 // CSI over gRPC: the local driver's NodeGetCapabilities, and CreateVolume+DeleteVolume each sent
 // twice (the repeat is the idempotent path a retrying sidecar takes), in RPCs per second over a unix
 // socket through berth's CsiClient, beside a bare grpc-js echo server (no protobuf, no handler
-// work) on a unix socket measured before and after each row in the same process.
+// work) on a unix socket measured before and after each row in the same process. "event loop busy"
+// is the share of the subject's runs the event loop was not waiting (for an fdatasync, mostly).
 //   node --import tsx bench/csi-rpc.ts [--seconds 1] [--rounds 5] [--concurrency 16] [--only capabilities|volumes] [--no-warmup]
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { CsiClient } from '../src/csi/client.js';
 import { startLocalDriver } from '../src/drivers/local/index.js';
@@ -104,8 +106,11 @@ async function row(name: string, rpcsPerOp: number, op: (w: number, i: number) =
   const cpuRatios: number[] = [];
   const ratios: number[] = [];
   const p99s: number[] = [];
+  const busy: number[] = [];
   for (let round = 0; round < ROUNDS; round++) {
+    const loopBefore = performance.eventLoopUtilization();
     const subject = await closedLoop(SECONDS, CONCURRENCY, op);
+    busy.push(performance.eventLoopUtilization(loopBefore).utilization);
     echoRuns.push(await closedLoop(SECONDS, CONCURRENCY, echo));
     const [before, after] = echoRuns.slice(-2) as [LoopResult, LoopResult];
     const rate = subject.rate * rpcsPerOp;
@@ -119,7 +124,7 @@ async function row(name: string, rpcsPerOp: number, op: (w: number, i: number) =
   console.log(
     `${name.padEnd(34)} ${median(rates).toFixed(0).padStart(6)} RPCs/s (echo ${echoRate.toFixed(0)}/s): ` +
       `${ratio.toFixed(2)}x by wall time, ${median(cpuRatios).toFixed(2)}x by CPU per RPC; ` +
-      `p99 ${median(p99s).toFixed(1)} ms per op; goal >= ${GOAL}x ${ratio >= GOAL ? 'ok' : 'MISSED'}`,
+      `p99 ${median(p99s).toFixed(1)} ms per op; event loop busy ${(100 * median(busy)).toFixed(0)}%; goal >= ${GOAL}x ${ratio >= GOAL ? 'ok' : 'MISSED'}`,
   );
 }
 
