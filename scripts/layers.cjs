@@ -14,6 +14,7 @@ const layers = [
       'provisioner',
       'attach-detach',
       'node-lifecycle',
+      'namespaces',
       'resizer',
       'snapshot',
       'flexvolume',

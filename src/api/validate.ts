@@ -13,6 +13,7 @@ import type {
   CSIStorageCapacity,
   Event,
   Lease,
+  Namespace,
   PersistentVolume,
   PersistentVolumeClaim,
   Pod,
@@ -23,7 +24,7 @@ import type {
 } from './types.js';
 import { validateObjectMeta } from './validation/common.js';
 import { validateSnapshotObject } from './validation/snapshot.js';
-import { validateEvent, validateLease, validateSecret } from './validation/core.js';
+import { validateEvent, validateLease, validateNamespace, validateSecret } from './validation/core.js';
 import {
   validateCSIDriver,
   validateCSINode,
@@ -70,6 +71,8 @@ export function validateObject(obj: KubeObject, info: KindInfo): FieldError[] {
       return [...errs, ...validateEvent(obj as Event)];
     case 'Lease':
       return [...errs, ...validateLease(obj as Lease)];
+    case 'Namespace':
+      return [...errs, ...validateNamespace(obj as Namespace)];
     default:
       return [...errs, ...(validateSnapshotObject(obj) ?? [])];
   }

@@ -1,5 +1,5 @@
 // Admission, as the Kubernetes API server's plugins do it. On create: NamespaceLifecycle (the
-// namespace must exist), DefaultStorageClass (claims without a class get the default one) and
+// namespace must exist and not be Terminating), DefaultStorageClass (claims without a class get the default one) and
 // StorageObjectInUseProtection (protection finalizers on claims and volumes), DefaultTolerationSeconds
 // (default-tolerations.ts). On update:
 // PersistentVolumeClaimResize (a claim grows only if its class allows expansion). The decisions
@@ -17,6 +17,7 @@ import {
 } from '../volume/annotations.js';
 import { defaultClass } from '../volume/default-class.js';
 import { withFinalizer } from '../api/finalizers.js';
+import { asNewNamespace, isNamespaceTerminating, namespaceTerminating } from '../api/namespace-lifecycle.js';
 import { immediateNodeLocalProblem } from '../volume/node-local.js';
 import { admitSnapshotClass } from './snapshot-admission.js';
 import { withDefaultTolerations } from './default-tolerations.js';
@@ -51,26 +52,21 @@ export function withProtectionFinalizer(obj: KubeObject): KubeObject {
   return finalizer ? withFinalizer(obj, finalizer) : obj;
 }
 
-/** A new namespace starts Active. */
-export function withNamespacePhase(obj: KubeObject): KubeObject {
-  if (obj.kind !== 'Namespace') return obj;
-  const status = (obj['status'] ?? {}) as Record<string, unknown>;
-  return status['phase'] ? obj : { ...obj, status: { ...status, phase: 'Active' } };
-}
-
-/** 404 `namespaces "x" not found` unless the namespace of a namespaced object exists. */
-export async function requireNamespace(
-  store: ObjectStore,
-  kind: KindInfo,
-  namespace: string | undefined,
-): Promise<void> {
+/**
+ * NamespaceLifecycle, read from the store: 404 `namespaces "x" not found` unless the namespace of
+ * a namespaced object exists, 403 while it is Terminating.
+ */
+export async function requireNamespace(store: ObjectStore, kind: KindInfo, obj: KubeObject): Promise<void> {
+  const { namespace, name = '' } = obj.metadata;
   if (!kind.namespaced || namespace === undefined || !namespaceKind) return;
+  let found: KubeObject;
   try {
-    await store.get(namespaceKind, undefined, namespace);
+    found = await store.get(namespaceKind, undefined, namespace);
   } catch (err) {
     if (isStatusError(err, 'NotFound')) throw notFound('namespaces', namespace);
     throw err;
   }
+  if (isNamespaceTerminating(found)) throw namespaceTerminating(kind.plural, kind.group, name, namespace);
 }
 
 /**
@@ -80,7 +76,7 @@ export async function requireNamespace(
  */
 export async function admitCreate(store: ObjectStore, kind: KindInfo, obj: KubeObject): Promise<KubeObject> {
   await admitSnapshotClass(store, obj);
-  let admitted = withDefaultTolerations(withNamespacePhase(withProtectionFinalizer(obj)));
+  let admitted = withDefaultTolerations(asNewNamespace(withProtectionFinalizer(obj)));
   // the classes are read only for a claim that takes the default (a store read each, on etcd),
   // and only read: the store's own (frozen) objects, no copy of each class
   if (obj.kind === 'PersistentVolumeClaim' && storageClassKind && wantsDefaultClass(admitted)) {

@@ -6,9 +6,15 @@ import { badRequest } from '../api/errors.js';
 import { fieldError, invalidError } from '../api/field-errors.js';
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
+import {
+  deletionIsHeld,
+  IMMORTAL_NAMESPACES,
+  isNamespace,
+  namespaceUndeletable,
+} from '../api/namespace-lifecycle.js';
 import type { Pod } from '../api/types.js';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER } from '../store/gc.js';
-import { checkPreconditions, rfc3339Seconds } from '../store/object-rules.js';
+import { checkPreconditions, decideDelete } from '../store/object-rules.js';
 import type { ObjectStore } from '../store/types.js';
 import { cloneJson } from '../store/merge-patch.js';
 
@@ -109,6 +115,7 @@ export async function deleteAdmitted(
   request: DeleteRequest,
 ): Promise<DeleteOutcome> {
   const stored = await ctx.store.get(kind, namespace, name);
+  if (isNamespace(stored) && IMMORTAL_NAMESPACES.has(name)) throw namespaceUndeletable(name);
   checkPreconditions(kind, stored, request.preconditions.uid, request.preconditions.resourceVersion);
   const grace = kind.kind === 'Pod' ? podGracePeriod(stored as Pod, request.gracePeriodSeconds) : undefined;
   const finalizer = policyFinalizer(request.propagationPolicy);
@@ -117,12 +124,14 @@ export async function deleteAdmitted(
     finalizer !== undefined && !finalizers.includes(finalizer) && !stored.metadata.deletionTimestamp;
   const kept = [...finalizers, ...(adding && finalizer ? [finalizer] : [])];
   if (request.dryRun) {
-    if (kept.length === 0) return { object: stored, removed: true };
     const marked = cloneJson(stored);
-    marked.metadata.finalizers = kept;
-    marked.metadata.deletionTimestamp ??= rfc3339Seconds(new Date(ctx.now().getTime() + (grace ?? 0) * 1000));
-    marked.metadata.deletionGracePeriodSeconds ??= grace ?? 0;
-    return { object: marked, removed: false };
+    if (kept.length > 0) marked.metadata.finalizers = kept;
+    if (!deletionIsHeld(marked)) return { object: stored, removed: true };
+    const decided = decideDelete(kind, marked, grace !== undefined ? { gracePeriodSeconds: grace } : {}, {
+      now: ctx.now(),
+      newUid: () => '',
+    });
+    return { object: decided.object, removed: false };
   }
   let uid = stored.metadata.uid;
   if (adding) {
@@ -132,5 +141,5 @@ export async function deleteAdmitted(
   }
   const options = { ...(uid ? { uid } : {}), ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}) };
   const last = await ctx.store.delete(kind, namespace, name, options);
-  return { object: last, removed: (last.metadata.finalizers ?? []).length === 0 };
+  return { object: last, removed: !deletionIsHeld(last) };
 }

@@ -21,7 +21,7 @@ export interface ResourceTarget {
   namespace?: string;
   /** Absent for collection requests (list, create, watch). */
   name?: string;
-  subresource?: 'status' | 'binding';
+  subresource?: 'status' | 'binding' | 'finalize';
 }
 
 /**
@@ -108,7 +108,7 @@ function parseOpenApi(rest: string[]): Route {
   return { type: 'notFound' };
 }
 
-/** `rest` starts with the version: v1[/namespaces/<ns>]/<plural>[/<name>[/status]]. */
+/** `rest` starts with the version: v1[/namespaces/<ns>]/<plural>[/<name>[/<subresource>]]. */
 function parseGroupVersionPath(group: string, rest: string[]): Route {
   const [version = '', ...parts] = rest;
   if (parts.length === 0) return { type: 'resourceList', group, version };
@@ -116,8 +116,9 @@ function parseGroupVersionPath(group: string, rest: string[]): Route {
     const info = kindByGroupPlural(group, plural);
     return info && info.version === version ? info : undefined;
   };
-  // A namespaced path unless it names the namespace object itself (/namespaces/<name>[/status]).
-  if (parts[0] === 'namespaces' && parts.length >= 3 && parts[2] !== 'status') {
+  // A namespaced path unless it names the namespace object itself (/namespaces/<name>[/status|/finalize]).
+  const namespaceItself = parts.length === 3 && (parts[2] === 'status' || parts[2] === 'finalize');
+  if (parts[0] === 'namespaces' && parts.length >= 3 && !namespaceItself) {
     const [, namespace = '', plural = '', name, sub, ...extra] = parts;
     const info = withKind(plural);
     if (!info || !info.namespaced || extra.length > 0) return { type: 'notFound' };
@@ -139,10 +140,11 @@ function targetRoute(
 ): Route {
   const status = sub === 'status' && kind.hasStatus;
   const binding = sub === 'binding' && kind.kind === 'Pod' && kind.group === '';
-  if (sub !== undefined && !status && !binding) return { type: 'notFound' };
+  const finalize = sub === 'finalize' && kind.kind === 'Namespace' && kind.group === '';
+  if (sub !== undefined && !status && !binding && !finalize) return { type: 'notFound' };
   const target: ResourceTarget = { kind };
   if (namespace !== undefined) target.namespace = namespace;
   if (name !== undefined) target.name = name;
-  if (sub === 'status' || sub === 'binding') target.subresource = sub;
+  if (sub === 'status' || sub === 'binding' || sub === 'finalize') target.subresource = sub;
   return { type: 'resource', target };
 }

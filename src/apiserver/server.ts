@@ -1,5 +1,6 @@
 // berth's Kubernetes-compatible API server: discovery, the REST verbs over an ObjectStore,
 // watch, Table printing and admission, behind one bearer token, on 127.0.0.1 only.
+import { asNewNamespace } from '../api/namespace-lifecycle.js';
 import { register } from 'prom-client';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -66,7 +67,7 @@ export interface ApiServer {
 }
 
 /** Namespaces that exist from the start, as in every Kubernetes cluster. */
-export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-node-lease'] as const;
+export const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'] as const;
 
 function digest(value: string): Buffer {
   return createHash('sha256').update(value).digest();
@@ -106,12 +107,9 @@ async function ensureBuiltinNamespaces(store: ObjectStore): Promise<void> {
       await store.get(namespaceKind, undefined, name);
     } catch (err) {
       if (!isStatusError(err, 'NotFound')) throw err;
-      const namespace = prepareCreate({
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name },
-        status: { phase: 'Active' },
-      });
+      const namespace = prepareCreate(
+        asNewNamespace({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }),
+      );
       try {
         await store.create(namespaceKind, namespace);
       } catch (createErr) {

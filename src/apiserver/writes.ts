@@ -7,6 +7,7 @@ import type { FieldValidation } from '../api/decode.js';
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import type { Pod } from '../api/types.js';
+import { namespaceFinalizers } from '../api/namespace-lifecycle.js';
 import { prepareCreate, prepareUpdate } from '../api/validate.js';
 import { cloneJson, deepEqual } from '../store/merge-patch.js';
 import { checkNotStale, checkPreconditions } from '../store/object-rules.js';
@@ -28,7 +29,7 @@ export interface WriteRequestOptions {
   track?: (prepared: KubeObject) => KubeObject;
 }
 
-export type Subresource = 'status' | 'binding' | undefined;
+export type Subresource = 'status' | 'binding' | 'finalize' | undefined;
 
 const serverOwnedMetadata = [
   'uid',
@@ -63,13 +64,13 @@ export async function createAdmitted(
   } catch (err) {
     // Kubernetes' namespace admission runs before the others and before validation: in a missing
     // namespace the answer is its 404, whatever else is wrong (read only on this failing path)
-    await requireNamespace(ctx.store, kind, obj.metadata.namespace);
+    await requireNamespace(ctx.store, kind, obj);
     throw err;
   }
   options.warnings?.push(...createWarnings(prepared));
   if (options.track) prepared = options.track(prepared);
   if (options.dryRun) {
-    await requireNamespace(ctx.store, kind, prepared.metadata.namespace);
+    await requireNamespace(ctx.store, kind, prepared);
     return prepared;
   }
   return ctx.store.create(kind, prepared, { namespaceMustExist: true });
@@ -87,6 +88,12 @@ function updateCandidate(
     candidate = cloneJson(old);
     if (obj['status'] === undefined) delete candidate['status'];
     else candidate['status'] = obj['status'];
+    if (obj.metadata.resourceVersion === undefined) delete candidate.metadata.resourceVersion;
+    else candidate.metadata.resourceVersion = obj.metadata.resourceVersion;
+  } else if (subresource === 'finalize') {
+    // namespaces/finalize: spec.finalizers only, against the version the body names
+    candidate = cloneJson(old);
+    candidate['spec'] = { ...(old['spec'] ?? {}), finalizers: namespaceFinalizers(obj) };
     if (obj.metadata.resourceVersion === undefined) delete candidate.metadata.resourceVersion;
     else candidate.metadata.resourceVersion = obj.metadata.resourceVersion;
   } else {
@@ -159,5 +166,9 @@ export async function updateAdmitted(
   const sameVersion = rv === undefined || rv === old.metadata.resourceVersion;
   if (sameVersion && deepEqual(withoutResourceVersion(prepared), withoutResourceVersion(old))) return old;
   if (options.dryRun) return prepared;
-  return ctx.store.update(kind, prepared, subresource === 'status' ? { subresource } : undefined);
+  return ctx.store.update(
+    kind,
+    prepared,
+    subresource === 'status' || subresource === 'finalize' ? { subresource } : undefined,
+  );
 }

@@ -8,6 +8,7 @@ import { EventRecorder } from '../machinery/events.js';
 import { PvController } from '../pv-controller/controller.js';
 import { FsRecycler } from '../pv-controller/recycler.js';
 import { Scheduler } from '../scheduler/controller.js';
+import { NamespaceController } from '../namespaces/index.js';
 import { NodeLifecycleController, TaintEvictionController } from '../node-lifecycle/index.js';
 import { StatefulSetController } from '../workloads/controller.js';
 import { AppsControllers } from '../workloads/apps-controller.js';
@@ -112,6 +113,18 @@ async function startNodeLifecycle(deps: ComponentContext): Promise<RunningCompon
   };
 }
 
+/** Empties namespaces being deleted, then lets them go. */
+async function startNamespaceController(deps: ComponentContext): Promise<RunningComponent> {
+  const controller = new NamespaceController({
+    store: deps.store,
+    informers: deps.informers,
+    clock: deps.clock,
+    log: deps.logger,
+  });
+  await controller.start();
+  return { name: 'namespace-controller', stop: () => controller.stop() };
+}
+
 function recorderFor(deps: ComponentDeps, component: string): EventRecorder {
   return new EventRecorder({ store: deps.store, component, clock: deps.clock });
 }
@@ -211,6 +224,7 @@ async function startControlPlane(
   started.push(await startPvController(deps));
   started.push(await startScheduler(deps));
   started.push(await startNodeLifecycle(deps));
+  started.push(await startNamespaceController(deps));
   started.push(await startStatefulSets(deps));
   started.push(await startSnapshotController(deps));
   started.push(await startAppsControllers(deps));

@@ -197,7 +197,7 @@ export class RestClient {
   async update<T extends KubeObject>(
     kind: KindInfo,
     obj: T,
-    options: { subresource?: 'status' } = {},
+    options: { subresource?: 'status' | 'finalize' } = {},
   ): Promise<T> {
     const path = resourcePath(kind, obj.metadata.namespace, obj.metadata.name ?? '');
     const target =

@@ -199,9 +199,14 @@ export class RestStore implements ObjectStore {
       );
       return this.get<T>(kind, namespace, name);
     }
-    const status = options.subresource === 'status' && kind.hasStatus;
+    const subresource =
+      options.subresource === 'status' && kind.hasStatus
+        ? 'status'
+        : options.subresource === 'finalize'
+          ? 'finalize'
+          : undefined;
     return this.pool.call(
-      (c) => c.update(kind, obj, status ? { subresource: 'status' } : {}),
+      (c) => c.update(kind, obj, subresource ? { subresource } : {}),
       true,
       objectKey(kind, namespace, name),
     );

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { alreadyExists, badRequest, notFound, StatusError } from '../api/errors.js';
 import { K, type KindInfo } from '../api/kinds.js';
 import { objectKey, type KubeObject } from '../api/meta.js';
+import { isNamespaceTerminating, namespaceTerminating } from '../api/namespace-lifecycle.js';
 import { makeDataDirPrivate } from './data-dir.js';
 import { acquireDirLock, type DirLock } from './lock.js';
 import { applyMergePatch, cloneJson, deepFreeze } from './merge-patch.js';
@@ -217,9 +218,10 @@ class EmbeddedObjectStore implements EmbeddedStore {
     const namespace = kind.namespaced ? meta.namespace : undefined;
     if (options.namespaceMustExist && namespace !== undefined) {
       const namespaces = this.state.table(kindKey(K.namespace));
-      if (!namespaces.latest(this.keyOf(K.namespace, undefined, namespace))) {
-        throw notFound('namespaces', namespace);
-      }
+      const found = namespaces.latest(this.keyOf(K.namespace, undefined, namespace));
+      if (!found) throw notFound('namespaces', namespace);
+      if (isNamespaceTerminating(found))
+        throw namespaceTerminating(kind.plural, kind.group, meta.name ?? '', namespace);
     }
     let name = meta.name ?? '';
     if (!name && meta.generateName) {

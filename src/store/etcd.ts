@@ -14,7 +14,8 @@ import {
   type IRequestOp,
   type ITxnResponse,
 } from 'etcd3';
-import { alreadyExists, badRequest, gone, notFound, StatusError } from '../api/errors.js';
+import { alreadyExists, badRequest, conflict, gone, notFound, StatusError } from '../api/errors.js';
+import { isNamespaceTerminating, namespaceTerminating } from '../api/namespace-lifecycle.js';
 import { K, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { decodeObject, EtcdKeys, encodeObject, prefixEnd } from './etcd-keys.js';
@@ -95,6 +96,8 @@ class EtcdObjectStore implements EtcdStore {
    * each holds one stored value (about 1 KiB for a volume), as a watch cache holds every object.
    */
   private readonly recent = new RecentValues(32_768);
+  /** Namespaces last seen Active, by name: their mod_revision then (see create). */
+  private readonly activeNamespaces = new Map<string, string>();
 
   constructor(options: EtcdStoreOptions) {
     const timeout = options.requestTimeoutMs ?? 10_000;
@@ -253,31 +256,56 @@ class EtcdObjectStore implements EtcdStore {
     this.checkOpen();
     const meta = obj.metadata ?? {};
     const namespace = kind.namespaced ? meta.namespace : undefined;
-    // the namespace's existence is one more compare of the same transaction, not a read before
+    // the namespace's state is one more compare of the same transaction: its revision last seen
+    // Active (read once per namespace; a failed compare brings the new state along)
     const namespaceKey =
       options.namespaceMustExist && namespace !== undefined
         ? Buffer.from(this.keys.objectKey(K.namespace, undefined, namespace))
         : undefined;
-    for (let attempt = 0; ; attempt++) {
+    for (let attempt = 0, namespaceReads = 0; ;) {
       const generate = !meta.name && meta.generateName;
       const name = generate ? generatedName(meta.generateName!) : (meta.name ?? '');
       const created = decideCreate(kind, obj, name, this.ruleContext());
       const key = Buffer.from(this.keys.objectKey(kind, namespace, name));
       const value = encodeObject(created);
       const compare: ICompare[] = [{ key, target: 'Create', result: 'Equal', create_revision: 0 }];
-      if (namespaceKey)
-        compare.push({ key: namespaceKey, target: 'Create', result: 'Greater', create_revision: 0 });
+      if (namespaceKey) {
+        let mod_revision = this.activeNamespaces.get(namespace!);
+        if (mod_revision === undefined) {
+          const found = await this.call(() => this.client.kv.range({ key: namespaceKey }));
+          mod_revision = this.learnNamespace(kind, namespace!, meta.name ?? '', found.kvs[0]);
+        }
+        compare.push({ key: namespaceKey, target: 'Mod', result: 'Equal', mod_revision });
+      }
       const res = await this.txn(compare, { request_put: { key, value } });
       if (res.succeeded) {
         this.recent.remember(key, { value, mod_revision: res.header.revision });
         return this.written(created, res) as T;
       }
-      if (namespaceKey && res.responses[1]?.response_range.kvs.length === 0) {
-        throw notFound('namespaces', namespace!);
+      const namespaceNow = res.responses[1]?.response_range.kvs[0];
+      if (namespaceKey && namespaceNow?.mod_revision !== this.activeNamespaces.get(namespace!)) {
+        this.learnNamespace(kind, namespace!, meta.name ?? '', namespaceNow);
+        // it changed (or was not known yet) and is Active: once more with its new revision
+        if (++namespaceReads > 8) throw conflict('namespaces', namespace!, 'the namespace keeps changing');
+        continue;
       }
       // a generated name that is taken: draw another, as the API server does
-      if (!generate || attempt >= 8) throw alreadyExists(kind.plural, name, kind.group);
+      if (!generate || ++attempt > 8) throw alreadyExists(kind.plural, name, kind.group);
     }
+  }
+
+  /**
+   * Records a namespace's state as a failed create brought it: 404 when it is gone, 403 when it is
+   * Terminating (NamespaceLifecycle's answers), else its revision for the next compare.
+   */
+  private learnNamespace(kind: KindInfo, namespace: string, name: string, kv: IKeyValue | undefined): string {
+    this.activeNamespaces.delete(namespace);
+    if (!kv) throw notFound('namespaces', namespace);
+    if (isNamespaceTerminating(decodeObject(kv)))
+      throw namespaceTerminating(kind.plural, kind.group, name, namespace);
+    if (this.activeNamespaces.size >= 4096) this.activeNamespaces.clear();
+    this.activeNamespaces.set(namespace, kv.mod_revision);
+    return kv.mod_revision;
   }
 
   async update<T extends KubeObject>(kind: KindInfo, obj: T, options: WriteOptions = {}): Promise<T> {

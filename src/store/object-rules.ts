@@ -4,6 +4,12 @@
 import { conflict, StatusError } from '../api/errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
+import {
+  deletionIsHeld,
+  isNamespace,
+  namespaceFinalizers,
+  withTerminatingPhase,
+} from '../api/namespace-lifecycle.js';
 import { withFields } from '../api/with-fields.js';
 import type { DeleteOptions, WriteOptions } from './types.js';
 import { cloneJson, deepEqual } from './merge-patch.js';
@@ -137,6 +143,8 @@ export function decideUpdate(
   if (options.subresource === 'status') {
     next = { ...stored, status: cloneJson(incoming['status']) };
     if (next['status'] === undefined) delete next['status'];
+  } else if (options.subresource === 'finalize') {
+    next = withSpecFinalizers(stored, namespaceFinalizers(incoming));
   } else {
     const { status: _ignored, ...rest } = cloneJson(incoming);
     next = {
@@ -157,6 +165,8 @@ export function decideUpdate(
       }),
     };
     if (kind.hasStatus && stored['status'] !== undefined) next['status'] = stored['status'];
+    // a namespace's spec.finalizers change only through /finalize
+    if (isNamespace(stored)) next = withSpecFinalizers(next, namespaceFinalizers(stored));
     if (storedMeta.deletionTimestamp) rejectNewFinalizers(kind, stored, next);
     if (!deepEqual(specPart(next), specPart(stored))) {
       next.metadata.generation = (storedMeta.generation ?? 0) + 1;
@@ -164,9 +174,7 @@ export function decideUpdate(
   }
 
   if (deepEqual(next, stored)) return { action: 'unchanged', object: stored };
-  if (storedMeta.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
-    return { action: 'remove', object: next };
-  }
+  if (storedMeta.deletionTimestamp && !deletionIsHeld(next)) return { action: 'remove', object: next };
   return { action: 'write', object: next };
 }
 
@@ -181,6 +189,13 @@ function rejectNewFinalizers(kind: KindInfo, stored: KubeObject, next: KubeObjec
       `Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
     );
   }
+}
+
+/** A copy of a namespace with these spec.finalizers (none: the field is left out). */
+function withSpecFinalizers(namespace: KubeObject, finalizers: string[]): KubeObject {
+  if (deepEqual(namespaceFinalizers(namespace), finalizers)) return namespace;
+  const { finalizers: _old, ...spec } = (namespace['spec'] ?? {}) as Record<string, unknown>;
+  return { ...namespace, spec: finalizers.length > 0 ? { ...spec, finalizers } : spec };
 }
 
 export type DeleteDecision =
@@ -216,14 +231,14 @@ export function decideDelete(
   ctx: RuleContext,
 ): DeleteDecision {
   checkPreconditions(kind, stored, options.uid, options.resourceVersion);
-  if ((stored.metadata.finalizers ?? []).length === 0) return { action: 'remove', object: stored };
+  if (!deletionIsHeld(stored)) return { action: 'remove', object: stored };
   const grace = options.gracePeriodSeconds ?? 0;
   if (stored.metadata.deletionTimestamp) return shortenedDeletion(stored, options.gracePeriodSeconds);
   // a grace period (pods) puts the deletion time that far ahead, as Kubernetes does
   return {
     action: 'write',
     object: {
-      ...stored,
+      ...(isNamespace(stored) ? withTerminatingPhase(stored) : stored),
       metadata: {
         ...stored.metadata,
         deletionTimestamp: rfc3339Seconds(new Date(ctx.now.getTime() + grace * 1000)),

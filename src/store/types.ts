@@ -85,9 +85,10 @@ export interface WriteOptions {
   /**
    * 'status' writes only .status (the status subresource); otherwise .status is kept as stored.
    * 'binding' is a pod update that only sets spec.nodeName (pods/binding): stores write it as an
-   * ordinary update, the API server's admission lets only that change through.
+   * ordinary update, the API server's admission lets only that change through. 'finalize' writes
+   * only a namespace's spec.finalizers (namespaces/finalize), which no other update changes.
    */
-  subresource?: 'status' | 'binding';
+  subresource?: 'status' | 'binding' | 'finalize';
 }
 
 export interface CreateOptions {

@@ -182,6 +182,35 @@ export function describeStoreContract(
         await store.create(PV, pv, mustExist);
       });
 
+      it('keeps a deleted namespace Terminating until /finalize takes its last spec finalizer', async function () {
+        const namespace = `ns-${Math.random().toString(36).slice(2, 8)}`;
+        const NS = kindNamed('Namespace');
+        const mustExist = { namespaceMustExist: true };
+        await store.create(NS, {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: namespace },
+          spec: { finalizers: ['kubernetes'] },
+          status: { phase: 'Active' },
+        });
+        await store.create(CM, { ...configMap('a'), metadata: { name: 'a', namespace } }, mustExist);
+        const marked = await store.delete(NS, undefined, namespace);
+        assert.ok(marked.metadata.deletionTimestamp, 'marked for deletion');
+        assert.equal((marked['status'] as { phase?: string }).phase, 'Terminating');
+        await rejects(
+          store.create(CM, { ...configMap('b'), metadata: { name: 'b', namespace } }, mustExist),
+          'Forbidden',
+          `configmaps "b" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
+        );
+        await rejects(store.get(CM, namespace, 'b'), 'NotFound');
+        // an ordinary update cannot drop spec.finalizers; only /finalize can
+        const current = await store.get(NS, undefined, namespace);
+        const updated = await store.update(NS, { ...current, spec: {} });
+        assert.deepEqual(updated['spec'], { finalizers: ['kubernetes'] });
+        await store.update(NS, { ...updated, spec: { finalizers: [] } }, { subresource: 'finalize' });
+        await rejects(store.get(NS, undefined, namespace), 'NotFound');
+      });
+
       it('ignores a namespace on cluster-scoped kinds', async function () {
         await store.create<KubeObject>(PV, { ...volume('pv1'), metadata: { name: 'pv1', namespace: 'x' } });
         const got = await store.get(PV, undefined, 'pv1');

@@ -105,7 +105,7 @@ describe('apiserver over HTTP', function () {
     const namespaces = await call('GET', '/api/v1/namespaces');
     assert.deepEqual(
       namespaces.body.items.map((n: { metadata: { name: string } }) => n.metadata.name).sort(),
-      ['default', 'kube-node-lease', 'kube-system'],
+      ['default', 'kube-node-lease', 'kube-public', 'kube-system'],
     );
   });
 

@@ -342,7 +342,7 @@ describe('store integrity', function () {
         const builtIn = (await copy.list(namespaces)).items;
         assert.deepEqual(
           builtIn.map((n) => n.metadata.name).sort(),
-          ['default', 'kube-node-lease', 'kube-system'],
+          ['default', 'kube-node-lease', 'kube-public', 'kube-system'],
           'the built-in namespaces',
         );
         assert.equal(

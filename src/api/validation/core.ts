@@ -1,6 +1,7 @@
 // Validation of the small core kinds berth stores: Namespace, Node, Secret, Event, Lease.
 import { type FieldError, fieldError, root } from '../field-errors.js';
-import type { Event, Lease, Secret } from '../types.js';
+import { qualifiedNameErrors } from '../names.js';
+import type { Event, Lease, Namespace, Secret } from '../types.js';
 
 const secretKeyRe = /^[-._a-zA-Z0-9]+$/;
 const base64Re = /^[A-Za-z0-9+/]*={0,2}$/;
@@ -45,4 +46,31 @@ export function validateLease(lease: Lease): FieldError[] {
     ];
   }
   return [];
+}
+
+/** Finalizer names without a prefix that Kubernetes knows (apimachinery's standard names). */
+const standardFinalizers = new Set(['kubernetes', 'orphan', 'foregroundDeletion']);
+
+/** spec.finalizers: qualified names, prefixed unless standard (validateFinalizerName). */
+export function validateNamespace(namespace: Namespace): FieldError[] {
+  const finalizers: unknown = namespace.spec?.['finalizers'];
+  if (finalizers === undefined) return [];
+  const path = root('spec').child('finalizers');
+  if (!Array.isArray(finalizers))
+    return [fieldError.invalid(path.value, finalizers, 'must be a list of names')];
+  const errs: FieldError[] = [];
+  finalizers.forEach((name: unknown, i) => {
+    const at = path.index(i).value;
+    if (typeof name !== 'string') {
+      errs.push(fieldError.invalid(at, name, 'must be a string'));
+      return;
+    }
+    for (const e of qualifiedNameErrors(name)) errs.push(fieldError.invalid(at, name, e));
+    if (!name.includes('/') && !standardFinalizers.has(name)) {
+      errs.push(
+        fieldError.invalid(at, name, 'name is neither a standard finalizer name nor is it fully qualified'),
+      );
+    }
+  });
+  return errs;
 }

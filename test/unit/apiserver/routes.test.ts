@@ -41,6 +41,7 @@ describe('apiserver routes', () => {
       '/api/v1/namespaces/kube-system/status',
       { kind: 'Namespace', name: 'kube-system', subresource: 'status' },
     ],
+    ['/api/v1/namespaces/shop/finalize', { kind: 'Namespace', name: 'shop', subresource: 'finalize' }],
     ['/apis/storage.k8s.io/v1/storageclasses/fast', { kind: 'StorageClass', name: 'fast' }],
     ['/apis/apps/v1/namespaces/a/statefulsets/web', { kind: 'StatefulSet', namespace: 'a', name: 'web' }],
   ];
@@ -55,6 +56,8 @@ describe('apiserver routes', () => {
     '/api/v1/persistentvolumeclaims/c', // a namespaced object needs its namespace
     '/apis/storage.k8s.io/v1/storageclasses/fast/status', // no status subresource
     '/api/v1/namespaces/a/pods/p/logs',
+    '/api/v1/persistentvolumes/pv1/finalize', // only namespaces finalize
+    '/api/v1/namespaces/a/persistentvolumeclaims/c/finalize',
     '/nothing',
   ];
   for (const path of unknown) {
