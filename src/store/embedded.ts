@@ -113,6 +113,7 @@ class EmbeddedObjectStore implements EmbeddedStore {
         this.latestRevision = this.state.revision;
       },
       betweenBatches: () => this.maybeStartCompaction(),
+      wantsQuiet: () => this.compactionDue(),
     };
     this.wal = await WriteAheadLog.open(this.dir, segmentStart, hooks, this.fs, recent);
   }
@@ -375,10 +376,13 @@ class EmbeddedObjectStore implements EmbeddedStore {
     return cloneJson(stored);
   }
 
-  private async maybeStartCompaction(): Promise<void> {
+  private compactionDue(): boolean {
     const threshold = Math.max(this.compactEvery, this.state.objectCount);
-    if (this.compaction || this.closed || this.state.recordsSinceSnapshot < threshold) return;
-    await this.startCompaction();
+    return !this.compaction && !this.closed && this.state.recordsSinceSnapshot >= threshold;
+  }
+
+  private async maybeStartCompaction(): Promise<void> {
+    if (this.compactionDue()) await this.startCompaction();
   }
 
   /**
