@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { inDir, listDataDir, type DataDirListing } from './data-dir.js';
 import { isTornFrame, scanFrames } from './record-framing.js';
 import { readShutdownMarker, type ShutdownMarker } from './shutdown-marker.js';
-import { inspectSnapshot, refOf, type SnapshotInspection } from './snapshot.js';
+import { readSnapshotFile, refOf, type SnapshotInspection } from './snapshot.js';
 import type { StoredRecord } from './wal.js';
 
 export interface Damage {
@@ -66,7 +66,7 @@ export async function inspectDataDir(dir: string): Promise<Inspection> {
   let snapshot: Inspection['snapshot'];
   const newest = listing.snapshots[0];
   if (newest) {
-    const inspected = inspectSnapshot(await readFile(inDir(dir, newest.name)), newest.revision);
+    const inspected = await readSnapshotFile(inDir(dir, newest.name), newest.revision);
     snapshot = { ...inspected, name: newest.name };
     if (inspected.problem) {
       const first = inspected.damaged[0];

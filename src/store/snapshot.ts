@@ -5,11 +5,19 @@
 // damaged range cannot hide both an object and its name: repair can say which objects it lost.
 // Backups (`berth store backup`) are snapshot files too.
 import { createHash, type Hash } from 'node:crypto';
-import { readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { rename, unlink, type FileHandle } from 'node:fs/promises';
 import { setImmediate } from 'node:timers/promises';
 import type { KubeObject } from '../api/meta.js';
 import { inDir, snapshotName, syncDir } from './data-dir.js';
-import { encodeFrame, lastFrame, scanFrames, type ByteRange } from './record-framing.js';
+import { readFileShared, sha256Elsewhere, sha256Hex } from './digest.js';
+import {
+  encodeFrame,
+  lastFrame,
+  scanFrames,
+  type ByteRange,
+  type ScannedFrame,
+  type ScannedFrames,
+} from './record-framing.js';
 import { nodeStoreFs, PRIVATE_FILE_MODE, type StoreFs } from './store-fs.js';
 
 export interface SnapshotEntry {
@@ -159,18 +167,38 @@ export interface SnapshotInspection {
   damaged: ByteRange[];
 }
 
+/** The digest a snapshot's last frame (its trailer, when whole) claims for the bytes before it. */
+function claimedDigest(last: ScannedFrame | undefined): string | undefined {
+  const sha256 = (last?.value as { sha256?: unknown } | undefined)?.sha256;
+  return typeof sha256 === 'string' ? sha256 : undefined;
+}
+
 /** `revisionFromName` is the revision a data directory's file name claims (absent for backups). */
 export function inspectSnapshot(bytes: Buffer, revisionFromName?: number): SnapshotInspection {
   // A whole snapshot ends with its trailer: when the SHA-256 of the bytes before it matches,
   // every frame is as written and their CRC-32s need not be computed as well (at 100k objects,
   // about as long as the digest). Otherwise every frame is checked, to find what is readable.
   const last = lastFrame(bytes);
-  const lastSha256 = (last?.value as { sha256?: unknown } | undefined)?.sha256;
+  const claimed = claimedDigest(last);
   const verifiedBefore =
-    last && typeof lastSha256 === 'string' && sha256Hex(bytes.subarray(0, last.offset)) === lastSha256
+    last && claimed !== undefined && sha256Hex(bytes.subarray(0, last.offset)) === claimed
       ? last.offset
       : undefined;
-  const { frames, damaged } = scanFrames(bytes, verifiedBefore !== undefined);
+  return inspectScanned(
+    bytes,
+    scanFrames(bytes, verifiedBefore !== undefined),
+    verifiedBefore,
+    revisionFromName,
+  );
+}
+
+/** What the frames of a snapshot hold; `verifiedBefore`: the bytes before it matched the trailer's digest. */
+function inspectScanned(
+  bytes: Buffer,
+  { frames, damaged }: ScannedFrames,
+  verifiedBefore: number | undefined,
+  revisionFromName: number | undefined,
+): SnapshotInspection {
   const header = frames[0]?.offset === 0 ? (frames[0].value as Partial<Header>) : undefined;
   const entries: SnapshotEntry[] = [];
   const indexRefs: unknown[][] = [];
@@ -198,10 +226,18 @@ export function inspectSnapshot(bytes: Buffer, revisionFromName?: number): Snaps
   return { revision, entries, indexRefs, problem, damaged };
 }
 
-function sha256Hex(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
+/**
+ * Reads and inspects a snapshot file. A whole one's digest is computed on another thread while
+ * this one decodes its frames (without their CRC-32s); a digest that does not match sends it
+ * through inspectSnapshot, which checks every frame.
+ */
 export async function readSnapshotFile(path: string, revisionFromName?: number): Promise<SnapshotInspection> {
-  return inspectSnapshot(await readFile(path), revisionFromName);
+  const bytes = await readFileShared(path);
+  const last = lastFrame(bytes);
+  const claimed = claimedDigest(last);
+  if (!last || claimed === undefined) return inspectSnapshot(bytes, revisionFromName);
+  const digest = sha256Elsewhere(bytes.subarray(0, last.offset));
+  const scanned = scanFrames(bytes, true);
+  if ((await digest).sha256 === claimed) return inspectScanned(bytes, scanned, last.offset, revisionFromName);
+  return inspectSnapshot(bytes, revisionFromName);
 }
