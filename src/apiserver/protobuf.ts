@@ -131,6 +131,9 @@ function decodeMessage(buf: Buffer, schema: MessageSchema): Json {
       continue;
     }
     const value = decodeField(reader, field, wireType);
+    // client-go writes every string field, empty ones too; their JSON form (omitempty) leaves
+    // them out, so `generateName: ""` must not be stored
+    if (value === '' && field.type === 'string' && !field.repeated) continue;
     if (field.type === 'stringMap' || field.type === 'bytesMap') {
       const [key, entry] = value as [string, unknown];
       out[field.name] = { ...(out[field.name] ?? {}), [key]: entry };

@@ -53,6 +53,17 @@ describe('protobuf request bodies', () => {
     });
   });
 
+  it('leaves out empty strings, as their omitempty JSON form does (kubectl create namespace sends them)', () => {
+    const meta = Buffer.concat([bytesField(1, 'team'), bytesField(2, ''), bytesField(3, '')]);
+    const raw = Buffer.concat([bytesField(1, meta), bytesField(3, bytesField(1, ''))]);
+    assert.deepEqual(decodeProtobufObject(envelope('v1', 'Namespace', raw)), {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'team' },
+      status: {},
+    });
+  });
+
   it('decodes a Secret: byte maps become base64 as in JSON', () => {
     const raw = Buffer.concat([
       bytesField(1, Buffer.concat([bytesField(1, 's'), bytesField(3, 'ns')])),
