@@ -14,6 +14,14 @@ import { DRIVER, K, World, waitFor } from '../unit/provisioner/harness.js';
 describe('resizer (mock CSI driver)', function () {
   let world: World;
   let resizer: Resizer;
+  const newResizer = () =>
+    new Resizer({
+      store: world.store,
+      csi: world.csi,
+      driverName: DRIVER,
+      recorder: new EventRecorder({ store: world.store, component: 'external-resizer' }),
+      retryBaseMs: 50,
+    });
 
   beforeEach(async function () {
     const title = this.currentTest?.title ?? '';
@@ -32,13 +40,7 @@ describe('resizer (mock CSI driver)', function () {
       },
     };
     await world.create(K.storageClass, sc);
-    resizer = new Resizer({
-      store: world.store,
-      csi: world.csi,
-      driverName: DRIVER,
-      recorder: new EventRecorder({ store: world.store, component: 'external-resizer' }),
-      retryBaseMs: 50,
-    });
+    resizer = newResizer();
     await resizer.start();
   });
 
@@ -116,13 +118,7 @@ describe('resizer (mock CSI driver)', function () {
     await boundClaim('left-alone', { volumeMode: 'Block' });
     await resizer.stop();
     await grow(claim, '3Gi');
-    resizer = new Resizer({
-      store: world.store,
-      csi: world.csi,
-      driverName: DRIVER,
-      recorder: new EventRecorder({ store: world.store, component: 'external-resizer' }),
-      retryBaseMs: 50,
-    });
+    resizer = newResizer();
     await resizer.start();
     await waitFor('capacity 3Gi', async () => {
       const c = await world.claim('asked-while-down');
