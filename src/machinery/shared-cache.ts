@@ -39,7 +39,14 @@ export class SharedInformerCache {
     const id = `${kind.group}/${kind.version}/${kind.plural}`;
     let informer = this.informers.get(id);
     if (!informer) {
-      informer = new Informer({ store: this.store, kind, clock: this.clock, logger: this.log });
+      informer = new Informer({
+        store: this.store,
+        kind,
+        clock: this.clock,
+        logger: this.log,
+        // no controller reads them: cached, and sent back in updates, without them
+        stripManagedFields: true,
+      });
       this.informers.set(id, informer);
     }
     return informer as unknown as Informer<T>;

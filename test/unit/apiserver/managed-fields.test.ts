@@ -319,6 +319,21 @@ describe('managedFields', () => {
     assert.deepEqual(same, old.metadata['managedFields']);
   });
 
+  it('an update that omits managedFields (a controller caching objects without them) keeps the stored ones', () => {
+    const old = {
+      ...claim({ volumeName: 'a', storageClassName: 'x' }),
+      metadata: {
+        name: 'c',
+        managedFields: [entry('creator', 'Update', fromPaths([['f:spec', 'f:storageClassName']]))],
+      },
+    } as KubeObject;
+    const { managedFields: _omitted, ...metadata } = old.metadata;
+    const next = { ...old, metadata, spec: { volumeName: 'b', storageClassName: 'x' } } as KubeObject;
+    const entries = updateManagedFields(pvcKind, old, next, { manager: 'binder', time: T1 });
+    assert.deepEqual(owned(entries, 'creator'), ['.spec.storageClassName']);
+    assert.deepEqual(owned(entries, 'binder'), ['.spec.volumeName']);
+  });
+
   it('status writes are owned through the status subresource only', () => {
     const podOld = {
       apiVersion: 'v1',

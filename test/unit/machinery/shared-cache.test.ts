@@ -138,6 +138,27 @@ describe('machinery/shared-cache', () => {
     await waitFor(() => seen.length === 1, 'second handler told');
   });
 
+  it('caches objects without managedFields, frozen, from the list and from the watch', async () => {
+    const managed = [{ manager: 'kubectl', operation: 'Update', fieldsType: 'FieldsV1', fieldsV1: {} }];
+    const withFields = (name: string, n: string): KubeObject => {
+      const obj = cm('ns', name, { n });
+      return { ...obj, metadata: { ...obj.metadata, managedFields: managed } };
+    };
+    await t.store.create(configMaps, withFields('listed', '0'));
+    const informers = new ControllerInformers({ shared: cache, store });
+    const informer = informers.informer(configMaps);
+    await informers.sync();
+    await t.store.create(configMaps, withFields('watched', '1'));
+    await waitFor(() => informer.get('ns', 'watched') !== undefined);
+    for (const name of ['listed', 'watched']) {
+      const cached = informer.get('ns', name)!;
+      assert.equal(cached.metadata['managedFields'], undefined, name);
+      assert.equal(cached.metadata.name, name);
+      assert.ok(Object.isFrozen(cached.metadata), name);
+    }
+    assert.deepEqual((await t.store.get(configMaps, 'ns', 'watched')).metadata['managedFields'], managed);
+  });
+
   it('refuses new informers once stopped', async () => {
     await cache.stop();
     assert.throws(() => cache.informer(configMaps), /stopped/);
