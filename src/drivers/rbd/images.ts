@@ -156,9 +156,18 @@ export class RbdImages {
     }
   }
 
-  /** Images cloned from the snapshot and not yet flattened. */
+  /** Images cloned from the snapshot and not yet flattened; none once the snapshot is gone. */
   async children(target: CephTarget, snap: SnapSpec): Promise<ImageSpec[]> {
-    const out = await this.cli.rbd(target, ['children', '--format', 'json', snapSpec(snap)]);
+    let out: string;
+    try {
+      out = await this.cli.rbd(target, ['children', '--format', 'json', snapSpec(snap)]);
+    } catch (err) {
+      // a finished flatten's clean-up may remove the snapshot between listing and asking (rbd
+      // then says only "snapshot does not exist", without an errno)
+      const still = (await this.snapshots(target, snap))?.some((s) => s.name === snap.snapshot);
+      if (!still) return [];
+      throw err;
+    }
     const parsed = JSON.parse(out) as { pool: string; image: string }[];
     return parsed.map((child) => ({ pool: child.pool, image: child.image }));
   }
