@@ -115,6 +115,16 @@ describe('deleting a namespace (one node, local CSI volume, real mounts)', funct
           'configmaps "late" is forbidden: unable to create new content in namespace shop because it is being terminated',
     );
 
+    // nor can its status say Active again while it is being deleted
+    await assert.rejects(
+      api.update(K.namespace, { ...terminating, status: { phase: 'Active' } }, { subresource: 'status' }),
+      (err: unknown) =>
+        isStatusError(err, 'Invalid') &&
+        err.message.includes(
+          'status.Phase: Invalid value: "Active": may only be \'Terminating\' if `deletionTimestamp` is not empty',
+        ),
+    );
+
     await gone(api, K.pod, 'shop', 'app');
     await gone(api, K.pvc, 'shop', 'data');
     await gone(api, K.pv, undefined, pvName.volumeName);

@@ -53,12 +53,13 @@ const standardFinalizers = new Set(['kubernetes', 'orphan', 'foregroundDeletion'
 
 /** spec.finalizers: qualified names, prefixed unless standard (validateFinalizerName). */
 export function validateNamespace(namespace: Namespace): FieldError[] {
+  const errs = namespacePhaseErrors(namespace);
   const finalizers: unknown = namespace.spec?.['finalizers'];
-  if (finalizers === undefined) return [];
+  if (finalizers === undefined) return errs;
   const path = root('spec').child('finalizers');
-  if (!Array.isArray(finalizers))
-    return [fieldError.invalid(path.value, finalizers, 'must be a list of names')];
-  const errs: FieldError[] = [];
+  if (!Array.isArray(finalizers)) {
+    return [...errs, fieldError.invalid(path.value, finalizers, 'must be a list of names')];
+  }
   finalizers.forEach((name: unknown, i) => {
     const at = path.index(i).value;
     if (typeof name !== 'string') {
@@ -73,4 +74,19 @@ export function validateNamespace(namespace: Namespace): FieldError[] {
     }
   });
   return errs;
+}
+
+/** The phase follows deletionTimestamp (ValidateNamespaceStatusUpdate; its path is "status.Phase"). */
+function namespacePhaseErrors(namespace: Namespace): FieldError[] {
+  const phase = namespace.status?.phase;
+  if (phase === undefined) return [];
+  const path = root('status').child('Phase').value;
+  if (namespace.metadata.deletionTimestamp === undefined) {
+    return phase === 'Active'
+      ? []
+      : [fieldError.invalid(path, phase, "may only be 'Active' if `deletionTimestamp` is empty")];
+  }
+  return phase === 'Terminating'
+    ? []
+    : [fieldError.invalid(path, phase, "may only be 'Terminating' if `deletionTimestamp` is not empty")];
 }
