@@ -55,8 +55,9 @@ export function decideNamespace(
     }
   }
   const remaining = content.filter((c) => c.objects.length > 0);
-  const conditions = withTransitionTimes(contentConditions(remaining), namespaceConditions(namespace), now);
-  if (!sameConditions(conditions, namespaceConditions(namespace))) {
+  const existing = namespaceConditions(namespace);
+  const conditions = withTransitionTimes(contentConditions(remaining), existing, now);
+  if (!sameConditions(conditions, existing)) {
     actions.push({ kind: 'SetConditions', conditions });
   }
   if (remaining.length === 0) {
@@ -108,7 +109,7 @@ function contentConditions(remaining: readonly NamespaceContent[]): NamespaceCon
   ];
 }
 
-export function namespaceConditions(namespace: KubeObject): NamespaceCondition[] {
+function namespaceConditions(namespace: KubeObject): NamespaceCondition[] {
   const conditions = (namespace['status'] as { conditions?: unknown } | undefined)?.conditions;
   return Array.isArray(conditions) ? (conditions as NamespaceCondition[]) : [];
 }

@@ -2,7 +2,6 @@ export { NamespaceController, type NamespaceControllerDeps } from './controller.
 export {
   decideNamespace,
   isBeingEmptied,
-  namespaceConditions,
   type NamespaceAction,
   type NamespaceCondition,
   type NamespaceContent,
