@@ -4,7 +4,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createSelfSignedCertificate, type ServingCertificate } from './self-signed-cert.js';
+import {
+  certificateNames,
+  createSelfSignedCertificate,
+  namesMissingFrom,
+  type ServingCertificate,
+} from './self-signed-cert.js';
 
 export const TOKEN_FILE = 'apiserver-token';
 export const KUBECONFIG_FILE = 'kubeconfig';
@@ -67,8 +72,10 @@ async function readOrCreateCertificate(
   altNames: readonly string[],
 ): Promise<ServingCertificate> {
   const [cert, key] = await Promise.all([readIfPresent(certPath), readIfPresent(keyPath)]);
-  if (cert && key) return { cert, key };
-  const created = createSelfSignedCertificate('berth-apiserver', new Date(), altNames);
+  if (cert && key && namesMissingFrom(cert, altNames).length === 0) return { cert, key };
+  // a name asked for since the certificate was made: a new one names the old names and the new
+  const names = cert && key ? [...certificateNames(cert), ...altNames] : altNames;
+  const created = createSelfSignedCertificate('berth-apiserver', new Date(), names);
   await writePrivate(keyPath, created.key);
   await writePrivate(certPath, created.cert);
   return created;
@@ -105,6 +112,13 @@ export async function ensureCredentials(
     }
     token = agreed.token;
     tls = { cert: agreed.cert, key: agreed.key };
+    const missing = namesMissingFrom(tls.cert, altNames);
+    if (missing.length > 0) {
+      // every replica serves this one certificate: a new name here would be one replica's only
+      throw new Error(
+        `--tls-san ${missing.join(',')}: the serving certificate the API server replicas share (made by the first replica and kept in etcd) does not name it; give the first replica every --tls-san the replicas need`,
+      );
+    }
   }
   const kubeconfigPath = join(dataDir, KUBECONFIG_FILE);
   // JSON is YAML too (kubectl reads it); clients read it without loading a YAML parser.

@@ -1,8 +1,8 @@
 // A self-signed serving certificate (ECDSA P-256) for the API server on 127.0.0.1, built with a
 // small DER encoder. kubectl only sends credentials over TLS, so the server needs one; the
 // kubeconfig trusts exactly this certificate.
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { isIPv4 } from 'node:net';
+import { generateKeyPairSync, randomBytes, sign, X509Certificate } from 'node:crypto';
+import { isIP, isIPv4 } from 'node:net';
 
 function lengthBytes(length: number): Buffer {
   if (length < 0x80) return Buffer.from([length]);
@@ -70,13 +70,53 @@ export interface ServingCertificate {
   key: string;
 }
 
-/** A subjectAltName entry: an IPv4 address, or a DNS name. */
+const ipv4Bytes = (address: string): number[] => address.split('.').map(Number);
+
+/** The 16 bytes of an IPv6 address (`::` expanded, a dotted IPv4 tail read as its 4 bytes). */
+export function ipv6Bytes(address: string): Buffer {
+  const groupsOf = (part: string): number[] =>
+    part === ''
+      ? []
+      : part.split(':').flatMap((group) => {
+          if (!group.includes('.')) return [parseInt(group, 16)];
+          const [a = 0, b = 0, c = 0, d = 0] = ipv4Bytes(group);
+          return [a * 256 + b, c * 256 + d];
+        });
+  const [head = '', tail] = address.split('::');
+  const before = groupsOf(head);
+  const after = tail === undefined ? [] : groupsOf(tail);
+  const groups = [...before, ...new Array<number>(8 - before.length - after.length).fill(0), ...after];
+  return Buffer.from(groups.flatMap((group) => [group >> 8, group & 0xff]));
+}
+
+/** A subjectAltName entry: an IPv4 or IPv6 address, or a DNS name. */
 function altName(name: string): Buffer {
-  return isIPv4(name) ? tlv(0x87, Buffer.from(name.split('.').map(Number))) : tlv(0x82, Buffer.from(name));
+  if (isIPv4(name)) return tlv(0x87, Buffer.from(ipv4Bytes(name)));
+  if (isIP(name) === 6) return tlv(0x87, ipv6Bytes(name));
+  return tlv(0x82, Buffer.from(name));
+}
+
+/** Which of `names` (addresses or DNS names) the certificate does not name. */
+export function namesMissingFrom(cert: string, names: readonly string[]): string[] {
+  const x509 = new X509Certificate(cert);
+  return names.filter((name) =>
+    isIP(name) === 0
+      ? x509.checkHost(name, { subject: 'never', wildcards: false }) === undefined
+      : x509.checkIP(name) === undefined,
+  );
+}
+
+/** The DNS names and addresses a certificate of ours names (its subjectAltName entries). */
+export function certificateNames(cert: string): string[] {
+  const entries = new X509Certificate(cert).subjectAltName?.split(', ') ?? [];
+  return entries.flatMap((entry) => {
+    const [, name] = /^(?:DNS|IP Address):(.+)$/.exec(entry) ?? [];
+    return name === undefined ? [] : [name];
+  });
 }
 
 /**
- * A certificate for 127.0.0.1, localhost and `altNames` (IPv4 addresses or DNS names: how clients
+ * A certificate for 127.0.0.1, localhost and `altNames` (IP addresses or DNS names: how clients
  * on other hosts reach the server), valid from an hour ago for ten years.
  */
 export function createSelfSignedCertificate(

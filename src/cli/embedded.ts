@@ -24,6 +24,8 @@ export interface EmbeddedBerthOptions {
   eventTtlMs?: number;
   /** --node-monitor-grace-period; default 40 s. */
   nodeMonitorGracePeriodMs?: number;
+  /** --attach-detach-reconcile-max-wait-for-unmount-duration; default 6 min. */
+  maxWaitForUnmountMs?: number;
   /** Keep the state in this etcd instead of the data directory's embedded store. */
   etcd?: EtcdFlags | undefined;
 }
@@ -82,6 +84,9 @@ export async function startEmbeddedBerth(options: EmbeddedBerthOptions): Promise
       ...(options.eventTtlMs !== undefined ? { eventTtlMs: options.eventTtlMs } : {}),
       ...(options.nodeMonitorGracePeriodMs !== undefined
         ? { nodeMonitorGracePeriodMs: options.nodeMonitorGracePeriodMs }
+        : {}),
+      ...(options.maxWaitForUnmountMs !== undefined
+        ? { maxWaitForUnmountMs: options.maxWaitForUnmountMs }
         : {}),
     });
     cleanups.push(() => stopComponents(components, logger));

@@ -23,7 +23,14 @@ describe('cli: berth up (process)', function () {
   });
 
   it('prints the API URL and kubeconfig, serves, refuses a second instance, and stops on SIGTERM', async function () {
-    up = spawnBerth(['up', '--data-dir', dataDir, '--port', '0']);
+    up = spawnBerth([
+      'up',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--attach-detach-reconcile-max-wait-for-unmount-duration=2m',
+    ]);
     const [, url] = await waitForOutput(up, /berth API listening on (https:\/\/127\.0\.0\.1:\d+)\n/);
     await waitForOutput(up, /export KUBECONFIG=.*\n/);
     const kubeconfigPath = join(dataDir, 'kubeconfig');
@@ -56,5 +63,32 @@ describe('cli: berth up (process)', function () {
     assert.ok(again.child.pid);
     process.kill(again.child.pid, 'SIGINT');
     assert.equal(await again.exited, 0);
+  });
+
+  it('names the flag of a wrong duration and starts nothing', async function () {
+    for (const [value, reason] of [
+      ['-1m', /expected a duration like 30s/],
+      ['soon', /expected a duration like 30s/],
+      ['0', /must be longer than 0s/],
+    ] as const) {
+      const proc = spawnBerth([
+        'up',
+        '--data-dir',
+        dataDir,
+        '--port',
+        '0',
+        `--attach-detach-reconcile-max-wait-for-unmount-duration=${value}`,
+      ]);
+      assert.equal(await proc.exited, 1);
+      assert.match(
+        proc.stderr(),
+        new RegExp(
+          `^error: invalid argument "${value}" for "--attach-detach-reconcile-max-wait-for-unmount-duration" flag`,
+          'm',
+        ),
+      );
+      assert.match(proc.stderr(), reason);
+      assert.doesNotMatch(proc.stdout(), /listening/);
+    }
   });
 });

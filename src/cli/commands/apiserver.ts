@@ -36,18 +36,18 @@ export function parseSecurePort(text: string | undefined): number {
 
 /**
  * Pure: what the serving certificate names besides 127.0.0.1 and localhost, so that clients on
- * other hosts can verify it: every --tls-san (k3s' flag; IPv4 addresses or DNS names, repeated or
+ * other hosts can verify it: every --tls-san (k3s' flag; IP addresses or DNS names, repeated or
  * comma-separated) and a --bind-address that is one host's address.
  */
 export function parseTlsSans(flags: readonly string[] | undefined, bindAddress: string): string[] {
   const names = (flags ?? []).flatMap((flag) => flag.split(',')).map((name) => name.trim());
   for (const name of names) {
-    if (isIP(name) === 4 || (isIP(name) === 0 && dns1123SubdomainErrors(name).length === 0)) continue;
+    if (isIP(name) !== 0 || dns1123SubdomainErrors(name).length === 0) continue;
     throw new UsageError(
-      `invalid argument "${name}" for "--tls-san" flag: expected an IPv4 address or a DNS name`,
+      `invalid argument "${name}" for "--tls-san" flag: expected an IP address or a DNS name`,
     );
   }
-  if (isIP(bindAddress) === 4 && bindAddress !== '0.0.0.0') names.push(bindAddress);
+  if (isIP(bindAddress) !== 0 && !['0.0.0.0', '::'].includes(bindAddress)) names.push(bindAddress);
   return [...new Set(names)];
 }
 

@@ -24,6 +24,7 @@ const options = {
   'csi-driver': { type: 'string', multiple: true },
   'event-ttl': { type: 'string' },
   'node-monitor-grace-period': { type: 'string' },
+  'attach-detach-reconcile-max-wait-for-unmount-duration': { type: 'string' },
   'control-plane-only': { type: 'boolean' },
   ...etcdOptions,
   help: { type: 'boolean', short: 'h' },
@@ -84,6 +85,10 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
     '--node-monitor-grace-period',
     values['node-monitor-grace-period'],
   );
+  const maxWaitForUnmountMs = parsePositiveDuration(
+    '--attach-detach-reconcile-max-wait-for-unmount-duration',
+    values['attach-detach-reconcile-max-wait-for-unmount-duration'],
+  );
   const port = await chosenPort(
     dataDir,
     portFlag === undefined ? undefined : parsePort(portFlag, portFlagName),
@@ -98,6 +103,7 @@ export async function runUp(ctx: CommandContext, argv: string[]): Promise<number
     etcd,
     ...(eventTtlMs !== undefined ? { eventTtlMs } : {}),
     ...(nodeMonitorGracePeriodMs !== undefined ? { nodeMonitorGracePeriodMs } : {}),
+    ...(maxWaitForUnmountMs !== undefined ? { maxWaitForUnmountMs } : {}),
   });
   await recordPort(dataDir, berth.url);
   ctx.io.stdout.write(

@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { parseSecurePort, parseTlsSans } from '../../../src/cli/commands/apiserver.js';
 
 describe('cli/apiserver flags', function () {
-  it('--tls-san: IPv4 addresses and DNS names, repeated or comma-separated, plus a host bind address', function () {
+  it('--tls-san: IP addresses and DNS names, repeated or comma-separated, plus a host bind address', function () {
     assert.deepEqual(parseTlsSans(undefined, '127.0.0.1'), ['127.0.0.1']);
     assert.deepEqual(parseTlsSans(undefined, '0.0.0.0'), []);
+    assert.deepEqual(parseTlsSans(undefined, '::'), []);
+    assert.deepEqual(parseTlsSans(['fd00::7'], '::1'), ['fd00::7', '::1']);
     assert.deepEqual(parseTlsSans(['10.0.0.1,api.example', ' 10.0.0.2'], '10.0.0.1'), [
       '10.0.0.1',
       'api.example',
@@ -13,11 +15,19 @@ describe('cli/apiserver flags', function () {
   });
 
   it('names the flag of a --tls-san that is neither', function () {
-    for (const bad of ['Bad_Name', '', '::1', 'a..b', `${'x'.repeat(254)}`]) {
+    for (const bad of [
+      'Bad_Name',
+      '',
+      '[::1]',
+      'fd00::7/64',
+      '10.0.0.1:6443',
+      'a..b',
+      `${'x'.repeat(254)}`,
+    ]) {
       assert.throws(
         () => parseTlsSans([bad], '127.0.0.1'),
         new RegExp(
-          `^UsageError: invalid argument ".*" for "--tls-san" flag: expected an IPv4 address or a DNS name$`,
+          `^UsageError: invalid argument ".*" for "--tls-san" flag: expected an IP address or a DNS name$`,
         ),
       );
     }
