@@ -1,12 +1,13 @@
 // The client side of bench/watch-fanout.ts, in child processes: concurrent watches of PVCs over
 // HTTPS (one TLS connection each). The client is kept cheap, so that it measures the server
 // rather than itself: it reads the chunked response straight off the TLS socket (not through
-// node:http's parser and a stream per response), as raw Buffers (no string decoding, no JSON
-// parsing), finds
-// each event's line and the number in its object's name (`w-<index>`), and records the arrival
-// time beside that index. The delivery latency is computed at the end against the time each
-// write was acknowledged by the store (sent by the writer), so neither the store's fsync nor the
-// writer's pacing is counted as delivery.
+// node:http's parser and a stream per response), as raw Buffers. Every watcher receives every
+// byte and counts every event; most count them by their line ends only, and a fixed sample of
+// watchers (spread over the connections) decodes and JSON-parses each of its events, checks it,
+// reads the index from its object's name (`w-<index>`) and records the time it was parsed. The
+// delivery latency is computed at the end against the time each write was acknowledged by the
+// store (sent by the writer), so neither the store's fsync nor the writer's pacing is counted as
+// delivery.
 import { connect, type TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 
@@ -16,19 +17,25 @@ export interface WatchLoadSpec {
   ca: string;
   /** The namespace of each watch this process opens. */
   namespaces: string[];
+  /** Whether each watch parses its events and times them (else it counts them). */
+  sampled: boolean[];
   resourceVersion: string;
-  /** Room for this many recorded arrivals (more are counted, not timed). */
+  /** Room for this many arrivals at the sampled watches (more are counted, not timed). */
   capacity: number;
 }
 
 export interface WatchLoadReport {
   events: number;
-  /** Latencies in ms, ascending, every `stride`-th of this process's (a sample for merging). */
+  /** Events of the sampled watches (all parsed and timed). */
+  sampledEvents: number;
+  /** Latencies in ms of every event the sampled watches parsed, ascending. */
   sample: number[];
   /** Arrivals of writes whose acknowledgement time was unknown (a bench bug if non-zero). */
   unmatched: number;
   /** Streams that ended before they were told to (cut off or failed). */
   ended: number;
+  /** Parsed events that were not an ADDED PersistentVolumeClaim of this bench. */
+  malformed: number;
   errors: string[];
   cpuMicros: number;
 }
@@ -40,7 +47,6 @@ export function wallNow(): number {
 
 /** The name of the index-th written object, and the marker a line carries for it. */
 export const objectName = (index: number): string => `w-${index}`;
-const marker = Buffer.from('"name":"w-');
 
 /** Records, for each event line, the index of its object and the time it arrived. */
 export class ArrivalLog {
@@ -78,35 +84,38 @@ export class ArrivalLog {
   }
 }
 
-/** Reads the lines of a watch stream's body: one record per complete line. */
-function lineReader(log: ArrivalLog): (body: Buffer, now: number) => void {
+/** Counts the events of a watch stream's body by their line ends. */
+function lineCounter(count: { events: number }): (body: Buffer) => void {
+  return (body) => {
+    for (let end = body.indexOf(10); end >= 0; end = body.indexOf(10, end + 1)) count.events++;
+  };
+}
+
+/** Parses each event of a watch stream's body, and records its object's index and when it was parsed. */
+function lineParser(log: ArrivalLog, onMalformed: () => void): (body: Buffer) => void {
   // the start of a line cut by the end of the last piece (a few hundred bytes at most)
   let rest: Buffer | undefined;
-  const record = (line: Buffer, from: number, end: number): void => {
-    const at = line.indexOf(marker, from);
-    if (at < 0 || at >= end) return void log.events++;
-    let index = 0;
-    for (let i = at + marker.length; line[i]! >= 48 && line[i]! <= 57; i++)
-      index = index * 10 + line[i]! - 48;
-    log.record(index, now);
+  const parse = (line: Buffer): void => {
+    const event = JSON.parse(line.toString('utf8')) as {
+      type?: string;
+      object?: { kind?: string; metadata?: { name?: string } };
+    };
+    const name = event.object?.metadata?.name ?? '';
+    if (event.type !== 'ADDED' || event.object?.kind !== 'PersistentVolumeClaim' || !/^w-\d+$/.test(name)) {
+      log.events++;
+      return onMalformed();
+    }
+    log.record(Number(name.slice(2)), wallNow());
   };
-  let now = 0;
-  return (body, at) => {
-    now = at;
+  return (body) => {
     let start = 0;
-    if (rest) {
-      const end = body.indexOf(10);
-      if (end < 0) return void (rest = Buffer.concat([rest, body]));
-      const line = Buffer.concat([rest, body.subarray(0, end + 1)]);
+    for (let end = body.indexOf(10); end >= 0; end = body.indexOf(10, start)) {
+      parse(rest ? Buffer.concat([rest, body.subarray(0, end)]) : body.subarray(start, end));
       rest = undefined;
-      record(line, 0, line.length - 1);
       start = end + 1;
     }
-    for (let end = body.indexOf(10, start); end >= 0; end = body.indexOf(10, start)) {
-      record(body, start, end);
-      start = end + 1;
-    }
-    if (start < body.length) rest = Buffer.from(body.subarray(start));
+    if (start < body.length)
+      rest = rest ? Buffer.concat([rest, body.subarray(start)]) : Buffer.from(body.subarray(start));
   };
 }
 
@@ -117,7 +126,7 @@ function lineReader(log: ArrivalLog): (body: Buffer, now: number) => void {
  */
 function chunkedReader(
   onHead: () => void,
-  onBody: (body: Buffer, now: number) => void,
+  onBody: (body: Buffer) => void,
   onFail: (message: string) => void,
 ): (data: Buffer) => void {
   let head: Buffer | undefined = Buffer.alloc(0);
@@ -127,7 +136,6 @@ function chunkedReader(
   let trailer = 0;
   let sizeLine = '';
   return (input) => {
-    const now = wallNow();
     let data = input;
     if (head) {
       head = Buffer.concat([head, data]);
@@ -148,7 +156,7 @@ function chunkedReader(
         at += skip;
       } else if (remaining > 0) {
         const end = Math.min(data.length, at + remaining);
-        onBody(data.subarray(at, end), now);
+        onBody(data.subarray(at, end));
         remaining -= end - at;
         at = end;
         if (remaining === 0) {
@@ -172,12 +180,14 @@ function chunkedReader(
 export async function startWatchers(spec: WatchLoadSpec): Promise<{
   opened: Promise<void>;
   events(): number;
-  stop(acks: ArrayLike<number>, stride: number): WatchLoadReport;
+  stop(acks: ArrayLike<number>): WatchLoadReport;
 }> {
   let cpu = process.cpuUsage();
   const url = new URL(spec.url);
-  const log = new ArrivalLog(spec.capacity);
+  const counted = { events: 0 };
+  const sampled = new ArrivalLog(spec.capacity);
   let ended = 0;
+  let malformed = 0;
   let stopping = false;
   const errors: string[] = [];
   const sockets: TLSSocket[] = [];
@@ -185,7 +195,7 @@ export async function startWatchers(spec: WatchLoadSpec): Promise<{
     if (!stopping && errors.length < 5) errors.push(message);
   };
   const openings = spec.namespaces.map(
-    (namespace) =>
+    (namespace, i) =>
       new Promise<void>((resolve) => {
         const path = `/api/v1/namespaces/${namespace}/persistentvolumeclaims?watch=true&resourceVersion=${spec.resourceVersion}`;
         const socket = connect({ host: url.hostname, port: Number(url.port), ca: spec.ca }, () => {
@@ -193,7 +203,8 @@ export async function startWatchers(spec: WatchLoadSpec): Promise<{
             `GET ${path} HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${spec.token}\r\nAccept: application/json\r\n\r\n`,
           );
         });
-        const read = chunkedReader(resolve, lineReader(log), (message) => {
+        const onBody = spec.sampled[i] ? lineParser(sampled, () => malformed++) : lineCounter(counted);
+        const read = chunkedReader(resolve, onBody, (message) => {
           fail(message);
           socket.destroy();
           resolve();
@@ -212,13 +223,22 @@ export async function startWatchers(spec: WatchLoadSpec): Promise<{
   return {
     // the clients' CPU is counted from here: the TLS handshakes are not the fan-out's cost
     opened: Promise.all(openings).then(() => void (cpu = process.cpuUsage())),
-    events: () => log.events,
-    stop(acks, stride) {
+    events: () => counted.events + sampled.events,
+    stop(acks) {
       stopping = true;
       for (const socket of sockets) socket.destroy();
       const used = process.cpuUsage(cpu);
-      const { sample, unmatched } = log.latencies(acks, stride);
-      return { events: log.events, sample, unmatched, ended, errors, cpuMicros: used.user + used.system };
+      const { sample, unmatched } = sampled.latencies(acks, 1);
+      return {
+        events: counted.events + sampled.events,
+        sampledEvents: sampled.events,
+        sample,
+        unmatched,
+        ended,
+        malformed,
+        errors,
+        cpuMicros: used.user + used.system,
+      };
     },
   };
 }
