@@ -7,6 +7,25 @@
 // Watchers of one collection get the same batches one after another, so the chunk last taken is
 // kept: the next stream that takes the same bytes gets the same buffer (one copy in memory while
 // their sockets drain) instead of joining its own.
+// A stream over HTTP/1.1 queues its lines as whole HTTP chunks (`httpChunk`, framed once for all
+// watchers of a batch) and writes them to the socket as they are: a chunked body is a byte stream,
+// so any slice of a sequence of chunks is written as is, and the response does not add a size line
+// and a CRLF around each write (which made the TLS layer copy every write into one buffer first).
+
+/** The HTTP/1.1 chunk that carries `data` (size line, data, CRLF), made once per buffer. */
+export function httpChunk(data: Buffer): Buffer {
+  let chunk = chunks.get(data);
+  if (chunk === undefined) {
+    const head = `${data.length.toString(16)}\r\n`;
+    chunk = Buffer.allocUnsafe(head.length + data.length + 2);
+    chunk.write(head, 'latin1');
+    data.copy(chunk, head.length);
+    chunk.write('\r\n', head.length + data.length, 'latin1');
+    chunks.set(data, chunk);
+  }
+  return chunk;
+}
+const chunks = new WeakMap<Buffer, Buffer>();
 
 /** The most one write to a stream carries. */
 export const maxWriteBytes = 64 * 1024;
@@ -47,10 +66,16 @@ export class WatchQueue {
     this.bytes += part.length;
   }
 
-  clear(): void {
+  /**
+   * Drops what waits; returns the unwritten end of a part written partly, which a stream of
+   * HTTP chunks must still write (or the next chunk would land inside that one).
+   */
+  clear(): Buffer | undefined {
+    const cut = this.from > 0 ? this.parts[0]!.subarray(this.from) : undefined;
     this.parts = [];
     this.from = 0;
     this.bytes = 0;
+    return cut;
   }
 
   /** Everything left, as one chunk (for the end of the stream). */

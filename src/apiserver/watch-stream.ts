@@ -11,6 +11,7 @@
 // Kubernetes sends them: every event of the watch up to that revision has been sent before it, so
 // a client resumes from there instead of from its last object, which may have left the history.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { badRequest, gone, isStatusError } from '../api/errors.js';
 import { checkFieldSelector } from '../api/field-labels.js';
 import type { KubeObject } from '../api/meta.js';
@@ -20,7 +21,7 @@ import type { ResourceTarget } from './routes.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import { WatchBookmarks } from './watch-bookmarks.js';
 import { WatchFlusher } from './watch-flusher.js';
-import { WatchQueue } from './watch-queue.js';
+import { WatchQueue, httpChunk } from './watch-queue.js';
 
 /** The API server's default: watches end after about 30 minutes and clients re-establish them. */
 const defaultTimeoutSeconds = 1800;
@@ -162,9 +163,18 @@ export async function serveWatch(
     }
     return event.type === 'ERROR' ? lineOf(event) : encodeShared(event);
   };
+  // over HTTP/1.1 the queue holds whole HTTP chunks, written straight to this socket (see
+  // watch-queue.ts); an HTTP/1.0 client gets the lines through the response, the body ending
+  // when the connection closes
+  let socket: Socket | undefined;
   const startStream = (): void => {
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
     res.flushHeaders();
+    if (res.chunkedEncoding && res.socket) socket = res.socket;
+  };
+  const write = (data: Buffer): boolean => {
+    if (!socket) return res.write(data);
+    return socket.destroyed || socket.write(data);
   };
 
   // events that arrive before the store confirms the watch wait until the headers are out
@@ -182,9 +192,9 @@ export async function serveWatch(
     if (res.writableEnded || draining) return;
     const chunk = queue.take();
     if (!chunk) return;
-    if (!res.write(chunk)) {
+    if (!write(chunk)) {
       draining = true;
-      res.once('drain', onDrain);
+      (socket ?? res).once('drain', onDrain);
     } else if (queue.length > 0) flusher.schedule(flush);
     if (tooSlow()) cutOff();
   };
@@ -196,12 +206,12 @@ export async function serveWatch(
     if (pending) pending.push(line);
     else if (!res.writableEnded) {
       if (queue.length === 0 && !draining) flusher.schedule(flush);
-      queue.push(line);
+      queue.push(socket ? httpChunk(line) : line);
       if (draining && tooSlow()) cutOff();
     }
   };
   /** What the client has yet to take: unsent lines and what the socket holds. */
-  const backlog = (): number => res.writableLength + queue.bytes;
+  const backlog = (): number => (socket?.writableLength ?? 0) + res.writableLength + queue.bytes;
   function tooSlow(): boolean {
     const buffered = backlog();
     if (buffered > limits.maxBufferedBytes) return true;
@@ -214,7 +224,8 @@ export async function serveWatch(
   }
   function cutOff(): void {
     ctx.onSlowWatcher?.(backlog());
-    queue.clear();
+    const cut = queue.clear();
+    if (cut) write(cut);
     const expired = gone('the watcher did not keep up with the events; watch again');
     res.end(encode({ type: 'ERROR', object: toStatus(expired) }));
     // a client that reads nothing never takes even that: its connection goes
@@ -258,8 +269,10 @@ export async function serveWatch(
   }
 
   startStream();
-  for (const line of pending) res.write(line);
+  const early = pending;
   pending = undefined;
+  for (const line of early) send(line);
+  if (early.length > 0) flush();
 
   let finished = false;
   function finish(): void {
@@ -269,7 +282,14 @@ export async function serveWatch(
     bookmarks?.stop();
     ctx.active.delete(finish);
     watch.stop();
-    if (!res.writableEnded) res.end(queue.rest());
+    if (!res.writableEnded) {
+      const rest = queue.rest();
+      if (!socket) res.end(rest);
+      else {
+        if (rest.length > 0) write(rest);
+        res.end();
+      }
+    }
     queue.clear();
   }
   const timer = setTimeout(finish, timeoutSeconds * 1000);
