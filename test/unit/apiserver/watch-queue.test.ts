@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { WatchQueue, maxWriteBytes } from '../../../src/apiserver/watch-queue.js';
+import { WatchQueue, httpChunk, maxWriteBytes } from '../../../src/apiserver/watch-queue.js';
 
 const bytes = (text: string): Buffer => Buffer.from(text);
 
@@ -85,5 +85,29 @@ describe('apiserver/watch-queue WatchQueue', function () {
     queue.push(Buffer.alloc(0));
     assert.equal(queue.length, 0);
     assert.equal(queue.take(), undefined);
+  });
+
+  it('clear() returns the unwritten end of a part written partly, so that a chunk is finished', function () {
+    const queue = new WatchQueue();
+    queue.push(bytes('abcdef'));
+    queue.push(bytes('gh'));
+    queue.take(4);
+    assert.equal(queue.clear()?.toString(), 'ef');
+    queue.push(bytes('ij'));
+    assert.equal(queue.clear(), undefined, 'nothing of it written');
+  });
+});
+
+describe('apiserver/watch-queue httpChunk', function () {
+  it('frames data as one HTTP/1.1 chunk: hex size, CRLF, the data, CRLF', function () {
+    assert.equal(httpChunk(bytes('{"a":1}\n')).toString(), '8\r\n{"a":1}\n\r\n');
+    const big = Buffer.alloc(300, 'x');
+    assert.equal(httpChunk(big).toString('latin1', 0, 5), '12c\r\n');
+    assert.equal(httpChunk(big).length, 5 + 300 + 2);
+  });
+
+  it('frames a buffer once, for every stream that writes it', function () {
+    const line = bytes('shared\n');
+    assert.equal(httpChunk(line), httpChunk(line));
   });
 });
