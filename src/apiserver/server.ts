@@ -134,7 +134,16 @@ export function splitRequestUrl(target: string): RequestUrl {
   const question = withoutFragment.indexOf('?');
   const rawPath = question === -1 ? withoutFragment : withoutFragment.slice(0, question);
   const query = question === -1 ? '' : withoutFragment.slice(question + 1);
-  return { rawPath, searchParams: new URLSearchParams(query) };
+  return { rawPath, searchParams: new URLSearchParams(query.split('&').filter(isWellFormedPair).join('&')) };
+}
+
+/**
+ * Go's url.ParseQuery, which reads the Kubernetes API server's queries, drops a pair with a `%`
+ * not followed by two hex digits, or with a `;`, rather than reading it literally: so
+ * `allowWatchBookmarks=%ZZ` is no flag at all, not a flag set to "%ZZ".
+ */
+function isWellFormedPair(pair: string): boolean {
+  return !pair.includes(';') && !/%(?![0-9a-fA-F]{2})/.test(pair);
 }
 
 function discoveryDocument(route: Route, serverAddress: string): unknown {
