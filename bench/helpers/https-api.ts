@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 
 /** The parts of an API answer the benchmarks read. */
 export interface Answer {
-  items: { metadata?: { name?: string }; status?: { phase?: string } }[];
+  items: { metadata?: { name?: string; namespace?: string }; status?: { phase?: string } }[];
   metadata: { resourceVersion: string; continue?: string };
 }
 
@@ -117,24 +117,68 @@ export async function inParallel(
   );
 }
 
+/** What paging through a list saw: its items counted, its pages, and the list's revision. */
+export interface PagedList {
+  count: number;
+  pages: number;
+  resourceVersion: string;
+}
+
+/**
+ * Pages through a collection with limit=500 as a paging client does (kubectl --chunk-size=500):
+ * each page is parsed whole and handed to `onPage`, then dropped, so that only what `onPage`
+ * keeps stays alive. Checked on the way: every page answers 200 at the first page's revision
+ * with at most 500 items, each continue token is new (a repeated one would loop), and the keys
+ * (namespace/name) come in strictly ascending order across pages, as the store orders them: none
+ * repeated or out of place.
+ */
+export async function pageThrough(
+  api: Api,
+  apiPath: string,
+  onPage: (items: Answer['items']) => void = () => {},
+): Promise<PagedList> {
+  const seenTokens = new Set<string>();
+  let token = '';
+  let resourceVersion = '';
+  let count = 0;
+  let pages = 0;
+  let lastKey = '';
+  do {
+    const res = await api.call(
+      'GET',
+      `${apiPath}?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
+    );
+    if (res.status !== 200) throw new Error(`list ${apiPath}: ${res.status} ${JSON.stringify(res.body)}`);
+    const { items, metadata } = res.body;
+    resourceVersion ||= metadata.resourceVersion;
+    if (metadata.resourceVersion !== resourceVersion)
+      throw new Error(
+        `list ${apiPath}: page ${pages + 1} at revision ${metadata.resourceVersion}, not ${resourceVersion}`,
+      );
+    if (items.length > 500) throw new Error(`list ${apiPath}: page ${pages + 1} has ${items.length} items`);
+    for (const item of items) {
+      const { name = '', namespace } = item.metadata ?? {};
+      const key = namespace ? `${namespace}/${name}` : name;
+      if (key <= lastKey) throw new Error(`list ${apiPath}: ${key} after ${lastKey}`);
+      lastKey = key;
+    }
+    count += items.length;
+    pages++;
+    onPage(items);
+    token = metadata.continue ?? '';
+    if (seenTokens.has(token)) throw new Error(`list ${apiPath}: continue token repeated: ${token}`);
+    seenTokens.add(token);
+  } while (token);
+  return { count, pages, resourceVersion };
+}
+
 /** Lists every object of a collection with limit=500 pages; returns the items and the list's revision. */
 export async function listAll(
   api: Api,
   apiPath: string,
 ): Promise<{ items: Answer['items']; resourceVersion: string }> {
   const items: Answer['items'] = [];
-  let token = '';
-  let resourceVersion = '';
-  do {
-    const res = await api.call(
-      'GET',
-      `${apiPath}?limit=500${token ? `&continue=${encodeURIComponent(token)}` : ''}`,
-    );
-    if (res.status !== 200) throw new Error(`list ${apiPath}: ${res.status}`);
-    items.push(...res.body.items);
-    resourceVersion ||= res.body.metadata.resourceVersion;
-    token = res.body.metadata.continue ?? '';
-  } while (token);
+  const { resourceVersion } = await pageThrough(api, apiPath, (page) => items.push(...page));
   return { items, resourceVersion };
 }
 
