@@ -4,7 +4,7 @@
 //  - time until every claim is Bound, after the last claim was created (beside the create phase);
 //  - idle: the process's CPU as a share of one core, and store writes/minute, over --idle seconds;
 //  - RSS with 2N objects;
-//  - a full PV list with limit=500 paging;
+//  - a full PV list with limit=500 paging (each page parsed whole, checked, counted and dropped);
 //  - restart: SIGTERM, start again, time until the API answers, beside the first start (empty data
 //    directory) of the same run. berth runs from sources through tsx here (compiling at start),
 //    so both starts include that compilation.
@@ -45,7 +45,7 @@ import {
   createObject,
   currentRevision,
   inParallel,
-  listAll,
+  pageThrough,
   readCredentials,
   untilClaimsBound,
 } from './helpers/https-api.js';
@@ -244,9 +244,10 @@ async function runSize(size: number): Promise<Figures> {
     );
 
     const listStart = performance.now();
-    const { items } = await listAll(api, '/api/v1/persistentvolumes');
+    // as kubectl --chunk-size=500 and bench:list: each page parsed, checked, counted and dropped
+    const { count } = await pageThrough(api, '/api/v1/persistentvolumes');
     const listSeconds = (performance.now() - listStart) / 1000;
-    if (items.length !== size) throw new Error(`listed ${items.length} PVs of ${size}`);
+    if (count !== size) throw new Error(`listed ${count} PVs of ${size}`);
     if (HEAP_DIR) await heapSnapshot(berth, api);
 
     api.close();
@@ -302,7 +303,7 @@ for (const size of SIZES) {
       ` load average ${f.loadAverage.toFixed(1)});` +
       ` idle CPU ${f.idleCpuPercent.toFixed(1)}% of a core (goal < 2%), ${f.idleWritesPerMinute.toFixed(1)} store writes/min (goal <= 6);` +
       ` RSS ${f.rssMiB.toFixed(0)} MiB (${((f.rssMiB * 1024) / (2 * size)).toFixed(1)} KiB per object; goal <= 600 MiB at 100k objects);` +
-      ` PV list, limit=500 pages, ${(f.listSeconds * 1000).toFixed(0)} ms (goal < 1 s); restart until the API answers ${f.restartSeconds.toFixed(2)} s` +
+      ` PV list, limit=500 pages each parsed, checked, counted and dropped, ${(f.listSeconds * 1000).toFixed(0)} ms (goal < 1 s); restart until the API answers ${f.restartSeconds.toFixed(2)} s` +
       ` (${(f.restartSeconds / f.firstStartSeconds).toFixed(2)}x the first start's ${f.firstStartSeconds.toFixed(2)} s; goal < 3 s)`,
   );
 }

@@ -172,16 +172,6 @@ export async function pageThrough(
   return { count, pages, resourceVersion };
 }
 
-/** Lists every object of a collection with limit=500 pages; returns the items and the list's revision. */
-export async function listAll(
-  api: Api,
-  apiPath: string,
-): Promise<{ items: Answer['items']; resourceVersion: string }> {
-  const items: Answer['items'] = [];
-  const { resourceVersion } = await pageThrough(api, apiPath, (page) => items.push(...page));
-  return { items, resourceVersion };
-}
-
 /** The store's revision now (a one-item list's resourceVersion). */
 export async function currentRevision(api: Api): Promise<number> {
   const res = await api.call('GET', '/api/v1/namespaces?limit=1');
