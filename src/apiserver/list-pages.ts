@@ -60,9 +60,34 @@ export function listBody(kind: KindInfo, result: ListResult): ListBody {
   return { kind: `${kind.kind}List`, apiVersion: apiVersionOf(kind), metadata, items: result.items };
 }
 
-/** The compact JSON answer, as sendJson writes it. */
-export function encodeJson(body: unknown): Buffer {
-  return Buffer.from(`${JSON.stringify(body)}\n`);
+/** A list's items are serialised in runs of about this many characters each. */
+const RUN_CHARS = 64 * 1024;
+
+/**
+ * The compact JSON answer, as sendJson writes it: the bytes of `${JSON.stringify(body)}\n`. The
+ * items are serialised a run at a time, each run sized to stay well under V8's large-object size
+ * (128 KiB): a page of 500 volumes is half a megabyte of text, and one string that large is
+ * allocated outside the young generation and copied again to become bytes, which made
+ * serialising a page cost 2-3 times what its runs do.
+ */
+export function encodeJson(body: ListBody): Buffer {
+  const { items } = body;
+  const head = JSON.stringify({ ...body, items: [] });
+  if (items.length === 0) return Buffer.from(`${head}\n`);
+  // head ends with "[]}": the runs go between the brackets, separated by commas
+  const parts = [Buffer.from(head.slice(0, -2))];
+  let runLength = 16;
+  for (let at = 0; at < items.length;) {
+    const run = items.slice(at, at + runLength);
+    const text = JSON.stringify(run);
+    // "[a,b]" of this run without its brackets, after a comma if items came before
+    parts.push(Buffer.from(`${at === 0 ? '' : ','}${text.slice(1, -1)}`));
+    at += run.length;
+    // the next run as long as RUN_CHARS allows for items the size of this run's
+    runLength = Math.max(1, Math.min(1024, Math.floor((run.length * RUN_CHARS) / text.length)));
+  }
+  parts.push(Buffer.from(']}\n'));
+  return Buffer.concat(parts);
 }
 
 export class ListPages {

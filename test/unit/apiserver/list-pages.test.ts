@@ -153,3 +153,59 @@ describe('ListPages', function () {
     }
   });
 });
+
+describe('encodeJson of a list', function () {
+  const body = (items: unknown[]): ListBody => ({
+    kind: 'ConfigMapList',
+    apiVersion: 'v1',
+    metadata: { resourceVersion: '42', continue: 'token' },
+    items: items as ListBody['items'],
+  });
+  const expected = (list: ListBody) => Buffer.from(`${JSON.stringify(list)}\n`);
+
+  it('writes the bytes of the whole body serialised at once, for any number and size of items', function () {
+    const sizes = [0, 1, 2, 15, 16, 17, 100, 500, 1500];
+    for (const count of sizes) {
+      const items = Array.from({ length: count }, (_, i) => configMap(`cm${i}`, 'x'.repeat((i * 37) % 900)));
+      assert.ok(encodeJson(body(items)).equals(expected(body(items))), `${count} items`);
+    }
+  });
+
+  it('keeps items larger than a run, mixed with small ones, whole and in order', function () {
+    const huge = configMap('huge', 'y'.repeat(300 * 1024));
+    const items = [
+      configMap('a'),
+      huge,
+      configMap('b'),
+      huge,
+      ...Array.from({ length: 40 }, (_, i) => configMap(`c${i}`)),
+    ];
+    const encoded = encodeJson(body(items));
+    assert.ok(encoded.equals(expected(body(items))));
+    assert.deepEqual(
+      (JSON.parse(encoded.toString()) as ListBody).items.map((item) => item.metadata.name),
+      items.map((item) => item.metadata.name),
+    );
+  });
+
+  it('encodes text beyond ASCII and escapes as JSON.stringify does', function () {
+    const items = [
+      configMap('unicode', 'zażółć gęślą jaźń ✓ 🚀 \u2028 \u0000 "quoted" \\ \n'),
+      configMap('lone-surrogate', '\ud800 and \udfff'),
+    ];
+    assert.ok(encodeJson(body(items)).equals(expected(body(items))));
+  });
+
+  it('writes a list without a continue token or items as a plain body', function () {
+    const list: ListBody = {
+      kind: 'ConfigMapList',
+      apiVersion: 'v1',
+      metadata: { resourceVersion: '7' },
+      items: [],
+    };
+    assert.equal(
+      encodeJson(list).toString(),
+      '{"kind":"ConfigMapList","apiVersion":"v1","metadata":{"resourceVersion":"7"},"items":[]}\n',
+    );
+  });
+});
