@@ -66,7 +66,7 @@ interface ClientSpec {
   url: string;
   token: string;
   ca: string;
-  /** Keep every page's items until the list is done (as listAll does) instead of dropping each page once counted. */
+  /** Keep every page's items until the list is done (as this client did before) instead of dropping each page once counted. */
   keepItems: boolean;
   /** Where to write the client's CPU profile, if anywhere. */
   profile?: string;
