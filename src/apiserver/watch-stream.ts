@@ -282,6 +282,8 @@ export async function serveWatch(
     bookmarks?.stop();
     ctx.active.delete(finish);
     watch.stop();
+    // a kept-alive connection outlives the watch: its next response must not wake this one
+    socket?.off('drain', onDrain);
     if (!res.writableEnded) {
       const rest = queue.rest();
       if (!socket) res.end(rest);
