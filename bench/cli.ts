@@ -43,7 +43,7 @@ async function floor(env: NodeJS.ProcessEnv): Promise<number[]> {
 
 async function main(): Promise<void> {
   const bin = path.join(root, 'bin', 'berth.js');
-  if (!existsSync(path.join(root, 'dist', 'cli', 'main.js'))) throw new Error('run `npm run build` first');
+  if (!existsSync(path.join(root, 'dist', 'berth', 'main.js'))) throw new Error('run `npm run build` first');
   const kubectl = spawnSync('kubectl', ['version', '--client'], { stdio: 'ignore' }).status === 0;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-cli-'));
   const berth = await startEmbeddedBerth({ dataDir, port: 0, logger: silentLogger, nodes: [] });

@@ -24,11 +24,11 @@ function newestMtime(dir) {
   return newest;
 }
 
-// bin/berth.js runs the compiled CLI in dist/; rebuild it when a source is newer.
+// bin/berth.js runs the bundled CLI in dist/berth/; rebuild it when a source is newer.
 function buildIfStale() {
   const stamp = join(root, 'dist', '.built'); // written by `npm run build` when tsc succeeds
   if (existsSync(stamp) && statSync(stamp).mtimeMs >= newestMtime(join(root, 'src'))) return;
-  console.error('setup: building the berth CLI (tsc -> dist/)');
+  console.error('setup: building the berth CLI (tsc -> dist/, bundled into dist/berth/)');
   execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: 'inherit' });
 }
 

@@ -1,5 +1,19 @@
-// Where berth keeps its state and where client commands look for the kubeconfig.
-import { delimiter, join } from 'node:path';
+// Where berth keeps its state, where client commands look for the kubeconfig, and where berth's own
+// package files are.
+import { existsSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * A file of berth's package (package.json, examples/...): found from the folder above this module
+ * that holds package.json, so it is the same from src/ (tsx), the compiled dist/cli/ and the bundle
+ * in dist/berth/, whose modules sit at different depths.
+ */
+export function packageFile(relative: string): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  return join(dir, relative);
+}
 
 /** Pure: --data-dir, else $BERTH_DATA_DIR, else ~/.berth. */
 export function resolveDataDir(

@@ -1,8 +1,8 @@
-// The shipped binary: bin/berth.js runs the compiled CLI in dist/ and compiles nothing at run time.
-// It is run from a copy of bin/, dist/ and package.json with no node_modules at all, so neither
-// tsx nor any dependency can be loaded by `berth version --client`.
+// The shipped binary: bin/berth.js runs the bundled CLI in dist/berth/ and compiles nothing at run
+// time. It is run from a copy of bin/, dist/, proto/ and package.json with no node_modules at all, so
+// neither tsx nor any dependency can be loaded from elsewhere: the bundle holds what it runs.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,10 +17,15 @@ describe('cli: the built binary', function () {
   let dir: string;
 
   before(async function () {
-    skipUnless(this, existsSync(join(root, 'dist', 'cli', 'main.js')), 'dist/ is not built (npm run build)');
+    skipUnless(
+      this,
+      existsSync(join(root, 'dist', 'berth', 'main.js')),
+      'dist/ is not built (npm run build)',
+    );
     dir = await mkdtemp(join(tmpdir(), 'berth-built-'));
     await cp(join(root, 'bin'), join(dir, 'bin'), { recursive: true });
     await cp(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
+    await cp(join(root, 'proto'), join(dir, 'proto'), { recursive: true });
     await cp(join(root, 'package.json'), join(dir, 'package.json'));
   });
 
@@ -34,6 +39,33 @@ describe('cli: the built binary', function () {
       env: { PATH: process.env['PATH'] ?? '' },
     });
     assert.match(stdout, /^Client Version: v\d+\.\d+\.\d+\n$/);
+  });
+
+  it('runs `berth up` (API server, controllers, a node agent and, as root, the local CSI driver) until it answers', async function () {
+    this.timeout(60_000);
+    const dataDir = join(dir, 'data');
+    const child = spawn(
+      process.execPath,
+      [join(dir, 'bin', 'berth.js'), 'up', '--data-dir', dataDir, '--port', '0', '--node', 'built-node'],
+      { cwd: dir, env: { PATH: process.env['PATH'] ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const seen = (chunk: Buffer): void => {
+          output += chunk.toString();
+          if (/berth API listening on https:\/\/127\.0\.0\.1:\d+/.test(output)) resolve();
+        };
+        child.stdout.on('data', seen);
+        child.stderr.on('data', seen);
+        void exited.then((code) => reject(new Error(`berth up ended (${code}) before answering: ${output}`)));
+      });
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, output);
+    assert.match(output, /berth stopped/);
   });
 
   it('says how to build when dist/ is missing', async function () {

@@ -156,7 +156,11 @@ describe('cli: kubectl habits', function () {
   });
 
   it('the built binary answers `get pv` and `version` from the server', async function () {
-    skipUnless(this, existsSync(join(root, 'dist', 'cli', 'main.js')), 'dist/ is not built (npm run build)');
+    skipUnless(
+      this,
+      existsSync(join(root, 'dist', 'berth', 'main.js')),
+      'dist/ is not built (npm run build)',
+    );
     const run = promisify(execFile);
     const env = { PATH: process.env['PATH'] ?? '', KUBECONFIG: berth.kubeconfigPath };
     const got = await run(process.execPath, [join(root, 'bin', 'berth.js'), 'get', 'pv'], { env });

@@ -8,7 +8,6 @@ import { statfsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { K } from '../../api/kinds.js';
 import type { PersistentVolume, PersistentVolumeClaim, Pod } from '../../api/types.js';
 import { RestClient } from '../../client/rest.js';
@@ -19,13 +18,14 @@ import { parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { DEMO_DISK_ROOT, createDisks, removeDisks } from '../demo/disks.js';
 import { type EmbeddedBerth, startEmbeddedBerth } from '../embedded.js';
+import { packageFile } from '../paths.js';
 import { startProgress } from '../progress.js';
 import { runApply } from './apply.js';
 import { runGet } from './get.js';
 
 const options = { timeout: { type: 'string' }, help: { type: 'boolean', short: 'h' } } as const;
 
-const EXAMPLES_DIR = fileURLToPath(new URL('../../../examples/demo', import.meta.url));
+const EXAMPLES_DIR = packageFile('examples/demo');
 const NODES = ['node-1', 'node-2'];
 const VOLUME_PATHS = 'berth.io/volume-paths';
 

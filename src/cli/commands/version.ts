@@ -3,11 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { clientOptions, parseCommand } from '../args.js';
 import type { CommandContext } from '../context.js';
 import { connect } from '../context.js';
+import { packageFile } from '../paths.js';
 
 const options = { ...clientOptions, client: { type: 'boolean' } } as const;
 
 export async function clientVersion(): Promise<string> {
-  const pkg = JSON.parse(await readFile(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  const pkg = JSON.parse(await readFile(packageFile('package.json'), 'utf8')) as {
     version?: string;
   };
   return `v${pkg.version ?? '0.0.0'}`;
