@@ -7,7 +7,6 @@ import { join } from 'node:path';
 import type { KubeconfigTarget } from './kubeconfig.js';
 import { parseKubeconfigs } from './kubeconfig.js';
 import type { FetchFn } from './transport.js';
-import { nodeFetch } from './transport.js';
 
 export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -39,6 +38,15 @@ export class NotInClusterError extends Error {
   }
 }
 
+/**
+ * A long-running component's transport: undici (about half node:https's CPU per request; see
+ * undici-transport.ts), loaded here so that short CLI commands never load it.
+ */
+async function componentFetch(caPem: string | undefined): Promise<FetchFn> {
+  const { undiciFetch } = await import('./undici-transport.js');
+  return undiciFetch(caPem);
+}
+
 /** --kubeconfig when given, else the in-cluster configuration. */
 export async function componentConnection(input: ConnectionInput): Promise<Connection> {
   if (input.kubeconfig) {
@@ -48,7 +56,7 @@ export async function componentConnection(input: ConnectionInput): Promise<Conne
       );
     });
     const target = await parseKubeconfigs([{ source: input.kubeconfig, text }]);
-    return { target, fetch: nodeFetch(target.caPem), source: input.kubeconfig };
+    return { target, fetch: await componentFetch(target.caPem), source: input.kubeconfig };
   }
   return inClusterConnection(input);
 }
@@ -74,7 +82,7 @@ export async function inClusterConnection(input: ConnectionInput): Promise<Conne
   };
   return {
     target,
-    fetch: withTokenFile(nodeFetch(caPem), tokenFile, token, input.now ?? Date.now),
+    fetch: withTokenFile(await componentFetch(caPem), tokenFile, token, input.now ?? Date.now),
     source: 'in-cluster',
   };
 }
