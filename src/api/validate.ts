@@ -1,5 +1,6 @@
 // Entry points the API server uses for every write: decode (types, unknown fields), default,
 // validate. Errors are StatusErrors worded like the Kubernetes API server's.
+import { cloneJson } from './clone-json.js';
 import { canonicalQuantities } from './canonical-quantities.js';
 import { decodeObject, type FieldValidation } from './decode.js';
 import { applyDefaults } from './defaults.js';
@@ -116,7 +117,7 @@ export function prepareUpdate(raw: unknown, old: KubeObject, options: PrepareOpt
   const { object, info } = decodeDefaulted(raw, options);
   // the stored object is read as the decoder would: defaulted and canonical, so that an object
   // written before a default existed (or spelled 1024Mi) does not count as changed
-  const stored = canonicalQuantities(applyDefaults(structuredClone(old), info));
+  const stored = canonicalQuantities(applyDefaults(cloneJson(old), info));
   throwIfInvalid(object, info, [...validateObject(object, info), ...validateUpdate(object, stored)]);
   return object;
 }

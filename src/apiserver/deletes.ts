@@ -16,7 +16,7 @@ import type { Pod } from '../api/types.js';
 import { FOREGROUND_FINALIZER, ORPHAN_FINALIZER } from '../store/gc.js';
 import { checkPreconditions, decideDelete } from '../store/object-rules.js';
 import type { ObjectStore } from '../store/types.js';
-import { cloneJson } from '../store/merge-patch.js';
+import { cloneJson } from '../api/clone-json.js';
 
 export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
 const policies: readonly PropagationPolicy[] = ['Orphan', 'Background', 'Foreground'];

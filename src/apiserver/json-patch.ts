@@ -1,5 +1,6 @@
 // RFC 6902 JSON Patch (add, remove, replace, move, copy, test) with RFC 6901 pointers. Pure.
-import { cloneJson, deepEqual } from '../store/merge-patch.js';
+import { cloneJson } from '../api/clone-json.js';
+import { deepEqual } from '../store/merge-patch.js';
 
 /** A patch that cannot be applied; the API server reports it as 422 on the "patch" field. */
 export class PatchApplyError extends Error {

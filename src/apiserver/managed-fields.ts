@@ -9,7 +9,8 @@ import { StatusError, type StatusCause } from '../api/errors.js';
 import { fieldError, invalidError, type FieldError } from '../api/field-errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
-import { cloneJson, deepEqual } from '../store/merge-patch.js';
+import { cloneJson } from '../api/clone-json.js';
+import { deepEqual } from '../store/merge-patch.js';
 import {
   difference,
   emptySet,

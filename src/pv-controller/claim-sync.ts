@@ -1,6 +1,7 @@
 // Kubernetes' syncClaim state machine (syncUnboundClaim, syncBoundClaim, protection) as pure
 // functions: a claim and a read-only view in, actions out; `now` is passed in. A claim being deleted
 // is never bound.
+import { cloneJson } from '../api/clone-json.js';
 import type { PersistentVolumeClaim, Pod } from '../api/types.js';
 import type { Action, Decision } from './actions.js';
 import {
@@ -123,7 +124,7 @@ function syncClaimWithoutVolumeName(claim: PersistentVolumeClaim, view: BinderVi
     const fallback = defaultClass(view.storageClasses());
     if (fallback?.metadata.name) {
       // Retroactive default class: the next sync matches and provisions with it.
-      const next = structuredClone(claim);
+      const next = cloneJson(claim);
       next.spec.storageClassName = fallback.metadata.name;
       return { actions: [{ type: 'updateClaim', claim: next }] };
     }
@@ -226,7 +227,7 @@ function handOffAction(claim: PersistentVolumeClaim, provisioner: string): Actio
     annotations[ANN_BETA_STORAGE_PROVISIONER] === provisioner
   )
     return [];
-  const next = structuredClone(claim);
+  const next = cloneJson(claim);
   next.metadata.annotations = {
     ...next.metadata.annotations,
     [ANN_BETA_STORAGE_PROVISIONER]: provisioner,

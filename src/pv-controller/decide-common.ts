@@ -1,5 +1,6 @@
 // What the binder's two state machines share: the view they read, status and event actions, and
 // Kubernetes' bind()/unbind() steps. Pure.
+import { cloneJson } from '../api/clone-json.js';
 import type {
   ClaimPhase,
   PersistentVolume,
@@ -200,7 +201,7 @@ export function bindActions(volume: PersistentVolume, claim: PersistentVolumeCla
 
 /** Kubernetes' unbindVolume: forget a binding the controller made, or just its UID if a user made it. */
 export function unbindActions(volume: PersistentVolume, now: Date): Action[] {
-  const next = structuredClone(volume);
+  const next = cloneJson(volume);
   if (hasAnnotation(volume, ANN_BOUND_BY_CONTROLLER)) {
     delete next.spec.claimRef;
     const annotations = { ...next.metadata.annotations };

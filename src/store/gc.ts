@@ -8,7 +8,7 @@ import { withoutFinalizer } from '../api/finalizers.js';
 import { isStatusError } from '../api/errors.js';
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
-import { cloneJson } from './merge-patch.js';
+import { cloneJson } from '../api/clone-json.js';
 import { GcTriggers } from './gc-triggers.js';
 import type { ObjectStore, Watch } from './types.js';
 

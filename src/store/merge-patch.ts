@@ -1,4 +1,5 @@
 // RFC 7386 JSON merge patch: objects merge key by key, null deletes a key, anything else replaces.
+import { cloneJson } from '../api/clone-json.js';
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -33,21 +34,6 @@ export function createMergePatch(from: unknown, to: unknown): unknown {
     }
   }
   return patch;
-}
-
-/**
- * A deep copy of a JSON value (objects as the store keeps them). Several times faster than
- * structuredClone for these, and its copies are ordinary fast objects; anything that is not a
- * plain object or array (a Date, say) is still copied by structuredClone.
- */
-export function cloneJson<T>(value: T): T {
-  if (typeof value !== 'object' || value === null) return value;
-  if (Array.isArray(value)) return value.map(cloneJson) as T;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  if (prototype !== Object.prototype && prototype !== null) return structuredClone(value);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = cloneJson((value as Record<string, unknown>)[key]);
-  return out as T;
 }
 
 /**

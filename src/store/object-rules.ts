@@ -12,7 +12,8 @@ import {
 } from '../api/namespace-lifecycle.js';
 import { withFields } from '../api/with-fields.js';
 import type { DeleteOptions, WriteOptions } from './types.js';
-import { cloneJson, deepEqual } from './merge-patch.js';
+import { cloneJson } from '../api/clone-json.js';
+import { deepEqual } from './merge-patch.js';
 
 export interface RuleContext {
   now: Date;

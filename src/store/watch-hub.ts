@@ -8,7 +8,8 @@ import { gone } from '../api/errors.js';
 import type { KubeObject } from '../api/meta.js';
 import type { ObjectFilter } from './object-filter.js';
 import type { Watch, WatchEvent, WatchEventType, WatchOptions } from './types.js';
-import { cloneJson, deepFreeze } from './merge-patch.js';
+import { cloneJson } from '../api/clone-json.js';
+import { deepFreeze } from './merge-patch.js';
 
 export interface ChangeEvent {
   rev: number;
