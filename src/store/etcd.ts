@@ -18,6 +18,8 @@ import { alreadyExists, badRequest, conflict, gone, notFound, StatusError } from
 import { isNamespaceTerminating, namespaceTerminating } from '../api/namespace-lifecycle.js';
 import { K, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
+import { withEncodedJson } from './encoded-json.js';
+import { jsonWithResourceVersion } from './etcd-json.js';
 import { decodeObject, EtcdKeys, encodeObject, prefixEnd } from './etcd-keys.js';
 import { EtcdWatch } from './etcd-watch.js';
 import { applyMergePatch } from './merge-patch.js';
@@ -280,7 +282,7 @@ class EtcdObjectStore implements EtcdStore {
       const res = await this.txn(compare, { request_put: { key, value } });
       if (res.succeeded) {
         this.recent.remember(key, { value, mod_revision: res.header.revision });
-        return this.written(created, res) as T;
+        return this.written(created, res, value) as T;
       }
       const namespaceNow = res.responses[1]?.response_range.kvs[0];
       if (namespaceKey && namespaceNow?.mod_revision !== this.activeNamespaces.get(namespace!)) {
@@ -447,7 +449,7 @@ class EtcdObjectStore implements EtcdStore {
       if (res.succeeded) {
         if (value) this.recent.remember(key, { value, mod_revision: res.header.revision });
         else this.recent.forget(key);
-        return this.written(decision.object, res);
+        return this.written(decision.object, res, value);
       }
       this.counters.retries++;
       current = res.responses[0]?.response_range.kvs[0];
@@ -476,8 +478,16 @@ class EtcdObjectStore implements EtcdStore {
     return Promise.allSettled([...this.inflight]).then(() => new Promise((resolve) => setImmediate(resolve)));
   }
 
-  private written(object: KubeObject, res: ITxnResponse): KubeObject {
-    return { ...object, metadata: { ...object.metadata, resourceVersion: res.header.revision } };
+  /**
+   * The object as written, at the transaction's revision. With the value stored, the JSON text of
+   * that object is recorded beside it (the stored bytes with the resourceVersion added), so that
+   * the API server's answer is not serialised a second time.
+   */
+  private written(object: KubeObject, res: ITxnResponse, value?: Buffer): KubeObject {
+    const revision = res.header.revision;
+    const result = { ...object, metadata: { ...object.metadata, resourceVersion: revision } };
+    const json = value && jsonWithResourceVersion(value, revision);
+    return json ? withEncodedJson(result, json.toString('utf8')) : result;
   }
 
   private async call<T>(request: () => Promise<T>): Promise<T> {

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { kindFor } from '../../src/api/kinds.js';
 import type { KubeObject } from '../../src/api/meta.js';
+import { encodedJsonOf } from '../../src/store/encoded-json.js';
 import { openEtcdStore, type EtcdStore } from '../../src/store/etcd.js';
 import type { WatchEvent } from '../../src/store/types.js';
 import { describeStoreContract } from '../contract/store-contract.js';
@@ -117,6 +118,18 @@ if (unavailable) {
       await b.delete(configMaps, 'ns', 'stale');
       await assert.rejects(a.patch(configMaps, 'ns', 'stale', { data: { n: '5' } }), /not found/);
       await assert.rejects(b.get(configMaps, 'ns', 'stale'), /not found/);
+    });
+
+    it("gives a write's answer the JSON text of exactly what it wrote, for the API server to send", async function () {
+      const created = await a.create(configMaps, configMap('text', 1));
+      const updated = await a.update(configMaps, { ...created, data: { n: '2' } });
+      const patched = await a.patch(configMaps, 'ns', 'text', { data: { n: '3' } });
+      for (const written of [created, updated, patched]) {
+        const json = encodedJsonOf(written);
+        assert.ok(json !== undefined, 'recorded');
+        assert.deepEqual(JSON.parse(json), written);
+      }
+      assert.deepEqual(JSON.parse(encodedJsonOf(patched)!), await b.get(configMaps, 'ns', 'text'));
     });
 
     it('keeps the first bootstrap value (credentials are created once)', async function () {
