@@ -131,7 +131,10 @@ export function createSelfSignedCertificate(
   serial[0] = (serial[0] ?? 0) & 0x7f;
   const notBefore = new Date(now.getTime() - 3600_000);
   const notAfter = new Date(now.getTime() + 10 * 365 * 24 * 3600_000);
-  const subjectAltName = sequence(...[...new Set(['localhost', '127.0.0.1', ...altNames])].map(altName));
+  // an address is named once however it is written (a kept certificate's names come back as
+  // OpenSSL spells them: FD00:0:0:0:0:0:0:7 for fd00::7)
+  const entries = new Set(['localhost', '127.0.0.1', ...altNames].map((n) => altName(n).toString('hex')));
+  const subjectAltName = sequence(...[...entries].map((hex) => Buffer.from(hex, 'hex')));
   const extensions = sequence(
     extension('2.5.29.19', true, sequence(booleanTrue)), // basicConstraints CA:TRUE, so it can be its own root
     extension('2.5.29.15', true, bitString(Buffer.from([0x84]))), // keyUsage digitalSignature, keyCertSign

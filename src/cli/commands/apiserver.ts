@@ -42,14 +42,22 @@ export function parseSecurePort(text: string | undefined): number {
 export function parseTlsSans(flags: readonly string[] | undefined, bindAddress: string): string[] {
   const names = (flags ?? []).flatMap((flag) => flag.split(',')).map((name) => name.trim());
   for (const name of names) {
+    // node reads an IPv6 zone (fe80::1%lo) as part of the address; a certificate has no place for it
+    if (isIP(name) !== 0 && name.includes('%'))
+      throw new UsageError(
+        `invalid argument "${name}" for "--tls-san" flag: a certificate names an address without its zone: give ${withoutZone(name)}`,
+      );
     if (isIP(name) !== 0 || dns1123SubdomainErrors(name).length === 0) continue;
     throw new UsageError(
       `invalid argument "${name}" for "--tls-san" flag: expected an IP address or a DNS name`,
     );
   }
-  if (isIP(bindAddress) !== 0 && !['0.0.0.0', '::'].includes(bindAddress)) names.push(bindAddress);
+  const bound = withoutZone(bindAddress);
+  if (isIP(bound) !== 0 && !['0.0.0.0', '::'].includes(bound)) names.push(bound);
   return [...new Set(names)];
 }
+
+const withoutZone = (address: string): string => address.split('%')[0]!;
 
 export async function runApiserver(ctx: CommandContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand('apiserver', argv, options);

@@ -87,6 +87,23 @@ describe('API server credentials', () => {
     assert.equal(await readFile(join(dir, 'apiserver.crt'), 'utf8'), more.tls.cert, 'and keeps it');
   });
 
+  it('names an address once, however it is written, when a certificate is made again', async () => {
+    const first = await ensureCredentials(dir, 'https://127.0.0.1:1234', undefined, [
+      '::ffff:1.2.3.4',
+      'fd00::7',
+    ]);
+    const more = await ensureCredentials(dir, 'https://127.0.0.1:1234', undefined, [
+      'fd00:0::7',
+      'api.example',
+    ]);
+    assert.notEqual(more.tls.cert, first.tls.cert);
+    const names = certificateNames(more.tls.cert);
+    assert.deepEqual(names, [...new Set(names)], `no name twice: ${names.join(', ')}`);
+    assert.equal(names.length, 5, names.join(', '));
+    const x509 = new X509Certificate(more.tls.cert);
+    for (const ip of ['::ffff:1.2.3.4', 'fd00::7', '127.0.0.1']) assert.equal(x509.checkIP(ip), ip);
+  });
+
   it("refuses a name the replicas' shared certificate lacks, rather than serving one that does not name it", async () => {
     const shared = createSelfSignedCertificate('berth-apiserver', new Date(), ['10.0.0.7']);
     const share = async (mine: { token: string }) => ({ token: mine.token, ...shared });

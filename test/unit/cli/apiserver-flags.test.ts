@@ -33,6 +33,18 @@ describe('cli/apiserver flags', function () {
     }
   });
 
+  it('refuses an IPv6 --tls-san with a zone, which no certificate can name, and names a zoned bind address without it', function () {
+    for (const zoned of ['fe80::1%lo', 'fe80::%1', 'fe80::1%eth0']) {
+      assert.throws(
+        () => parseTlsSans([zoned], '127.0.0.1'),
+        new RegExp(
+          `^UsageError: invalid argument "${zoned}" for "--tls-san" flag: a certificate names an address without its zone: give ${zoned.split('%')[0]}$`,
+        ),
+      );
+    }
+    assert.deepEqual(parseTlsSans(['::ffff:1.2.3.4'], 'fe80::1%lo'), ['::ffff:1.2.3.4', 'fe80::1']);
+  });
+
   it('--secure-port: 0-65535', function () {
     assert.equal(parseSecurePort(undefined), 6443);
     assert.equal(parseSecurePort('0'), 0);
