@@ -84,9 +84,7 @@ export class IndexedCache<T extends KubeObject> {
   }
 
   byIndex(name: string, value: string): T[] {
-    const index = this.indexes.get(name);
-    if (!index) throw new Error(`index "${name}" does not exist`);
-    const filed = index.get(value);
+    const filed = this.filedUnder(name, value);
     const keys = filed === undefined ? [] : typeof filed === 'string' ? [filed] : filed;
     const out: T[] = [];
     for (const key of keys) {
@@ -94,6 +92,18 @@ export class IndexedCache<T extends KubeObject> {
       if (obj) out.push(obj);
     }
     return out;
+  }
+
+  /** How many objects are filed under `value`: a check for handlers told of every object, no array built. */
+  countByIndex(name: string, value: string): number {
+    const filed = this.filedUnder(name, value);
+    return filed === undefined ? 0 : typeof filed === 'string' ? 1 : filed.size;
+  }
+
+  private filedUnder(name: string, value: string): Filed | undefined {
+    const index = this.indexes.get(name);
+    if (!index) throw new Error(`index "${name}" does not exist`);
+    return index.get(value);
   }
 
   /**

@@ -191,6 +191,11 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.cache.byIndex(typeof index === 'string' ? index : index.name, value);
   }
 
+  /** How many objects are filed under `value` in an index (without building the list). */
+  countByIndex(index: string | IndexDef<T>, value: string): number {
+    return this.cache.countByIndex(typeof index === 'string' ? index : index.name, value);
+  }
+
   get(namespace: string | undefined, name: string): T | undefined {
     return this.cache.get(namespace ? `${namespace}/${name}` : name);
   }

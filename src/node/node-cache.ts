@@ -130,11 +130,14 @@ export class NodeCache {
 
   /** The pods on this node using the claim "namespace/name". */
   private myPodsOfClaim(claimKey: string): Pod[] {
+    if (this.pods.countByIndex(podsByClaim, claimKey) === 0) return [];
     return this.pods.byIndex(podsByClaim, claimKey).filter((p) => p.spec.nodeName === this.nodeName);
   }
 
   /** The pods on this node whose claims are bound (or being bound) to the volume `pv`. */
   private myPodsOfVolume(pv: Pick<PersistentVolume, 'metadata' | 'spec'>): Pod[] {
+    // Every volume is told at start (100k at 50k pairs): a node without pods looks nothing up.
+    if (this.pods.countByIndex(podsByNode, this.nodeName) === 0) return [];
     const claimKeys = new Set(
       this.claims.byIndex(claimsByVolume, pv.metadata.name ?? '').map((c) => claimKeyOf(c.metadata)),
     );

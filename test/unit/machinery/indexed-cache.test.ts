@@ -26,6 +26,20 @@ describe('machinery/indexed-cache', () => {
     assert.equal(cache.size, 1);
   });
 
+  it('counts what is filed under a value as byIndex lists it', () => {
+    const cache = new IndexedCache<KubeObject>();
+    cache.addIndex('claim', claimsOf);
+    cache.put('ns/p1', pod('p1', ['a', 'b']));
+    cache.put('ns/p2', pod('p2', ['b']));
+    assert.equal(cache.countByIndex('claim', 'a'), 1);
+    assert.equal(cache.countByIndex('claim', 'b'), 2);
+    assert.equal(cache.countByIndex('claim', 'none'), 0);
+    cache.remove('ns/p1');
+    assert.equal(cache.countByIndex('claim', 'a'), 0);
+    assert.equal(cache.countByIndex('claim', 'b'), 1);
+    assert.throws(() => cache.countByIndex('missing', 'a'), /index "missing" does not exist/);
+  });
+
   it('leaves an object out of an index whose function throws, and reports it', () => {
     const errors: string[] = [];
     const cache = new IndexedCache<KubeObject>((index, key) => errors.push(`${index}:${key}`));
