@@ -58,6 +58,42 @@ function dechunk(body: Buffer): { data: string; ended: boolean } {
   }
 }
 
+/** The complete responses in `bytes`, each a chunked body or one of Content-Length bytes. */
+function responses(bytes: Buffer): { head: string; body: string }[] {
+  const out: { head: string; body: string }[] = [];
+  let at = 0;
+  for (;;) {
+    const headEnd = bytes.indexOf('\r\n\r\n', at);
+    if (headEnd < 0) return out;
+    const head = bytes.toString('latin1', at, headEnd);
+    assert.match(head, /^HTTP\/1\.1 200 /, `a status line at byte ${at}`);
+    const start = headEnd + 4;
+    const length = /^content-length: (\d+)$/im.exec(head);
+    if (length) {
+      const end = start + Number(length[1]);
+      if (end > bytes.length) return out;
+      out.push({ head, body: bytes.toString('utf8', start, end) });
+      at = end;
+      continue;
+    }
+    // a chunked body ends with the last chunk and its empty line
+    const last = bytes.indexOf('\r\n0\r\n\r\n', start - 2);
+    if (last < 0) return out;
+    const end = last + 7;
+    const { data, ended } = dechunk(bytes.subarray(start, end));
+    assert.ok(ended);
+    out.push({ head, body: data });
+    at = end;
+  }
+}
+
+async function until(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 20) {
+    assert.ok(waited < 10_000, 'the responses came');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function events(lines: string): { type: string; object: { metadata: { name: string } } }[] {
   return lines
     .split('\n')
@@ -115,6 +151,30 @@ describe('watch: the response on the wire', function () {
       expected,
     );
     assert.ok(received.every((e) => e.type === 'ADDED'));
+  });
+
+  it('HTTP/1.1: the connection serves the requests sent after a watch, pipelined or once it ended', async function () {
+    const { port } = new URL(server.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (data: Buffer) => received.push(data));
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const request = (target: string): string =>
+      `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${token}\r\n\r\n`;
+    const one = '/api/v1/namespaces/default/configmaps/cm-0';
+    // a watch, and a request sent before it ends; then, on the same connection, another of each
+    socket.write(request(path()) + request(one));
+    await until(() => responses(Buffer.concat(received)).length === 2);
+    socket.write(request(path()) + request(one));
+    await until(() => responses(Buffer.concat(received)).length === 4);
+    socket.destroy();
+    const [watch, get, watchAgain, getAgain] = responses(Buffer.concat(received));
+    for (const { body } of [watch!, watchAgain!])
+      assert.deepEqual(
+        events(body).map((e) => e.object.metadata.name),
+        expected,
+      );
+    for (const { body } of [get!, getAgain!]) assert.equal(JSON.parse(body).metadata.name, 'cm-0');
   });
 
   it('HTTP/1.0: the plain lines, ended by closing the connection', async function () {
