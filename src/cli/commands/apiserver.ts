@@ -52,12 +52,22 @@ export function parseTlsSans(flags: readonly string[] | undefined, bindAddress: 
       `invalid argument "${name}" for "--tls-san" flag: expected an IP address or a DNS name`,
     );
   }
-  const bound = withoutZone(bindAddress);
-  if (isIP(bound) !== 0 && !['0.0.0.0', '::'].includes(bound)) names.push(bound);
+  if (isIP(bindAddress) !== 0 && !['0.0.0.0', '::'].includes(bindAddress)) names.push(bindAddress);
   return [...new Set(names)];
 }
 
 const withoutZone = (address: string): string => address.split('%')[0]!;
+
+/**
+ * Pure: --bind-address, an IP address without a zone as kube-apiserver's (an IPv6 zone such as
+ * fe80::1%lo is no address clients can put in the kubeconfig's URL or find in the certificate).
+ */
+export function parseBindAddress(text: string | undefined): string {
+  const host = text ?? '127.0.0.1';
+  if (isIP(host) === 0 || host.includes('%'))
+    throw new UsageError(`invalid argument "${host}" for "--bind-address" flag: expected an IP`);
+  return host;
+}
 
 export async function runApiserver(ctx: CommandContext, argv: string[]): Promise<number> {
   const { values, positionals } = parseCommand('apiserver', argv, options);
@@ -69,9 +79,7 @@ export async function runApiserver(ctx: CommandContext, argv: string[]): Promise
   const etcd = parseEtcdFlags(values);
   if (!etcd) throw new UsageError('berth apiserver needs --etcd-servers (berth up runs the embedded store)');
   const port = parseSecurePort(values['secure-port']);
-  const host = values['bind-address'] ?? '127.0.0.1';
-  if (isIP(host) === 0)
-    throw new UsageError(`invalid argument "${host}" for "--bind-address" flag: expected an IP`);
+  const host = parseBindAddress(values['bind-address']);
   const altNames = parseTlsSans(values['tls-san'], host);
   const dataDir = resolveDataDir(values['data-dir'], ctx.env, ctx.home);
   const logger = loggerFor(ctx, values['log-level']);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { parseSecurePort, parseTlsSans } from '../../../src/cli/commands/apiserver.js';
+import { parseBindAddress, parseSecurePort, parseTlsSans } from '../../../src/cli/commands/apiserver.js';
 
 describe('cli/apiserver flags', function () {
   it('--tls-san: IP addresses and DNS names, repeated or comma-separated, plus a host bind address', function () {
@@ -33,7 +33,7 @@ describe('cli/apiserver flags', function () {
     }
   });
 
-  it('refuses an IPv6 --tls-san with a zone, which no certificate can name, and names a zoned bind address without it', function () {
+  it('refuses an IPv6 --tls-san or --bind-address with a zone, which no certificate or URL can name', function () {
     for (const zoned of ['fe80::1%lo', 'fe80::%1', 'fe80::1%eth0']) {
       assert.throws(
         () => parseTlsSans([zoned], '127.0.0.1'),
@@ -42,7 +42,14 @@ describe('cli/apiserver flags', function () {
         ),
       );
     }
-    assert.deepEqual(parseTlsSans(['::ffff:1.2.3.4'], 'fe80::1%lo'), ['::ffff:1.2.3.4', 'fe80::1']);
+    assert.deepEqual(parseTlsSans(['::ffff:1.2.3.4'], '::1'), ['::ffff:1.2.3.4', '::1']);
+    assert.equal(parseBindAddress(undefined), '127.0.0.1');
+    assert.equal(parseBindAddress('fe80::1'), 'fe80::1');
+    for (const bad of ['fe80::1%lo', '[::1]', 'localhost'])
+      assert.throws(() => parseBindAddress(bad), {
+        name: 'UsageError',
+        message: `invalid argument "${bad}" for "--bind-address" flag: expected an IP`,
+      });
   });
 
   it('--secure-port: 0-65535', function () {
