@@ -24,7 +24,7 @@
 //     [--heap-snapshot DIR] [--from-dist] [--keep-data DIR] [--berth-log FILE] [--trace-gc]
 import { createWriteStream, readdirSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
-import { mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -282,8 +282,11 @@ async function runSize(size: number): Promise<Figures> {
     };
   } finally {
     await stopBerth(berth).catch(() => undefined);
-    if (KEEP_DIR) await rename(dataDir, path.join(KEEP_DIR, `berth-${size}`));
-    else await rm(dataDir, { recursive: true, force: true });
+    if (KEEP_DIR) {
+      // the run's data outlives it only if it can be moved: the folder is made when missing
+      await mkdir(KEEP_DIR, { recursive: true });
+      await rename(dataDir, path.join(KEEP_DIR, `berth-${size}`));
+    } else await rm(dataDir, { recursive: true, force: true });
   }
 }
 
