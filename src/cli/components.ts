@@ -22,6 +22,15 @@ import type { Logger } from '../machinery/logger.js';
 import { SharedInformerCache } from '../machinery/shared-cache.js';
 import { GarbageCollector } from '../store/gc.js';
 
+/** Starts a controller (its caches synced) and names it for the stop at the end. */
+async function started(
+  name: string,
+  controller: { start(): Promise<void>; stop(): Promise<void> },
+): Promise<RunningComponent> {
+  await controller.start();
+  return { name, stop: () => controller.stop() };
+}
+
 function startGarbageCollector(deps: ComponentDeps): RunningComponent {
   const log = deps.logger.child({ component: 'garbage-collector' });
   const gc = new GarbageCollector({
@@ -55,8 +64,7 @@ async function startPvController(deps: ComponentContext): Promise<RunningCompone
     // as Kubernetes' hostPath recycler, scrub only under /tmp
     recycler: new FsRecycler({ allowedRoots: ['/tmp'] }),
   });
-  await controller.start();
-  return { name: 'persistentvolume-controller', stop: () => controller.stop() };
+  return started('persistentvolume-controller', controller);
 }
 
 /**
@@ -79,8 +87,7 @@ async function startAttachDetach(
     log: deps.logger.child({ component: 'attachdetach-controller' }),
     ...(deps.maxWaitForUnmountMs !== undefined ? { maxWaitForUnmountMs: deps.maxWaitForUnmountMs } : {}),
   });
-  await controller.start();
-  return { name: 'attachdetach-controller', stop: () => controller.stop() };
+  return started('attachdetach-controller', controller);
 }
 
 /**
@@ -121,8 +128,7 @@ async function startNamespaceController(deps: ComponentContext): Promise<Running
     clock: deps.clock,
     log: deps.logger,
   });
-  await controller.start();
-  return { name: 'namespace-controller', stop: () => controller.stop() };
+  return started('namespace-controller', controller);
 }
 
 function recorderFor(deps: ComponentDeps, component: string): EventRecorder {
@@ -137,8 +143,7 @@ async function startScheduler(deps: ComponentContext): Promise<RunningComponent>
     log: deps.logger.child({ component: 'scheduler' }),
     recorder: recorderFor(deps, 'default-scheduler'),
   });
-  await scheduler.start();
-  return { name: 'scheduler', stop: () => scheduler.stop() };
+  return started('scheduler', scheduler);
 }
 
 async function startStatefulSets(deps: ComponentContext): Promise<RunningComponent> {
@@ -149,8 +154,7 @@ async function startStatefulSets(deps: ComponentContext): Promise<RunningCompone
     log: deps.logger.child({ component: 'statefulset-controller' }),
     recorder: recorderFor(deps, 'statefulset-controller'),
   });
-  await controller.start();
-  return { name: 'statefulset-controller', stop: () => controller.stop() };
+  return started('statefulset-controller', controller);
 }
 
 /** Deployments, ReplicaSets and Jobs (each recording events as its upstream controller). */
@@ -161,8 +165,7 @@ async function startAppsControllers(deps: ComponentContext): Promise<RunningComp
     clock: deps.clock,
     log: deps.logger,
   });
-  await controllers.start();
-  return { name: 'apps-controllers', stop: () => controllers.stop() };
+  return started('apps-controllers', controllers);
 }
 
 async function startSnapshotController(deps: ComponentContext): Promise<RunningComponent> {
@@ -173,8 +176,7 @@ async function startSnapshotController(deps: ComponentContext): Promise<RunningC
     log: deps.logger,
     recorder: recorderFor(deps, 'snapshot-controller'),
   });
-  await controller.start();
-  return { name: 'snapshot-controller', stop: () => controller.stop() };
+  return started('snapshot-controller', controller);
 }
 
 /** The controller-side sidecars of a third-party driver: provisioner, resizer, attacher, snapshotter. */
