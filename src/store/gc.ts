@@ -52,8 +52,17 @@ export function finalizerWork(
   objects: ReadonlyArray<{ kind: KindInfo; object: KubeObject }>,
 ): FinalizerAction[] {
   const actions: FinalizerAction[] = [];
-  const dependentsOf = (uid: string) =>
-    objects.filter(({ object }) => (object.metadata.ownerReferences ?? []).some((ref) => ref.uid === uid));
+  // one index of dependents by owner uid: a scan per owner was quadratic when many owners went at once
+  const byOwner = new Map<string, Array<{ kind: KindInfo; object: KubeObject }>>();
+  for (const entry of objects) {
+    const ownerUids = new Set((entry.object.metadata.ownerReferences ?? []).map((ref) => ref.uid));
+    for (const ownerUid of ownerUids) {
+      const list = byOwner.get(ownerUid);
+      if (list) list.push(entry);
+      else byOwner.set(ownerUid, [entry]);
+    }
+  }
+  const dependentsOf = (uid: string) => byOwner.get(uid) ?? [];
   for (const { kind, object } of objects) {
     const { deletionTimestamp, finalizers = [], uid = '' } = object.metadata;
     if (!deletionTimestamp || uid === '') continue;

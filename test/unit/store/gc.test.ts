@@ -87,6 +87,16 @@ describe('store/gc finalizerWork (orphan and foreground propagation)', function 
       ['removeFinalizer foregroundDeletion'],
     ],
     ['an owner not being deleted is left alone', [owner(['orphan'], false), child('a')], []],
+    [
+      'orphan: a dependent naming the owner twice is handled once',
+      [owner(['orphan']), dependent('twice', [sts('owner'), sts('owner')])],
+      ['dropOwnerReference twice'],
+    ],
+    [
+      'orphan: only the dependents of the owner being deleted',
+      [owner(['orphan']), child('a'), dependent('other', [sts('someone-else')])],
+      ['dropOwnerReference a'],
+    ],
     ["other finalizers are not the collector's", [owner(['kubernetes.io/pvc-protection']), child('a')], []],
   ];
   for (const [title, objects, want] of cases) {
