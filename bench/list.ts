@@ -9,8 +9,10 @@
 // JSON.stringify of the same pages (what answering costs with no HTTP at all) and JSON.parse of
 // them (what any client of JSON pays).
 // With --profile DIR, the server's and the client's CPU profiles of the last run are written into DIR
-// (summarise with bench/profile-summary.ts).
-//   node --import tsx bench/list.ts [--size 10000] [--runs 3] [--from-dist] [--profile DIR]
+// (summarise with bench/profile-summary.ts). With --baseline ROOT (another checkout, built), that
+// checkout's API server answers the same store too, alternated with this one's, so a change shows
+// as a ratio against the code before it under the same load.
+//   node --import tsx bench/list.ts [--size 10000] [--runs 3] [--from-dist] [--profile DIR] [--baseline ROOT]
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -18,10 +20,10 @@ import { Session } from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as KindsModule from '../src/api/kinds.js';
-import type { KubeObject } from '../src/api/meta.js';
 import type * as ApiServerModule from '../src/apiserver/index.js';
+import type * as ListPagesModule from '../src/apiserver/list-pages.js';
 import type * as EmbeddedModule from '../src/store/embedded.js';
 import { startHttpsServer } from './helpers/bare-https.js';
 import { booleanFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
@@ -33,6 +35,7 @@ const SIZE = numberFlag('size', 10_000);
 const RUNS = numberFlag('runs', 3);
 const FROM_DIST = booleanFlag('from-dist');
 const PROFILE_DIR = stringFlag('profile');
+const BASELINE = stringFlag('baseline');
 const GOAL_MS_AT_50K = 1_000;
 const RUN_TIME = '2026-12-07T13:58:14Z';
 
@@ -132,7 +135,7 @@ async function clientList(spec: ClientSpec): Promise<ClientResult & { serverCpuM
  */
 async function startPreservedPages(
   tls: { cert: string; key: string },
-  objects: readonly KubeObject[],
+  objects: readonly unknown[],
 ): Promise<{ url: string; close(): Promise<void> }> {
   const pages: Buffer[] = [];
   for (let at = 0; at < objects.length; at += 500) {
@@ -159,6 +162,12 @@ async function main(): Promise<void> {
     'apiserver/index',
   )) as typeof ApiServerModule;
   const { openEmbeddedStore } = (await serverCode('store/embedded')) as typeof EmbeddedModule;
+  const { listItems } = (await serverCode('apiserver/list-pages')) as typeof ListPagesModule;
+  const baselineApi = BASELINE
+    ? ((await import(
+        pathToFileURL(path.resolve(BASELINE, 'dist/apiserver/index.js')).href
+      )) as typeof ApiServerModule)
+    : undefined;
   const volumes = kinds.find((k) => k.kind === 'PersistentVolume')!;
   const dir = await mkdtemp(path.join(os.tmpdir(), 'berth-bench-list-'));
   const store = await openEmbeddedStore({ dataDir: path.join(dir, 'store'), compactEvery: 10 * SIZE });
@@ -167,6 +176,7 @@ async function main(): Promise<void> {
   const servers = {
     whenAsked: await startApiServer({ store, token: first.token, tls: first.tls, prepareNextPages: false }),
     prepared: await startApiServer({ store, token: first.token, tls: first.tls }),
+    baseline: await baselineApi?.startApiServer({ store, token: first.token, tls: first.tls }),
   };
   let bare: Awaited<ReturnType<typeof startPreservedPages>> | undefined;
   try {
@@ -186,7 +196,8 @@ async function main(): Promise<void> {
         ` ${FROM_DIST ? 'the build (dist/)' : 'sources through tsx'}; server RSS ${rssEmpty.toFixed(0)} MiB empty,` +
         ` ${rssMiB(process.pid).toFixed(0)} MiB filled`,
     );
-    const stored = (await store.list(volumes, { readOnly: true })).items;
+    // the items as the API answers them (without the apiVersion and kind the list names once)
+    const stored = listItems(volumes, (await store.list(volumes, { readOnly: true })).items);
     bare = await startPreservedPages(first.tls, stored);
     // the client drops each page once parsed and checked, as kubectl --chunk-size=500 does; the
     // last variant keeps every item until the list is done (as this benchmark's client did before)
@@ -195,9 +206,10 @@ async function main(): Promise<void> {
       whenAsked: { url: servers.whenAsked.url, keepItems: false },
       bare: { url: bare.url, keepItems: false },
       keepItems: { url: servers.prepared.url, keepItems: true },
+      baseline: { url: servers.baseline?.url ?? '', keepItems: false },
     };
     type Variant = keyof typeof variants;
-    const names = Object.keys(variants) as Variant[];
+    const names = (Object.keys(variants) as Variant[]).filter((name) => variants[name].url !== '');
     const runs = Object.fromEntries(names.map((name) => [name, [] as Run[]])) as Record<Variant, Run[]>;
     const figures = (r: Run) =>
       `${r.wallMs.toFixed(0)} ms wall, server CPU ${r.serverCpuMs.toFixed(0)} ms, client CPU ${r.cpuMs.toFixed(0)} ms,` +
@@ -222,7 +234,8 @@ async function main(): Promise<void> {
         `  run ${run + 1}: next page prepared: ${figures(runs.prepared[run]!)}\n` +
           `         each page when asked: ${figures(runs.whenAsked[run]!)}\n` +
           `         bare server of pre-serialised pages: ${figures(runs.bare[run]!)}\n` +
-          `         next page prepared, client keeping every item: ${figures(runs.keepItems[run]!)}`,
+          `         next page prepared, client keeping every item: ${figures(runs.keepItems[run]!)}` +
+          (BASELINE ? `\n         baseline (${BASELINE}): ${figures(runs.baseline[run]!)}` : ''),
       );
     }
     const wall = (name: Variant) => median(runs[name].map((r) => r.wallMs));
@@ -235,6 +248,10 @@ async function main(): Promise<void> {
         ` ${(wall('prepared') / wall('whenAsked')).toFixed(2)}x each page serialised when asked (${wall('whenAsked').toFixed(0)} ms),` +
         ` ${(wall('prepared') / wall('bare')).toFixed(2)}x a bare server of pre-serialised pages (${wall('bare').toFixed(0)} ms),` +
         ` ${(wall('prepared') / wall('keepItems')).toFixed(2)}x a client keeping every item (${wall('keepItems').toFixed(0)} ms);` +
+        (BASELINE
+          ? ` ${(wall('prepared') / wall('baseline')).toFixed(2)}x the baseline checkout (${wall('baseline').toFixed(0)} ms,` +
+            ` server CPU ${serverCpu('baseline').toFixed(0)} ms, client CPU ${clientCpu('baseline').toFixed(0)} ms);`
+          : '') +
         ` server CPU ${serverCpu('prepared').toFixed(0)} ms (when asked ${serverCpu('whenAsked').toFixed(0)} ms,` +
         ` bare ${serverCpu('bare').toFixed(0)} ms), client CPU ${clientCpu('prepared').toFixed(0)} ms` +
         ` (keeping every item ${clientCpu('keepItems').toFixed(0)} ms); a page ${median(runs.prepared.map((r) => r.earlyPageMs)).toFixed(1)} ms` +
@@ -245,6 +262,7 @@ async function main(): Promise<void> {
     await bare?.close();
     await servers.prepared.close();
     await servers.whenAsked.close();
+    await servers.baseline?.close();
     await store.close();
     await rm(dir, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@ import { dns1123LabelErrors } from '../api/names.js';
 import { nameErrorsFor } from '../api/validate.js';
 import { deleteAdmitted, readDeleteOptions, type DeleteRequest } from './deletes.js';
 import { methodNotAllowed, parseBody } from './http-io.js';
-import { listBody, pagesWhenAsked } from './list-pages.js';
+import { listBody, listItems, pagesWhenAsked } from './list-pages.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import { createAdmitted, updateAdmitted, type WriteRequestOptions } from './writes.js';
 
@@ -229,7 +229,7 @@ async function deleteCollection(ctx: ResourceContext, req: ResourceRequest): Pro
     kind: `${target.kind.kind}List`,
     apiVersion: apiVersionOf(target.kind),
     metadata: {},
-    items: deleted,
+    items: listItems(target.kind, deleted),
   };
   return { status: 200, body: list };
 }

@@ -1,7 +1,7 @@
 // A small Kubernetes REST client for the berth API server (and any server speaking the same REST):
 // typed by KindInfo, bearer-token auth, Table output for `get`, and resumable streaming watches.
 import { readFile } from 'node:fs/promises';
-import type { KindInfo } from '../api/kinds.js';
+import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { isStatusError } from '../api/errors.js';
 import { ApiUnreachableError, errorFromResponse, isConnectionFailure, statusErrorFrom } from './errors.js';
@@ -112,6 +112,16 @@ function query(params: Record<string, string | undefined>): string {
   return text === '' ? '' : `?${text}`;
 }
 
+/**
+ * A list's items with their apiVersion and kind: the API server leaves both out of a built-in
+ * kind's items (the list names them once), and berth's code reads them off each object.
+ */
+export function withTypeMeta(kind: KindInfo, items: KubeObject[]): KubeObject[] {
+  const typeMeta = { apiVersion: apiVersionOf(kind), kind: kind.kind };
+  // first, as on an object read alone; an item's own values win
+  return items.map((item) => (item.kind && item.apiVersion ? item : { ...typeMeta, ...item }));
+}
+
 export class RestClient {
   readonly server: string;
   readonly namespace: string | undefined;
@@ -181,7 +191,7 @@ export class RestClient {
       metadata?: { resourceVersion?: string; continue?: string };
     };
     const list: ObjectList = {
-      items: body.items ?? [],
+      items: withTypeMeta(kind, body.items ?? []),
       resourceVersion: body.metadata?.resourceVersion ?? '',
     };
     if (body.metadata?.continue) list.continue = body.metadata.continue;

@@ -9,6 +9,7 @@ import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.
 
 const token = 'paging-token-0123456789';
 const configMaps = kindFor('v1', 'ConfigMap')!;
+const volumeSnapshotClasses = kindFor('snapshot.storage.k8s.io/v1', 'VolumeSnapshotClass')!;
 
 interface ListBody {
   kind: string;
@@ -85,6 +86,84 @@ describe('apiserver list paging', function () {
     );
     assert.equal(items[0]!.data?.['seen'], 'after the first page');
     assert.equal(body.metadata.resourceVersion, first.body.metadata.resourceVersion);
+  });
+
+  it("leaves apiVersion and kind out of a built-in kind's list items, as kube-apiserver does; a get and a watch event keep them", async function () {
+    const get = (path: string, accept = 'application/json') =>
+      fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, accept } });
+    const items = async (path: string) =>
+      ((await (await get(path)).json()) as { items: Record<string, unknown>[] }).items;
+    for (const query of ['', '?limit=2', '?limit=2&pretty=true']) {
+      const listed = await items(`/api/v1/namespaces/default/configmaps${query}`);
+      assert.ok(listed.length > 0);
+      for (const item of listed) {
+        assert.equal(item['kind'], undefined, query);
+        assert.equal(item['apiVersion'], undefined, query);
+        assert.ok(item['metadata'], query);
+      }
+    }
+    // the store's own objects are shared: a list leaves them whole
+    assert.equal((await store.get(configMaps, 'default', 'cm0')).kind, 'ConfigMap');
+    const one = (await (await get('/api/v1/namespaces/default/configmaps/cm0')).json()) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(one['kind'], 'ConfigMap');
+    assert.equal(one['apiVersion'], 'v1');
+    // a Table's rows carry objects whole (includeObject=Object), as upstream converts each to its version
+    const table = (await (
+      await get(
+        '/api/v1/namespaces/default/configmaps?includeObject=Object',
+        'application/json;as=Table;v=v1;g=meta.k8s.io',
+      )
+    ).json()) as { rows: { object: Record<string, unknown> }[] };
+    assert.equal(table.rows[0]!.object['kind'], 'ConfigMap');
+    // a watch's events name the kind of their object
+    const watch = await get(
+      '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0&timeoutSeconds=1',
+    );
+    const first = JSON.parse((await watch.text()).split('\n')[0]!) as { object: Record<string, unknown> };
+    assert.equal(first.object['kind'], 'ConfigMap');
+    assert.equal(first.object['apiVersion'], 'v1');
+  });
+
+  it('answers a deletecollection with the list of what it deleted, its items without apiVersion and kind', async function () {
+    await store.create(configMaps, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'doomed', namespace: 'default', labels: { doomed: 'yes' } },
+    });
+    const res = await fetch(`${server.url}/api/v1/namespaces/default/configmaps?labelSelector=doomed%3Dyes`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { kind: string; items: Record<string, unknown>[] };
+    assert.equal(body.kind, 'ConfigMapList');
+    assert.deepEqual(
+      body.items.map((item) => [
+        item['kind'],
+        item['apiVersion'],
+        (item['metadata'] as { name: string }).name,
+      ]),
+      [[undefined, undefined, 'doomed']],
+    );
+  });
+
+  it('keeps apiVersion and kind on the items of a snapshot kind, a custom resource upstream', async function () {
+    await store.create(volumeSnapshotClasses, {
+      apiVersion: 'snapshot.storage.k8s.io/v1',
+      kind: 'VolumeSnapshotClass',
+      metadata: { name: 'paging-class' },
+      driver: 'hostpath.csi.k8s.io',
+      deletionPolicy: 'Delete',
+    });
+    const res = await fetch(`${server.url}/apis/snapshot.storage.k8s.io/v1/volumesnapshotclasses`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const body = (await res.json()) as { items: Record<string, unknown>[] };
+    assert.equal(body.items[0]!['kind'], 'VolumeSnapshotClass');
+    assert.equal(body.items[0]!['apiVersion'], 'snapshot.storage.k8s.io/v1');
   });
 
   it('answers paged lists with pretty=true indented', async function () {

@@ -215,6 +215,18 @@ describe('kubectl against the berth API server', function () {
     assert.equal(live.status.phase, 'Pending');
   });
 
+  it("kubectl get -o json of a list names each item's kind, though the server leaves it out of the items", async function () {
+    // --chunk-size=1: one item a page, so the continue tokens are followed too
+    const list = parse(await ok(['get', 'pvc,sc', '-o', 'json', '--chunk-size=1'])) as {
+      kind: string;
+      items: { apiVersion: string; kind: string; metadata: { name: string } }[];
+    };
+    assert.equal(list.kind, 'List');
+    const kinds = list.items.map((item) => `${item.apiVersion}/${item.kind}/${item.metadata.name}`);
+    assert.ok(kinds.includes('v1/PersistentVolumeClaim/created'), kinds.join(' '));
+    assert.ok(kinds.includes('storage.k8s.io/v1/StorageClass/fast'), kinds.join(' '));
+  });
+
   it('kubectl describe pvc works (it also lists pods and events)', async function () {
     const out = await ok(['describe', 'pvc', 'created']);
     assert.match(out, /^Name:\s+created$/m);

@@ -73,6 +73,35 @@ describe('client RestClient', function () {
     assert.equal(seen[0]?.method, 'PATCH');
   });
 
+  it("fills in a listed item's apiVersion and kind, which the server leaves out of a built-in kind's items", async function () {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({
+          kind: 'PersistentVolumeClaimList',
+          apiVersion: 'v1',
+          metadata: { resourceVersion: '7', continue: 'next' },
+          items: [
+            { metadata: { name: 'a' }, spec: {} },
+            // an item that names them (a custom resource's list) keeps its own
+            { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'b' } },
+          ],
+        }),
+      );
+    };
+    const list = await client.list(pvc, { namespace: 'ns', limit: 2 });
+    assert.deepEqual(list.items, [
+      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'a' }, spec: {} },
+      { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'b' } },
+    ]);
+    assert.deepEqual(Object.keys(list.items[0]!), ['apiVersion', 'kind', 'metadata', 'spec']);
+    assert.equal(list.resourceVersion, '7');
+    assert.equal(list.continue, 'next');
+    const classes = await client.list(sc);
+    assert.equal(classes.items[0]!.apiVersion, 'storage.k8s.io/v1');
+    assert.equal(classes.items[0]!.kind, 'StorageClass');
+  });
+
   it('asks for a Table and drops wide columns unless asked', async function () {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
