@@ -6,14 +6,7 @@
 // (object-rules.ts), so both backends behave alike; any number of API servers may share one etcd.
 import { randomUUID } from 'node:crypto';
 import { noop } from 'cockatiel';
-import {
-  Etcd3,
-  type ICompare,
-  type IKeyValue,
-  type IOptions,
-  type IRequestOp,
-  type ITxnResponse,
-} from 'etcd3';
+import { Etcd3, type IOptions } from 'etcd3';
 import { alreadyExists, badRequest, conflict, gone, notFound, StatusError } from '../api/errors.js';
 import { isNamespaceTerminating, namespaceTerminating } from '../api/namespace-lifecycle.js';
 import { K, type KindInfo } from '../api/kinds.js';
@@ -21,7 +14,9 @@ import type { KubeObject } from '../api/meta.js';
 import { withEncodedJson } from './encoded-json.js';
 import { jsonWithResourceVersion } from './etcd-json.js';
 import { decodeObject, EtcdKeys, encodeObject, prefixEnd } from './etcd-keys.js';
+import { EtcdUnaryClient } from './etcd-unary.js';
 import { EtcdWatch } from './etcd-watch.js';
+import type { KvCompare, KvKeyValue, KvOp, KvTxnResponse } from './etcd-wire.js';
 import { applyMergePatch } from './merge-patch.js';
 import { compileFilter } from './object-filter.js';
 import {
@@ -84,6 +79,8 @@ function storageError(err: unknown): Error {
 
 class EtcdObjectStore implements EtcdStore {
   private readonly client: Etcd3;
+  /** Range and Txn, the calls of every read and write (see etcd-unary.ts). */
+  private readonly kv: EtcdUnaryClient;
   private readonly keys: EtcdKeys;
   private readonly clock: () => Date;
   private readonly newUid: () => string;
@@ -118,6 +115,7 @@ class EtcdObjectStore implements EtcdStore {
       };
     }
     this.client = new Etcd3(clientOptions);
+    this.kv = new EtcdUnaryClient({ endpoints: options.endpoints, tls: options.tls, timeoutMs: timeout });
     this.keys = new EtcdKeys(options.prefix ?? '/registry');
     this.clock = options.clock ?? (() => new Date());
     this.newUid = options.uid ?? randomUUID;
@@ -168,7 +166,7 @@ class EtcdObjectStore implements EtcdStore {
     for (;;) {
       const chunk = limit === undefined ? 0 : Math.max(limit - items.length + 1, 64);
       const res = await this.call(() =>
-        this.client.kv.range({
+        this.kv.range({
           key: start,
           range_end: prefixEnd(prefix),
           ...(chunk ? { limit: chunk } : {}),
@@ -196,7 +194,7 @@ class EtcdObjectStore implements EtcdStore {
   async currentRevision(): Promise<string> {
     this.checkOpen();
     const res = await this.call(() =>
-      this.client.kv.range({ key: Buffer.from(this.keys.bootstrapKey('revision')), count_only: true }),
+      this.kv.range({ key: Buffer.from(this.keys.bootstrapKey('revision')), count_only: true }),
     );
     return res.header.revision;
   }
@@ -270,11 +268,11 @@ class EtcdObjectStore implements EtcdStore {
       const created = decideCreate(kind, obj, name, this.ruleContext());
       const key = Buffer.from(this.keys.objectKey(kind, namespace, name));
       const value = encodeObject(created);
-      const compare: ICompare[] = [{ key, target: 'Create', result: 'Equal', create_revision: 0 }];
+      const compare: KvCompare[] = [{ key, target: 'Create', result: 'Equal', create_revision: 0 }];
       if (namespaceKey) {
         let mod_revision = this.activeNamespaces.get(namespace!);
         if (mod_revision === undefined) {
-          const found = await this.call(() => this.client.kv.range({ key: namespaceKey }));
+          const found = await this.call(() => this.kv.range({ key: namespaceKey }));
           mod_revision = this.learnNamespace(kind, namespace!, meta.name ?? '', found.kvs[0]);
         }
         compare.push({ key: namespaceKey, target: 'Mod', result: 'Equal', mod_revision });
@@ -300,7 +298,12 @@ class EtcdObjectStore implements EtcdStore {
    * Records a namespace's state as a failed create brought it: 404 when it is gone, 403 when it is
    * Terminating (NamespaceLifecycle's answers), else its revision for the next compare.
    */
-  private learnNamespace(kind: KindInfo, namespace: string, name: string, kv: IKeyValue | undefined): string {
+  private learnNamespace(
+    kind: KindInfo,
+    namespace: string,
+    name: string,
+    kv: KvKeyValue | undefined,
+  ): string {
     this.activeNamespaces.delete(namespace);
     if (!kv) throw notFound('namespaces', namespace);
     if (isNamespaceTerminating(decodeObject(kv)))
@@ -369,6 +372,7 @@ class EtcdObjectStore implements EtcdStore {
     for (const watch of this.watches) watch.stop();
     this.watches.clear();
     this.client.close();
+    this.kv.close();
   }
 
   startCompaction(): void {
@@ -389,8 +393,8 @@ class EtcdObjectStore implements EtcdStore {
   }
 
   /** The key's value at `revision` (410 once compacted). */
-  private async valueAt(key: Buffer, revision: string): Promise<IKeyValue | undefined> {
-    const res = await this.call(() => this.client.kv.range({ key, revision })).catch((err: unknown) => {
+  private async valueAt(key: Buffer, revision: string): Promise<KvKeyValue | undefined> {
+    const res = await this.call(() => this.kv.range({ key, revision })).catch((err: unknown) => {
       if (/compacted/.test((err as Error).message)) {
         throw gone(`too old resource version: ${revision} (${this.compactor.compactedTo})`);
       }
@@ -401,7 +405,7 @@ class EtcdObjectStore implements EtcdStore {
 
   /** The key's current value from etcd (remembered for a write that may follow). */
   private async readKey(key: Buffer): Promise<RecentValue | undefined> {
-    const kv = (await this.call(() => this.client.kv.range({ key }))).kvs[0];
+    const kv = (await this.call(() => this.kv.range({ key }))).kvs[0];
     if (kv) this.recent.remember(key, kv);
     else this.recent.forget(key);
     return kv;
@@ -441,7 +445,7 @@ class EtcdObjectStore implements EtcdStore {
         continue;
       }
       const value = decision.action === 'remove' ? undefined : encodeObject(decision.object);
-      const op: IRequestOp = value ? { request_put: { key, value } } : { request_delete_range: { key } };
+      const op: KvOp = value ? { request_put: { key, value } } : { request_delete_range: { key } };
       const res = await this.txn(
         [{ key, target: 'Mod', result: 'Equal', mod_revision: current.mod_revision }],
         op,
@@ -460,9 +464,9 @@ class EtcdObjectStore implements EtcdStore {
   }
 
   /** A transaction: `success` when every compare holds, otherwise a read of each compared key. */
-  private async txn(compare: ICompare[], success: IRequestOp): Promise<ITxnResponse> {
-    const failure = compare.map(({ key }): IRequestOp => ({ request_range: { key: key! } }));
-    const request = this.call(() => this.client.kv.txn({ compare, success: [success], failure }));
+  private async txn(compare: KvCompare[], success: KvOp): Promise<KvTxnResponse> {
+    const failure = compare.map(({ key }): KvOp => ({ request_range: { key } }));
+    const request = this.call(() => this.kv.txn({ compare, success: [success], failure }));
     this.inflight.add(request);
     const res = await request.finally(() => this.inflight.delete(request));
     if (res.succeeded) {
@@ -483,7 +487,7 @@ class EtcdObjectStore implements EtcdStore {
    * that object is recorded beside it (the stored bytes with the resourceVersion added), so that
    * the API server's answer is not serialised a second time.
    */
-  private written(object: KubeObject, res: ITxnResponse, value?: Buffer): KubeObject {
+  private written(object: KubeObject, res: KvTxnResponse, value?: Buffer): KubeObject {
     const revision = res.header.revision;
     const result = { ...object, metadata: { ...object.metadata, resourceVersion: revision } };
     const json = value && jsonWithResourceVersion(value, revision);

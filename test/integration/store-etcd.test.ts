@@ -163,6 +163,25 @@ if (unavailable) {
       }
     });
 
+    it('goes on to the next endpoint when one cannot be reached, and serves from it', async function () {
+      const store = await openEtcdStore({
+        endpoints: ['http://127.0.0.1:1', etcd.endpoint],
+        prefix: '/unreachable-first',
+        compactionIntervalMs: 0,
+      });
+      try {
+        const created = await store.create<KubeObject>(configMaps, {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'reached', namespace: 'default' },
+        });
+        const read = await store.get(configMaps, 'default', 'reached');
+        assert.equal(read.metadata?.resourceVersion, created.metadata?.resourceVersion);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('fails fast naming etcd when no etcd answers', async function () {
       await assert.rejects(
         openEtcdStore({ endpoints: ['http://127.0.0.1:1'], requestTimeoutMs: 2000 }),
