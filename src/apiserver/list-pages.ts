@@ -1,10 +1,11 @@
 // Lists answered as JSON bytes, with the next page of a paged list serialised ahead. A client
 // paging through a large list (kubectl, an informer's first list, limit=500) parses one page
 // while this server, on another core, serialises the next; serialising was half of such a list's
-// time. A prepared page is sent only when the fresh read of that page, done for every request as
-// before, finds exactly the objects it was made of (same uid and resourceVersion each, same list
-// revision and continue token): the client gets the bytes a direct answer would have had. Memory
-// stays bounded: a few pages, dropped when used, when stale, or after a while unused.
+// time. A prepared page is sent only when nothing was written since it was read (the store's
+// revision is the same), or else when a fresh read of that page finds exactly the objects it was
+// made of (same uid and resourceVersion each, same list revision and continue token): the client
+// gets the bytes a direct answer would have had. Memory stays bounded: a few pages, dropped when
+// used, when stale, or after a while unused.
 import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { SNAPSHOT_GROUP } from '../api/snapshot-types.js';
@@ -38,6 +39,8 @@ export const defaultListPagesLimits: ListPagesLimits = {
 interface Prepared {
   result: ListResult;
   encoded: Buffer;
+  /** The store's revision just before the page was read (undefined: unknown). */
+  revision: string | undefined;
   timer: NodeJS.Timeout;
   dropped: boolean;
 }
@@ -132,19 +135,32 @@ export class ListPages {
     kind: KindInfo,
     options: ListOptions,
   ): Promise<{ body: ListBody; encoded: Buffer }> {
-    const result = await store.list(kind, { ...options, readOnly: true });
-    const body = listBody(kind, result);
     const prepared = await this.take(keyOf(kind, options));
-    let encoded: Buffer;
+    // no write since the prepared read: a fresh read would find the same page
+    if (prepared?.revision !== undefined && (await revisionOf(store)) === prepared.revision) {
+      this.counts.used++;
+      return this.answer(store, kind, options, prepared.result, prepared.encoded);
+    }
+    const result = await store.list(kind, { ...options, readOnly: true });
     if (prepared && samePage(prepared.result, result)) {
       this.counts.used++;
-      encoded = prepared.encoded;
-    } else {
-      if (prepared) this.counts.stale++;
-      encoded = encodeJson(body);
+      return this.answer(store, kind, options, result, prepared.encoded);
     }
+    if (prepared) this.counts.stale++;
+    return this.answer(store, kind, options, result);
+  }
+
+  /** A page's answer (its bytes serialised now unless given); prepares the next page. */
+  private answer(
+    store: ObjectStore,
+    kind: KindInfo,
+    options: ListOptions,
+    result: ListResult,
+    encoded?: Buffer,
+  ): { body: ListBody; encoded: Buffer } {
+    const body = listBody(kind, result);
     if (result.continue) this.prepare(store, kind, { ...options, continue: result.continue });
-    return { body, encoded };
+    return { body, encoded: encoded ?? encodeJson(body) };
   }
 
   stats(): ListPagesStats {
@@ -179,6 +195,8 @@ export class ListPages {
       // after this answer is written: the client reads it while the next page is serialised
       await new Promise((resolve) => setImmediate(resolve));
       try {
+        // read before the page: a write after it changes the revision, and the page is checked
+        const revision = await revisionOf(store);
         const result = await store.list(kind, { ...options, readOnly: true });
         const encoded = encodeJson(listBody(kind, result));
         if (this.closed || this.bytes + encoded.length > this.limits.bytes) return forget();
@@ -188,7 +206,7 @@ export class ListPages {
         const timer = setTimeout(() => {
           if (this.ahead.get(key) === entry) void this.take(key);
         }, this.limits.idleMs).unref();
-        return { result, encoded, timer, dropped: false };
+        return { result, encoded, revision, timer, dropped: false };
       } catch {
         // a page that cannot be read now (an expired token, a closed store) is answered when asked
         return forget();
@@ -202,6 +220,15 @@ export class ListPages {
     prepared.dropped = true;
     clearTimeout(prepared.timer);
     this.bytes -= prepared.encoded.length;
+  }
+}
+
+/** The store's revision now; undefined when it cannot say (the page is then read again). */
+async function revisionOf(store: ObjectStore): Promise<string | undefined> {
+  try {
+    return await store.currentRevision();
+  } catch {
+    return undefined;
   }
 }
 

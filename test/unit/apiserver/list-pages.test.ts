@@ -12,9 +12,10 @@ import {
   type ListBody,
 } from '../../../src/apiserver/list-pages.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../../src/store/embedded.js';
-import type { ListOptions } from '../../../src/store/types.js';
+import type { ListOptions, ObjectStore } from '../../../src/store/types.js';
 
 const configMaps = kindFor('v1', 'ConfigMap')!;
+const secrets = kindFor('v1', 'Secret')!;
 
 function configMap(name: string, value = 'v') {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data: { value } };
@@ -96,6 +97,55 @@ describe('ListPages', function () {
       ['cm7'],
     );
     assert.equal(pages.stats().stale, 2);
+  });
+
+  it('sends a prepared page without reading it again while nothing was written, and reads again after any write', async function () {
+    let reads = 0;
+    let revisionFails = false;
+    const counting: ObjectStore = Object.create(store) as ObjectStore;
+    counting.list = (kind, options) => {
+      reads++;
+      return store.list(kind, options);
+    };
+    counting.currentRevision = () =>
+      revisionFails ? Promise.reject(new Error('store closed')) : store.currentRevision();
+    const first = await pages.list(counting, configMaps, { limit: 2 });
+    await settle();
+    assert.equal(reads, 2, 'the first page, and the second prepared');
+    const second = await pages.list(counting, configMaps, {
+      limit: 2,
+      continue: first.body.metadata.continue!,
+    });
+    assert.equal(reads, 2, 'the second page was sent as prepared');
+    assert.deepEqual(second.encoded, await direct({ limit: 2, continue: first.body.metadata.continue! }));
+    await settle();
+    // a write elsewhere (another kind) changes the revision: the page is read again and still sent as prepared
+    await store.create(secrets, {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's', namespace: 'default' },
+    });
+    const third = await pages.list(counting, configMaps, {
+      limit: 2,
+      continue: second.body.metadata.continue!,
+    });
+    assert.equal(reads, 4, 'the third page prepared, then read again');
+    assert.deepEqual(third.encoded, await direct({ limit: 2, continue: second.body.metadata.continue! }));
+    assert.deepEqual(pages.stats().used, 2);
+    await settle();
+    // a store that cannot tell its revision: each prepared page is read again
+    revisionFails = true;
+    assert.equal(reads, 5, 'the fourth page prepared');
+    const fourth = await pages.list(counting, configMaps, {
+      limit: 2,
+      continue: third.body.metadata.continue!,
+    });
+    assert.equal(reads, 6);
+    assert.deepEqual(
+      fourth.body.items.map((item) => item.metadata.name),
+      ['cm6'],
+    );
+    assert.equal(pages.stats().stale, 0);
   });
 
   it('prepares nothing for a list without a limit, a huge limit, or the last page', async function () {
