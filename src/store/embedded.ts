@@ -14,6 +14,7 @@ import { continueExpired, decodeContinue, encodeContinue, pageLimit } from './pa
 import { compileFilter } from './object-filter.js';
 import { decideCreate, decideDelete, decideUpdate, generatedName, type RuleContext } from './object-rules.js';
 import { withEncodedJson } from './encoded-json.js';
+import { managedFieldsOf } from './shared-fields.js';
 import { recover } from './recovery.js';
 import { writeShutdownMarker } from './shutdown-marker.js';
 import { type Snapshot, type SnapshotEntry } from './snapshot.js';
@@ -353,9 +354,15 @@ class EmbeddedObjectStore implements EmbeddedStore {
    */
   private async sequence(kind: KindInfo, key: string, op: 'put' | 'delete', object: KubeObject) {
     const rev = ++this.latestRevision;
+    const managedFields = this.state.sharedFields.shareList(managedFieldsOf(object), false);
     const stored: KubeObject = {
       ...object,
-      metadata: withFields(object.metadata, { resourceVersion: String(rev) }),
+      metadata: withFields(
+        object.metadata,
+        managedFields === undefined
+          ? { resourceVersion: String(rev) }
+          : { resourceVersion: String(rev), managedFields },
+      ),
     };
     const table = kindKey(kind);
     this.state.table(table).setLatest(key, op === 'put' ? stored : undefined);

@@ -8,8 +8,20 @@ import { readFile } from 'node:fs/promises';
 import { inDir, listDataDir, type DataDirListing } from './data-dir.js';
 import { isTornFrame, scanFrames } from './record-framing.js';
 import { readShutdownMarker, type ShutdownMarker } from './shutdown-marker.js';
-import { readSnapshotFile, refOf, type SnapshotInspection } from './snapshot.js';
+import { readSnapshotFile, refOf, SNAPSHOT_FORMAT, type SnapshotInspection } from './snapshot.js';
 import type { StoredRecord } from './wal.js';
+
+/** A data directory written by a newer version: neither read, repaired nor changed. */
+export class NewerFormatError extends Error {
+  constructor(dataDir: string, file: string, format: number) {
+    super(
+      `the store in ${dataDir} was written by a newer version of berth and will not be opened: ` +
+        `${file} has snapshot format ${format}, this version reads formats 1-${SNAPSHOT_FORMAT}. ` +
+        `Nothing was changed; run the newer version of berth on it.`,
+    );
+    this.name = 'NewerFormatError';
+  }
+}
 
 export interface Damage {
   file: string;
@@ -67,6 +79,8 @@ export async function inspectDataDir(dir: string): Promise<Inspection> {
   const newest = listing.snapshots[0];
   if (newest) {
     const inspected = await readSnapshotFile(inDir(dir, newest.name), newest.revision);
+    if (inspected.newerFormat !== undefined)
+      throw new NewerFormatError(dir, newest.name, inspected.newerFormat);
     snapshot = { ...inspected, name: newest.name };
     if (inspected.problem) {
       const first = inspected.damaged[0];

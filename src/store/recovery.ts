@@ -5,6 +5,8 @@ import { truncate, unlink } from 'node:fs/promises';
 import { inDir, syncDir } from './data-dir.js';
 import { inspectDataDir, type Damage, type Inspection } from './inspection.js';
 import { removeShutdownMarker } from './shutdown-marker.js';
+import { deepFreeze } from './merge-patch.js';
+import { managedFieldsOf } from './shared-fields.js';
 import { refOf } from './snapshot.js';
 import { StoreState } from './store-state.js';
 import { nodeStoreFs, type StoreFs } from './store-fs.js';
@@ -76,7 +78,16 @@ export async function recover(
 /** The state an undamaged directory holds: snapshot entries, then the records after them. */
 export function stateOf(inspection: Inspection, historyLimit: number): StoreState {
   const state = new StoreState(inspection.snapshot?.revision ?? 0, historyLimit);
+  // the snapshot's entries hold its table's rows already: shared from here on, as written
+  for (const row of inspection.snapshot?.sharedFields ?? []) {
+    state.sharedFields.share(row, true);
+    deepFreeze(row); // (also when an equal row was shared before it)
+  }
   for (const entry of inspection.snapshot?.entries ?? []) state.loadSnapshotEntry(entry);
-  for (const { h: _hints, ...record } of inspection.inOrder) state.applyDurable(record, true);
+  for (const { h: _hints, ...record } of inspection.inOrder) {
+    // records were just parsed: their entries are this store's to share in place
+    state.sharedFields.shareList(managedFieldsOf(record.object), true);
+    state.applyDurable(record, true);
+  }
   return state;
 }

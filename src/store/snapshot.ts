@@ -3,6 +3,9 @@
 // object's reference, the objects in reference order, the index again, and a trailer holding
 // the count and a SHA-256 over every byte before it. The index is written twice so that one
 // damaged range cannot hide both an object and its name: repair can say which objects it lost.
+// Format 3 also holds a table of the distinct metadata.managedFields entries, after the header;
+// objects name their entries by row (see snapshot-fields.ts). Formats 1 and 2 are still read; a
+// newer format is refused, never guessed at.
 // Backups (`berth store backup`) are snapshot files too.
 import { createHash, type Hash } from 'node:crypto';
 import { rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -18,6 +21,7 @@ import {
   type ScannedFrame,
   type ScannedFrames,
 } from './record-framing.js';
+import { FieldsTable, TableRows } from './snapshot-fields.js';
 import { nodeStoreFs, PRIVATE_FILE_MODE, type StoreFs } from './store-fs.js';
 
 export interface SnapshotEntry {
@@ -32,10 +36,15 @@ export interface Snapshot {
 }
 
 interface Header {
-  snapshot: 1 | 2;
+  snapshot: 1 | 2 | 3;
   revision: number;
   count: number;
+  /** Format 3: rows in the managedFields table. */
+  fields?: number;
 }
+
+/** The newest snapshot format this version reads and the one it writes. */
+export const SNAPSHOT_FORMAT = 3;
 
 const INDEX_CHUNK = 512;
 
@@ -56,13 +65,21 @@ function sortedByRef(entries: readonly SnapshotEntry[]): { entries: SnapshotEntr
 /** Every frame of a snapshot file but the trailer, in file order. */
 function* bodyFrames(snapshot: Snapshot): Generator<Buffer> {
   const { entries, refs } = sortedByRef(snapshot.entries);
-  const header: Header = { snapshot: 2, revision: snapshot.revision, count: entries.length };
+  const table = new FieldsTable();
+  const objects = entries.map((entry) => table.withRows(entry.object));
+  const header: Header = {
+    snapshot: SNAPSHOT_FORMAT,
+    revision: snapshot.revision,
+    count: entries.length,
+    fields: table.rows.length,
+  };
   yield encodeFrame(header);
+  yield* table.frames();
   const index: Buffer[] = [];
   for (let i = 0; i < refs.length; i += INDEX_CHUNK)
     index.push(encodeFrame({ refs: refs.slice(i, i + INDEX_CHUNK) }));
   yield* index;
-  for (const entry of entries) yield encodeFrame(entry);
+  for (const [i, { kind, key }] of entries.entries()) yield encodeFrame({ kind, key, object: objects[i] });
   yield* index;
 }
 
@@ -165,6 +182,10 @@ export interface SnapshotInspection {
   /** Why the snapshot may not be used; undefined when it is whole. */
   problem: string | undefined;
   damaged: ByteRange[];
+  /** Format 3: the managedFields entries the objects share (frozen), for the store to share further. */
+  sharedFields: unknown[];
+  /** The snapshot's format, when it is newer than this version reads. */
+  newerFormat: number | undefined;
 }
 
 /** The digest a snapshot's last frame (its trailer, when whole) claims for the bytes before it. */
@@ -200,30 +221,44 @@ function inspectScanned(
   revisionFromName: number | undefined,
 ): SnapshotInspection {
   const header = frames[0]?.offset === 0 ? (frames[0].value as Partial<Header>) : undefined;
-  const entries: SnapshotEntry[] = [];
+  const newerFormat =
+    typeof header?.snapshot === 'number' && header.snapshot > SNAPSHOT_FORMAT ? header.snapshot : undefined;
+  const found: SnapshotEntry[] = [];
   const indexRefs: unknown[][] = [];
+  const rows = new TableRows();
   let trailer: { end?: number; sha256?: string; offset: number } | undefined;
   for (const frame of frames) {
     const value = frame.value as Record<string, unknown>;
     if (Array.isArray(value['refs'])) indexRefs.push(value['refs']);
     else if (typeof value['kind'] === 'string' && typeof value['key'] === 'string')
-      entries.push(value as never);
+      found.push(value as never);
     else if (typeof value['end'] === 'number') trailer = { ...value, offset: frame.offset };
+    else rows.add(value);
   }
+  const format3 = header?.snapshot === 3;
+  // (a damaged header: only format 3 files have table frames)
+  const byRows = format3 || (header?.snapshot !== 1 && header?.snapshot !== 2 && rows.count > 0);
+  // an entry whose table rows are missing is lost as a damaged one is: named by the index only
+  const entries = byRows ? found.filter((entry) => rows.resolve(entry.object)) : found;
   const revision = typeof header?.revision === 'number' ? header.revision : (revisionFromName ?? 0);
   let problem: string | undefined;
-  if (damaged.length > 0) problem = `${damaged.length} unreadable range(s)`;
-  else if (!header || (header.snapshot !== 1 && header.snapshot !== 2)) problem = 'no snapshot header';
+  if (newerFormat !== undefined)
+    problem = `format ${newerFormat} is newer than this version of berth reads (1-${SNAPSHOT_FORMAT})`;
+  else if (damaged.length > 0) problem = `${damaged.length} unreadable range(s)`;
+  else if (!header || (header.snapshot !== 1 && header.snapshot !== 2 && !format3))
+    problem = 'no snapshot header';
+  else if (format3 && (rows.count !== header.fields || entries.length !== found.length))
+    problem = 'the managedFields table does not match its header or the objects';
   else if (!trailer || trailer.end !== header.count || entries.length !== header.count)
     problem = 'incomplete: the trailer is missing or its count does not match';
-  else if (header.snapshot === 2) {
+  else if (header.snapshot !== 1) {
     const matches =
       trailer.offset === verifiedBefore || sha256Hex(bytes.subarray(0, trailer.offset)) === trailer.sha256;
     if (!matches) problem = 'checksum mismatch: the content is not what was written';
   }
   if (revisionFromName !== undefined && revision !== revisionFromName && !problem)
     problem = `holds revision ${revision}, its name says ${revisionFromName}`;
-  return { revision, entries, indexRefs, problem, damaged };
+  return { revision, entries, indexRefs, problem, damaged, sharedFields: rows.all(), newerFormat };
 }
 
 /**

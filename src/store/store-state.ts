@@ -4,6 +4,7 @@
 import type { KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { ObjectTable } from './object-table.js';
+import { SharedManagedFields } from './shared-fields.js';
 import { refOf, type SnapshotEntry } from './snapshot.js';
 import type { LogRecord } from './wal.js';
 import { WatchHub } from './watch-hub.js';
@@ -20,6 +21,8 @@ export function kindKey(kind: KindInfo): string {
 export class StoreState {
   readonly tables = new Map<string, ObjectTable>();
   readonly hub: WatchHub;
+  /** Equal managedFields entries of stored objects, one instance each. */
+  readonly sharedFields = new SharedManagedFields();
   /** The newest durable revision. */
   revision: number;
   /** Records applied since the revision of the newest snapshot. */
