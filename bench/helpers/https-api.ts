@@ -47,12 +47,15 @@ export function connectApi(credentials: Credentials, url: string, maxSockets: nu
   const once = (method: string, apiPath: string, body?: unknown) =>
     new Promise<{ status: number; body: Answer }>((resolve, reject) => {
       const req = request(`${url}${apiPath}`, { method, agent, headers }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        // the body read as text as it arrives (a UTF-8 decoder keeps characters split between
+        // chunks whole): one copy of a page, where collecting the chunks, joining them and
+        // decoding the joined bytes made two of half a megabyte each
+        res.setEncoding('utf8');
+        let text = '';
+        res.on('data', (chunk: string) => (text += chunk));
         // a connection cut mid-answer ("aborted") fails the request instead of the process
         res.on('error', reject);
         res.on('end', () => {
-          const text = Buffer.concat(chunks).toString();
           try {
             resolve({ status: res.statusCode ?? 0, body: (text ? JSON.parse(text) : {}) as Answer });
           } catch {
