@@ -4,7 +4,8 @@ import { chmod, mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { nodeStoreFs, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, type StoreFs } from './store-fs.js';
 
-const SEGMENT = /^wal-(\d{20})\.log$/;
+/** A log segment's file name. */
+export const SEGMENT_NAME = /^wal-(\d{20})\.log$/;
 const SNAPSHOT = /^snapshot-(\d{20})\.snap$/;
 /** Written at a clean close: where the log ended, so a shortened log reads as damage. */
 export const SHUTDOWN_MARKER = 'clean-shutdown';
@@ -33,7 +34,7 @@ export async function listDataDir(dir: string): Promise<DataDirListing> {
   const names = await readdir(dir);
   const listing: DataDirListing = { segments: [], snapshots: [], temporary: [], marker: undefined };
   for (const name of names) {
-    const segment = SEGMENT.exec(name);
+    const segment = SEGMENT_NAME.exec(name);
     const snapshot = SNAPSHOT.exec(name);
     if (segment) listing.segments.push({ name, startRevision: Number(segment[1]) });
     else if (snapshot) listing.snapshots.push({ name, revision: Number(snapshot[1]) });

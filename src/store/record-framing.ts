@@ -144,6 +144,20 @@ function decodeFrameAt(
   offset: number,
   checkCrc = true,
 ): { value: unknown; end: number } | undefined {
+  const payload = payloadAt(buffer, offset, checkCrc);
+  if (!payload) return undefined;
+  try {
+    return { value: JSON.parse(buffer.toString('utf8', payload.start, payload.end)), end: payload.end + 1 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Where the JSON text of the intact frame at `offset` lies (its header read, its CRC-32 checked
+ * unless `checkCrc` is false), without parsing it.
+ */
+export function payloadAt(buffer: Buffer, offset: number, checkCrc = true): ByteRange | undefined {
   if (buffer[offset + 8] !== SPACE) return undefined;
   let crc = 0;
   for (let i = offset; i < offset + 8; i++) {
@@ -163,9 +177,5 @@ function decodeFrameAt(
   const end = start + length;
   if (end >= buffer.length || buffer[end] !== NEWLINE) return undefined;
   if (checkCrc && crc32(buffer.subarray(start, end)) !== crc) return undefined;
-  try {
-    return { value: JSON.parse(buffer.toString('utf8', start, end)), end: end + 1 };
-  } catch {
-    return undefined;
-  }
+  return { start, end };
 }
