@@ -31,11 +31,16 @@ async function started(
   return { name, stop: () => controller.stop() };
 }
 
-function startGarbageCollector(deps: ComponentDeps): RunningComponent {
+/**
+ * Started after the controllers: a kind they keep an informer of reaches the collector through
+ * that informer, the others through watches of its own.
+ */
+function startGarbageCollector(deps: ComponentContext): RunningComponent {
   const log = deps.logger.child({ component: 'garbage-collector' });
   const gc = new GarbageCollector({
     store: deps.store,
     kinds,
+    changesFrom: (kind) => deps.informers.existing(kind),
     onError: (err) => log.warn('garbage collection pass failed', { err }),
   });
   gc.start();
@@ -221,7 +226,6 @@ async function startControlPlane(
   started: RunningComponent[],
   agents?: ReadonlyMap<string, NodeAgent>,
 ): Promise<void> {
-  started.push(startGarbageCollector(deps));
   started.push(startEventExpiry(deps));
   started.push(await startPvController(deps));
   started.push(await startScheduler(deps));
@@ -232,6 +236,7 @@ async function startControlPlane(
   started.push(await startAppsControllers(deps));
   for (const driver of deps.csiDrivers ?? []) started.push(await startSidecars(deps, driver));
   started.push(await startAttachDetach(deps, agents));
+  started.push(startGarbageCollector(deps));
 }
 
 /** Runs `start` with this process's informer cache; on failure stops what it had started. */

@@ -20,6 +20,10 @@ export interface SharedInformerCacheOptions {
   logger?: Logger;
 }
 
+function informerId(kind: KindInfo): string {
+  return `${kind.group}/${kind.version}/${kind.plural}`;
+}
+
 export class SharedInformerCache {
   private readonly store: ObjectStore;
   private readonly clock: Clock;
@@ -36,7 +40,7 @@ export class SharedInformerCache {
   /** The one informer of `kind` (made on first ask; started by whoever first waits for it). */
   informer<T extends KubeObject>(kind: KindInfo): Informer<T> {
     if (this.stopped) throw new Error('the shared informer cache is stopped');
-    const id = `${kind.group}/${kind.version}/${kind.plural}`;
+    const id = informerId(kind);
     let informer = this.informers.get(id);
     if (!informer) {
       informer = new Informer({
@@ -50,6 +54,11 @@ export class SharedInformerCache {
       this.informers.set(id, informer);
     }
     return informer as unknown as Informer<T>;
+  }
+
+  /** The informer of `kind` if something asked for one already (else undefined: none is made). */
+  existing<T extends KubeObject>(kind: KindInfo): Informer<T> | undefined {
+    return this.informers.get(informerId(kind)) as unknown as Informer<T> | undefined;
   }
 
   /** How many informers (so list+watch streams) this cache runs. */

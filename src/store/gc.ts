@@ -10,7 +10,7 @@ import { apiVersionOf, type KindInfo } from '../api/kinds.js';
 import type { KubeObject } from '../api/meta.js';
 import { cloneJson } from '../api/clone-json.js';
 import { GcTriggers } from './gc-triggers.js';
-import type { ObjectStore, Watch } from './types.js';
+import type { ObjectStore, Watch, WatchEvent } from './types.js';
 
 export const ORPHAN_FINALIZER = 'orphan';
 export const FOREGROUND_FINALIZER = 'foregroundDeletion';
@@ -92,6 +92,21 @@ export interface GarbageCollectorOptions {
   clearTimer?: (handle: unknown) => void;
   /** Told about failures of a pass (default: ignored; the next pass retries). */
   onError?: (err: unknown) => void;
+  /**
+   * The changes of a kind from a cache this process already keeps of it (its shared informer),
+   * or undefined: the collector then hears of that kind's changes there instead of through a
+   * watch of its own, so each change crosses the store (etcd, API server, network) once, not twice.
+   */
+  changesFrom?: (kind: KindInfo) => ChangeFeed | undefined;
+}
+
+/** What the collector needs of an informer: handlers told of each object added, changed, deleted. */
+export interface ChangeFeed {
+  addHandler(handlers: {
+    onAdd?(object: KubeObject): void;
+    onUpdate?(previous: KubeObject, object: KubeObject): void;
+    onDelete?(object: KubeObject): void;
+  }): () => void;
 }
 
 export class GarbageCollector {
@@ -101,6 +116,9 @@ export class GarbageCollector {
   private readonly setTimer: (fn: () => void, ms: number) => unknown;
   private readonly clearTimer: (handle: unknown) => void;
   private readonly onError: (err: unknown) => void;
+  private readonly changesFrom: (kind: KindInfo) => ChangeFeed | undefined;
+  /** Removes the handlers added to feeds of changes. */
+  private readonly removers: (() => void)[] = [];
   private timer: unknown;
   private running: Promise<unknown> | undefined;
   private stopped = true;
@@ -118,6 +136,7 @@ export class GarbageCollector {
     this.setTimer = options.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref());
     this.clearTimer = options.clearTimer ?? ((handle) => clearTimeout(handle as NodeJS.Timeout));
     this.onError = options.onError ?? (() => undefined);
+    this.changesFrom = options.changesFrom ?? (() => undefined);
   }
 
   /**
@@ -127,12 +146,17 @@ export class GarbageCollector {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    for (const kind of this.kinds) void this.watchKind(kind, 0);
+    for (const kind of this.kinds) {
+      const feed = this.changesFrom(kind);
+      if (feed) this.removers.push(this.follow(feed));
+      else void this.watchKind(kind, 0);
+    }
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.clearTimer(this.timer);
+    for (const remove of this.removers.splice(0)) remove();
     for (const watch of this.watches.splice(0)) watch.stop();
     await this.running;
   }
@@ -189,6 +213,18 @@ export class GarbageCollector {
         all.push({ kind, object });
     }
     return all;
+  }
+
+  /** Hears of a kind's changes from a cache that has them (what it holds already counts as added). */
+  private follow(feed: ChangeFeed): () => void {
+    const observe = (event: WatchEvent): void => {
+      if (!this.stopped && this.triggers.observe(event)) this.changed();
+    };
+    return feed.addHandler({
+      onAdd: (object) => observe({ type: 'ADDED', object }),
+      onUpdate: (_previous, object) => observe({ type: 'MODIFIED', object }),
+      onDelete: (object) => observe({ type: 'DELETED', object }),
+    });
   }
 
   /** Watches one kind; when the watch fails or ends, it is opened again (and a pass runs, as events may be missed). */

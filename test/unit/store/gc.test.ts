@@ -8,6 +8,7 @@ import { finalizerWork, findOrphans, GarbageCollector } from '../../../src/store
 import { GcTriggers } from '../../../src/store/gc-triggers.js';
 import { openEmbeddedStore } from '../../../src/store/embedded.js';
 import type { ObjectStore } from '../../../src/store/types.js';
+import { SharedInformerCache } from '../../../src/machinery/shared-cache.js';
 import { eventually } from '../../helpers/eventually.js';
 
 const PVC = kinds.find((k) => k.kind === 'PersistentVolumeClaim')!;
@@ -232,5 +233,55 @@ describe('store/gc GarbageCollector running on a store', function () {
         () => true,
       ),
     );
+  });
+
+  it('hears of a kind the process has an informer of from that informer, not a watch of its own', async function () {
+    const informers = new SharedInformerCache({ store });
+    const configMaps = informers.informer(CM);
+    configMaps.start();
+    await configMaps.waitForSync();
+    const watched: string[] = [];
+    const counting: ObjectStore = Object.create(store) as ObjectStore;
+    counting.watch = (kind, ...rest) => {
+      watched.push(kind.kind);
+      return store.watch(kind, ...rest);
+    };
+    const shared = new GarbageCollector({
+      store: counting,
+      kinds: [STS, CM],
+      intervalMs: 20,
+      changesFrom: (kind) => informers.existing(kind),
+    });
+    try {
+      shared.start();
+      const owner = await store.create<KubeObject>(STS, {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db', namespace: 'default' },
+        spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } } } },
+      });
+      await store.create<KubeObject>(CM, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name: 'owned-by-db',
+          namespace: 'default',
+          ownerReferences: [
+            { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'db', uid: owner.metadata.uid! },
+          ],
+        },
+      });
+      await store.delete(STS, 'default', 'db');
+      await eventually('the dependent collected', async () =>
+        store.get(CM, 'default', 'owned-by-db').then(
+          () => false,
+          () => true,
+        ),
+      );
+      assert.deepEqual(watched, ['StatefulSet'], 'only the kind without an informer is watched');
+    } finally {
+      await shared.stop();
+      await informers.stop();
+    }
   });
 });
