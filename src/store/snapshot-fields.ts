@@ -17,6 +17,12 @@ export class FieldsTable {
   private readonly byInstance = new Map<object, number>();
   private readonly byJson = new Map<string, number>();
 
+  /** Gives `object`'s managedFields entries their rows (all are added before the table is written). */
+  add(object: KubeObject): void {
+    const list = managedFieldsOf(object);
+    if (Array.isArray(list)) for (const item of list) this.rowOf(item);
+  }
+
   /** `object` with its managedFields entries replaced by their rows (the object itself if it has none). */
   withRows(object: KubeObject): KubeObject {
     const list = managedFieldsOf(object);

@@ -66,7 +66,7 @@ function sortedByRef(entries: readonly SnapshotEntry[]): { entries: SnapshotEntr
 function* bodyFrames(snapshot: Snapshot): Generator<Buffer> {
   const { entries, refs } = sortedByRef(snapshot.entries);
   const table = new FieldsTable();
-  const objects = entries.map((entry) => table.withRows(entry.object));
+  for (const entry of entries) table.add(entry.object);
   const header: Header = {
     snapshot: SNAPSHOT_FORMAT,
     revision: snapshot.revision,
@@ -79,7 +79,9 @@ function* bodyFrames(snapshot: Snapshot): Generator<Buffer> {
   for (let i = 0; i < refs.length; i += INDEX_CHUNK)
     index.push(encodeFrame({ refs: refs.slice(i, i + INDEX_CHUNK) }));
   yield* index;
-  for (const [i, { kind, key }] of entries.entries()) yield encodeFrame({ kind, key, object: objects[i] });
+  // each object's copy with row numbers made as it is encoded, not all at once
+  for (const { kind, key, object } of entries)
+    yield encodeFrame({ kind, key, object: table.withRows(object) });
   yield* index;
 }
 
