@@ -1,4 +1,4 @@
-// The managedFields table of a format 3 snapshot: the distinct metadata.managedFields entries,
+// The managedFields table of a format 3 or 4 snapshot: the distinct metadata.managedFields entries,
 // in frames of `{ "managedFields": [row, ...], "from": <index of the first row> }` after the
 // header; each object's managedFields then lists row numbers instead of the entries. An object's
 // entries are mostly equal to thousands of others', so the file holds each once, and opening it

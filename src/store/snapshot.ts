@@ -3,9 +3,12 @@
 // object's reference, the objects in reference order, the index again, and a trailer holding
 // the count and a SHA-256 over every byte before it. The index is written twice so that one
 // damaged range cannot hide both an object and its name: repair can say which objects it lost.
-// Format 3 also holds a table of the distinct metadata.managedFields entries, after the header;
-// objects name their entries by row (see snapshot-fields.ts). Formats 1 and 2 are still read; a
-// newer format is refused, never guessed at.
+// Formats 3 and 4 also hold a table of the distinct metadata.managedFields entries, after the
+// header; objects name their entries by row (see snapshot-fields.ts). Format 4 names an object's
+// kind `table`, not `kind`: a version that reads only formats 1-2 refuses the file, and its
+// repair took format 3's objects for whole ones (serving row numbers as managedFields), where it
+// cannot take format 4's for anything (it names them lost). Formats 1-3 are still read; a newer
+// format is refused, never guessed at.
 // Backups (`berth store backup`) are snapshot files too.
 import { createHash, type Hash } from 'node:crypto';
 import { rename, unlink, type FileHandle } from 'node:fs/promises';
@@ -36,15 +39,15 @@ export interface Snapshot {
 }
 
 interface Header {
-  snapshot: 1 | 2 | 3;
+  snapshot: 1 | 2 | 3 | 4;
   revision: number;
   count: number;
-  /** Format 3: rows in the managedFields table. */
+  /** Formats 3 and 4: rows in the managedFields table. */
   fields?: number;
 }
 
 /** The newest snapshot format this version reads and the one it writes. */
-export const SNAPSHOT_FORMAT = 3;
+export const SNAPSHOT_FORMAT = 4;
 
 const INDEX_CHUNK = 512;
 
@@ -81,7 +84,7 @@ function* bodyFrames(snapshot: Snapshot): Generator<Buffer> {
   yield* index;
   // each object's copy with row numbers made as it is encoded, not all at once
   for (const { kind, key, object } of entries)
-    yield encodeFrame({ kind, key, object: table.withRows(object) });
+    yield encodeFrame({ table: kind, key, object: table.withRows(object) });
   yield* index;
 }
 
@@ -184,7 +187,7 @@ export interface SnapshotInspection {
   /** Why the snapshot may not be used; undefined when it is whole. */
   problem: string | undefined;
   damaged: ByteRange[];
-  /** Format 3: the managedFields entries the objects share (frozen), for the store to share further. */
+  /** Formats 3-4: the managedFields entries the objects share (frozen), for the store to share further. */
   sharedFields: unknown[];
   /** The snapshot's format, when it is newer than this version reads. */
   newerFormat: number | undefined;
@@ -234,12 +237,14 @@ function inspectScanned(
     if (Array.isArray(value['refs'])) indexRefs.push(value['refs']);
     else if (typeof value['kind'] === 'string' && typeof value['key'] === 'string')
       found.push(value as never);
+    else if (typeof value['table'] === 'string' && typeof value['key'] === 'string')
+      found.push({ kind: value['table'], key: value['key'], object: value['object'] as KubeObject });
     else if (typeof value['end'] === 'number') trailer = { ...value, offset: frame.offset };
     else rows.add(value);
   }
-  const format3 = header?.snapshot === 3;
-  // (a damaged header: only format 3 files have table frames)
-  const byRows = format3 || (header?.snapshot !== 1 && header?.snapshot !== 2 && rows.count > 0);
+  const withTable = header?.snapshot === 3 || header?.snapshot === 4;
+  // (a damaged header: only files of formats 3 and 4 have table frames)
+  const byRows = withTable || (header?.snapshot !== 1 && header?.snapshot !== 2 && rows.count > 0);
   // an entry whose table rows are missing is lost as a damaged one is: named by the index only
   const entries = byRows ? found.filter((entry) => rows.resolve(entry.object)) : found;
   const revision = typeof header?.revision === 'number' ? header.revision : (revisionFromName ?? 0);
@@ -247,9 +252,9 @@ function inspectScanned(
   if (newerFormat !== undefined)
     problem = `format ${newerFormat} is newer than this version of berth reads (1-${SNAPSHOT_FORMAT})`;
   else if (damaged.length > 0) problem = `${damaged.length} unreadable range(s)`;
-  else if (!header || (header.snapshot !== 1 && header.snapshot !== 2 && !format3))
+  else if (!header || (header.snapshot !== 1 && header.snapshot !== 2 && !withTable))
     problem = 'no snapshot header';
-  else if (format3 && (rows.count !== header.fields || entries.length !== found.length))
+  else if (withTable && (rows.count !== header.fields || entries.length !== found.length))
     problem = 'the managedFields table does not match its header or the objects';
   else if (!trailer || trailer.end !== header.count || entries.length !== header.count)
     problem = 'incomplete: the trailer is missing or its count does not match';

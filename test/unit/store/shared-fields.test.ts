@@ -7,11 +7,13 @@ import { kinds } from '../../../src/api/kinds.js';
 import type { KubeObject } from '../../../src/api/meta.js';
 import { snapshotName } from '../../../src/store/data-dir.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../../src/store/embedded.js';
-import { encodeFrame } from '../../../src/store/record-framing.js';
+import { encodeFrame, scanFrames } from '../../../src/store/record-framing.js';
 import { SharedManagedFields } from '../../../src/store/shared-fields.js';
 import { encodeSnapshot, inspectSnapshot, type Snapshot } from '../../../src/store/snapshot.js';
 
 const configMaps = kinds.find((k) => k.kind === 'ConfigMap')!;
+
+type SnapshotEntryFrame = { object: KubeObject };
 
 function entry(manager: string, time: string, field = 'f:data'): Record<string, unknown> {
   return {
@@ -60,6 +62,30 @@ function formatTwoSnapshot(snapshot: Snapshot, format = 2): Buffer {
   ]);
   const sha256 = createHash('sha256').update(body).digest('hex');
   return Buffer.concat([body, encodeFrame({ end: entries.length, sha256 })]);
+}
+
+/**
+ * A snapshot file as format 3 wrote it: format 4's frames, with each object named by `kind`
+ * (not `table`) and the header saying 3.
+ */
+function formatThreeSnapshot(snapshot: Snapshot): Buffer {
+  const body = scanFrames(encodeSnapshot(snapshot))
+    .frames.slice(0, -1)
+    .map(({ value }) => {
+      const frame = value as Record<string, unknown>;
+      if (typeof frame['snapshot'] === 'number') return encodeFrame({ ...frame, snapshot: 3 });
+      if (typeof frame['table'] !== 'string') return encodeFrame(frame);
+      return encodeFrame({ kind: frame['table'], key: frame['key'], object: frame['object'] });
+    });
+  const sha256 = createHash('sha256').update(Buffer.concat(body)).digest('hex');
+  return Buffer.concat([...body, encodeFrame({ end: snapshot.entries.length, sha256 })]);
+}
+
+/** The objects a reader of formats 1 and 2 takes from a file: every frame with a string kind and key. */
+function objectsForFormatTwoReaders(bytes: Buffer): unknown[] {
+  return scanFrames(bytes)
+    .frames.map(({ value }) => value as Record<string, unknown>)
+    .filter((frame) => typeof frame['kind'] === 'string' && typeof frame['key'] === 'string');
 }
 
 async function withDir<T>(run: (dir: string) => Promise<T>): Promise<T> {
@@ -159,7 +185,7 @@ describe('store/shared managedFields', function () {
       await store.close();
       const written = (await readdir(dir)).filter((n) => n.endsWith('.snap'));
       assert.equal(written.length, 1);
-      assert.match((await readFile(path.join(dir, written[0]!))).toString('utf8', 0, 60), /"snapshot":3/);
+      assert.match((await readFile(path.join(dir, written[0]!))).toString('utf8', 0, 60), /"snapshot":4/);
       store = await openEmbeddedStore({ dataDir: dir });
       try {
         for (const e of snapshot.entries.slice(1)) {
@@ -177,16 +203,44 @@ describe('store/shared managedFields', function () {
   it('refuses a data directory whose snapshot has a newer format, and changes nothing', async function () {
     await withDir(async (dir) => {
       const name = snapshotName(30);
-      const newer = formatTwoSnapshot(snapshotOf(30), 4);
+      const newer = formatTwoSnapshot(snapshotOf(30), 5);
       await writeFile(path.join(dir, name), newer, { mode: 0o600 });
       await assert.rejects(openEmbeddedStore({ dataDir: dir }), (err: Error) => {
         assert.match(err.message, /newer version of berth/);
-        assert.match(err.message, /snapshot format 4/);
+        assert.match(err.message, /snapshot format 5/);
         return true;
       });
       assert.deepEqual((await readdir(dir)).sort(), [name]);
       assert.ok((await readFile(path.join(dir, name))).equals(newer));
-      assert.match(inspectSnapshot(newer, 30).problem ?? '', /format 4 is newer/);
+      assert.match(inspectSnapshot(newer, 30).problem ?? '', /format 5 is newer/);
+    });
+  });
+
+  it('writes no frame that a version reading only formats 1-2 could take for an object (its repair would serve row numbers as managedFields)', function () {
+    const bytes = encodeSnapshot(snapshotOf(5));
+    assert.deepEqual(objectsForFormatTwoReaders(bytes), []);
+    // the same file in format 3 was taken for five objects whose managedFields were row numbers
+    const three = objectsForFormatTwoReaders(formatThreeSnapshot(snapshotOf(5)));
+    assert.equal(three.length, 5);
+    assert.deepEqual((three[0] as SnapshotEntryFrame).object.metadata['managedFields'], [0, 1]);
+  });
+
+  it('opens a data directory whose snapshot is in format 3, byte for byte', async function () {
+    await withDir(async (dir) => {
+      const snapshot = snapshotOf(30);
+      const bytes = formatThreeSnapshot(snapshot);
+      assert.match(bytes.toString('utf8', 0, 60), /"snapshot":3/);
+      assert.equal(inspectSnapshot(bytes, 30).problem, undefined);
+      await writeFile(path.join(dir, snapshotName(30)), bytes, { mode: 0o600 });
+      const store = await openEmbeddedStore({ dataDir: dir, compactOnClose: 0 });
+      try {
+        for (const e of snapshot.entries) {
+          const got = await store.get(configMaps, 'default', e.object.metadata.name!);
+          assert.equal(JSON.stringify(got), JSON.stringify(e.object));
+        }
+      } finally {
+        await store.close();
+      }
     });
   });
 
