@@ -16,7 +16,14 @@ import type {
   WriteOptions,
 } from '../store/types.js';
 import { deleteAdmitted } from './deletes.js';
-import { createAdmitted, updateAdmitted, type WriteContext } from './writes.js';
+import { managedFieldsTime, updateManagedFields, withManagedFields, type Writer } from './managed-fields.js';
+import { createAdmitted, updateAdmitted, type WriteContext, type WriteRequestOptions } from './writes.js';
+
+/**
+ * The field manager berth's own components write as: the name the API server gives their REST
+ * clients' requests too (the program part of the User-Agent), so both modes record the same owner.
+ */
+export const BERTH_FIELD_MANAGER = 'berth';
 
 /** How often a merge patch is re-applied after losing a compare-and-swap race. */
 const patchRetries = 5;
@@ -28,6 +35,18 @@ export class AdmittedStore implements ObjectStore {
   constructor(inner: ObjectStore, now: () => Date = () => new Date()) {
     this.inner = inner;
     this.ctx = { store: inner, now };
+  }
+
+  /**
+   * managedFields as the API server keeps them for a client's write: the writer owns what it
+   * changed, and an object sent without managedFields (informers cache none) keeps the stored ones.
+   */
+  private tracked(kind: KindInfo, old: KubeObject | undefined, subresource?: string): WriteRequestOptions {
+    const writer: Writer = { manager: BERTH_FIELD_MANAGER, time: managedFieldsTime(this.ctx.now()) };
+    if (subresource) writer.subresource = subresource;
+    return {
+      track: (prepared) => withManagedFields(prepared, updateManagedFields(kind, old, prepared, writer)),
+    };
   }
 
   get<T extends KubeObject = KubeObject>(
@@ -43,12 +62,13 @@ export class AdmittedStore implements ObjectStore {
   }
 
   async create<T extends KubeObject>(kind: KindInfo, obj: T): Promise<T> {
-    return (await createAdmitted(this.ctx, kind, obj)) as T;
+    return (await createAdmitted(this.ctx, kind, obj, this.tracked(kind, undefined))) as T;
   }
 
   async update<T extends KubeObject>(kind: KindInfo, obj: T, options: WriteOptions = {}): Promise<T> {
     const old = await this.inner.get(kind, obj.metadata.namespace, obj.metadata.name ?? '');
-    return (await updateAdmitted(this.ctx, kind, options.subresource, obj, old)) as T;
+    const tracking = this.tracked(kind, old, options.subresource);
+    return (await updateAdmitted(this.ctx, kind, options.subresource, obj, old, tracking)) as T;
   }
 
   async patch<T extends KubeObject = KubeObject>(
@@ -64,7 +84,8 @@ export class AdmittedStore implements ObjectStore {
       // the patch applies to what was read: a concurrent write makes this a conflict, then a retry
       if (old.metadata.resourceVersion) patched.metadata.resourceVersion = old.metadata.resourceVersion;
       try {
-        return (await updateAdmitted(this.ctx, kind, options.subresource, patched, old)) as T;
+        const tracking = this.tracked(kind, old, options.subresource);
+        return (await updateAdmitted(this.ctx, kind, options.subresource, patched, old, tracking)) as T;
       } catch (err) {
         if (attempt >= patchRetries || !isStatusError(err, 'Conflict')) throw err;
       }

@@ -161,7 +161,8 @@ function walkCompare(
   field: string | undefined,
   out: Comparison,
 ): void {
-  if (before === undefined && after === undefined) return;
+  // the same value (a shared, frozen part of a stored object) has nothing to compare
+  if (before === after) return;
   if (before === undefined) {
     out.added.push(...wholePaths(after, schema, path, field));
     return;

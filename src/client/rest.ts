@@ -122,6 +122,12 @@ export function withTypeMeta(kind: KindInfo, items: KubeObject[]): KubeObject[] 
   return items.map((item) => (item.kind && item.apiVersion ? item : { ...typeMeta, ...item }));
 }
 
+/**
+ * Sent with every request: the API server names the field manager of a write after the program
+ * part ("berth"), as it names kubectl's and kube-controller-manager's.
+ */
+export const USER_AGENT = 'berth/v0.1.0';
+
 export class RestClient {
   readonly server: string;
   readonly namespace: string | undefined;
@@ -367,7 +373,11 @@ export class RestClient {
 
   /** Sends one request; non-2xx answers throw StatusError, refused connections a clear hint. */
   private async send(method: string, path: string, init: SendInit): Promise<FetchResponse> {
-    const headers: Record<string, string> = { accept: 'application/json', ...init.headers };
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'user-agent': USER_AGENT,
+      ...init.headers,
+    };
     if (this.token) headers['authorization'] = `Bearer ${this.token}`;
     let response: FetchResponse;
     try {

@@ -144,6 +144,12 @@ export function decideUpdate(
   if (options.subresource === 'status') {
     next = { ...stored, status: cloneJson(incoming['status']) };
     if (next['status'] === undefined) delete next['status'];
+    // metadata stays as stored, but for the ownership the writer's managedFields record (as
+    // upstream's status strategies reset metadata but the field manager's entries); a writer that
+    // sends none (an informer's copy) leaves the stored ones
+    const managedFields = incomingMeta['managedFields'];
+    if (managedFields !== undefined && !deepEqual(managedFields, storedMeta['managedFields']))
+      next.metadata = withFields(storedMeta, { managedFields: cloneJson(managedFields) });
   } else if (options.subresource === 'finalize') {
     next = withSpecFinalizers(stored, namespaceFinalizers(incoming));
   } else {

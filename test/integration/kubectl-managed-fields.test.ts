@@ -75,6 +75,22 @@ describe('kubectl and managedFields (server-side apply)', function () {
     assert.equal((await getYaml('pvc', 'c1', false)).metadata.managedFields, undefined);
   });
 
+  it('a status patch records an entry for the status subresource and keeps the others', async () => {
+    const patch = JSON.stringify({ status: { conditions: [{ type: 'Resizing', status: 'True' }] } });
+    await k.ok(['patch', 'pvc', 'c1', '--subresource=status', '--type=merge', '-p', patch]);
+    const claim = await getYaml('pvc', 'c1');
+    const entries = (claim.metadata.managedFields ?? []) as Array<Entry & { subresource?: string }>;
+    assert.deepEqual(
+      entries.map((e) => `${e.manager}/${e.operation}/${e.subresource ?? ''}`),
+      ['kubectl-create/Update/', 'kubectl-patch/Update/status'],
+    );
+    assert.deepEqual(entries[1]?.fieldsV1, {
+      'f:status': {
+        'f:conditions': { '.': {}, 'k:{"type":"Resizing"}': { '.': {}, 'f:status': {}, 'f:type': {} } },
+      },
+    });
+  });
+
   it('server-side apply records an Apply entry for the manager', async () => {
     const path = await k.manifest('cm.yaml', [configMap({ a: '1', b: '2' }, { x: '1', z: '2' })]);
     assert.match(await k.ok(['apply', '--server-side', '-f', path]), /configmap\/cm serverside-applied/);

@@ -10,10 +10,13 @@ import { kindFor, type KindInfo } from '../../src/api/kinds.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import {
   AdmittedStore,
+  BERTH_FIELD_MANAGER,
   ensureCredentials,
   startApiServer,
   type ApiServer,
 } from '../../src/apiserver/index.js';
+import { updateManagerName } from '../../src/apiserver/managed-fields.js';
+import { USER_AGENT } from '../../src/client/rest.js';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/store/embedded.js';
 import { skipUnless } from '../helpers/skip.js';
 
@@ -239,5 +242,57 @@ describe('one door: every writer gets the same defaulting, admission and validat
     );
     const pod = await store.get(kindFor('v1', 'Pod') as KindInfo, 'default', 'via-door');
     assert.equal((pod['status'] as { phase?: string }).phase, 'Pending');
+  });
+
+  it("a component's update of a copy without managedFields keeps the user's entries and adds its own", async function () {
+    skipUnless(this, kubectlAvailable, 'kubectl is not installed');
+    const claims = kindFor('v1', 'PersistentVolumeClaim') as KindInfo;
+    // a user's client-side apply, then a controller's writes from its informer's stripped copy
+    const file = join(dir, 'kept.json');
+    await writeFile(file, JSON.stringify(manifests[0]![1]('kept')));
+    const applied = await execa('kubectl', ['--kubeconfig', kubeconfig, 'apply', '-f', file], {
+      reject: false,
+    });
+    assert.equal(applied.exitCode, 0, applied.stderr);
+    const strip = (obj: KubeObject): KubeObject => {
+      const { managedFields: _dropped, ...metadata } = obj.metadata;
+      return { ...obj, metadata };
+    };
+    const read = await store.get(claims, 'default', 'kept');
+    await door.update(claims, {
+      ...strip(read),
+      metadata: {
+        ...strip(read).metadata,
+        annotations: { ...read.metadata.annotations, 'pv.kubernetes.io/bind-completed': 'yes' },
+      },
+    });
+    const afterSpec = await store.get(claims, 'default', 'kept');
+    await door.update(
+      claims,
+      { ...strip(afterSpec), status: { phase: 'Bound', capacity: { storage: '1Gi' } } },
+      { subresource: 'status' },
+    );
+    const stored = await store.get(claims, 'default', 'kept');
+    const managed = (stored.metadata['managedFields'] ?? []) as Array<{
+      manager: string;
+      operation: string;
+      subresource?: string;
+      fieldsV1: Record<string, unknown>;
+    }>;
+    const entries = managed.map((e) => [e.manager, e.operation, e.subresource ?? ''].join(' ')).sort();
+    assert.deepEqual(entries, ['berth Update ', 'berth Update status', 'kubectl-client-side-apply Update ']);
+    const mine = managed.find((e) => e.manager === 'berth' && !e.subresource)?.fieldsV1 ?? {};
+    assert.deepEqual(mine, {
+      'f:metadata': { 'f:annotations': { 'f:pv.kubernetes.io/bind-completed': {} } },
+    });
+    const status = managed.find((e) => e.subresource === 'status')?.fieldsV1 ?? {};
+    assert.deepEqual(Object.keys(status), ['f:status']);
+    // nothing changed: nothing written, no entry's time moved
+    const again = await door.update(claims, strip(stored));
+    assert.equal(again.metadata.resourceVersion, stored.metadata.resourceVersion);
+  });
+
+  it("berth's REST client names itself so the API server records the same manager as the door", function () {
+    assert.equal(updateManagerName(null, USER_AGENT), BERTH_FIELD_MANAGER);
   });
 });
