@@ -2,9 +2,11 @@
 // calls every read and write of the store makes. The generic gRPC client's layers (interceptors,
 // retry buffering, call tracking, reflection-based codecs) cost about 210 us of CPU per
 // transaction against about 90 us for the call itself; watches, compaction and status keep
-// using it. No call is retried: a transaction whose answer was lost may have committed, and only
+// using it. No transaction is retried: one whose answer was lost may have committed, and only
 // the caller can decide again. A connection that fails is dropped and the next call opens one to
-// the next endpoint.
+// the next endpoint, as is one whose peer never spoke HTTP/2 within a call's deadline (a hung
+// process, a black-holed address: TCP accepts, nothing answers); a read that found such a peer,
+// or none, is tried at the next endpoint.
 import http2 from 'node:http2';
 import type { EtcdTls } from './etcd-types.js';
 import {
@@ -51,6 +53,8 @@ interface Connection {
   session: http2.ClientHttp2Session;
   /** Set once the connection is up: before, no call on it can have reached etcd. */
   connected: boolean;
+  /** Set once the peer sent its HTTP/2 settings: it speaks, so a call's silence is the call's. */
+  heard: boolean;
   inflight: number;
 }
 
@@ -66,11 +70,11 @@ export class EtcdUnaryClient {
   }
 
   async range(req: KvRangeRequest): Promise<KvRangeResponse> {
-    return decodeRangeResponse(await this.call('/etcdserverpb.KV/Range', encodeRangeRequest(req)));
+    return decodeRangeResponse(await this.call('/etcdserverpb.KV/Range', encodeRangeRequest(req), true));
   }
 
   async txn(req: KvTxnRequest): Promise<KvTxnResponse> {
-    return decodeTxnResponse(await this.call('/etcdserverpb.KV/Txn', encodeTxnRequest(req)));
+    return decodeTxnResponse(await this.call('/etcdserverpb.KV/Txn', encodeTxnRequest(req), false));
   }
 
   close(): void {
@@ -95,12 +99,8 @@ export class EtcdUnaryClient {
         : {}),
       settings: { initialWindowSize: 4 << 20 },
     });
-    const connection: Connection = { session, connected: false, inflight: 0 };
-    const drop = (): void => {
-      if (this.connection !== connection) return;
-      this.connection = undefined;
-      this.endpoint++; // the next call tries the next endpoint
-    };
+    const connection: Connection = { session, connected: false, heard: false, inflight: 0 };
+    const drop = (): void => this.drop(connection);
     session.on('error', drop);
     session.on('goaway', drop);
     session.on('close', drop);
@@ -108,23 +108,35 @@ export class EtcdUnaryClient {
       connection.connected = true;
       session.setLocalWindowSize(16 << 20);
     });
+    session.on('remoteSettings', () => {
+      connection.heard = true;
+    });
     session.unref();
     this.connection = connection;
     return connection;
   }
 
+  /** Forgets a connection (at once, so that the next call opens one to the next endpoint). */
+  private drop(connection: Connection): void {
+    if (this.connection !== connection) return;
+    this.connection = undefined;
+    this.endpoint++;
+  }
+
   /**
    * One call; a call that failed because its endpoint could not be reached at all (so it never
-   * left this process) goes to the next endpoint, once per endpoint.
+   * left this process), or a read (`idempotent`) whose endpoint never answered a word, goes to
+   * the next endpoint, once per endpoint.
    */
-  private async call(path: string, message: Buffer): Promise<Buffer> {
+  private async call(path: string, message: Buffer, idempotent: boolean): Promise<Buffer> {
     for (let tried = 1; ; tried++) {
       if (this.closed) throw new EtcdCallError(1, 'the etcd client is closed');
       const connection = this.connect();
       try {
         return await this.callOn(connection, path, message);
       } catch (err) {
-        if (connection.connected || tried >= this.options.endpoints.length) throw err;
+        const elsewhere = !connection.connected || (idempotent && !connection.heard);
+        if (!elsewhere || tried >= this.options.endpoints.length) throw err;
       }
     }
   }
@@ -162,6 +174,11 @@ export class EtcdUnaryClient {
       };
       stream.setTimeout(timeoutMs, () => {
         stream.close(http2.constants.NGHTTP2_CANCEL);
+        if (!connection.heard) {
+          // the peer never spoke at all: not etcd, or hung; the next call goes elsewhere
+          this.drop(connection);
+          session.destroy();
+        }
         finish(new EtcdCallError(4, `deadline of ${timeoutMs} ms exceeded`));
       });
       stream.on('response', (headers) => {

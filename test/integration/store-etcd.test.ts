@@ -2,6 +2,7 @@
 // key prefix), plus what only a shared store has: two stores (two API servers) on one etcd,
 // credentials created once, paging across a compaction, and a clear error when etcd is away.
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { kindFor } from '../../src/api/kinds.js';
 import type { KubeObject } from '../../src/api/meta.js';
 import { encodedJsonOf } from '../../src/store/encoded-json.js';
@@ -179,6 +180,32 @@ if (unavailable) {
         assert.equal(read.metadata?.resourceVersion, created.metadata?.resourceVersion);
       } finally {
         await store.close();
+      }
+    });
+
+    it('goes on to the next endpoint when one accepts connections but never answers (a hung etcd), and serves from it', async function () {
+      const silent = net.createServer((socket) => socket.on('error', () => undefined));
+      const sockets: net.Socket[] = [];
+      silent.on('connection', (socket) => sockets.push(socket));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const { port } = silent.address() as net.AddressInfo;
+      try {
+        const store = await openEtcdStore({
+          endpoints: [`http://127.0.0.1:${port}`, etcd.endpoint],
+          prefix: '/silent-first',
+          compactionIntervalMs: 0,
+          requestTimeoutMs: 1000,
+        });
+        try {
+          const created = await store.create<KubeObject>(configMaps, configMap('reached'));
+          const read = await store.get(configMaps, 'ns', 'reached');
+          assert.equal(read.metadata?.resourceVersion, created.metadata?.resourceVersion);
+        } finally {
+          await store.close();
+        }
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => silent.close(resolve));
       }
     });
 
