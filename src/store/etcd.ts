@@ -14,7 +14,7 @@ import type { KubeObject } from '../api/meta.js';
 import { withEncodedJson } from './encoded-json.js';
 import { jsonWithResourceVersion } from './etcd-json.js';
 import { decodeObject, EtcdKeys, encodeObject, prefixEnd } from './etcd-keys.js';
-import { EtcdUnaryClient } from './etcd-unary.js';
+import { EtcdCallError, EtcdUnaryClient } from './etcd-unary.js';
 import { EtcdWatch } from './etcd-watch.js';
 import type { KvCompare, KvKeyValue, KvOp, KvTxnResponse } from './etcd-wire.js';
 import { applyMergePatch } from './merge-patch.js';
@@ -74,7 +74,20 @@ function scoped(kind: KindInfo, options: ListOptions): ListOptions {
 function storageError(err: unknown): Error {
   if (err instanceof StatusError) return err;
   const message = err instanceof Error ? err.message : String(err);
+  // an object too large for etcd stays too large: 503 would tell clients to send it again
+  if (err instanceof EtcdCallError && tooLargeForEtcd(err))
+    return new StatusError(413, 'BadRequest', `etcd: ${message}`);
   return new StatusError(503, 'ServiceUnavailable', `etcd: ${message}`);
+}
+
+/** etcd's refusal of a request over its --max-request-bytes, or over its gRPC message limit. */
+function tooLargeForEtcd(err: EtcdCallError): boolean {
+  const GRPC_INVALID_ARGUMENT = 3;
+  const GRPC_RESOURCE_EXHAUSTED = 8; // (also etcd's "too many requests": that one stays 503)
+  return (
+    (err.code === GRPC_INVALID_ARGUMENT && /request is too large/.test(err.message)) ||
+    (err.code === GRPC_RESOURCE_EXHAUSTED && /larger than max/.test(err.message))
+  );
 }
 
 class EtcdObjectStore implements EtcdStore {

@@ -209,6 +209,35 @@ if (unavailable) {
       }
     });
 
+    it('answers 413, not 503 (send again), for an object larger than etcd takes', async function () {
+      const store = await openEtcdStore({
+        endpoints: [etcd.endpoint],
+        prefix: '/too-large',
+        compactionIntervalMs: 0,
+      });
+      try {
+        // past etcd's default --max-request-bytes (1.5 MiB), then past its gRPC message limit (2 MiB)
+        for (const bytes of [1_700_000, 3_000_000]) {
+          const large = { ...configMap(`large-${bytes}`), data: { x: 'a'.repeat(bytes) } };
+          await assert.rejects(store.create(configMaps, large), (err: Error & { code?: number }) => {
+            assert.equal(err.code, 413, err.message);
+            assert.match(err.message, /^etcd: /);
+            return true;
+          });
+        }
+        const fits = await store.create<KubeObject>(configMaps, {
+          ...configMap('fits'),
+          data: { x: 'a'.repeat(1_000_000) },
+        });
+        assert.equal(
+          (await store.get<KubeObject>(configMaps, 'ns', 'fits')).metadata?.resourceVersion,
+          fits.metadata?.resourceVersion,
+        );
+      } finally {
+        await store.close();
+      }
+    });
+
     it('fails fast naming etcd when no etcd answers', async function () {
       await assert.rejects(
         openEtcdStore({ endpoints: ['http://127.0.0.1:1'], requestTimeoutMs: 2000 }),
