@@ -6,6 +6,7 @@
 // (each side's spec, then its status through the status subresource, as the controller does),
 // so the log holds what compaction left of that history), or taken from --data-dir (e.g. one kept
 // by bench/scale-embedded.ts --keep-data); each run starts from a fresh copy of it. With
+// --baseline, the baseline's store writes it, so that both versions can open it. With
 // --keep-data DIR, the data directory written is DIR and kept (reuse it with --data-dir DIR).
 // With --baseline ROOT (another checkout, built), runs alternate between that checkout's berth and
 // this one's, back to back, and the summary prints this one's figures as a ratio of the baseline's.
@@ -15,9 +16,9 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { kinds } from '../src/api/kinds.js';
-import { openEmbeddedStore } from '../src/store/embedded.js';
+import type * as EmbeddedModule from '../src/store/embedded.js';
 import { startBerth, stopBerth, untilAnswers, type Berth } from './helpers/berth-process.js';
 import { booleanFlag, machineLine, numberFlag, stringFlag } from './helpers/flags.js';
 import { scaleRunClaim, scaleRunVolume } from './helpers/objects.js';
@@ -36,8 +37,14 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const volumes = kinds.find((k) => k.kind === 'PersistentVolume')!;
 const claims = kinds.find((k) => k.kind === 'PersistentVolumeClaim')!;
 
-/** N pairs written and bound through the embedded store, `inFlight` writes at a time. */
-async function writeDataDir(dir: string, pairs: number): Promise<void> {
+/**
+ * N pairs written and bound through the embedded store of checkout `root`, `inFlight` writes at a
+ * time. With a baseline, its store writes them: an older version refuses a newer snapshot format,
+ * and each version's first start and clean stop leave the directory in its own format anyway.
+ */
+async function writeDataDir(dir: string, pairs: number, root: string): Promise<void> {
+  const module = pathToFileURL(path.join(root, 'src/store/embedded.ts')).href;
+  const { openEmbeddedStore } = (await import(module)) as typeof EmbeddedModule;
   const store = await openEmbeddedStore({ dataDir: dir });
   const inFlight = 256;
   const each = async (write: (i: number) => Promise<unknown>) => {
@@ -164,8 +171,9 @@ if (!source) {
   source = KEEP_DIR ?? (await mkdtemp(path.join(os.tmpdir(), 'berth-bench-restart-source-')));
   if (!KEEP_DIR) written = source;
   const started = performance.now();
-  await writeDataDir(source, PAIRS);
-  console.log(`wrote ${PAIRS} bound pairs in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  await writeDataDir(source, PAIRS, BASELINE ? path.resolve(BASELINE) : ROOT);
+  const by = BASELINE ? " with the baseline's store" : '';
+  console.log(`wrote ${PAIRS} bound pairs${by} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 try {
   const roots = BASELINE ? [path.resolve(BASELINE), ROOT] : [ROOT];
