@@ -55,6 +55,8 @@ interface Connection {
   connected: boolean;
   /** Set once the peer sent its HTTP/2 settings: it speaks, so a call's silence is the call's. */
   heard: boolean;
+  /** A PING is out to learn whether the peer still answers at all. */
+  probing: boolean;
   inflight: number;
 }
 
@@ -99,7 +101,7 @@ export class EtcdUnaryClient {
         : {}),
       settings: { initialWindowSize: 4 << 20 },
     });
-    const connection: Connection = { session, connected: false, heard: false, inflight: 0 };
+    const connection: Connection = { session, connected: false, heard: false, probing: false, inflight: 0 };
     const drop = (): void => this.drop(connection);
     session.on('error', drop);
     session.on('goaway', drop);
@@ -121,6 +123,34 @@ export class EtcdUnaryClient {
     if (this.connection !== connection) return;
     this.connection = undefined;
     this.endpoint++;
+  }
+
+  /** Drops a connection and closes it: its calls fail, the next call goes to the next endpoint. */
+  private abandon(connection: Connection): void {
+    this.drop(connection);
+    connection.session.destroy();
+  }
+
+  /**
+   * After a call's deadline passed on a connection: a PING its peer does not answer within a
+   * deadline either abandons the connection, whose calls would otherwise all wait out their
+   * deadlines on it until the operating system gives up on the socket (many minutes).
+   */
+  private probe(connection: Connection): void {
+    const { session } = connection;
+    if (connection.probing || session.destroyed) return;
+    connection.probing = true;
+    const timer = setTimeout(() => this.abandon(connection), this.options.timeoutMs);
+    timer.unref();
+    const sent = session.ping((err) => {
+      clearTimeout(timer);
+      connection.probing = false;
+      if (err) this.abandon(connection);
+    });
+    if (!sent) {
+      clearTimeout(timer);
+      connection.probing = false;
+    }
   }
 
   /**
@@ -174,11 +204,10 @@ export class EtcdUnaryClient {
       };
       stream.setTimeout(timeoutMs, () => {
         stream.close(http2.constants.NGHTTP2_CANCEL);
-        if (!connection.heard) {
-          // the peer never spoke at all: not etcd, or hung; the next call goes elsewhere
-          this.drop(connection);
-          session.destroy();
-        }
+        // the peer never spoke at all (not etcd, or hung): the next call goes elsewhere; else
+        // ask whether it still answers at all (a partition or a dead host keeps TCP silent)
+        if (!connection.heard) this.abandon(connection);
+        else this.probe(connection);
         finish(new EtcdCallError(4, `deadline of ${timeoutMs} ms exceeded`));
       });
       stream.on('response', (headers) => {

@@ -209,6 +209,44 @@ if (unavailable) {
       }
     });
 
+    it('leaves an endpoint that stops answering altogether (a partition: TCP stays open, silent) for the next one', async function () {
+      // a proxy in front of etcd that can go silent: it keeps every socket open and forwards nothing
+      let silent = false;
+      const sockets: net.Socket[] = [];
+      const target = new URL(etcd.endpoint);
+      const proxy = net.createServer((client) => {
+        const upstream = net.connect(Number(target.port), target.hostname);
+        sockets.push(client, upstream);
+        client.on('data', (data) => silent || upstream.write(data));
+        upstream.on('data', (data) => silent || client.write(data));
+        for (const socket of [client, upstream]) socket.on('error', () => undefined);
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      const { port } = proxy.address() as net.AddressInfo;
+      const store = await openEtcdStore({
+        endpoints: [`http://127.0.0.1:${port}`, etcd.endpoint],
+        prefix: '/partitioned-first',
+        compactionIntervalMs: 0,
+        requestTimeoutMs: 1000,
+      });
+      try {
+        const created = await store.create<KubeObject>(configMaps, configMap('before'));
+        silent = true;
+        // calls on the silent connection fail at their deadline; then the next endpoint serves
+        const read = await eventually(
+          'a read served by the next endpoint',
+          () => store.get<KubeObject>(configMaps, 'ns', 'before'),
+          20_000,
+        );
+        assert.equal(read.metadata?.resourceVersion, created.metadata?.resourceVersion);
+        await store.create<KubeObject>(configMaps, configMap('after'));
+      } finally {
+        await store.close();
+        for (const socket of sockets) socket.destroy();
+        await new Promise((resolve) => proxy.close(resolve));
+      }
+    });
+
     it('answers 413, not 503 (send again), for an object larger than etcd takes', async function () {
       const store = await openEtcdStore({
         endpoints: [etcd.endpoint],
