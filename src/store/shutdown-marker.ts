@@ -69,9 +69,23 @@ function readWithObjectsLater(bytes: Buffer): ShutdownMarker | undefined {
   const marker = { segment, length, revision } as ShutdownMarker;
   Object.defineProperty(marker, 'objects', {
     enumerable: true,
-    get: () => (objects ??= JSON.parse(bytes.toString('utf8', listStart, payload.end - 1)) as typeof objects),
+    get: () => (objects ??= objectsAt(bytes, listStart, payload.end - 1)),
   });
   return marker;
+}
+
+/**
+ * The objects' list, from where it starts to the frame's closing brace; a marker with fields after
+ * the list (hand-written, or by another version) is read whole instead.
+ */
+function objectsAt(bytes: Buffer, start: number, end: number): ShutdownMarker['objects'] {
+  try {
+    return JSON.parse(bytes.toString('utf8', start, end)) as ShutdownMarker['objects'];
+  } catch {
+    const whole = readWhole(bytes);
+    if (!whole) throw new Error('the clean-shutdown marker has no readable list of objects');
+    return whole.objects;
+  }
 }
 
 /** Removed before the first write after opening: from then on the log may grow. */

@@ -44,6 +44,15 @@ describe('store/shutdown-marker', function () {
     assert.deepEqual({ ...(await readShutdownMarker(dir)) }, marker);
   });
 
+  it('reads the objects of a marker with a field after them (another version may add one)', async function () {
+    const { objects, segment, length, revision } = marker;
+    const file = path.join(dir, SHUTDOWN_MARKER);
+    await writeFile(file, encodeFrame({ segment, length, revision, objects, later: [1] }));
+    const read = await readShutdownMarker(dir);
+    assert.equal(read?.revision, revision);
+    assert.deepEqual(read?.objects, objects);
+  });
+
   it('finds a damaged byte anywhere, also in the objects it parses only when asked', async function () {
     await writeShutdownMarker(dir, marker);
     const file = path.join(dir, SHUTDOWN_MARKER);
