@@ -23,6 +23,8 @@ export interface RepairReport {
   keptRecords: number;
   /** `<group>/<plural> <namespace>/<name>` of every object that may have lost its latest version. */
   lostObjects: string[];
+  /** Of lostObjects, those the rebuilt store holds no version of (e.g. kept only in a damaged snapshot). */
+  goneObjects: string[];
   /** Revisions lost to damage whose object nothing names (none when the hints survive). */
   unnamedRevisions: number[];
   /**
@@ -40,7 +42,13 @@ export async function repairDataDir(dir: string, now: Date): Promise<RepairRepor
     if (damage.length === 0) {
       const objects = (snapshot?.entries.length ?? 0) + inspection.records.length;
       const report = { damage, quarantine: undefined, revision: newestRevision, objects, keptRecords: 0 };
-      return { ...report, lostObjects: [], unnamedRevisions: [], unknownAfterRevision: undefined };
+      return {
+        ...report,
+        lostObjects: [],
+        goneObjects: [],
+        unnamedRevisions: [],
+        unknownAfterRevision: undefined,
+      };
     }
     const quarantine = inDir(dir, `${QUARANTINE_DIR}/${now.toISOString().replace(/[:.]/g, '-')}`);
     await mkdir(quarantine, { recursive: true, mode: PRIVATE_DIR_MODE });
@@ -65,6 +73,7 @@ export async function repairDataDir(dir: string, now: Date): Promise<RepairRepor
       objects: entries.length,
       keptRecords: byRev.size,
       lostObjects,
+      goneObjects: lostObjects.filter((ref) => current.get(ref) === undefined),
       unnamedRevisions,
       unknownAfterRevision: inspection.marker
         ? undefined

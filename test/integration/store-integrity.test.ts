@@ -210,6 +210,8 @@ describe('store integrity', function () {
     assert.equal(repair.code, 0, repair.stderr);
     const lost = [...repair.stdout.matchAll(/^ {2}\/configmaps (ns\/c\d+)$/gm)].map((m) => m[1]);
     assert.equal(lost.length, 1, repair.stdout);
+    // its only copy was the damaged snapshot entry: gone, not merely an older version
+    assert.match(repair.stdout, /^of these, the rebuilt store holds no version at all of 1 /m);
     const store = await openEmbeddedStore({ dataDir });
     try {
       assert.equal((await store.list(configMaps)).items.length, 299);

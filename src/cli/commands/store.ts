@@ -44,6 +44,11 @@ export async function runStore(ctx: CommandContext, argv: string[]): Promise<num
       );
       out.write(`objects that may have lost their latest version: ${report.lostObjects.length}\n`);
       out.write(report.lostObjects.map((ref) => `  ${ref}\n`).join(''));
+      if (report.goneObjects.length > 0) {
+        out.write(
+          `of these, the rebuilt store holds no version at all of ${report.goneObjects.length} (their only readable copy was in the damaged bytes)\n`,
+        );
+      }
       if (report.unknownAfterRevision !== undefined) {
         out.write(
           `the end of the log is damaged and berth was not stopped cleanly: records after resourceVersion ${report.unknownAfterRevision} may be lost, and which objects they held cannot be known\n`,
